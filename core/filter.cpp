@@ -1,0 +1,255 @@
+#include "core/filter.h"
+
+#include <algorithm>
+
+#include "core/json_writer.h"
+
+namespace nostr {
+namespace {
+
+using simdjson::SUCCESS;
+using simdjson::dom::array;
+using simdjson::dom::element;
+
+Reject bad(std::string text) { return reject(Code::bad_filter, std::move(text)); }
+
+// Parses an array of 64-hex strings into sorted unique values.
+template <typename T>
+Result<std::vector<T>> hex_array(element v, std::string_view field, const Limits& limits) {
+  array arr;
+  if (v.get_array().get(arr) != SUCCESS) return bad(std::string(field) + " must be an array");
+  std::vector<T> out;
+  for (element item : arr) {
+    if (out.size() >= limits.max_filter_values) {
+      return bad(std::string(field) + " has more than " + std::to_string(limits.max_filter_values) + " values");
+    }
+    std::string_view s;
+    std::optional<T> parsed;
+    if (item.get_string().get(s) != SUCCESS || !(parsed = T::from_hex(s))) {
+      return bad(std::string(field) + " must contain 64-character lowercase hex strings");
+    }
+    out.push_back(*parsed);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool is_tag_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool contains_ci(std::string_view hay, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (needle.size() > hay.size()) return false;
+  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    size_t j = 0;
+    while (j < needle.size() && ascii_lower(hay[i + j]) == ascii_lower(needle[j])) ++j;
+    if (j == needle.size()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool search_matches(std::string_view query, std::string_view content) {
+  size_t pos = 0;
+  while (pos < query.size()) {
+    while (pos < query.size() && query[pos] == ' ') ++pos;
+    size_t end = pos;
+    while (end < query.size() && query[end] != ' ') ++end;
+    const std::string_view word = query.substr(pos, end - pos);
+    if (!word.empty() && word.find(':') == std::string_view::npos && !contains_ci(content, word)) {
+      return false;
+    }
+    pos = end;
+  }
+  return true;
+}
+
+Result<CompiledFilter> CompiledFilter::compile(element el, const Limits& limits) {
+  simdjson::dom::object obj;
+  if (el.get_object().get(obj) != SUCCESS) return bad("filter must be a JSON object");
+  CompiledFilter f;
+  bool seen_since = false, seen_until = false, seen_limit = false;
+  for (simdjson::dom::key_value_pair kv : obj) {
+    const std::string_view key = kv.key;
+    if (key == "ids") {
+      if (f.ids_) return bad("duplicate key ids");
+      auto r = hex_array<EventId>(kv.value, "ids", limits);
+      if (!r) return r.error();
+      f.ids_ = std::move(r).value();
+    } else if (key == "authors") {
+      if (f.authors_) return bad("duplicate key authors");
+      auto r = hex_array<Pubkey>(kv.value, "authors", limits);
+      if (!r) return r.error();
+      f.authors_ = std::move(r).value();
+    } else if (key == "kinds") {
+      if (f.kinds_) return bad("duplicate key kinds");
+      array arr;
+      if (kv.value.get_array().get(arr) != SUCCESS) return bad("kinds must be an array");
+      std::vector<uint16_t> kinds;
+      for (element item : arr) {
+        if (kinds.size() >= limits.max_filter_values) return bad("kinds has too many values");
+        const auto k = json_timestamp(item);
+        if (!k || *k > 65535) return bad("kinds must contain integers between 0 and 65535");
+        kinds.push_back(static_cast<uint16_t>(*k));
+      }
+      std::sort(kinds.begin(), kinds.end());
+      kinds.erase(std::unique(kinds.begin(), kinds.end()), kinds.end());
+      f.kinds_ = std::move(kinds);
+    } else if (key == "since" || key == "until" || key == "limit") {
+      bool& seen = key == "since" ? seen_since : key == "until" ? seen_until : seen_limit;
+      if (seen) return bad("duplicate key " + std::string(key));
+      seen = true;
+      const auto v = json_timestamp(kv.value);
+      if (!v) return bad(std::string(key) + " must be a non-negative integer");
+      (key == "since" ? f.since_ : key == "until" ? f.until_ : f.limit_) = *v;
+    } else if (key == "search") {
+      if (f.search_) return bad("duplicate key search");
+      std::string_view s;
+      if (kv.value.get_string().get(s) != SUCCESS) return bad("search must be a string");
+      f.search_ = std::string(s);
+    } else if (key.size() == 2 && key[0] == '#' && is_tag_letter(key[1])) {
+      const char letter = key[1];
+      for (const auto& t : f.tags_) {
+        if (t.letter == letter) return bad("duplicate key " + std::string(key));
+      }
+      TagCondition cond{letter, {}};
+      if (letter == 'e' || letter == 'p') {
+        auto r = hex_array<EventId>(kv.value, key, limits);
+        if (!r) return r.error();
+        for (const auto& v : r.value()) cond.values.push_back(v.hex());
+      } else {
+        array arr;
+        if (kv.value.get_array().get(arr) != SUCCESS) return bad(std::string(key) + " must be an array");
+        for (element item : arr) {
+          if (cond.values.size() >= limits.max_filter_values) return bad(std::string(key) + " has too many values");
+          std::string_view s;
+          if (item.get_string().get(s) != SUCCESS) return bad(std::string(key) + " must contain strings");
+          cond.values.emplace_back(s);
+        }
+        std::sort(cond.values.begin(), cond.values.end());
+        cond.values.erase(std::unique(cond.values.begin(), cond.values.end()), cond.values.end());
+      }
+      f.tags_.push_back(std::move(cond));
+    } else {
+      std::string shown(key.substr(0, 32));
+      return bad("unsupported filter key " + shown);
+    }
+  }
+  std::sort(f.tags_.begin(), f.tags_.end(),
+            [](const TagCondition& a, const TagCondition& b) { return a.letter < b.letter; });
+  return f;
+}
+
+Result<CompiledFilter> CompiledFilter::parse(simdjson::dom::parser& parser, std::string_view json,
+                                             const Limits& limits) {
+  element el;
+  if (parser.parse(json.data(), json.size(), true).get(el) != SUCCESS) return bad("filter is not valid JSON");
+  return compile(el, limits);
+}
+
+bool CompiledFilter::matches(const Event& e) const {
+  if (ids_ && !std::binary_search(ids_->begin(), ids_->end(), e.id())) return false;
+  if (authors_ && !std::binary_search(authors_->begin(), authors_->end(), e.pubkey())) return false;
+  if (kinds_ && !std::binary_search(kinds_->begin(), kinds_->end(), static_cast<uint16_t>(e.kind()))) {
+    return false;
+  }
+  if (since_ && e.created_at() < *since_) return false;
+  if (until_ && e.created_at() > *until_) return false;
+  for (const TagCondition& cond : tags_) {
+    bool found = false;
+    for (size_t i = 0; i < e.tag_count() && !found; ++i) {
+      const TagView t = e.tag(i);
+      if (t.size() >= 2 && t[0].size() == 1 && t[0][0] == cond.letter) {
+        found = std::binary_search(cond.values.begin(), cond.values.end(), t[1]);
+      }
+    }
+    if (!found) return false;
+  }
+  if (search_ && !search_matches(*search_, e.content())) return false;
+  return true;
+}
+
+uint64_t CompiledFilter::effective_limit(const Limits& limits) const {
+  const uint64_t want = limit_ ? *limit_ : limits.default_limit;
+  return std::min<uint64_t>(want, limits.max_limit);
+}
+
+bool CompiledFilter::matches_nothing() const {
+  if (ids_ && ids_->empty()) return true;
+  if (authors_ && authors_->empty()) return true;
+  if (kinds_ && kinds_->empty()) return true;
+  for (const auto& t : tags_) {
+    if (t.values.empty()) return true;
+  }
+  return since_ && until_ && *since_ > *until_;
+}
+
+std::string CompiledFilter::to_json() const {
+  std::string out = "{";
+  auto key = [&out](std::string_view k) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    out += k;
+    out += "\":";
+  };
+  auto hex_list = [&out](const auto& values) {
+    out += '[';
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i) out += ',';
+      out += '"';
+      out += values[i].hex();
+      out += '"';
+    }
+    out += ']';
+  };
+  if (ids_) {
+    key("ids");
+    hex_list(*ids_);
+  }
+  if (authors_) {
+    key("authors");
+    hex_list(*authors_);
+  }
+  if (kinds_) {
+    key("kinds");
+    out += '[';
+    for (size_t i = 0; i < kinds_->size(); ++i) {
+      if (i) out += ',';
+      append_uint(out, (*kinds_)[i]);
+    }
+    out += ']';
+  }
+  for (const auto& t : tags_) {
+    const char name[2] = {'#', t.letter};
+    key(std::string_view(name, 2));
+    out += '[';
+    for (size_t i = 0; i < t.values.size(); ++i) {
+      if (i) out += ',';
+      append_json_string(out, t.values[i]);
+    }
+    out += ']';
+  }
+  if (since_) {
+    key("since");
+    append_uint(out, *since_);
+  }
+  if (until_) {
+    key("until");
+    append_uint(out, *until_);
+  }
+  if (limit_) {
+    key("limit");
+    append_uint(out, *limit_);
+  }
+  if (search_) {
+    key("search");
+    append_json_string(out, *search_);
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace nostr

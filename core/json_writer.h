@@ -1,0 +1,19 @@
+// Appends JSON text exactly as JavaScript's JSON.stringify writes it, which is
+// what nostr-tools hashes: `"` and `\` escaped, \b \f \n \r \t short forms,
+// other U+0000..U+001F as \u00xx (lowercase hex), everything else verbatim
+// (U+007F, U+2028/2029, emoji). Input strings are already-unescaped UTF-8.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace nostr {
+
+// Appends `s` as a quoted JSON string to out.
+void append_json_string(std::string& out, std::string_view s);
+
+// Appends a non-negative integer in decimal (JSON.stringify for safe integers).
+void append_uint(std::string& out, uint64_t v);
+
+}  // namespace nostr

@@ -1,0 +1,37 @@
+#include "core/limits.h"
+
+#include "core/json_writer.h"
+
+namespace nostr {
+
+void append_nip11_limitation(std::string& out, const Limits& l, bool auth_required,
+                             bool payment_required, bool restricted_writes) {
+  auto field = [&out](const char* name, uint64_t v) {
+    out += '"';
+    out += name;
+    out += "\":";
+    append_uint(out, v);
+    out += ',';
+  };
+  out += '{';
+  field("max_message_length", l.max_message_length);
+  field("max_subscriptions", l.max_subscriptions);
+  field("max_filters", l.max_filters);
+  field("max_limit", l.max_limit);
+  field("default_limit", l.default_limit);
+  field("max_subid_length", l.max_subid_length);
+  field("max_event_tags", l.max_event_tags);
+  field("max_content_length", l.max_content_length);
+  field("min_pow_difficulty", 0);
+  if (l.created_at_lower_limit) field("created_at_lower_limit", l.created_at_lower_limit);
+  if (l.created_at_upper_limit) field("created_at_upper_limit", l.created_at_upper_limit);
+  out += "\"auth_required\":";
+  out += auth_required ? "true" : "false";
+  out += ",\"payment_required\":";
+  out += payment_required ? "true" : "false";
+  out += ",\"restricted_writes\":";
+  out += restricted_writes ? "true" : "false";
+  out += '}';
+}
+
+}  // namespace nostr

@@ -1,0 +1,154 @@
+#include "core/message.h"
+
+namespace nostr {
+namespace {
+
+using simdjson::SUCCESS;
+using simdjson::dom::element;
+
+bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+ParsedFrame fail(Code code, std::string text) {
+  ParsedFrame r;
+  r.error.reject = reject(code, std::move(text));
+  return r;
+}
+
+ParsedFrame fail_ok(Reject rej, std::string event_id) {
+  ParsedFrame r;
+  r.error.reject = std::move(rej);
+  if (!event_id.empty()) {
+    r.error.reply = ReplyKind::ok;
+    r.error.event_id = std::move(event_id);
+  }
+  return r;
+}
+
+ParsedFrame fail_closed(Reject rej, const SubId& sub) {
+  ParsedFrame r;
+  r.error.reject = std::move(rej);
+  r.error.reply = ReplyKind::closed;
+  r.error.sub_id = sub.str();
+  return r;
+}
+
+ParsedFrame success(ClientMessage m) {
+  ParsedFrame r;
+  r.message.emplace(std::move(m));
+  return r;
+}
+
+// The "id" of a malformed event, if it is a printable string of 1..64 chars,
+// so the client still gets an OK it can match to what it sent.
+std::string salvage_event_id(element ev) {
+  simdjson::dom::object obj;
+  std::string_view id;
+  if (ev.get_object().get(obj) != SUCCESS || obj["id"].get_string().get(id) != SUCCESS) return {};
+  if (id.empty() || id.size() > 64) return {};
+  for (const char c : id) {
+    if (c < 0x21 || c > 0x7e) return {};
+  }
+  return std::string(id);
+}
+
+}  // namespace
+
+std::string_view second_element_raw(std::string_view f) {
+  size_t i = 0;
+  while (i < f.size() && is_ws(f[i])) ++i;
+  ++i;  // '['
+  while (i < f.size() && is_ws(f[i])) ++i;
+  ++i;  // opening quote of the type string
+  while (i < f.size() && f[i] != '"') i += (f[i] == '\\') ? 2 : 1;
+  ++i;  // closing quote
+  while (i < f.size() && is_ws(f[i])) ++i;
+  ++i;  // ','
+  while (i < f.size() && is_ws(f[i])) ++i;
+  size_t end = f.size();
+  while (end > i && is_ws(f[end - 1])) --end;
+  if (end > i) --end;  // ']'
+  while (end > i && is_ws(f[end - 1])) --end;
+  return f.substr(i, end - i);
+}
+
+MessageParser::MessageParser(const Limits& limits)
+    : limits_(limits), parser_(std::make_unique<simdjson::dom::parser>()) {
+  // Depth is fixed at allocation; later growth keeps it.
+  // An allocation failure here resurfaces as an error from the first parse().
+  [[maybe_unused]] const auto err = parser_->allocate(4096, limits_.max_json_depth);
+}
+
+ParsedFrame MessageParser::parse(std::string_view frame, bool padded) {
+  if (frame.size() > limits_.max_message_length) {
+    return fail(Code::message_too_large, "message is " + std::to_string(frame.size()) +
+                                             " bytes, limit is " + std::to_string(limits_.max_message_length));
+  }
+  element root;
+  const auto err = parser_->parse(frame.data(), frame.size(), !padded).get(root);
+  if (err == simdjson::DEPTH_ERROR) return fail(Code::too_deep, "message is nested too deeply");
+  if (err != SUCCESS) return fail(Code::bad_json, "could not parse message as JSON");
+
+  simdjson::dom::array arr;
+  if (root.get_array().get(arr) != SUCCESS) return fail(Code::not_array, "message must be a JSON array");
+  const size_t n = arr.size();
+  std::string_view type;
+  if (n == 0 || arr.at(0).get_string().get(type) != SUCCESS) {
+    return fail(Code::bad_message_type, "message must start with a type string");
+  }
+
+  auto sub_at = [&](size_t idx) -> std::optional<SubId> {
+    std::string_view s;
+    if (arr.at(idx).get_string().get(s) != SUCCESS) return std::nullopt;
+    return SubId::make(s, limits_.max_subid_length);
+  };
+  const std::string bad_sub_text =
+      "subscription id must be a string of 1-" + std::to_string(limits_.max_subid_length) +
+      " characters without control characters";
+
+  if (type == "EVENT" || type == "AUTH") {
+    const bool is_event = type == "EVENT";
+    if (n != 2) return fail(Code::wrong_arity, std::string(type) + " message must have exactly 2 elements");
+    element ev = arr.at(1).value_unsafe();
+    auto parsed = Event::from_element(ev, second_element_raw(frame), limits_);
+    if (!parsed) return fail_ok(std::move(parsed).take_error(), salvage_event_id(ev));
+    if (is_event) return success(EventMessage{std::move(parsed).value()});
+    return success(AuthMessage{std::move(parsed).value()});
+  }
+
+  if (type == "REQ" || type == "COUNT") {
+    if (n < 2) return fail(Code::wrong_arity, std::string(type) + " message needs a subscription id");
+    auto sub = sub_at(1);
+    if (!sub) return fail(Code::bad_sub_id, bad_sub_text);
+    if (n < 3) return fail_closed(reject(Code::no_filters, "at least one filter is required"), *sub);
+    if (n - 2 > limits_.max_filters) {
+      return fail_closed(reject(Code::too_many_filters, "too many filters (limit is " +
+                                                            std::to_string(limits_.max_filters) + ")"),
+                         *sub);
+    }
+    std::vector<CompiledFilter> filters;
+    filters.reserve(n - 2);
+    for (size_t i = 2; i < n; ++i) {
+      auto f = CompiledFilter::compile(arr.at(i).value_unsafe(), limits_);
+      if (!f) return fail_closed(f.error(), *sub);
+      filters.push_back(std::move(f).value());
+    }
+    if (type == "REQ") return success(ReqMessage{std::move(*sub), std::move(filters)});
+    return success(CountMessage{std::move(*sub), std::move(filters)});
+  }
+
+  if (type == "CLOSE") {
+    if (n != 2) return fail(Code::wrong_arity, "CLOSE message must have exactly 2 elements");
+    auto sub = sub_at(1);
+    if (!sub) return fail(Code::bad_sub_id, bad_sub_text);
+    return success(CloseMessage{std::move(*sub)});
+  }
+
+  if (type == "NEG-OPEN" || type == "NEG-MSG" || type == "NEG-CLOSE") {
+    return success(NegMessage{std::string(type), n >= 2 ? sub_at(1) : std::nullopt});
+  }
+
+  std::string shown(type.substr(0, 32));
+  return fail(Code::unknown_message_type, "unknown message type " + shown);
+}
+
+}  // namespace nostr

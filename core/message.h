@@ -1,0 +1,94 @@
+// Client messages (NIP-01 EVENT/REQ/CLOSE, NIP-42 AUTH, NIP-45 COUNT, NIP-77
+// NEG-*) parsed from one websocket text frame into typed values.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/event.h"
+#include "core/filter.h"
+#include "core/limits.h"
+#include "core/reject.h"
+#include "core/types.h"
+#include "simdjson.h"
+
+namespace nostr {
+
+struct EventMessage {
+  Event event;  // structure checked; id/sig NOT yet verified (see verify_event)
+};
+struct ReqMessage {
+  SubId sub;
+  std::vector<CompiledFilter> filters;  // 1..limits.max_filters
+};
+struct CountMessage {
+  SubId sub;
+  std::vector<CompiledFilter> filters;
+};
+struct CloseMessage {
+  SubId sub;
+};
+struct AuthMessage {
+  Event event;  // structure checked only
+};
+// NEG-OPEN / NEG-MSG / NEG-CLOSE: recognised so they can be answered with NEG-ERR.
+struct NegMessage {
+  std::string type;
+  std::optional<SubId> sub;
+};
+
+using ClientMessage =
+    std::variant<EventMessage, ReqMessage, CountMessage, CloseMessage, AuthMessage, NegMessage>;
+
+// How a refused frame must be answered.
+enum class ReplyKind : uint8_t {
+  notice,  // ["NOTICE", msg]: nothing to tie the error to
+  ok,      // ["OK", event_id, false, msg]: an EVENT/AUTH whose id could be read
+  closed,  // ["CLOSED", sub_id, msg]: a REQ/COUNT whose sub id is valid
+};
+
+struct MessageError {
+  Reject reject;
+  ReplyKind reply = ReplyKind::notice;
+  std::string event_id;  // for ReplyKind::ok: the id string as sent (<= 64 chars)
+  std::string sub_id;    // for ReplyKind::closed
+};
+
+struct [[nodiscard]] ParsedFrame {
+  std::optional<ClientMessage> message;  // set on success
+  MessageError error;                    // meaningful only when !message
+  bool ok() const { return message.has_value(); }
+};
+
+// Parses client frames. Owns a reusable simdjson parser whose depth limit is
+// limits.max_json_depth, so arbitrarily deep input is refused without recursion.
+class MessageParser {
+ public:
+  explicit MessageParser(const Limits& limits);
+  MessageParser(const MessageParser&) = delete;
+  MessageParser& operator=(const MessageParser&) = delete;
+
+  // Parses one frame. If `padded`, frame.data() must be followed by at least
+  // SIMDJSON_PADDING readable bytes (no copy is made); otherwise it is copied.
+  // Results do not borrow from `frame`.
+  ParsedFrame parse(std::string_view frame, bool padded);
+
+  // The parser, for callers that parse standalone JSON (e.g. persisted filters).
+  simdjson::dom::parser& json() { return *parser_; }
+  const Limits& limits() const { return limits_; }
+
+ private:
+  Limits limits_;
+  std::unique_ptr<simdjson::dom::parser> parser_;
+};
+
+// Returns the raw JSON text of the second element of a top-level array whose
+// first element is a string, e.g. the event object in ["EVENT", {...}]. The
+// frame must already be known to be a valid 2-element JSON array.
+std::string_view second_element_raw(std::string_view frame);
+
+}  // namespace nostr

@@ -1,0 +1,76 @@
+#include "core/relay_message.h"
+
+#include "core/json_writer.h"
+
+namespace nostr {
+
+std::string ok_message(std::string_view event_id_hex, bool accepted, std::string_view message) {
+  std::string out = "[\"OK\",";
+  append_json_string(out, event_id_hex);
+  out += accepted ? ",true," : ",false,";
+  append_json_string(out, message);
+  out += ']';
+  return out;
+}
+
+std::string event_message(const SubId& sub, std::string_view raw_event) {
+  std::string out;
+  out.reserve(raw_event.size() + sub.str().size() + 16);
+  out += "[\"EVENT\",";
+  append_json_string(out, sub.str());
+  out += ',';
+  out += raw_event;
+  out += ']';
+  return out;
+}
+
+std::string eose_message(const SubId& sub) {
+  std::string out = "[\"EOSE\",";
+  append_json_string(out, sub.str());
+  out += ']';
+  return out;
+}
+
+std::string closed_message(std::string_view sub_id, std::string_view message) {
+  std::string out = "[\"CLOSED\",";
+  append_json_string(out, sub_id);
+  out += ',';
+  append_json_string(out, message);
+  out += ']';
+  return out;
+}
+
+std::string notice_message(std::string_view message) {
+  std::string out = "[\"NOTICE\",";
+  append_json_string(out, message);
+  out += ']';
+  return out;
+}
+
+std::string auth_message(std::string_view challenge) {
+  std::string out = "[\"AUTH\",";
+  append_json_string(out, challenge);
+  out += ']';
+  return out;
+}
+
+std::string count_message(const SubId& sub, uint64_t count, bool approximate) {
+  std::string out = "[\"COUNT\",";
+  append_json_string(out, sub.str());
+  out += ",{\"count\":";
+  append_uint(out, count);
+  if (approximate) out += ",\"approximate\":true";
+  out += "}]";
+  return out;
+}
+
+std::string neg_err_message(std::string_view sub_id, std::string_view reason) {
+  std::string out = "[\"NEG-ERR\",";
+  append_json_string(out, sub_id);
+  out += ',';
+  append_json_string(out, reason);
+  out += ']';
+  return out;
+}
+
+}  // namespace nostr
