@@ -2,7 +2,7 @@
 #pragma once
 
 #include <array>
-#include <compare>
+#include <cstring>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,8 +36,10 @@ class HexBytes {
   const uint8_t* data() const { return bytes_.data(); }
   std::string hex() const { return to_hex(bytes_.data(), N); }
 
-  auto operator<=>(const HexBytes&) const = default;
-  bool operator==(const HexBytes&) const = default;
+  // Hand-written: libc++ 14 (the wasm builds) has no operator<=> for std::array.
+  bool operator==(const HexBytes& o) const { return std::memcmp(bytes_.data(), o.bytes_.data(), N) == 0; }
+  bool operator!=(const HexBytes& o) const { return !(*this == o); }
+  bool operator<(const HexBytes& o) const { return std::memcmp(bytes_.data(), o.bytes_.data(), N) < 0; }
 
  private:
   HexBytes() = default;
@@ -58,8 +60,8 @@ class SubId {
   // Returns the id if valid for NIP-01; `max_length` may only tighten the limit.
   [[nodiscard]] static std::optional<SubId> make(std::string_view s, size_t max_length = kMaxLength);
   const std::string& str() const { return s_; }
-  bool operator==(const SubId&) const = default;
-  auto operator<=>(const SubId&) const = default;
+  bool operator==(const SubId& o) const { return s_ == o.s_; }
+  bool operator<(const SubId& o) const { return s_ < o.s_; }
 
  private:
   explicit SubId(std::string s) : s_(std::move(s)) {}

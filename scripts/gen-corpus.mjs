@@ -205,18 +205,16 @@ function validEvents() {
 // strings with optional \/ and \uXXXX escapes (surrogate pairs as two escapes;
 // ordinary characters are \u-escaped only inside content and tag strings).
 function relaxedString(s, escapeAny = false) {
+  const hex4 = (u) => '\\u' + u.toString(16).padStart(4, '0')[chance(0.5) ? 'toUpperCase' : 'toLowerCase']();
   let out = '"';
-  for (const ch of s) {
-    for (let i = 0; i < ch.length; i++) {
-      const u = ch.charCodeAt(i);
-      const hex4 = () => '\\u' + u.toString(16).padStart(4, '0')[chance(0.5) ? 'toUpperCase' : 'toLowerCase']();
-      if (u === 0x22) out += '\\"';
-      else if (u === 0x5c) out += '\\\\';
-      else if (u < 0x20) out += chance(0.5) ? hex4() : JSON.stringify(ch[i]).slice(1, -1);
-      else if (u === 0x2f) out += chance(0.5) ? '\\/' : '/';
-      else if (escapeAny && chance(0.03)) out += hex4();
-      else out += ch[i];
-    }
+  for (const ch of s) { // by code point: a surrogate pair is escaped whole or not at all
+    const u = ch.charCodeAt(0);
+    if (u === 0x22) out += '\\"';
+    else if (u === 0x5c) out += '\\\\';
+    else if (u < 0x20) out += chance(0.5) ? hex4(u) : JSON.stringify(ch).slice(1, -1);
+    else if (u === 0x2f) out += chance(0.5) ? '\\/' : '/';
+    else if (escapeAny && chance(0.03)) out += [...Array(ch.length).keys()].map((i) => hex4(ch.charCodeAt(i))).join('');
+    else out += ch;
   }
   return out + '"';
 }
@@ -384,7 +382,7 @@ async function main() {
   }
   reordered.forEach((line, i) => {
     const orig = events.filter((_, j) => j % 6 === 3)[i];
-    if (!sameEvent(JSON.parse(line), orig)) {
+    if (!sameEvent(JSON.parse(Buffer.from(line).toString()), orig)) { // via UTF-8, as written
       throw new Error(`re-laid-out event differs: ${line.slice(0, 80)}`);
     }
   });
@@ -392,7 +390,11 @@ async function main() {
     if (verifyEvent(JSON.parse(t.event))) throw new Error(`tampered event still verifies: ${t.field}/${t.variant}`);
   }
 
-  const jsonl = (rows) => rows.join('\n') + '\n';
+  const jsonl = (rows) => {
+    const bad = rows.find((r) => !r.isWellFormed() || r.includes('\n'));
+    if (bad !== undefined) throw new Error(`line with a lone surrogate or newline: ${bad.slice(0, 80)}`);
+    return rows.join('\n') + '\n';
+  };
   writeFileSync(join(outdir, 'events.jsonl'), jsonl(events.map((e) => JSON.stringify(e))));
   writeFileSync(join(outdir, 'events_reordered.jsonl'), jsonl(reordered));
   writeFileSync(join(outdir, 'tampered.jsonl'), jsonl(tamperedLines.map((t) => JSON.stringify(t))));

@@ -117,7 +117,8 @@ function frameTable(base) {
     ['exponent created_at', evRaw(`{${baseBody.replace(/"created_at":\d+/, '"created_at":1.76e9')}}`), 'bad_created_at'],
     ['string created_at', ev({ created_at: String(base.created_at) }), 'bad_created_at'],
     ['negative created_at', ev({ created_at: -1 }), 'bad_created_at'],
-    ['huge created_at', evRaw(`{${baseBody.replace(/"created_at":\d+/, '"created_at":18446744073709551616')}}`), 'bad_created_at'],
+    // 2^64: simdjson refuses the number itself (bad_json) rather than the field.
+    ['huge created_at', evRaw(`{${baseBody.replace(/"created_at":\d+/, '"created_at":18446744073709551616')}}`), null],
     ['kind 65536', ev({ kind: 65536 }), 'bad_kind'],
     ['kind -1', ev({ kind: -1 }), 'bad_kind'],
     ['kind 1.5', ev({ kind: 1.5 }), 'bad_kind'],

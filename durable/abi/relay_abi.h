@@ -1,0 +1,96 @@
+/* Relay engine C ABI (the Durable Object role), version 1.
+ *
+ * The engine is sans-IO: the host (js-glue/relay_do.js) feeds it socket
+ * events, frames and storage results; after EVERY nr_relay_* call the host
+ * drains the actions the engine wants performed.
+ *
+ * Memory: as in core/abi/core_abi.h. Inputs are nr_alloc'd buffers the call only
+ * borrows (frames must carry NR_PADDING spare bytes). The action buffer is owned
+ * by the engine and valid until the next nr_relay_* call: copy it out (slice)
+ * before performing actions, because performing an action may call back in.
+ *
+ * Time: `now` is unix seconds (double). Connection ids are chosen by the host
+ * (unique among open sockets); the engine never invents them.
+ *
+ * Action buffer: a sequence of records, little-endian:
+ *   u32 type, u32 a, u32 b, u32 len, then len bytes, then zero padding to a
+ *   multiple of 4.
+ *   type 1 SEND    a=conn. bytes: one UTF-8 text frame for that socket.
+ *   type 2 FANOUT  a=count. bytes: u32 raw_len, raw (UTF-8 event JSON), pad to 4,
+ *                  then `count` entries {u32 conn, u32 prefix_len, prefix, pad to 4}.
+ *                  Send prefix + raw + "]" as one text frame to each conn.
+ *   type 3 D1      a=token. bytes: JSON {"stmts":[{"sql":..,"params":[..]},..]}.
+ *                  Run env.DB.batch() over them (one transaction) asynchronously,
+ *                  then call nr_relay_d1_done(token, ok, results).
+ *   type 4 SQL     a=token (0: no result wanted). bytes: JSON {"sql":..,"params":[..]}.
+ *                  Run ctx.storage.sql.exec(sql, ...params) synchronously, right
+ *                  away (before later records); if token != 0 call
+ *                  nr_relay_sql_done(token, results) and perform its actions
+ *                  before continuing.
+ *   type 5 ATTACH  a=conn. bytes: opaque connection state (UTF-8 JSON text, small).
+ *                  Keep it with the socket (serializeAttachment) and hand it back
+ *                  to nr_relay_open after hibernation.
+ *   type 6 CLOSE   a=conn, b=websocket close code. bytes: reason. Close the socket.
+ *
+ * Results (nr_relay_d1_done / nr_relay_sql_done), little-endian, no padding:
+ *   u32 nstmts; per statement: u32 changes, u32 nrows, u32 ncols, then
+ *   nrows*ncols cells in row order, each: u32 len + len bytes of UTF-8 text
+ *   (numbers in decimal), or len = 0xFFFFFFFF for NULL (no bytes).
+ *   Column order is the SELECT's order. For failures (ok = 0) the bytes are the
+ *   error message instead.
+ */
+#ifndef NOSTR_RELAY_ABI_H
+#define NOSTR_RELAY_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nr_relay nr_relay;
+
+/* Creates an engine from the relay configuration JSON (see core/config.h).
+ * Returns 0 if the JSON is invalid; the reason is then in nr_relay_error(). */
+nr_relay* nr_relay_new(const uint8_t* config_json, uint32_t len);
+void nr_relay_free(nr_relay* r);
+
+/* The pending actions (see above). */
+const uint8_t* nr_relay_actions_ptr(const nr_relay* r);
+uint32_t nr_relay_actions_len(const nr_relay* r);
+
+/* A socket is open. For a new connection pass `state` empty and a fresh random
+ * `challenge` (NIP-42; >= 16 chars from a CSPRNG). After hibernation pass the last
+ * ATTACH state for that socket (the challenge is then ignored).
+ * Returns 0, or -1 if conn is already open. */
+int32_t nr_relay_open(nr_relay* r, uint32_t conn, const uint8_t* challenge, uint32_t challenge_len,
+                      const uint8_t* state, uint32_t state_len, double now);
+
+/* Call once after waking (after nr_relay_open for every surviving socket):
+ * reloads the subscriptions of open sockets from DO storage and drops the rest. */
+int32_t nr_relay_restore(nr_relay* r, double now);
+
+/* A text frame arrived on conn. Returns 0 (every outcome, including refusals,
+ * is expressed as actions). */
+int32_t nr_relay_frame(nr_relay* r, uint32_t conn, const uint8_t* frame, uint32_t len, double now);
+
+/* The socket closed (or errored): forget its subscriptions. */
+int32_t nr_relay_close(nr_relay* r, uint32_t conn);
+
+/* Completion of a D1 action. ok = 1: `results` as described above; ok = 0:
+ * `results` is the error text. Unknown tokens are ignored. */
+int32_t nr_relay_d1_done(nr_relay* r, uint32_t token, int32_t ok, const uint8_t* results, uint32_t len,
+                         double now);
+
+/* Completion of a SQL action with a token. */
+int32_t nr_relay_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, uint32_t len, double now);
+
+/* Diagnostics: open connections and subscriptions. */
+uint32_t nr_relay_connection_count(const nr_relay* r);
+uint32_t nr_relay_subscription_count(const nr_relay* r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NOSTR_RELAY_ABI_H */

@@ -1,0 +1,34 @@
+-- D1 schema: the events store (source of truth). Applied as the first
+-- migration (migrations/0001_init.sql is a copy; a test checks they match).
+--
+-- events.raw is the exact JSON the client sent: the relay returns it verbatim.
+-- d_tag is '' except for addressable kinds; expires_at is NIP-40 (NULL = never).
+CREATE TABLE IF NOT EXISTS events (
+  id         TEXT    NOT NULL PRIMARY KEY,
+  pubkey     TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  kind       INTEGER NOT NULL,
+  d_tag      TEXT    NOT NULL DEFAULT '',
+  expires_at INTEGER,
+  raw        TEXT    NOT NULL
+);
+-- authors (+kinds) ordered by time; also serves replaceable lookups.
+CREATE INDEX IF NOT EXISTS events_pubkey_kind_time ON events (pubkey, kind, created_at DESC);
+CREATE INDEX IF NOT EXISTS events_pubkey_time ON events (pubkey, created_at DESC);
+-- kinds ordered by time.
+CREATE INDEX IF NOT EXISTS events_kind_time ON events (kind, created_at DESC);
+-- everything ordered by time (filters with only since/until/limit).
+CREATE INDEX IF NOT EXISTS events_time ON events (created_at DESC);
+-- addressable replacement: latest per (pubkey, kind, d).
+CREATE INDEX IF NOT EXISTS events_address ON events (pubkey, kind, d_tag);
+
+-- One row per single-letter tag [name, value, ...] of a stored event.
+CREATE TABLE IF NOT EXISTS tags (
+  event_id   TEXT    NOT NULL,
+  name       TEXT    NOT NULL,
+  value      TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  kind       INTEGER NOT NULL,
+  PRIMARY KEY (name, value, created_at, event_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tags_event ON tags (event_id);
