@@ -11,7 +11,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -79,6 +79,7 @@ function nobleVerify(line) {
 const nostrToolsVerify = (line) => verifyEvent(JSON.parse(line)); // fresh object: no cached verdict
 
 // ------------------------------------------------------------------ run
+const load = loadavg()[0]; // other work on the machine skews the numbers: reported below
 const results = [];
 if (args.native) results.push({ ...JSON.parse(readFileSync(args.native, 'utf8')), name: NATIVE });
 const modules = args.module.map((m) => {
@@ -138,8 +139,8 @@ const markdown = [
   '|---|---:|---:|',
   ...sizeRows,
   '',
-  `- Machine: ${cpuModel}, ${sh('nproc', []) || cpus().length} cores`,
-  `- node ${process.version}; ${firstLine(sh('clang', ['--version']))}; emcc ${firstLine(sh('emcc', ['--version'])).replace(/^emcc \([^)]*\)\s*/, '')}; ` +
+  `- Machine: ${cpuModel}, ${sh('nproc', []) || cpus().length} cores (1-min load average ${load.toFixed(2)} at start)`,
+  `- node ${process.version}; ${firstLine(sh('clang', ['--version']))}; emcc ${sh('emcc', ['--version']).match(/\d+\.\d+\.\d+/)?.[0] ?? 'not found'}; ` +
     `g++ ${firstLine(sh('g++', ['-dumpfullversion']))}`,
   `- nostr-tools ${pkgVersion('nostr-tools')}, @noble/curves ${pkgVersion('@noble/curves')}, ` +
     `simdjson ${pkgVersion('@nozbe/simdjson')}, libsecp256k1 0.2.0`,

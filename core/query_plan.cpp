@@ -1,0 +1,283 @@
+#include "core/query_plan.h"
+
+#include <cassert>
+
+#include "core/json_writer.h"
+
+namespace nostr {
+namespace {
+
+// Accumulates one SELECT's WHERE clauses and bound parameters.
+class QueryBuilder {
+ public:
+  explicit QueryBuilder(bool lists_as_json) : json_(lists_as_json) {}
+
+  void add(std::string clause) { clauses_.push_back(std::move(clause)); }
+
+  // Returns "col IN (?,?,..)" or "col IN (SELECT value FROM json_each(?))".
+  std::string in_list(const std::string& col, const std::vector<SqlParam>& values) {
+    if (values.size() == 1) {
+      params_.push_back(values[0]);
+      return col + " = ?";
+    }
+    if (json_) {
+      std::string arr = "[";
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (i) arr += ',';
+        if (values[i].is_text) {
+          append_json_string(arr, values[i].text);
+        } else {
+          append_uint(arr, static_cast<uint64_t>(values[i].integer));
+        }
+      }
+      arr += ']';
+      params_.push_back(SqlParam::of(std::move(arr)));
+      return col + " IN (SELECT value FROM json_each(?))";
+    }
+    std::string s = col + " IN (";
+    for (size_t i = 0; i < values.size(); ++i) {
+      s += i ? ",?" : "?";
+      params_.push_back(values[i]);
+    }
+    return s + ")";
+  }
+
+  SqlParam& param(SqlParam p) {
+    params_.push_back(std::move(p));
+    return params_.back();
+  }
+
+  std::string where() const {
+    std::string s;
+    for (size_t i = 0; i < clauses_.size(); ++i) {
+      s += i ? " AND " : " WHERE ";
+      s += clauses_[i];
+    }
+    return s;
+  }
+  std::vector<SqlParam> take_params() { return std::move(params_); }
+  size_t param_count() const { return params_.size(); }
+
+ private:
+  bool json_;
+  std::vector<std::string> clauses_;
+  std::vector<SqlParam> params_;
+};
+
+template <typename T>
+std::vector<SqlParam> hex_params(const std::vector<T>& v) {
+  std::vector<SqlParam> out;
+  out.reserve(v.size());
+  for (const auto& x : v) out.push_back(SqlParam::of(x.hex()));
+  return out;
+}
+
+std::vector<SqlParam> kind_params(const std::vector<uint16_t>& v) {
+  std::vector<SqlParam> out;
+  for (const uint16_t k : v) out.push_back(SqlParam::of(static_cast<int64_t>(k)));
+  return out;
+}
+
+std::vector<SqlParam> text_params(const std::vector<std::string>& v) {
+  std::vector<SqlParam> out;
+  for (const auto& s : v) out.push_back(SqlParam::of(s));
+  return out;
+}
+
+size_t list_values(const CompiledFilter& f) {
+  size_t n = 0;
+  if (f.ids()) n += f.ids()->size();
+  if (f.authors()) n += f.authors()->size();
+  if (f.kinds()) n += f.kinds()->size();
+  for (const auto& t : f.tags()) n += t.values.size() + 1;
+  return n;
+}
+
+// Which tag condition drives a tag-shaped query: the one with fewest values.
+const TagCondition* driving_tag(const CompiledFilter& f) {
+  const TagCondition* best = nullptr;
+  for (const auto& t : f.tags()) {
+    if (!best || t.values.size() < best->values.size()) best = &t;
+  }
+  return best;
+}
+
+enum class Shape { ids, tag1, tag_n, events };
+
+Shape shape_of(const CompiledFilter& f) {
+  if (f.ids()) return Shape::ids;
+  if (const TagCondition* t = driving_tag(f)) return t->values.size() == 1 ? Shape::tag1 : Shape::tag_n;
+  return Shape::events;
+}
+
+// Appends the conditions of `f` on events alias `e` except the driving tag.
+// Returns "FROM ..." for the shape.
+std::string build_from_where(const CompiledFilter& f, QueryBuilder& q, uint64_t now) {
+  const Shape shape = shape_of(f);
+  const TagCondition* drive = (shape == Shape::tag1 || shape == Shape::tag_n) ? driving_tag(f) : nullptr;
+  std::string from = " FROM events e";
+  if (shape == Shape::tag1) {
+    from = " FROM tags t JOIN events e ON e.id = t.event_id";
+    q.add("t.name = ?");
+    q.param(SqlParam::of(std::string(1, drive->letter)));
+    q.add("t.value = ?");
+    q.param(SqlParam::of(drive->values[0]));
+    if (f.since()) {
+      q.add("t.created_at >= ?");
+      q.param(SqlParam::of(static_cast<int64_t>(*f.since())));
+    }
+    if (f.until()) {
+      q.add("t.created_at <= ?");
+      q.param(SqlParam::of(static_cast<int64_t>(*f.until())));
+    }
+    if (f.kinds()) q.add(q.in_list("t.kind", kind_params(*f.kinds())));
+  } else if (shape == Shape::tag_n) {
+    std::string sub = "e.id IN (SELECT event_id FROM tags WHERE name = ?";
+    q.param(SqlParam::of(std::string(1, drive->letter)));
+    sub += " AND " + q.in_list("value", text_params(drive->values));
+    if (f.since()) {
+      sub += " AND created_at >= ?";
+      q.param(SqlParam::of(static_cast<int64_t>(*f.since())));
+    }
+    if (f.until()) {
+      sub += " AND created_at <= ?";
+      q.param(SqlParam::of(static_cast<int64_t>(*f.until())));
+    }
+    q.add(sub + ")");
+  } else if (shape == Shape::ids) {
+    q.add(q.in_list("e.id", hex_params(*f.ids())));
+  }
+  if (f.authors()) q.add(q.in_list("e.pubkey", hex_params(*f.authors())));
+  if (f.kinds() && shape != Shape::tag1) q.add(q.in_list("e.kind", kind_params(*f.kinds())));
+  if (shape != Shape::tag1) {
+    if (f.since()) {
+      q.add("e.created_at >= ?");
+      q.param(SqlParam::of(static_cast<int64_t>(*f.since())));
+    }
+    if (f.until()) {
+      q.add("e.created_at <= ?");
+      q.param(SqlParam::of(static_cast<int64_t>(*f.until())));
+    }
+  }
+  for (const auto& t : f.tags()) {
+    if (&t == drive) continue;
+    std::string ex = "EXISTS (SELECT 1 FROM tags x WHERE x.event_id = e.id AND x.name = ?";
+    q.param(SqlParam::of(std::string(1, t.letter)));
+    ex += " AND " + q.in_list("x.value", text_params(t.values)) + ")";
+    q.add(std::move(ex));
+  }
+  q.add("(e.expires_at IS NULL OR e.expires_at > ?)");
+  q.param(SqlParam::of(static_cast<int64_t>(now)));
+  return from;
+}
+
+Reject too_complex() { return reject(Code::bad_filter, "filter is too complex (too many conditions)"); }
+
+}  // namespace
+
+Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now) {
+  // ~10 parameters go to scalars; lists inline only while everything fits.
+  QueryBuilder q(/*lists_as_json=*/list_values(f) + 10 > kMaxSqlParams);
+  const std::string from = build_from_where(f, q, now);
+  const bool by_tag = shape_of(f) == Shape::tag1;
+  SqlStatement st;
+  st.sql = "SELECT e.id, e.created_at, e.raw" + from + q.where() +
+           (by_tag ? " ORDER BY t.created_at DESC, t.event_id ASC LIMIT ?" : " ORDER BY e.created_at DESC, e.id ASC LIMIT ?");
+  q.param(SqlParam::of(static_cast<int64_t>(f.effective_limit(limits))));
+  if (q.param_count() > kMaxSqlParams) return too_complex();
+  st.params = q.take_params();
+  return st;
+}
+
+Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now) {
+  assert(!filters.empty());
+  size_t values = 0;
+  for (const auto& f : filters) values += list_values(f) + 6;
+  const bool as_json = values > kMaxSqlParams;
+  SqlStatement st;
+  std::string unions;
+  for (const auto& f : filters) {
+    QueryBuilder q(as_json);
+    const std::string from = build_from_where(f, q, now);
+    if (!unions.empty()) unions += " UNION ";
+    unions += "SELECT e.id" + from + q.where();
+    for (auto& p : q.take_params()) st.params.push_back(std::move(p));
+  }
+  if (st.params.size() > kMaxSqlParams) return too_complex();
+  st.sql = "SELECT COUNT(*) FROM (" + unions + ")";
+  return st;
+}
+
+StorePlan plan_store(const Event& e) {
+  assert(e.kind_class() != KindClass::ephemeral);
+  const KindClass cls = e.kind_class();
+  const bool replaceable = cls == KindClass::replaceable || cls == KindClass::addressable;
+  const std::string id = e.id().hex();
+  const std::string pubkey = e.pubkey().hex();
+  const std::string d = cls == KindClass::addressable ? std::string(e.d_tag()) : std::string();
+  const auto created = static_cast<int64_t>(e.created_at());
+  const auto kind = static_cast<int64_t>(e.kind());
+  const auto exp = e.expiration();
+
+  StorePlan plan;
+  SqlStatement insert;
+  insert.params = {SqlParam::of(id),      SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(kind),
+                   SqlParam::of(d),       SqlParam::of(std::string(e.raw()))};
+  const char* columns = "INSERT OR IGNORE INTO events (id, pubkey, created_at, kind, d_tag, raw, expires_at) ";
+  const std::string expires = exp ? "?7" : "NULL";
+  if (exp) insert.params.push_back(SqlParam::of(static_cast<int64_t>(*exp)));
+  if (replaceable) {
+    // Insert only if no newer version exists (equal time: the lowest id wins).
+    insert.sql = std::string(columns) + "SELECT ?1, ?2, ?3, ?4, ?5, ?6, " + expires +
+                 " WHERE NOT EXISTS (SELECT 1 FROM events WHERE pubkey = ?2 AND kind = ?4 AND d_tag = ?5"
+                 " AND (created_at > ?3 OR (created_at = ?3 AND id <= ?1)))";
+  } else {
+    insert.sql = std::string(columns) + "VALUES (?1, ?2, ?3, ?4, ?5, ?6, " + expires + ")";
+  }
+  plan.insert_stmt = plan.stmts.size();
+  plan.stmts.push_back(std::move(insert));
+
+  std::string tags_json = "[";
+  bool any_tag = false;
+  for (size_t i = 0; i < e.tag_count(); ++i) {
+    const TagView t = e.tag(i);
+    if (t.size() < 2 || t[0].size() != 1) continue;
+    if (any_tag) tags_json += ',';
+    any_tag = true;
+    tags_json += '[';
+    append_json_string(tags_json, t[0]);
+    tags_json += ',';
+    append_json_string(tags_json, t[1]);
+    tags_json += ']';
+  }
+  tags_json += ']';
+  if (any_tag) {
+    plan.stmts.push_back(SqlStatement{
+        "INSERT OR IGNORE INTO tags (event_id, name, value, created_at, kind)"
+        " SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ?2, ?3"
+        " FROM json_each(?4) AS j WHERE EXISTS (SELECT 1 FROM events WHERE id = ?1)",
+        {SqlParam::of(id), SqlParam::of(created), SqlParam::of(kind), SqlParam::of(std::move(tags_json))}});
+  }
+  if (replaceable) {
+    // Remove the versions this one replaces, only if this one is now stored.
+    std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(kind), SqlParam::of(d), SqlParam::of(id)};
+    plan.stmts.push_back(SqlStatement{
+        "DELETE FROM tags WHERE event_id IN (SELECT id FROM events WHERE pubkey = ?1 AND kind = ?2"
+        " AND d_tag = ?3 AND id != ?4) AND EXISTS (SELECT 1 FROM events WHERE id = ?4)",
+        p});
+    plan.stmts.push_back(SqlStatement{
+        "DELETE FROM events WHERE pubkey = ?1 AND kind = ?2 AND d_tag = ?3 AND id != ?4"
+        " AND EXISTS (SELECT 1 FROM events WHERE id = ?4)",
+        std::move(p)});
+  }
+  plan.exists_stmt = plan.stmts.size();
+  plan.stmts.push_back(SqlStatement{"SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1)", {SqlParam::of(id)}});
+  return plan;
+}
+
+StoreOutcome store_outcome(uint64_t insert_changes, bool exists_after) {
+  if (insert_changes > 0) return StoreOutcome::stored;
+  return exists_after ? StoreOutcome::duplicate : StoreOutcome::superseded;
+}
+
+}  // namespace nostr

@@ -1,0 +1,54 @@
+// Query planning: a CompiledFilter becomes one parameterised SELECT over the
+// D1 schema (schema.sql), from a fixed set of shapes:
+//   ids      events by primary key
+//   tag1     tags(name, value) index scan joined to events, for one tag value
+//   tagN     events whose id is IN a tags subquery, for several tag values
+//   events   events by (pubkey, kind, created_at) / (kind, created_at) / (created_at)
+// Every shape orders by created_at DESC, id ASC and honours the limit.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/event.h"
+#include "core/filter.h"
+#include "core/limits.h"
+#include "core/result.h"
+#include "core/sql.h"
+
+namespace nostr {
+
+// Returns the SELECT for `f` yielding columns (id, created_at, raw), newest first,
+// ties by lowest id, at most f.effective_limit(limits) rows, never an event
+// expired at `now` (NIP-40). Lists go inline while they fit the 100-parameter
+// cap, otherwise through json_each(?). Fails with bad_filter only if even that
+// cannot fit (dozens of tag conditions).
+[[nodiscard]] Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now);
+
+// Returns SELECT COUNT(*) of distinct events matching any of `filters` (limits
+// ignored, as NIP-45 counts). One column, one row.
+[[nodiscard]] Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now);
+
+// What storing an event needs: statements for one atomic D1 batch.
+struct StorePlan {
+  std::vector<SqlStatement> stmts;
+  size_t insert_stmt = 0;  // its `changes` is 1 if the event was inserted
+  size_t exists_stmt = 0;  // a SELECT whose single cell is 1 if the id is stored
+};
+
+// Returns the batch that stores `e`: insert the event (for replaceable and
+// addressable kinds only if no newer version exists; equal created_at keeps the
+// lowest id), insert its single-letter tags, and delete the versions it replaces
+// with their tags. Ephemeral events must not be stored (asserted).
+StorePlan plan_store(const Event& e);
+
+enum class StoreOutcome : uint8_t {
+  stored,      // newly inserted
+  duplicate,   // this id was already stored
+  superseded,  // a newer version of this replaceable/addressable event is stored
+};
+
+// Interprets a StorePlan's results.
+StoreOutcome store_outcome(uint64_t insert_changes, bool exists_after);
+
+}  // namespace nostr

@@ -1,0 +1,92 @@
+// Implementation of relay_abi.h: a thin adapter from C calls to durable::Relay.
+#include "durable/abi/relay_abi.h"
+
+#include <new>
+#include <string>
+
+#include "core/abi/export.h"
+#include "durable/relay.h"
+
+struct nr_relay {
+  explicit nr_relay(nostr::RelayConfig c) : relay(std::move(c)) {}
+  nostr::durable::Relay relay;
+};
+
+namespace {
+
+std::string_view bytes(const uint8_t* p, uint32_t n) { return {reinterpret_cast<const char*>(p), n}; }
+
+// Actions accumulate per call: the host drains them after each call returns.
+nostr::durable::ActionWriter& fresh(nr_relay* r) {
+  r->relay.actions().clear();
+  return r->relay.actions();
+}
+
+uint64_t seconds(double now) { return now > 0 ? static_cast<uint64_t>(now) : 0; }
+
+}  // namespace
+
+NR_EXPORT("nr_relay_new") nr_relay* nr_relay_new(const uint8_t* config_json, uint32_t len) {
+  auto config = nostr::parse_config(bytes(config_json, len));
+  if (!config) return nullptr;
+  return new (std::nothrow) nr_relay(std::move(config).value());
+}
+
+NR_EXPORT("nr_relay_free") void nr_relay_free(nr_relay* r) { delete r; }
+
+NR_EXPORT("nr_relay_actions_ptr") const uint8_t* nr_relay_actions_ptr(const nr_relay* r) {
+  return reinterpret_cast<const uint8_t*>(const_cast<nr_relay*>(r)->relay.actions().bytes().data());
+}
+
+NR_EXPORT("nr_relay_actions_len") uint32_t nr_relay_actions_len(const nr_relay* r) {
+  return static_cast<uint32_t>(const_cast<nr_relay*>(r)->relay.actions().bytes().size());
+}
+
+NR_EXPORT("nr_relay_open")
+int32_t nr_relay_open(nr_relay* r, uint32_t conn, const uint8_t* challenge, uint32_t challenge_len,
+                      const uint8_t* state, uint32_t state_len, double now) {
+  fresh(r);
+  return r->relay.open(conn, bytes(challenge, challenge_len), bytes(state, state_len), seconds(now)) ? 0 : -1;
+}
+
+NR_EXPORT("nr_relay_restore") int32_t nr_relay_restore(nr_relay* r, double now) {
+  fresh(r);
+  r->relay.restore(seconds(now));
+  return 0;
+}
+
+NR_EXPORT("nr_relay_frame")
+int32_t nr_relay_frame(nr_relay* r, uint32_t conn, const uint8_t* frame, uint32_t len, double now) {
+  fresh(r);
+  r->relay.frame(conn, bytes(frame, len), /*padded=*/true, seconds(now));
+  return 0;
+}
+
+NR_EXPORT("nr_relay_close") int32_t nr_relay_close(nr_relay* r, uint32_t conn) {
+  fresh(r);
+  r->relay.close(conn);
+  return 0;
+}
+
+NR_EXPORT("nr_relay_d1_done")
+int32_t nr_relay_d1_done(nr_relay* r, uint32_t token, int32_t ok, const uint8_t* results, uint32_t len,
+                         double now) {
+  fresh(r);
+  r->relay.d1_done(token, ok != 0, bytes(results, len), seconds(now));
+  return 0;
+}
+
+NR_EXPORT("nr_relay_sql_done")
+int32_t nr_relay_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, uint32_t len, double now) {
+  fresh(r);
+  r->relay.sql_done(token, bytes(results, len), seconds(now));
+  return 0;
+}
+
+NR_EXPORT("nr_relay_connection_count") uint32_t nr_relay_connection_count(const nr_relay* r) {
+  return static_cast<uint32_t>(r->relay.connection_count());
+}
+
+NR_EXPORT("nr_relay_subscription_count") uint32_t nr_relay_subscription_count(const nr_relay* r) {
+  return static_cast<uint32_t>(r->relay.subscription_count());
+}

@@ -1,0 +1,474 @@
+#include "durable/relay.h"
+
+#include <algorithm>
+#include <cassert>
+#include <variant>
+
+#include "core/json_writer.h"
+#include "core/relay_message.h"
+#include "core/sql.h"
+
+namespace nostr::durable {
+namespace {
+
+constexpr uint32_t kAuthKind = 22242;
+constexpr uint64_t kAuthWindow = 600;  // NIP-42: created_at within ~10 minutes
+
+std::string subs_filters_json(const std::vector<CompiledFilter>& filters) {
+  std::string out = "[";
+  for (size_t i = 0; i < filters.size(); ++i) {
+    if (i) out += ',';
+    out += filters[i].to_json();
+  }
+  return out + "]";
+}
+
+std::string stmt_json(SqlStatement st) {
+  std::string out;
+  append_statement_json(out, st);
+  return out;
+}
+
+bool parse_u64(std::string_view s, uint64_t& v) {
+  if (s.empty() || s.size() > 19) return false;
+  v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return true;
+}
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string relay_url_host(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
+  const size_t end = url.find_first_of(":/?#");
+  return ascii_lower(url.substr(0, end));
+}
+
+void RecentIds::insert(const EventId& id) {
+  std::string k = key(id);
+  if (!set_.insert(k).second) return;
+  order_.push_back(std::move(k));
+  if (order_.size() > capacity_) {
+    set_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.limits) {}
+
+bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t /*now*/) {
+  if (conns_.count(conn)) return false;
+  Connection& c = conns_[conn];
+  if (state.empty()) {
+    c.challenge.assign(challenge);
+    out_.send(conn, auth_message(c.challenge));
+    attach_state(conn, c);
+    return true;
+  }
+  // Our own ATTACH payload: {"challenge":"..","authed":["hex",..]}.
+  simdjson::dom::element root;
+  if (parser_.json().parse(state.data(), state.size(), true).get(root) == simdjson::SUCCESS) {
+    std::string_view ch;
+    if (root["challenge"].get_string().get(ch) == simdjson::SUCCESS) c.challenge.assign(ch);
+    simdjson::dom::array authed;
+    if (root["authed"].get_array().get(authed) == simdjson::SUCCESS) {
+      for (simdjson::dom::element pk : authed) {
+        std::string_view hex;
+        if (pk.get_string().get(hex) != simdjson::SUCCESS) continue;
+        if (auto p = Pubkey::from_hex(hex)) c.authed.push_back(*p);
+      }
+    }
+  }
+  return true;
+}
+
+void Relay::attach_state(uint32_t conn, const Connection& c) {
+  std::string s = "{\"challenge\":";
+  append_json_string(s, c.challenge);
+  s += ",\"authed\":[";
+  for (size_t i = 0; i < c.authed.size(); ++i) {
+    if (i) s += ',';
+    s += '"' + c.authed[i].hex() + '"';
+  }
+  s += "]}";
+  out_.attach(conn, s);
+}
+
+void Relay::restore(uint64_t /*now*/) {
+  out_.sql(0, stmt_json({"CREATE TABLE IF NOT EXISTS subs (conn INTEGER NOT NULL, sub TEXT NOT NULL,"
+                         " filters TEXT NOT NULL, PRIMARY KEY (conn, sub))",
+                         {}}));
+  restore_token_ = next_token();
+  out_.sql(restore_token_, stmt_json({"SELECT conn, sub, filters FROM subs", {}}));
+}
+
+void Relay::sql_done(uint32_t token, std::string_view results, uint64_t /*now*/) {
+  if (token != 0 && token == restore_token_) {
+    restore_token_ = 0;
+    on_restore_rows(results);
+  }
+}
+
+void Relay::on_restore_rows(std::string_view results) {
+  std::vector<ResultSet> rs;
+  if (!parse_results(results, rs) || rs.size() != 1 || rs[0].cols != 3) return;
+  std::vector<uint64_t> dead;
+  for (uint32_t r = 0; r < rs[0].rows; ++r) {
+    uint64_t conn = 0;
+    if (!parse_u64(rs[0].cell(r, 0), conn)) continue;
+    auto c = conns_.find(static_cast<uint32_t>(conn));
+    auto sub = SubId::make(rs[0].cell(r, 1), config_.limits.max_subid_length);
+    if (c == conns_.end() || !sub) {
+      dead.push_back(conn);
+      continue;
+    }
+    const std::string_view text = rs[0].cell(r, 2);
+    simdjson::dom::element root;
+    simdjson::dom::array arr;
+    if (parser_.json().parse(text.data(), text.size(), true).get(root) != simdjson::SUCCESS ||
+        root.get_array().get(arr) != simdjson::SUCCESS) {
+      continue;
+    }
+    std::vector<CompiledFilter> filters;
+    for (simdjson::dom::element f : arr) {
+      auto cf = CompiledFilter::compile(f, config_.limits);
+      if (cf) filters.push_back(std::move(cf).value());
+    }
+    if (filters.empty()) continue;
+    if (c->second.subs.count(sub->str())) continue;  // already live (should not happen)
+    add_subscription(c->first, c->second, std::move(*sub), std::move(filters), /*live=*/true);
+  }
+  std::sort(dead.begin(), dead.end());
+  dead.erase(std::unique(dead.begin(), dead.end()), dead.end());
+  for (const uint64_t conn : dead) {
+    out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
+  }
+}
+
+void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t now) {
+  if (!conns_.count(conn)) return;  // host bug: frames for an unknown socket
+  ParsedFrame r = parser_.parse(bytes, padded);
+  if (!r.ok()) {
+    const MessageError& err = r.error;
+    const std::string text = err.reject.wire_message();
+    switch (err.reply) {
+      case ReplyKind::ok: out_.send(conn, ok_message(err.event_id, false, text)); break;
+      case ReplyKind::closed: out_.send(conn, closed_message(err.sub_id, text)); break;
+      case ReplyKind::notice: out_.send(conn, notice_message(text)); break;
+    }
+    return;
+  }
+  ClientMessage& m = *r.message;
+  if (auto* ev = std::get_if<EventMessage>(&m)) {
+    on_event(conn, std::move(ev->event), now);
+  } else if (auto* req = std::get_if<ReqMessage>(&m)) {
+    on_req(conn, std::move(*req), now);
+  } else if (auto* count = std::get_if<CountMessage>(&m)) {
+    on_count(conn, std::move(*count), now);
+  } else if (auto* cl = std::get_if<CloseMessage>(&m)) {
+    on_close(conn, *cl);
+  } else if (auto* auth = std::get_if<AuthMessage>(&m)) {
+    on_auth(conn, auth->event, now);
+  } else if (auto* neg = std::get_if<NegMessage>(&m)) {
+    const std::string reason = "error: negentropy (NIP-77) is not supported by this relay";
+    if (neg->sub) {
+      out_.send(conn, neg_err_message(neg->sub->str(), reason));
+    } else {
+      out_.send(conn, notice_message(reason));
+    }
+  }
+}
+
+void Relay::send_ok(uint32_t conn, const EventId& id, bool accepted, std::string_view message) {
+  if (conns_.count(conn)) out_.send(conn, ok_message(id.hex(), accepted, message));
+}
+
+bool Relay::is_authed(const Connection& c, const Pubkey& pk) const {
+  return std::find(c.authed.begin(), c.authed.end(), pk) != c.authed.end();
+}
+
+void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
+  if (e.kind() == kAuthKind) {
+    send_ok(conn, e.id(), false, "invalid: kind 22242 is for NIP-42 AUTH messages only");
+    return;
+  }
+  // Cheap duplicate check before the expensive signature verification.
+  if (recent_.contains(e.id())) {
+    send_ok(conn, e.id(), true, "duplicate: already have this event");
+    return;
+  }
+  if (auto st = verify_event(e); !st) {
+    send_ok(conn, e.id(), false, st.error().wire_message());
+    return;
+  }
+  if (auto st = check_event_time(e, config_.limits, now); !st) {
+    send_ok(conn, e.id(), false, st.error().wire_message());
+    return;
+  }
+  if (e.is_protected() && !is_authed(conns_[conn], e.pubkey())) {
+    send_ok(conn, e.id(), false, "auth-required: this event may only be published by its author (NIP-70)");
+    return;
+  }
+  if (e.kind_class() == KindClass::ephemeral) {
+    recent_.insert(e.id());
+    send_ok(conn, e.id(), true, "");
+    fan_out(e);
+    return;
+  }
+  StorePlan plan = plan_store(e);
+  const uint32_t token = next_token();
+  out_.d1(token, batch_json(plan.stmts));
+  stores_.emplace(token, PendingStore{conn, std::make_unique<Event>(std::move(e)), plan.insert_stmt, plan.exists_stmt});
+}
+
+void Relay::on_store_done(PendingStore p, bool ok, std::string_view results) {
+  const Event& e = *p.event;
+  std::vector<ResultSet> rs;
+  if (!ok || !parse_results(results, rs) || rs.size() <= std::max(p.insert_stmt, p.exists_stmt)) {
+    send_ok(p.conn, e.id(), false, "error: could not store the event, please try again");
+    return;
+  }
+  const ResultSet& exists = rs[p.exists_stmt];
+  const bool stored_now = exists.rows == 1 && exists.cols >= 1 && exists.cell(0, 0) == "1";
+  switch (store_outcome(rs[p.insert_stmt].changes, stored_now)) {
+    case StoreOutcome::stored:
+      recent_.insert(e.id());
+      send_ok(p.conn, e.id(), true, "");
+      fan_out(e);
+      break;
+    case StoreOutcome::duplicate:
+      recent_.insert(e.id());
+      send_ok(p.conn, e.id(), true, "duplicate: already have this event");
+      break;
+    case StoreOutcome::superseded:
+      send_ok(p.conn, e.id(), false, "duplicate: a newer version of this replaceable event is already stored");
+      break;
+  }
+}
+
+void Relay::fan_out(const Event& e) {
+  std::vector<SubHandle> hits;
+  index_.match(e, hits);
+  if (hits.empty()) return;
+  std::vector<std::pair<uint32_t, std::string>> targets;
+  targets.reserve(hits.size());
+  for (const SubHandle h : hits) {
+    auto it = subs_.find(h);
+    if (it == subs_.end()) continue;
+    Subscription& s = *it->second;
+    std::string prefix = "[\"EVENT\",";
+    append_json_string(prefix, s.id.str());
+    prefix += ',';
+    targets.emplace_back(s.conn, std::move(prefix));
+    if (!s.live) s.sent_before_eose.push_back(e.id());
+  }
+  out_.fanout(e.raw(), targets);
+}
+
+SubHandle Relay::add_subscription(uint32_t conn, Connection& c, SubId id, std::vector<CompiledFilter> filters,
+                                  bool live) {
+  const SubHandle h = next_handle_++;
+  auto sub = std::make_unique<Subscription>(Subscription{conn, std::move(id), std::move(filters), live, {}});
+  index_.add(h, sub->filters);
+  c.subs[sub->id.str()] = h;
+  subs_.emplace(h, std::move(sub));
+  return h;
+}
+
+void Relay::remove_subscription(SubHandle h) {
+  auto it = subs_.find(h);
+  if (it == subs_.end()) return;
+  index_.remove(h);
+  auto c = conns_.find(it->second->conn);
+  if (c != conns_.end()) c->second.subs.erase(it->second->id.str());
+  subs_.erase(it);
+}
+
+void Relay::persist_subscription(const Subscription& s) {
+  out_.sql(0, stmt_json({"INSERT OR REPLACE INTO subs (conn, sub, filters) VALUES (?, ?, ?)",
+                         {SqlParam::of(static_cast<int64_t>(s.conn)), SqlParam::of(s.id.str()),
+                          SqlParam::of(subs_filters_json(s.filters))}}));
+}
+
+void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
+  Connection& c = conns_[conn];
+  const std::string& sub = m.sub.str();
+  for (const auto& f : m.filters) {
+    if (f.search()) {
+      out_.send(conn, closed_message(sub, "error: search (NIP-50) is not supported by this relay"));
+      return;
+    }
+  }
+  std::vector<SqlStatement> stmts;
+  for (const auto& f : m.filters) {
+    if (f.matches_nothing() || f.effective_limit(config_.limits) == 0) continue;
+    auto st = plan_query(f, config_.limits, now);
+    if (!st) {
+      out_.send(conn, closed_message(sub, st.error().wire_message()));
+      return;
+    }
+    stmts.push_back(std::move(st).value());
+  }
+  if (auto existing = c.subs.find(sub); existing != c.subs.end()) {
+    remove_subscription(existing->second);  // same id: the new REQ replaces it
+  } else if (c.subs.size() >= config_.limits.max_subscriptions) {
+    out_.send(conn, closed_message(sub, "rate-limited: too many open subscriptions (limit is " +
+                                            std::to_string(config_.limits.max_subscriptions) + ")"));
+    return;
+  }
+  const bool live = stmts.empty();
+  const SubHandle h = add_subscription(conn, c, std::move(m.sub), std::move(m.filters), live);
+  const Subscription& s = *subs_[h];
+  persist_subscription(s);
+  if (live) {
+    out_.send(conn, eose_message(s.id));
+    return;
+  }
+  const uint32_t token = next_token();
+  out_.d1(token, batch_json(stmts));
+  queries_.emplace(token, PendingQuery{conn, h});
+}
+
+void Relay::on_query_done(PendingQuery p, bool ok, std::string_view results) {
+  auto it = subs_.find(p.handle);
+  if (it == subs_.end()) return;  // closed or replaced meanwhile
+  Subscription& s = *it->second;
+  std::vector<ResultSet> rs;
+  if (!ok || !parse_results(results, rs)) {
+    out_.send(s.conn, closed_message(s.id.str(), "error: could not query stored events, please try again"));
+    out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
+                           {SqlParam::of(static_cast<int64_t>(s.conn)), SqlParam::of(s.id.str())}}));
+    remove_subscription(p.handle);
+    return;
+  }
+  struct Row {
+    uint64_t created_at;
+    std::string_view id, raw;
+  };
+  std::vector<Row> rows;
+  for (const ResultSet& r : rs) {
+    if (r.cols < 3) continue;
+    for (uint32_t i = 0; i < r.rows; ++i) {
+      uint64_t t = 0;
+      if (!parse_u64(r.cell(i, 1), t)) continue;
+      rows.push_back(Row{t, r.cell(i, 0), r.cell(i, 2)});
+    }
+  }
+  // Several filters: one newest-first stream, each event once.
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return a.created_at != b.created_at ? a.created_at > b.created_at : a.id < b.id;
+  });
+  std::vector<std::string> already;
+  for (const EventId& id : s.sent_before_eose) already.push_back(id.hex());
+  std::string_view prev;
+  for (const Row& row : rows) {
+    if (row.id == prev) continue;
+    prev = row.id;
+    if (std::find(already.begin(), already.end(), row.id) != already.end()) continue;
+    out_.send(s.conn, event_message(s.id, row.raw));
+  }
+  out_.send(s.conn, eose_message(s.id));
+  s.live = true;
+  s.sent_before_eose.clear();
+}
+
+void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
+  for (const auto& f : m.filters) {
+    if (f.search()) {
+      out_.send(conn, closed_message(m.sub.str(), "error: search (NIP-50) is not supported by this relay"));
+      return;
+    }
+  }
+  auto st = plan_count(m.filters, now);
+  if (!st) {
+    out_.send(conn, closed_message(m.sub.str(), st.error().wire_message()));
+    return;
+  }
+  const uint32_t token = next_token();
+  out_.d1(token, batch_json({std::move(st).value()}));
+  counts_.emplace(token, PendingCount{conn, m.sub.str()});
+}
+
+void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
+  if (!conns_.count(p.conn)) return;
+  std::vector<ResultSet> rs;
+  uint64_t n = 0;
+  if (!ok || !parse_results(results, rs) || rs.empty() || rs[0].rows != 1 || !parse_u64(rs[0].cell(0, 0), n)) {
+    out_.send(p.conn, closed_message(p.sub, "error: could not count stored events, please try again"));
+    return;
+  }
+  out_.send(p.conn, count_message(*SubId::make(p.sub), n, false));
+}
+
+void Relay::on_close(uint32_t conn, const CloseMessage& m) {
+  Connection& c = conns_[conn];
+  auto it = c.subs.find(m.sub.str());
+  if (it == c.subs.end()) return;
+  remove_subscription(it->second);
+  out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
+                         {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(m.sub.str())}}));
+}
+
+void Relay::on_auth(uint32_t conn, const Event& e, uint64_t now) {
+  Connection& c = conns_[conn];
+  auto refuse = [&](const std::string& why) { send_ok(conn, e.id(), false, why); };
+  if (e.kind() != kAuthKind) return refuse("invalid: AUTH event must be kind 22242");
+  if (auto st = verify_event(e); !st) return refuse(st.error().wire_message());
+  const uint64_t t = e.created_at();
+  if (t + kAuthWindow < now || t > now + kAuthWindow) return refuse("invalid: AUTH event created_at is not recent");
+  std::string_view challenge, relay;
+  for (size_t i = 0; i < e.tag_count(); ++i) {
+    const TagView tag = e.tag(i);
+    if (tag.size() < 2) continue;
+    if (tag[0] == "challenge") challenge = tag[1];
+    if (tag[0] == "relay") relay = tag[1];
+  }
+  if (c.challenge.empty() || challenge != c.challenge) return refuse("invalid: AUTH challenge does not match");
+  if (relay.empty()) return refuse("invalid: AUTH event has no relay tag");
+  if (!config_.relay_url.empty() && relay_url_host(relay) != relay_url_host(config_.relay_url)) {
+    return refuse("invalid: AUTH relay tag is for another relay");
+  }
+  if (!is_authed(c, e.pubkey())) c.authed.push_back(e.pubkey());
+  send_ok(conn, e.id(), true, "");
+  attach_state(conn, c);
+}
+
+void Relay::close(uint32_t conn) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  std::vector<SubHandle> handles;
+  for (const auto& [id, h] : it->second.subs) handles.push_back(h);
+  for (const SubHandle h : handles) remove_subscription(h);
+  conns_.erase(conn);
+  out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
+}
+
+void Relay::d1_done(uint32_t token, bool ok, std::string_view results, uint64_t /*now*/) {
+  if (auto it = stores_.find(token); it != stores_.end()) {
+    PendingStore p = std::move(it->second);
+    stores_.erase(it);
+    on_store_done(std::move(p), ok, results);
+  } else if (auto q = queries_.find(token); q != queries_.end()) {
+    PendingQuery p = q->second;
+    queries_.erase(q);
+    on_query_done(p, ok, results);
+  } else if (auto cnt = counts_.find(token); cnt != counts_.end()) {
+    PendingCount p = std::move(cnt->second);
+    counts_.erase(cnt);
+    on_count_done(std::move(p), ok, results);
+  }
+}
+
+}  // namespace nostr::durable

@@ -1,0 +1,136 @@
+// Relay: the Durable Object's protocol engine, sans-IO. It consumes socket
+// events, frames and storage results (handle-style calls) and emits actions
+// (ActionWriter) that the host performs: sending frames, D1 batches, DO SQLite
+// statements and attachment updates. Time always comes in as an argument.
+//
+// Guarantees: OK true for a stored kind is sent only after its D1 batch
+// committed; every refusal gets a NIP-01 answer; nothing a client sends can
+// make a call fail.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/config.h"
+#include "core/event.h"
+#include "core/message.h"
+#include "core/query_plan.h"
+#include "durable/actions.h"
+#include "durable/subscription_index.h"
+
+namespace nostr::durable {
+
+// A bounded set of recently seen event ids: the cheap duplicate check that runs
+// before the ~100 µs signature verification.
+class RecentIds {
+ public:
+  explicit RecentIds(size_t capacity) : capacity_(capacity) {}
+  bool contains(const EventId& id) const { return set_.count(key(id)) != 0; }
+  void insert(const EventId& id);
+
+ private:
+  static std::string key(const EventId& id) { return std::string(reinterpret_cast<const char*>(id.data()), 32); }
+  size_t capacity_;
+  std::unordered_set<std::string> set_;
+  std::deque<std::string> order_;
+};
+
+class Relay {
+ public:
+  explicit Relay(RelayConfig config);
+
+  // A socket opened (state empty: new, send the NIP-42 challenge) or survived
+  // hibernation (state: its last ATTACH payload). Returns false if conn is open.
+  [[nodiscard]] bool open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now);
+  // After waking: reload persisted subscriptions of open sockets.
+  void restore(uint64_t now);
+  // One text frame. If `padded`, SIMDJSON_PADDING bytes follow frame.data().
+  void frame(uint32_t conn, std::string_view frame, bool padded, uint64_t now);
+  // The socket is gone.
+  void close(uint32_t conn);
+  // Completions of D1 / SQL actions (see durable/abi/relay_abi.h).
+  void d1_done(uint32_t token, bool ok, std::string_view results, uint64_t now);
+  void sql_done(uint32_t token, std::string_view results, uint64_t now);
+
+  ActionWriter& actions() { return out_; }
+  size_t connection_count() const { return conns_.size(); }
+  size_t subscription_count() const { return subs_.size(); }
+  const RelayConfig& config() const { return config_; }
+
+ private:
+  struct Subscription {
+    uint32_t conn;
+    SubId id;
+    std::vector<CompiledFilter> filters;
+    bool live = false;                    // EOSE sent
+    std::vector<EventId> sent_before_eose;  // live deliveries racing the stored query
+  };
+  struct Connection {
+    std::string challenge;
+    std::vector<Pubkey> authed;
+    std::map<std::string, SubHandle> subs;  // by sub id
+  };
+  struct PendingStore {
+    uint32_t conn;
+    std::unique_ptr<Event> event;
+    size_t insert_stmt, exists_stmt;
+  };
+  struct PendingQuery {
+    uint32_t conn;
+    SubHandle handle;
+  };
+  struct PendingCount {
+    uint32_t conn;
+    std::string sub;
+  };
+
+  void on_event(uint32_t conn, Event&& e, uint64_t now);
+  void on_req(uint32_t conn, ReqMessage&& m, uint64_t now);
+  void on_count(uint32_t conn, CountMessage&& m, uint64_t now);
+  void on_close(uint32_t conn, const CloseMessage& m);
+  void on_auth(uint32_t conn, const Event& e, uint64_t now);
+  void on_store_done(PendingStore p, bool ok, std::string_view results);
+  void on_query_done(PendingQuery p, bool ok, std::string_view results);
+  void on_count_done(PendingCount p, bool ok, std::string_view results);
+  void on_restore_rows(std::string_view results);
+
+  void fan_out(const Event& e);
+  SubHandle add_subscription(uint32_t conn, Connection& c, SubId id, std::vector<CompiledFilter> filters, bool live);
+  void remove_subscription(SubHandle h);
+  void persist_subscription(const Subscription& s);
+  void send_ok(uint32_t conn, const EventId& id, bool accepted, std::string_view message);
+  void attach_state(uint32_t conn, const Connection& c);
+  bool is_authed(const Connection& c, const Pubkey& pk) const;
+  // Tokens are never 0 (0 means "no result wanted" in SQL actions).
+  uint32_t next_token() {
+    if (next_token_ == 0) next_token_ = 1;
+    return next_token_++;
+  }
+
+  RelayConfig config_;
+  MessageParser parser_;
+  ActionWriter out_;
+  SubscriptionIndex index_;
+  RecentIds recent_{20000};
+  std::unordered_map<uint32_t, Connection> conns_;
+  std::unordered_map<SubHandle, std::unique_ptr<Subscription>> subs_;
+  std::unordered_map<uint32_t, PendingStore> stores_;
+  std::unordered_map<uint32_t, PendingQuery> queries_;
+  std::unordered_map<uint32_t, PendingCount> counts_;
+  uint32_t restore_token_ = 0;
+  uint32_t next_token_ = 1;
+  SubHandle next_handle_ = 1;
+};
+
+// NIP-42: the host part of a relay URL ("wss://Relay.example.com:443/x" ->
+// "relay.example.com"), used to compare an AUTH event's relay tag.
+std::string relay_url_host(std::string_view url);
+
+}  // namespace nostr::durable

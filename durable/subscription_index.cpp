@@ -1,0 +1,83 @@
+#include "durable/subscription_index.h"
+
+#include <algorithm>
+
+namespace nostr::durable {
+namespace {
+
+// Key spaces: 'i' id, 'a' author, 't' <letter> value, 'k' kind, '*' catch-all.
+std::string id_key(const EventId& id) { return "i" + std::string(reinterpret_cast<const char*>(id.data()), 32); }
+std::string author_key(const Pubkey& pk) { return "a" + std::string(reinterpret_cast<const char*>(pk.data()), 32); }
+std::string tag_key(char letter, std::string_view value) {
+  std::string k = "t";
+  k += letter;
+  k += value;
+  return k;
+}
+std::string kind_key(uint32_t kind) { return "k" + std::to_string(kind); }
+
+}  // namespace
+
+void SubscriptionIndex::add(SubHandle h, const std::vector<CompiledFilter>& filters) {
+  std::vector<std::string>& keys = filed_[h];
+  auto file = [&](std::string key, const CompiledFilter* f) {
+    buckets_[key].push_back(Ref{h, f});
+    keys.push_back(std::move(key));
+  };
+  for (const CompiledFilter& f : filters) {
+    if (f.matches_nothing()) continue;
+    if (f.ids()) {
+      for (const auto& id : *f.ids()) file(id_key(id), &f);
+    } else if (f.authors()) {
+      for (const auto& pk : *f.authors()) file(author_key(pk), &f);
+    } else if (!f.tags().empty()) {
+      // The tag condition with the fewest values is the most selective guess.
+      const TagCondition* best = &f.tags()[0];
+      for (const auto& t : f.tags()) {
+        if (t.values.size() < best->values.size()) best = &t;
+      }
+      for (const auto& v : best->values) file(tag_key(best->letter, v), &f);
+    } else if (f.kinds()) {
+      for (const uint16_t k : *f.kinds()) file(kind_key(k), &f);
+    } else {
+      file("*", &f);
+    }
+  }
+}
+
+void SubscriptionIndex::remove(SubHandle h) {
+  auto it = filed_.find(h);
+  if (it == filed_.end()) return;
+  for (const std::string& key : it->second) {
+    auto b = buckets_.find(key);
+    if (b == buckets_.end()) continue;
+    auto& refs = b->second;
+    refs.erase(std::remove_if(refs.begin(), refs.end(), [h](const Ref& r) { return r.handle == h; }), refs.end());
+    if (refs.empty()) buckets_.erase(b);
+  }
+  filed_.erase(it);
+}
+
+void SubscriptionIndex::match(const Event& e, std::vector<SubHandle>& out) const {
+  const auto first = static_cast<std::ptrdiff_t>(out.size());
+  auto scan = [&](const std::string& key) {
+    auto b = buckets_.find(key);
+    if (b == buckets_.end()) return;
+    for (const Ref& r : b->second) {
+      if (r.filter->matches(e)) out.push_back(r.handle);
+    }
+  };
+  scan(id_key(e.id()));
+  scan(author_key(e.pubkey()));
+  for (size_t i = 0; i < e.tag_count(); ++i) {
+    const TagView t = e.tag(i);
+    if (t.size() >= 2 && t[0].size() == 1) scan(tag_key(t[0][0], t[1]));
+  }
+  scan(kind_key(e.kind()));
+  scan("*");
+  // A subscription may match through several keys or filters: report it once.
+  std::sort(out.begin() + first, out.end());
+  out.erase(std::unique(out.begin() + first, out.end()), out.end());
+}
+
+}  // namespace nostr::durable

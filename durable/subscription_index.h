@@ -1,0 +1,44 @@
+// SubscriptionIndex: finds the live subscriptions a new event can match at a
+// cost proportional to those candidates, not to all subscriptions.
+//
+// Each filter is filed under ONE key, its most selective condition: an id, else
+// an author, else one tag value, else a kind; filters with none of these go to a
+// catch-all list. A new event looks up its own id, pubkey, each single-letter
+// tag value and its kind, then runs the full match on the candidates only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/event.h"
+#include "core/filter.h"
+
+namespace nostr::durable {
+
+using SubHandle = uint64_t;
+
+class SubscriptionIndex {
+ public:
+  // Files every filter of `filters` for handle `h`. The filters are borrowed and
+  // must stay alive (unmoved) until remove(h).
+  void add(SubHandle h, const std::vector<CompiledFilter>& filters);
+  // Unfiles handle `h` (no-op if unknown).
+  void remove(SubHandle h);
+
+  // Appends to `out` each handle with at least one filter matching `e`, once.
+  void match(const Event& e, std::vector<SubHandle>& out) const;
+
+  size_t size() const { return filed_.size(); }
+
+ private:
+  struct Ref {
+    SubHandle handle;
+    const CompiledFilter* filter;
+  };
+  std::unordered_map<std::string, std::vector<Ref>> buckets_;  // key -> refs
+  std::unordered_map<SubHandle, std::vector<std::string>> filed_;  // handle -> its keys
+};
+
+}  // namespace nostr::durable

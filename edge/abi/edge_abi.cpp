@@ -1,0 +1,76 @@
+// Implementation of edge_abi.h: request JSON in, decision JSON out.
+#include "edge/abi/edge_abi.h"
+
+#include <new>
+#include <string>
+
+#include "core/abi/export.h"
+#include "core/json_writer.h"
+#include "edge/http.h"
+#include "simdjson.h"
+
+struct nr_edge {
+  nostr::RelayConfig config;
+  simdjson::dom::parser parser;
+  std::string out;
+};
+
+namespace {
+
+std::string_view bytes(const uint8_t* p, uint32_t n) { return {reinterpret_cast<const char*>(p), n}; }
+
+std::string field(simdjson::dom::element el, const char* key) {
+  std::string_view s;
+  if (el[key].get_string().get(s) != simdjson::SUCCESS) return {};
+  return std::string(s);
+}
+
+}  // namespace
+
+NR_EXPORT("nr_edge_new") nr_edge* nr_edge_new(const uint8_t* config_json, uint32_t len) {
+  auto config = nostr::parse_config(bytes(config_json, len));
+  if (!config) return nullptr;
+  auto* e = new (std::nothrow) nr_edge();
+  if (e) e->config = std::move(config).value();
+  return e;
+}
+
+NR_EXPORT("nr_edge_free") void nr_edge_free(nr_edge* e) { delete e; }
+
+NR_EXPORT("nr_edge_out_ptr") const uint8_t* nr_edge_out_ptr(const nr_edge* e) {
+  return reinterpret_cast<const uint8_t*>(e->out.data());
+}
+
+NR_EXPORT("nr_edge_out_len") uint32_t nr_edge_out_len(const nr_edge* e) { return static_cast<uint32_t>(e->out.size()); }
+
+NR_EXPORT("nr_edge_request") int32_t nr_edge_request(nr_edge* e, const uint8_t* req, uint32_t len) {
+  nostr::edge::HttpRequest r;
+  simdjson::dom::element root;
+  if (e->parser.parse(reinterpret_cast<const char*>(req), len, false).get(root) == simdjson::SUCCESS) {
+    r.method = field(root, "method");
+    r.path = field(root, "path");
+    simdjson::dom::element h;
+    if (root["headers"].get(h) == simdjson::SUCCESS) {
+      r.accept = field(h, "accept");
+      r.upgrade = field(h, "upgrade");
+      r.connection = field(h, "connection");
+      r.websocket_key = field(h, "sec-websocket-key");
+      r.websocket_version = field(h, "sec-websocket-version");
+      r.origin = field(h, "origin");
+    }
+  }
+  const nostr::edge::HttpResponse resp = nostr::edge::handle_request(r, e->config);
+  e->out.clear();
+  if (resp.forward) return 1;
+  e->out = "{\"status\":" + std::to_string(resp.status) + ",\"headers\":{";
+  for (size_t i = 0; i < resp.headers.size(); ++i) {
+    if (i) e->out += ',';
+    nostr::append_json_string(e->out, resp.headers[i].first);
+    e->out += ':';
+    nostr::append_json_string(e->out, resp.headers[i].second);
+  }
+  e->out += "},\"body\":";
+  nostr::append_json_string(e->out, resp.body);
+  e->out += '}';
+  return 0;
+}

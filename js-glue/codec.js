@@ -1,0 +1,140 @@
+// Byte formats shared with the relay engine (durable/abi/relay_abi.h):
+// the action records it emits and the query results it consumes.
+// Pure functions, no runtime APIs: unit-tested in plain node
+// (tests/workers/node/codec.test.mjs).
+
+export const ACTION = Object.freeze({ SEND: 1, FANOUT: 2, D1: 3, SQL: 4, ATTACH: 5, CLOSE: 6 });
+export const NULL_CELL = 0xffffffff;
+
+const pad4 = (n) => (n + 3) & ~3;
+
+// Splits an action buffer (a copy, not a view of wasm memory) into records
+// { type, a, b, bytes } where bytes is a subarray of `buf`. Throws on a
+// truncated record: that is an engine bug, never client input.
+export function decodeActions(buf) {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const records = [];
+  let off = 0;
+  while (off < buf.byteLength) {
+    if (off + 16 > buf.byteLength) throw new Error(`action buffer: truncated record header at ${off}/${buf.byteLength}`);
+    const type = view.getUint32(off, true);
+    const a = view.getUint32(off + 4, true);
+    const b = view.getUint32(off + 8, true);
+    const len = view.getUint32(off + 12, true);
+    off += 16;
+    if (off + len > buf.byteLength) throw new Error(`action buffer: record type ${type} len ${len} overruns buffer at ${off}/${buf.byteLength}`);
+    records.push({ type, a, b, bytes: buf.subarray(off, off + len) });
+    off += pad4(len);
+  }
+  return records;
+}
+
+// FANOUT payload: u32 raw_len, raw, pad; then `count` x {u32 conn, u32 prefix_len, prefix, pad}.
+// Returns { raw: Uint8Array, targets: [{ conn, prefix: Uint8Array }] }.
+export function decodeFanout(bytes, count) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const need = (off, n, what) => {
+    if (off + n > bytes.byteLength) throw new Error(`FANOUT payload: ${what} overruns ${bytes.byteLength} bytes at ${off}`);
+  };
+  need(0, 4, 'raw_len');
+  const rawLen = view.getUint32(0, true);
+  need(4, rawLen, 'raw');
+  const raw = bytes.subarray(4, 4 + rawLen);
+  let off = pad4(4 + rawLen);
+  const targets = [];
+  for (let i = 0; i < count; i++) {
+    need(off, 8, `entry ${i}`);
+    const conn = view.getUint32(off, true);
+    const prefixLen = view.getUint32(off + 4, true);
+    need(off + 8, prefixLen, `entry ${i} prefix`);
+    targets.push({ conn, prefix: bytes.subarray(off + 8, off + 8 + prefixLen) });
+    off = pad4(off + 8 + prefixLen);
+  }
+  return { raw, targets };
+}
+
+// Growable little-endian byte writer.
+class ByteWriter {
+  constructor(initial = 1024) {
+    this.buf = new Uint8Array(initial);
+    this.len = 0;
+  }
+  reserve(n) {
+    if (this.len + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+  u32(v) {
+    this.reserve(4);
+    new DataView(this.buf.buffer).setUint32(this.len, v >>> 0, true);
+    this.len += 4;
+  }
+  bytes(b) {
+    this.reserve(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  // u32 length + UTF-8 text, encoded in place.
+  text(s, encoder) {
+    this.reserve(4 + s.length * 3); // UTF-8 worst case
+    const { written } = encoder.encodeInto(s, this.buf.subarray(this.len + 4));
+    new DataView(this.buf.buffer).setUint32(this.len, written, true);
+    this.len += 4 + written;
+  }
+  result() {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+const encoder = new TextEncoder();
+
+function writeCell(w, v) {
+  if (v === null || v === undefined) {
+    w.u32(NULL_CELL);
+  } else if (typeof v === 'string') {
+    w.text(v, encoder);
+  } else if (typeof v === 'number' || typeof v === 'bigint') {
+    w.text(String(v), encoder);
+  } else if (typeof v === 'boolean') {
+    w.text(v ? '1' : '0', encoder);
+  } else if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+    const b = v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    w.u32(b.length);
+    w.bytes(b);
+  } else {
+    w.text(String(v), encoder);
+  }
+}
+
+// Encodes statement results for nr_relay_d1_done / nr_relay_sql_done:
+//   u32 nstmts; per statement u32 changes, u32 nrows, u32 ncols, then the
+//   cells row by row (u32 len + UTF-8, or 0xFFFFFFFF for NULL).
+// `stmts`: [{ changes, columns: [name..], rows: [[cell..]..] }] (rows as arrays,
+// cells in column order).
+export function encodeResults(stmts) {
+  const w = new ByteWriter();
+  w.u32(stmts.length);
+  for (const { changes, columns, rows } of stmts) {
+    w.u32(changes ?? 0);
+    w.u32(rows.length);
+    w.u32(columns.length);
+    for (const row of rows) {
+      for (let c = 0; c < columns.length; c++) writeCell(w, row[c]);
+    }
+  }
+  return w.result();
+}
+
+// One D1Result (rows as objects keyed by column name, in SELECT order) to the
+// { changes, columns, rows } shape. D1's batch() builds each row object from
+// its column list, so Object.keys of a row is the SELECT order as long as
+// column names are distinct and not integer-like (JS orders "0".."9" keys first).
+export function fromD1Result(result) {
+  const objs = result.results ?? [];
+  const columns = objs.length > 0 ? Object.keys(objs[0]) : [];
+  const rows = objs.map((o) => columns.map((c) => o[c]));
+  return { changes: result.meta?.changes ?? 0, columns, rows };
+}
