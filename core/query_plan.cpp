@@ -116,6 +116,11 @@ std::string build_from_where(const CompiledFilter& f, QueryBuilder& q, uint64_t 
   const Shape shape = shape_of(f);
   const TagCondition* drive = (shape == Shape::tag1 || shape == Shape::tag_n) ? driving_tag(f) : nullptr;
   std::string from = " FROM events e";
+  // Authors are the most selective condition of the events shape, but SQLite
+  // cannot size a json_each() list and may prefer the kind index; pin it.
+  if (shape == Shape::events && f.authors()) {
+    from = f.kinds() ? " FROM events e INDEXED BY events_pubkey_kind_time" : " FROM events e INDEXED BY events_pubkey_time";
+  }
   if (shape == Shape::tag1) {
     from = " FROM tags t JOIN events e ON e.id = t.event_id";
     q.add("t.name = ?");

@@ -17,9 +17,18 @@ function randomChallenge() {
   return s;
 }
 
+// The engine of the live instance per object id. An object evicted (for
+// example hibernated) while its isolate lives on never learns it; the next
+// instance for the same id frees the old engine, so wasm memory does not grow
+// with every hibernation cycle.
+const liveInstances = new Map(); // id string -> RelayDurableObject
+
 export class RelayDurableObject extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
+    const id = ctx.id.toString();
+    liveInstances.get(id)?.#dispose();
+    liveInstances.set(id, this);
     this.sockets = new Map(); // conn -> WebSocket
     this.connOf = new Map(); // WebSocket -> conn
     this.wasm = getWasm();
@@ -136,6 +145,7 @@ export class RelayDurableObject extends DurableObject {
   // #drain() awaits them (other events interleave meanwhile: D1 is external I/O,
   // the input gate stays open).
   #engine(call) {
+    if (this.disposed) return; // a late completion for an evicted instance
     if (this.failed) throw this.failed;
     try {
       if (this.wasm.broken) throw new Error('the wasm instance trapped in another call');
@@ -270,6 +280,13 @@ export class RelayDurableObject extends DurableObject {
     } catch {
       // abort() throws by design to unwind
     }
+  }
+
+  #dispose() {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.relay && !this.wasm.broken) this.wasm.call('nr_relay_free', this.relay);
+    this.relay = 0;
   }
 
   #track(conn, ws) {

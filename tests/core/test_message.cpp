@@ -46,7 +46,7 @@ std::vector<Malformed> malformed_table() {
       {"[\"CLOSE\",\"\\x41\"]", Code::bad_json, ReplyKind::notice},
       {"[\"CLOSE\",\"a\nb\"]", Code::bad_json, ReplyKind::notice},  // raw control char
       {"[NaN]", Code::bad_json, ReplyKind::notice},
-      {deep, Code::too_deep, ReplyKind::notice},
+      {deep, Code::bad_json, ReplyKind::notice},  // unbalanced: refused before depth matters
       {deep + std::string(20000, ']'), Code::too_deep, ReplyKind::notice},
       {"{}", Code::not_array, ReplyKind::notice},
       {"\"EVENT\"", Code::not_array, ReplyKind::notice},
