@@ -51,7 +51,7 @@ extern "C" {
 typedef struct nr_relay nr_relay;
 
 /* Creates an engine from the relay configuration JSON (see core/config.h).
- * Returns 0 if the JSON is invalid; the reason is then in nr_relay_error(). */
+ * Returns 0 if the JSON is invalid; the host should then refuse to start. */
 nr_relay* nr_relay_new(const uint8_t* config_json, uint32_t len);
 void nr_relay_free(nr_relay* r);
 
@@ -82,7 +82,9 @@ int32_t nr_relay_close(nr_relay* r, uint32_t conn);
 int32_t nr_relay_d1_done(nr_relay* r, uint32_t token, int32_t ok, const uint8_t* results, uint32_t len,
                          double now);
 
-/* Completion of a SQL action with a token. */
+/* Completion of a SQL action with a token. DO SQLite statements are local and
+ * are not expected to fail; if one throws, the host must treat the engine as
+ * broken (close its sockets with 1011 and rebuild it), not call this. */
 int32_t nr_relay_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, uint32_t len, double now);
 
 /* Diagnostics: open connections and subscriptions. */

@@ -1,0 +1,298 @@
+// End-to-end harness: runs the relay with `wrangler dev` (offline, node 22 first
+// on PATH) on a free loopback port, plus a raw WebSocket client that records
+// every frame as text. Builds nothing: build/wasm-wasi/nostr_relay.wasm must
+// exist (scripts/test and scripts/dev build it).
+//
+//   const relay = await startRelay();          // fresh mkdtemp state, removed by stop()
+//   const relay = await startRelay({ persistTo: 'build/x', keepState: true });
+//   relay.url, relay.wsUrl, relay.port, relay.workerdPids(), relay.log(), await relay.stop()
+//
+//   const c = await RawClient.connect(relay.wsUrl);  // c.challenge = the AUTH challenge
+//   c.send(['REQ', 's', {}]); const f = await c.next((m) => m[0] === 'EOSE');
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'node_modules/.bin');
+export const WASM = join(ROOT, 'build/wasm-wasi/nostr_relay.wasm');
+
+// platform.md: with these wrangler/workerd make no non-loopback connection.
+export function offlineEnv() {
+  return {
+    ...process.env,
+    PATH: `${BIN}:${process.env.PATH}`,
+    WRANGLER_SEND_METRICS: 'false',
+    WRANGLER_HIDE_BANNER: 'true',
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    WRANGLER_SEND_ERROR_REPORTS: 'false',
+    DO_NOT_TRACK: '1',
+    X_LOCAL_OBSERVABILITY: 'false',
+    X_LOCAL_EXPLORER: 'false',
+    XDG_CONFIG_HOME: join(ROOT, '.wrangler/xdg-config'),
+    WRANGLER_LOG_PATH: join(ROOT, '.wrangler/logs'),
+  };
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function applyMigrations(state, env = offlineEnv()) {
+  // stdin is not a TTY: wrangler applies without asking.
+  const mig = spawnSync(join(BIN, 'wrangler'), ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], {
+    cwd: ROOT, env, encoding: 'utf8', timeout: 120000, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (mig.status !== 0) throw new Error(`d1 migrations apply failed (${mig.status}):\n${mig.stdout}\n${mig.stderr}`);
+}
+
+// Pids of every process in a process group (wrangler's node, workerd, ...).
+function groupPids(pgid) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (Number(rest[2]) === pgid) out.push({ pid: Number(d), comm });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+// utime + stime of a process, in seconds.
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // fields 14, 15; USER_HZ = 100 on Linux
+}
+
+export async function startRelay({ persistTo, keepState = false, timeoutMs = 90000, migrate = true } = {}) {
+  if (!existsSync(WASM)) throw new Error(`${WASM} is missing: build the wasm-wasi preset first (scripts/test or scripts/dev)`);
+  const env = offlineEnv();
+  let state;
+  if (persistTo) {
+    state = isAbsolute(persistTo) ? persistTo : join(ROOT, persistTo);
+    mkdirSync(state, { recursive: true });
+  } else {
+    state = mkdtempSync(join(tmpdir(), 'nostr-relay-e2e-'));
+  }
+  const removeState = () => {
+    if (!keepState) rmSync(state, { recursive: true, force: true });
+  };
+  try {
+    if (migrate) applyMigrations(state, env);
+  } catch (err) {
+    removeState();
+    throw err;
+  }
+
+  const port = await freePort();
+  const child = spawn(join(BIN, 'wrangler'),
+    ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state,
+      '--show-interactive-dev-session=false', '--log-level', 'warn'],
+    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }); // own process group
+  let log = '';
+  const keep = (d) => {
+    log += d;
+    if (log.length > 1 << 20) log = log.slice(-(1 << 19));
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+
+  const kill = (sig) => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      kill('SIGTERM');
+      const t = setTimeout(() => kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    }
+    // workerd may outlive wrangler for a moment; it is in the same group.
+    for (let i = 0; i < 50 && groupPids(child.pid).length; i++) {
+      if (i === 20) kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    removeState();
+  };
+  const onExit = () => kill('SIGKILL');
+  process.once('exit', onExit);
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`wrangler dev exited (${child.exitCode}):\n${log}`);
+    }
+    try {
+      const res = await fetch(url, { headers: { Accept: 'application/nostr+json' } });
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev not ready after ${timeoutMs} ms:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    port,
+    state,
+    pid: child.pid,
+    workerdPids: () => groupPids(child.pid).filter((p) => p.comm.startsWith('workerd')).map((p) => p.pid),
+    log: () => log,
+    stop: async () => {
+      process.removeListener('exit', onExit);
+      await stop();
+    },
+  };
+}
+
+// A WebSocket client that keeps every received frame (text) in order.
+export class RawClient {
+  constructor(ws) {
+    this.ws = ws;
+    this.frames = []; // { text, msg, t } in arrival order
+    this.cursor = 0; // next() consumes from here
+    this.waiters = new Set();
+    this.closed = new Promise((resolve) => ws.addEventListener('close', (ev) => resolve({ code: ev.code, reason: ev.reason })));
+    this.isClosed = false;
+    this.closed.then(() => {
+      this.isClosed = true;
+      for (const w of this.waiters) w();
+    });
+    ws.addEventListener('message', (ev) => {
+      const text = typeof ev.data === 'string' ? ev.data : Buffer.from(ev.data).toString('utf8');
+      let msg;
+      try {
+        msg = JSON.parse(text);
+      } catch {
+        msg = undefined;
+      }
+      this.frames.push({ text, msg, t: performance.now() });
+      for (const w of this.waiters) w();
+    });
+  }
+
+  // Opens a socket and waits for the relay's first frame (NIP-42 AUTH).
+  static async connect(url, { timeoutMs = 10000, expectAuth = true } = {}) {
+    const ws = new WebSocket(url);
+    ws.binaryType = 'arraybuffer';
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`connect ${url}: timeout`)), timeoutMs);
+      ws.addEventListener('open', () => {
+        clearTimeout(t);
+        resolve();
+      }, { once: true });
+      ws.addEventListener('error', (e) => {
+        clearTimeout(t);
+        reject(new Error(`connect ${url}: ${e.message ?? 'error'}`));
+      }, { once: true });
+    });
+    const c = new RawClient(ws);
+    if (expectAuth) {
+      const auth = await c.next(() => true, timeoutMs);
+      c.authFrame = auth;
+      c.challenge = Array.isArray(auth.msg) && auth.msg[0] === 'AUTH' ? auth.msg[1] : undefined;
+    }
+    return c;
+  }
+
+  send(m) {
+    this.ws.send(typeof m === 'string' || m instanceof Uint8Array ? m : JSON.stringify(m));
+  }
+
+  // The next unconsumed frame satisfying pred(msg, text); frames before it that
+  // do not match stay unconsumed unless `skip` is set.
+  next(pred, timeoutMs = 10000, { skip = false } = {}) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        for (let i = this.cursor; i < this.frames.length; i++) {
+          const f = this.frames[i];
+          if (pred(f.msg, f.text)) {
+            if (skip || i === this.cursor) this.cursor = i + 1;
+            else this.frames.splice(i, 1);
+            done();
+            resolve(f);
+            return true;
+          }
+        }
+        if (this.isClosed) {
+          done();
+          reject(new Error(`socket closed while waiting; unconsumed frames: ${this.pending().join(' | ').slice(0, 2000)}`));
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms; unconsumed frames: ${this.pending().join(' | ').slice(0, 2000)}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      if (!check()) this.waiters.add(check);
+    });
+  }
+
+  // The next unconsumed frame, whatever it is.
+  take(timeoutMs = 10000) {
+    return this.next(() => true, timeoutMs);
+  }
+
+  // Frames not consumed yet, as text.
+  pending() {
+    return this.frames.slice(this.cursor).map((f) => f.text);
+  }
+
+  // REQ and collect everything up to EOSE: { events: [msg...], texts: [...] }.
+  async query(sub, ...filters) {
+    const start = this.frames.length;
+    this.send(['REQ', sub, ...filters]);
+    const end = await this.next((m) => Array.isArray(m) && (m[0] === 'EOSE' || m[0] === 'CLOSED') && m[1] === sub, 15000, { skip: true });
+    if (end.msg[0] === 'CLOSED') throw new Error(`REQ ${sub} closed: ${end.text}`);
+    const frames = this.frames.slice(start).filter((f) => f !== end && Array.isArray(f.msg) && f.msg[0] === 'EVENT' && f.msg[1] === sub);
+    this.frames = this.frames.filter((f) => !frames.includes(f));
+    this.cursor = Math.min(this.cursor, this.frames.length);
+    return { events: frames.map((f) => f.msg[2]), texts: frames.map((f) => f.text) };
+  }
+
+  async publish(event, timeoutMs = 15000) {
+    this.send(['EVENT', event]);
+    return (await this.next((m) => Array.isArray(m) && m[0] === 'OK' && m[1] === event.id, timeoutMs)).msg;
+  }
+
+  close() {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close();
+    return this.closed;
+  }
+}
