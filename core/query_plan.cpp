@@ -275,8 +275,10 @@ StorePlan plan_store(const Event& e) {
         " AND EXISTS (SELECT 1 FROM events WHERE id = ?4)",
         std::move(p)});
   }
-  plan.exists_stmt = plan.stmts.size();
-  plan.stmts.push_back(SqlStatement{"SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1)", {SqlParam::of(id)}});
+  if (replaceable) {
+    plan.exists_stmt = plan.stmts.size();
+    plan.stmts.push_back(SqlStatement{"SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1) AS stored", {SqlParam::of(id)}});
+  }
   return plan;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/event.h"
@@ -33,7 +34,10 @@ namespace nostr {
 struct StorePlan {
   std::vector<SqlStatement> stmts;
   size_t insert_stmt = 0;  // its `changes` is 1 if the event was inserted
-  size_t exists_stmt = 0;  // a SELECT whose single cell is 1 if the id is stored
+  // Replaceable/addressable kinds only: a SELECT whose single cell is 1 if the
+  // id is stored (tells a duplicate from a superseded version). Regular events
+  // need none: not inserted means already stored.
+  std::optional<size_t> exists_stmt;
 };
 
 // Returns the batch that stores `e`: insert the event (for replaceable and

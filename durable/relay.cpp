@@ -12,6 +12,9 @@ namespace nostr::durable {
 namespace {
 
 constexpr uint32_t kAuthKind = 22242;
+// Statements per D1 write batch. D1 counts each statement as a query and the
+// free plan allows 50 per invocation; a batch never exceeds that.
+constexpr size_t kMaxBatchStatements = 50;
 constexpr uint64_t kAuthWindow = 600;  // NIP-42: created_at within ~10 minutes
 
 std::string subs_filters_json(const std::vector<CompiledFilter>& filters) {
@@ -227,22 +230,49 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
     fan_out(e);
     return;
   }
-  StorePlan plan = plan_store(e);
-  const uint32_t token = next_token();
-  out_.d1(token, batch_json(plan.stmts));
-  stores_.emplace(token, PendingStore{conn, std::make_unique<Event>(std::move(e)), plan.insert_stmt, plan.exists_stmt});
+  queue_store(conn, std::move(e));
 }
 
-void Relay::on_store_done(PendingStore p, bool ok, std::string_view results) {
+void Relay::queue_store(uint32_t conn, Event&& e) {
+  StorePlan plan = plan_store(e);
+  write_queue_.push_back(PendingStore{conn, std::make_unique<Event>(std::move(e)), std::move(plan)});
+  if (!write_in_flight_) flush_writes();
+}
+
+void Relay::flush_writes() {
+  if (write_queue_.empty()) return;
+  std::vector<SqlStatement> stmts;
+  std::vector<PendingStore> batch;
+  while (!write_queue_.empty()) {
+    PendingStore& w = write_queue_.front();
+    if (!batch.empty() && stmts.size() + w.plan.stmts.size() > kMaxBatchStatements) break;
+    const size_t offset = stmts.size();
+    for (auto& st : w.plan.stmts) stmts.push_back(std::move(st));
+    w.plan.stmts.clear();
+    w.plan.insert_stmt += offset;
+    if (w.plan.exists_stmt) *w.plan.exists_stmt += offset;
+    batch.push_back(std::move(w));
+    write_queue_.pop_front();
+  }
+  const uint32_t token = next_token();
+  out_.d1(token, batch_json(stmts));
+  write_batches_.emplace(token, std::move(batch));
+  write_in_flight_ = true;
+}
+
+void Relay::on_store_done(const PendingStore& p, const std::vector<ResultSet>* rs) {
   const Event& e = *p.event;
-  std::vector<ResultSet> rs;
-  if (!ok || !parse_results(results, rs) || rs.size() <= std::max(p.insert_stmt, p.exists_stmt)) {
+  const size_t last = p.plan.exists_stmt ? std::max(p.plan.insert_stmt, *p.plan.exists_stmt) : p.plan.insert_stmt;
+  if (!rs || rs->size() <= last) {
     send_ok(p.conn, e.id(), false, "error: could not store the event, please try again");
     return;
   }
-  const ResultSet& exists = rs[p.exists_stmt];
-  const bool stored_now = exists.rows == 1 && exists.cols >= 1 && exists.cell(0, 0) == "1";
-  switch (store_outcome(rs[p.insert_stmt].changes, stored_now)) {
+  bool stored_now = true;  // regular events: not inserted means already stored
+  if (p.plan.exists_stmt) {
+    const ResultSet& exists = (*rs)[*p.plan.exists_stmt];
+    stored_now = exists.rows == 1 && exists.cols >= 1 && exists.cell(0, 0) == "1";
+  }
+  switch (store_outcome((*rs)[p.plan.insert_stmt].changes, stored_now)) {
     case StoreOutcome::stored:
       recent_.insert(e.id());
       send_ok(p.conn, e.id(), true, "");
@@ -456,10 +486,14 @@ void Relay::close(uint32_t conn) {
 }
 
 void Relay::d1_done(uint32_t token, bool ok, std::string_view results, uint64_t /*now*/) {
-  if (auto it = stores_.find(token); it != stores_.end()) {
-    PendingStore p = std::move(it->second);
-    stores_.erase(it);
-    on_store_done(std::move(p), ok, results);
+  if (auto it = write_batches_.find(token); it != write_batches_.end()) {
+    std::vector<PendingStore> batch = std::move(it->second);
+    write_batches_.erase(it);
+    write_in_flight_ = false;
+    std::vector<ResultSet> rs;
+    const bool parsed = ok && parse_results(results, rs);
+    for (const PendingStore& p : batch) on_store_done(p, parsed ? &rs : nullptr);
+    flush_writes();
   } else if (auto q = queries_.find(token); q != queries_.end()) {
     PendingQuery p = q->second;
     queries_.erase(q);

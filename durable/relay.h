@@ -77,10 +77,11 @@ class Relay {
     std::vector<Pubkey> authed;
     std::map<std::string, SubHandle> subs;  // by sub id
   };
+  // A verified event waiting for (or inside) a D1 write batch.
   struct PendingStore {
     uint32_t conn;
     std::unique_ptr<Event> event;
-    size_t insert_stmt, exists_stmt;
+    StorePlan plan;  // statement indexes are relative to the batch once sent
   };
   struct PendingQuery {
     uint32_t conn;
@@ -96,7 +97,9 @@ class Relay {
   void on_count(uint32_t conn, CountMessage&& m, uint64_t now);
   void on_close(uint32_t conn, const CloseMessage& m);
   void on_auth(uint32_t conn, const Event& e, uint64_t now);
-  void on_store_done(PendingStore p, bool ok, std::string_view results);
+  void queue_store(uint32_t conn, Event&& e);
+  void flush_writes();
+  void on_store_done(const PendingStore& p, const std::vector<ResultSet>* results);
   void on_query_done(PendingQuery p, bool ok, std::string_view results);
   void on_count_done(PendingCount p, bool ok, std::string_view results);
   void on_restore_rows(std::string_view results);
@@ -121,7 +124,11 @@ class Relay {
   RecentIds recent_{20000};
   std::unordered_map<uint32_t, Connection> conns_;
   std::unordered_map<SubHandle, std::unique_ptr<Subscription>> subs_;
-  std::unordered_map<uint32_t, PendingStore> stores_;
+  // Group commit: one D1 write batch in flight; events verified meanwhile wait
+  // in write_queue_ and go together in the next batch.
+  std::deque<PendingStore> write_queue_;
+  std::unordered_map<uint32_t, std::vector<PendingStore>> write_batches_;
+  bool write_in_flight_ = false;
   std::unordered_map<uint32_t, PendingQuery> queries_;
   std::unordered_map<uint32_t, PendingCount> counts_;
   uint32_t restore_token_ = 0;

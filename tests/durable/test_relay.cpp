@@ -356,3 +356,63 @@ TEST_CASE("NIP-42 AUTH and NIP-70 protected events") {
   h.send(1, event_frame(auth));
   CHECK(starts_with(h.take(1).at(0), "[\"OK\",\"" + auth.id + "\",false,\"invalid: kind 22242"));
 }
+
+TEST_CASE("group commit: events verified while a write is in flight share the next batch") {
+  SimHost h;
+  Signer alice(18);
+  h.connect(1);
+  h.connect(2);
+  h.send(2, "[\"REQ\",\"all\",{\"kinds\":[1]}]");
+  h.take(1);
+  h.take(2);
+  std::vector<nostr::test::SignedEvent> evs;
+  for (int i = 0; i < 12; ++i) evs.push_back(alice.sign(1, h.now, {{"t", "g"}}, "e" + std::to_string(i)));
+  for (const auto& e : evs) h.send_async(1, event_frame(e));
+  CHECK(h.pending_d1() == 1);  // only the first batch is in flight
+  CHECK(h.take(1).empty());
+  const size_t before = h.d1_batches_run;
+  h.pump();
+  CHECK(h.d1_batches_run - before == 2);  // the other 11 went together
+  std::vector<std::string> expect;
+  for (const auto& e : evs) expect.push_back(ok_frame(e.id, true, ""));
+  CHECK(h.take(1) == expect);  // in order, all after commit
+  CHECK(h.take(2).size() == 12);
+  CHECK(stored_count(h) == 12);
+
+  // A failing group batch fails every event in it, and nothing is broadcast.
+  std::vector<nostr::test::SignedEvent> more;
+  for (int i = 0; i < 5; ++i) more.push_back(alice.sign(1, h.now, {}, "f" + std::to_string(i)));
+  for (const auto& e : more) h.send_async(1, event_frame(e));
+  h.fail_d1 = true;
+  h.pump();
+  const auto replies = h.take(1);
+  REQUIRE(replies.size() == 5);
+  for (size_t i = 0; i < 5; ++i) CHECK(replies[i] == ok_frame(more[i].id, false, "error: could not store the event, please try again"));
+  CHECK(h.take(2).empty());
+  CHECK(stored_count(h) == 12);
+}
+
+TEST_CASE("group commit with replaceable events in one batch keeps NIP-01 semantics") {
+  SimHost h;
+  Signer alice(19);
+  h.connect(1);
+  h.take(1);
+  const auto first = alice.sign(1, h.now, {}, "in flight");
+  const auto v1 = alice.sign(3, h.now - 2, {{"p", std::string(64, 'a')}}, "");
+  const auto v2 = alice.sign(3, h.now, {{"p", std::string(64, 'b')}}, "");
+  const auto v0 = alice.sign(3, h.now - 9, {}, "");
+  h.send_async(1, event_frame(first));
+  h.send_async(1, event_frame(v1));
+  h.send_async(1, event_frame(v2));
+  h.send_async(1, event_frame(v0));
+  h.send_async(1, event_frame(v2));
+  h.pump();
+  const auto got = h.take(1);
+  REQUIRE(got.size() == 5);
+  CHECK(got[1] == ok_frame(v1.id, true, ""));
+  CHECK(got[2] == ok_frame(v2.id, true, ""));
+  CHECK(got[3] == ok_frame(v0.id, false, "duplicate: a newer version of this replaceable event is already stored"));
+  CHECK(got[4] == ok_frame(v2.id, true, "duplicate: already have this event"));
+  h.send(1, "[\"REQ\",\"c\",{\"kinds\":[3]},{\"#p\":[\"" + std::string(64, 'a') + "\"]}]");
+  CHECK(h.take(1) == std::vector<std::string>{"[\"EVENT\",\"c\"," + v2.json + "]", "[\"EOSE\",\"c\"]"});
+}

@@ -180,14 +180,14 @@ export async function startRelay({ persistTo, keepState = false, timeoutMs = 900
 export class RawClient {
   constructor(ws) {
     this.ws = ws;
-    this.frames = []; // { text, msg, t } in arrival order
-    this.cursor = 0; // next() consumes from here
+    this.frames = []; // unconsumed { seq, text, msg, t } in arrival order
+    this.seq = 0;
     this.waiters = new Set();
     this.closed = new Promise((resolve) => ws.addEventListener('close', (ev) => resolve({ code: ev.code, reason: ev.reason })));
     this.isClosed = false;
     this.closed.then(() => {
       this.isClosed = true;
-      for (const w of this.waiters) w();
+      for (const w of [...this.waiters]) w();
     });
     ws.addEventListener('message', (ev) => {
       const text = typeof ev.data === 'string' ? ev.data : Buffer.from(ev.data).toString('utf8');
@@ -197,8 +197,8 @@ export class RawClient {
       } catch {
         msg = undefined;
       }
-      this.frames.push({ text, msg, t: performance.now() });
-      for (const w of this.waiters) w();
+      this.frames.push({ seq: this.seq++, text, msg, t: performance.now() });
+      for (const w of [...this.waiters]) w();
     });
   }
 
@@ -219,7 +219,7 @@ export class RawClient {
     });
     const c = new RawClient(ws);
     if (expectAuth) {
-      const auth = await c.next(() => true, timeoutMs);
+      const auth = await c.take(timeoutMs);
       c.authFrame = auth;
       c.challenge = Array.isArray(auth.msg) && auth.msg[0] === 'AUTH' ? auth.msg[1] : undefined;
     }
@@ -230,20 +230,22 @@ export class RawClient {
     this.ws.send(typeof m === 'string' || m instanceof Uint8Array ? m : JSON.stringify(m));
   }
 
-  // The next unconsumed frame satisfying pred(msg, text); frames before it that
-  // do not match stay unconsumed unless `skip` is set.
-  next(pred, timeoutMs = 10000, { skip = false } = {}) {
+  // Removes and returns the first frame satisfying pred(msg, text); other
+  // frames stay for later calls.
+  next(pred, timeoutMs = 10000) {
     return new Promise((resolve, reject) => {
+      let timer;
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
       const check = () => {
-        for (let i = this.cursor; i < this.frames.length; i++) {
-          const f = this.frames[i];
-          if (pred(f.msg, f.text)) {
-            if (skip || i === this.cursor) this.cursor = i + 1;
-            else this.frames.splice(i, 1);
-            done();
-            resolve(f);
-            return true;
-          }
+        const i = this.frames.findIndex((f) => pred(f.msg, f.text));
+        if (i >= 0) {
+          const [f] = this.frames.splice(i, 1);
+          done();
+          resolve(f);
+          return true;
         }
         if (this.isClosed) {
           done();
@@ -252,40 +254,38 @@ export class RawClient {
         }
         return false;
       };
-      const timer = setTimeout(() => {
+      if (check()) return;
+      timer = setTimeout(() => {
         done();
         reject(new Error(`timed out after ${timeoutMs} ms; unconsumed frames: ${this.pending().join(' | ').slice(0, 2000)}`));
       }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      if (!check()) this.waiters.add(check);
+      this.waiters.add(check);
     });
   }
 
-  // The next unconsumed frame, whatever it is.
+  // The first unconsumed frame, whatever it is.
   take(timeoutMs = 10000) {
     return this.next(() => true, timeoutMs);
   }
 
-  // Frames not consumed yet, as text.
+  // Unconsumed frames, as text.
   pending() {
-    return this.frames.slice(this.cursor).map((f) => f.text);
+    return this.frames.map((f) => f.text);
   }
 
-  // REQ and collect everything up to EOSE: { events: [msg...], texts: [...] }.
+  // REQ, then everything for that sub up to EOSE: { events, texts } (in order).
   async query(sub, ...filters) {
-    const start = this.frames.length;
+    const startSeq = this.seq;
     this.send(['REQ', sub, ...filters]);
-    const end = await this.next((m) => Array.isArray(m) && (m[0] === 'EOSE' || m[0] === 'CLOSED') && m[1] === sub, 15000, { skip: true });
+    const end = await this.next((m) => Array.isArray(m) && (m[0] === 'EOSE' || m[0] === 'CLOSED') && m[1] === sub, 15000);
     if (end.msg[0] === 'CLOSED') throw new Error(`REQ ${sub} closed: ${end.text}`);
-    const frames = this.frames.slice(start).filter((f) => f !== end && Array.isArray(f.msg) && f.msg[0] === 'EVENT' && f.msg[1] === sub);
-    this.frames = this.frames.filter((f) => !frames.includes(f));
-    this.cursor = Math.min(this.cursor, this.frames.length);
-    return { events: frames.map((f) => f.msg[2]), texts: frames.map((f) => f.text) };
+    const mine = (f) => f.seq >= startSeq && f.seq < end.seq && Array.isArray(f.msg) && f.msg[0] === 'EVENT' && f.msg[1] === sub;
+    const got = this.frames.filter(mine);
+    this.frames = this.frames.filter((f) => !mine(f));
+    return { events: got.map((f) => f.msg[2]), texts: got.map((f) => f.text) };
   }
 
+  // EVENT, then its OK: ["OK", id, bool, msg].
   async publish(event, timeoutMs = 15000) {
     this.send(['EVENT', event]);
     return (await this.next((m) => Array.isArray(m) && m[0] === 'OK' && m[1] === event.id, timeoutMs)).msg;

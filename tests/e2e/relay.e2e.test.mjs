@@ -5,11 +5,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Relay } from 'nostr-tools/relay';
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure';
-import { startWranglerDev } from './wrangler_dev.mjs';
+import { startRelay } from './harness.mjs';
 
 let dev;
 before(async () => {
-  dev = await startWranglerDev();
+  dev = await startRelay();
 });
 after(async () => {
   await dev?.stop();

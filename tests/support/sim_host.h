@@ -59,6 +59,7 @@ class SimHost {
       auto [token, json] = pending_.front();
       pending_.pop_front();
       std::string out, err;
+      ++d1_batches_run;
       if (!fail_d1 && d1_.run_batch(json, out, err)) {
         relay_->d1_done(token, true, out, now);
       } else {
@@ -69,6 +70,7 @@ class SimHost {
     }
   }
   size_t pending_d1() const { return pending_.size(); }
+  size_t d1_batches_run = 0;
 
   // Frames received by conn since the last take().
   std::vector<std::string> take(uint32_t conn) {
