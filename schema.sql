@@ -1,5 +1,5 @@
--- D1 schema: the events store (source of truth). Applied as the first
--- migration (migrations/0001_init.sql is a copy; a test checks they match).
+-- D1 schema: the events store (source of truth). migrations/ holds the same
+-- statements split by version (a test checks schema.sql == cat migrations/*.sql).
 --
 -- events.raw is the exact JSON the client sent: the relay returns it verbatim.
 -- d_tag is '' except for addressable kinds; expires_at is NIP-40 (NULL = never).
@@ -32,3 +32,12 @@ CREATE TABLE IF NOT EXISTS tags (
   PRIMARY KEY (name, value, created_at, event_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tags_event ON tags (event_id);
+-- NIP-09 tombstones: what authors deleted, so a deleted event published again
+-- stays deleted. target is an event id (hex) or an address "kind:pubkey:d";
+-- for addresses, versions with created_at <= created_at are deleted.
+CREATE TABLE IF NOT EXISTS deletions (
+  pubkey     TEXT    NOT NULL,
+  target     TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (target, pubkey)
+) WITHOUT ROWID;

@@ -90,7 +90,7 @@ std::string relay_info_json(const RelayConfig& c) {
     append_json_string(out, c.contact);
   }
   // Only what this relay really implements end to end.
-  out += ",\"supported_nips\":[1,11,40,42,45,70],\"software\":";
+  out += ",\"supported_nips\":[1,9,11,40,42,45,70],\"software\":";
   append_json_string(out, c.software);
   out += ",\"version\":";
   append_json_string(out, c.version);

@@ -6,6 +6,12 @@
 
 namespace nostr {
 namespace {
+constexpr uint32_t kDeletionKind = 5;  // NIP-09
+}  // namespace
+}  // namespace nostr
+
+namespace nostr {
+namespace {
 
 // Accumulates one SELECT's WHERE clauses and bound parameters.
 class QueryBuilder {
@@ -213,36 +219,72 @@ Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint
   return st;
 }
 
+std::optional<Address> parse_address(std::string_view a) {
+  const size_t c1 = a.find(':');
+  if (c1 == std::string_view::npos || c1 == 0 || c1 > 5) return std::nullopt;
+  const size_t c2 = a.find(':', c1 + 1);
+  if (c2 == std::string_view::npos || c2 - c1 - 1 != 64) return std::nullopt;
+  uint32_t kind = 0;
+  for (size_t i = 0; i < c1; ++i) {
+    if (a[i] < '0' || a[i] > '9') return std::nullopt;
+    kind = kind * 10 + static_cast<uint32_t>(a[i] - '0');
+  }
+  if (kind > 65535) return std::nullopt;
+  const std::string_view pk = a.substr(c1 + 1, 64);
+  if (!Pubkey::from_hex(pk)) return std::nullopt;
+  return Address{kind, std::string(pk), std::string(a.substr(c2 + 1))};
+}
+
+namespace {
+
+std::string address_of(uint32_t kind, const std::string& pubkey, std::string_view d) {
+  return std::to_string(kind) + ":" + pubkey + ":" + std::string(d);
+}
+
+}  // namespace
+
 StorePlan plan_store(const Event& e) {
   assert(e.kind_class() != KindClass::ephemeral);
   const KindClass cls = e.kind_class();
   const bool replaceable = cls == KindClass::replaceable || cls == KindClass::addressable;
+  const bool deletion = e.kind() == kDeletionKind;
   const std::string id = e.id().hex();
   const std::string pubkey = e.pubkey().hex();
   const std::string d = cls == KindClass::addressable ? std::string(e.d_tag()) : std::string();
+  const std::string address = replaceable ? address_of(e.kind(), pubkey, d) : std::string();
   const auto created = static_cast<int64_t>(e.created_at());
   const auto kind = static_cast<int64_t>(e.kind());
   const auto exp = e.expiration();
 
   StorePlan plan;
+  // ?1 id ?2 pubkey ?3 created_at ?4 kind ?5 d_tag ?6 raw ?7 expires_at ?8 address
   SqlStatement insert;
-  insert.params = {SqlParam::of(id),      SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(kind),
-                   SqlParam::of(d),       SqlParam::of(std::string(e.raw()))};
-  const char* columns = "INSERT OR IGNORE INTO events (id, pubkey, created_at, kind, d_tag, raw, expires_at) ";
-  const std::string expires = exp ? "?7" : "NULL";
-  if (exp) insert.params.push_back(SqlParam::of(static_cast<int64_t>(*exp)));
+  insert.params = {SqlParam::of(id), SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(kind),
+                   SqlParam::of(d),  SqlParam::of(std::string(e.raw()))};
+  insert.params.push_back(exp ? SqlParam::of(static_cast<int64_t>(*exp)) : SqlParam::of(std::string()));
+  if (replaceable) insert.params.push_back(SqlParam::of(address));
+  insert.sql =
+      "INSERT OR IGNORE INTO events (id, pubkey, created_at, kind, d_tag, raw, expires_at)"
+      " SELECT ?1, ?2, ?3, ?4, ?5, ?6, " +
+      std::string(exp ? "?7" : "NULLIF(?7, '')") + " WHERE 1";
+  if (!deletion) {
+    // NIP-09: a deleted event published again stays deleted.
+    insert.sql += " AND NOT EXISTS (SELECT 1 FROM deletions WHERE target = ?1 AND pubkey = ?2)";
+  }
   if (replaceable) {
-    // Insert only if no newer version exists (equal time: the lowest id wins).
-    insert.sql = std::string(columns) + "SELECT ?1, ?2, ?3, ?4, ?5, ?6, " + expires +
-                 " WHERE NOT EXISTS (SELECT 1 FROM events WHERE pubkey = ?2 AND kind = ?4 AND d_tag = ?5"
-                 " AND (created_at > ?3 OR (created_at = ?3 AND id <= ?1)))";
-  } else {
-    insert.sql = std::string(columns) + "VALUES (?1, ?2, ?3, ?4, ?5, ?6, " + expires + ")";
+    // Only if no newer version exists (equal time: the lowest id wins), and the
+    // address was not deleted at or after this version's time.
+    insert.sql +=
+        " AND NOT EXISTS (SELECT 1 FROM events WHERE pubkey = ?2 AND kind = ?4 AND d_tag = ?5"
+        " AND (created_at > ?3 OR (created_at = ?3 AND id <= ?1)))"
+        " AND NOT EXISTS (SELECT 1 FROM deletions WHERE target = ?8 AND pubkey = ?2 AND created_at >= ?3)";
   }
   plan.insert_stmt = plan.stmts.size();
   plan.stmts.push_back(std::move(insert));
 
   std::string tags_json = "[";
+  std::string deleted_ids = "[";
+  std::string deleted_addresses = "[";
   bool any_tag = false;
   for (size_t i = 0; i < e.tag_count(); ++i) {
     const TagView t = e.tag(i);
@@ -254,8 +296,21 @@ StorePlan plan_store(const Event& e) {
     tags_json += ',';
     append_json_string(tags_json, t[1]);
     tags_json += ']';
+    if (!deletion) continue;
+    if (t[0] == "e" && EventId::from_hex(t[1])) {
+      deleted_ids += deleted_ids.size() > 1 ? ",\"" : "\"";
+      deleted_ids += std::string(t[1]) + "\"";
+    } else if (t[0] == "a") {
+      // Only the author's own addresses can be deleted.
+      if (auto a = parse_address(t[1]); a && a->pubkey == pubkey) {
+        if (deleted_addresses.size() > 1) deleted_addresses += ',';
+        append_json_string(deleted_addresses, address_of(a->kind, a->pubkey, a->d));
+      }
+    }
   }
   tags_json += ']';
+  deleted_ids += ']';
+  deleted_addresses += ']';
   if (any_tag) {
     plan.stmts.push_back(SqlStatement{
         "INSERT OR IGNORE INTO tags (event_id, name, value, created_at, kind)"
@@ -275,16 +330,46 @@ StorePlan plan_store(const Event& e) {
         " AND EXISTS (SELECT 1 FROM events WHERE id = ?4)",
         std::move(p)});
   }
-  if (replaceable) {
-    plan.exists_stmt = plan.stmts.size();
-    plan.stmts.push_back(SqlStatement{"SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1) AS stored", {SqlParam::of(id)}});
+  if (deletion && deleted_ids.size() > 2) {
+    plan.stmts.push_back(SqlStatement{
+        "INSERT INTO deletions (pubkey, target, created_at) SELECT ?1, value, ?2 FROM json_each(?3) WHERE 1"
+        " ON CONFLICT (target, pubkey) DO UPDATE SET created_at = max(created_at, excluded.created_at)",
+        {SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(deleted_ids)}});
+    // Never another deletion request: deleting a deletion does nothing.
+    const std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(deleted_ids)};
+    plan.stmts.push_back(SqlStatement{
+        "DELETE FROM tags WHERE event_id IN (SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?2))"
+        " AND pubkey = ?1 AND kind != 5)",
+        p});
+    plan.stmts.push_back(SqlStatement{
+        "DELETE FROM events WHERE id IN (SELECT value FROM json_each(?2)) AND pubkey = ?1 AND kind != 5", p});
   }
+  if (deletion && deleted_addresses.size() > 2) {
+    const std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(deleted_addresses)};
+    plan.stmts.push_back(SqlStatement{
+        "INSERT INTO deletions (pubkey, target, created_at) SELECT ?1, value, ?2 FROM json_each(?3) WHERE 1"
+        " ON CONFLICT (target, pubkey) DO UPDATE SET created_at = max(created_at, excluded.created_at)",
+        p});
+    const char* match =
+        " FROM events WHERE pubkey = ?1 AND created_at <= ?2"
+        " AND (kind || ':' || pubkey || ':' || d_tag) IN (SELECT value FROM json_each(?3))";
+    plan.stmts.push_back(SqlStatement{std::string("DELETE FROM tags WHERE event_id IN (SELECT id") + match + ")", p});
+    plan.stmts.push_back(SqlStatement{std::string("DELETE") + match, p});
+  }
+  plan.status_stmt = plan.stmts.size();
+  plan.stmts.push_back(SqlStatement{
+      "SELECT CASE WHEN EXISTS (SELECT 1 FROM events WHERE id = ?1) THEN 1"
+      " WHEN EXISTS (SELECT 1 FROM deletions WHERE pubkey = ?2 AND (target = ?1 OR (target = ?3 AND created_at >= ?4)))"
+      " THEN 2 ELSE 0 END AS status",
+      {SqlParam::of(id), SqlParam::of(pubkey), SqlParam::of(address), SqlParam::of(created)}});
   return plan;
 }
 
-StoreOutcome store_outcome(uint64_t insert_changes, bool exists_after) {
+StoreOutcome store_outcome(uint64_t insert_changes, int status) {
   if (insert_changes > 0) return StoreOutcome::stored;
-  return exists_after ? StoreOutcome::duplicate : StoreOutcome::superseded;
+  if (status == 1) return StoreOutcome::duplicate;
+  if (status == 2) return StoreOutcome::deleted;
+  return StoreOutcome::superseded;
 }
 
 }  // namespace nostr

@@ -34,25 +34,38 @@ namespace nostr {
 struct StorePlan {
   std::vector<SqlStatement> stmts;
   size_t insert_stmt = 0;  // its `changes` is 1 if the event was inserted
-  // Replaceable/addressable kinds only: a SELECT whose single cell is 1 if the
-  // id is stored (tells a duplicate from a superseded version). Regular events
-  // need none: not inserted means already stored.
-  std::optional<size_t> exists_stmt;
+  size_t status_stmt = 0;  // one cell: 1 stored, 2 deleted by its author, 0 neither
 };
 
-// Returns the batch that stores `e`: insert the event (for replaceable and
-// addressable kinds only if no newer version exists; equal created_at keeps the
-// lowest id), insert its single-letter tags, and delete the versions it replaces
-// with their tags. Ephemeral events must not be stored (asserted).
+// Returns the batch that stores `e`:
+//  - insert the event unless its author deleted it (NIP-09 tombstones) and, for
+//    replaceable/addressable kinds, unless a newer version exists (equal
+//    created_at keeps the lowest id);
+//  - insert its single-letter tags;
+//  - delete the versions it replaces, with their tags;
+//  - for a kind 5 deletion request: record tombstones for its `e` ids and for
+//    its `a` addresses of the same author, and delete the author's matching
+//    events (never other kind 5 events; addresses up to its created_at);
+//  - a final status SELECT.
+// Ephemeral events must not be stored (asserted).
 StorePlan plan_store(const Event& e);
 
 enum class StoreOutcome : uint8_t {
   stored,      // newly inserted
   duplicate,   // this id was already stored
   superseded,  // a newer version of this replaceable/addressable event is stored
+  deleted,     // its author deleted it (NIP-09)
 };
 
-// Interprets a StorePlan's results.
-StoreOutcome store_outcome(uint64_t insert_changes, bool exists_after);
+// Interprets a StorePlan's results: the insert's changes and the status cell.
+StoreOutcome store_outcome(uint64_t insert_changes, int status);
+
+// NIP-09 `a` tag target "kind:pubkey:d" -> parts; nullopt if malformed.
+struct Address {
+  uint32_t kind;
+  std::string pubkey;  // 64 lowercase hex
+  std::string d;
+};
+std::optional<Address> parse_address(std::string_view a);
 
 }  // namespace nostr

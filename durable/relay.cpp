@@ -250,7 +250,7 @@ void Relay::flush_writes() {
     for (auto& st : w.plan.stmts) stmts.push_back(std::move(st));
     w.plan.stmts.clear();
     w.plan.insert_stmt += offset;
-    if (w.plan.exists_stmt) *w.plan.exists_stmt += offset;
+    w.plan.status_stmt += offset;
     batch.push_back(std::move(w));
     write_queue_.pop_front();
   }
@@ -262,29 +262,44 @@ void Relay::flush_writes() {
 
 void Relay::on_store_done(const PendingStore& p, const std::vector<ResultSet>* rs) {
   const Event& e = *p.event;
-  const size_t last = p.plan.exists_stmt ? std::max(p.plan.insert_stmt, *p.plan.exists_stmt) : p.plan.insert_stmt;
+  const size_t last = std::max(p.plan.insert_stmt, p.plan.status_stmt);
   if (!rs || rs->size() <= last) {
     send_ok(p.conn, e.id(), false, "error: could not store the event, please try again");
     return;
   }
-  bool stored_now = true;  // regular events: not inserted means already stored
-  if (p.plan.exists_stmt) {
-    const ResultSet& exists = (*rs)[*p.plan.exists_stmt];
-    stored_now = exists.rows == 1 && exists.cols >= 1 && exists.cell(0, 0) == "1";
-  }
-  switch (store_outcome((*rs)[p.plan.insert_stmt].changes, stored_now)) {
+  const ResultSet& status = (*rs)[p.plan.status_stmt];
+  int status_code = 0;
+  if (status.rows == 1 && status.cols >= 1 && status.cell(0, 0).size() == 1) status_code = status.cell(0, 0)[0] - '0';
+  switch (store_outcome((*rs)[p.plan.insert_stmt].changes, status_code)) {
     case StoreOutcome::stored:
-      recent_.insert(e.id());
+      remember(e);
       send_ok(p.conn, e.id(), true, "");
       fan_out(e);
       break;
     case StoreOutcome::duplicate:
-      recent_.insert(e.id());
+      remember(e);
       send_ok(p.conn, e.id(), true, "duplicate: already have this event");
       break;
     case StoreOutcome::superseded:
       send_ok(p.conn, e.id(), false, "duplicate: a newer version of this replaceable event is already stored");
       break;
+    case StoreOutcome::deleted:
+      send_ok(p.conn, e.id(), false, "blocked: this event was deleted by its author (NIP-09)");
+      break;
+  }
+}
+
+void Relay::remember(const Event& e) {
+  // Only ids that stay stored may answer "duplicate" from memory: replaceable
+  // versions can be superseded, so they always go to D1.
+  if (e.kind_class() == KindClass::regular) recent_.insert(e.id());
+  if (e.kind() == 5) {  // NIP-09: its targets are no longer stored
+    for (size_t i = 0; i < e.tag_count(); ++i) {
+      const TagView t = e.tag(i);
+      if (t.size() >= 2 && t[0] == "e") {
+        if (auto id = EventId::from_hex(t[1])) recent_.erase(*id);
+      }
+    }
   }
 }
 

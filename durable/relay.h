@@ -34,6 +34,8 @@ class RecentIds {
   explicit RecentIds(size_t capacity) : capacity_(capacity) {}
   bool contains(const EventId& id) const { return set_.count(key(id)) != 0; }
   void insert(const EventId& id);
+  // Forgets an id (its event was deleted); the FIFO slot ages out normally.
+  void erase(const EventId& id) { set_.erase(key(id)); }
 
  private:
   static std::string key(const EventId& id) { return std::string(reinterpret_cast<const char*>(id.data()), 32); }
@@ -104,6 +106,7 @@ class Relay {
   void on_count_done(PendingCount p, bool ok, std::string_view results);
   void on_restore_rows(std::string_view results);
 
+  void remember(const Event& e);
   void fan_out(const Event& e);
   SubHandle add_subscription(uint32_t conn, Connection& c, SubId id, std::vector<CompiledFilter> filters, bool live);
   void remove_subscription(SubHandle h);

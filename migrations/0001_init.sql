@@ -1,5 +1,5 @@
--- D1 schema: the events store (source of truth). Applied as the first
--- migration (migrations/0001_init.sql is a copy; a test checks they match).
+-- D1 schema: the events store (source of truth). migrations/ holds the same
+-- statements split by version (a test checks schema.sql == cat migrations/*.sql).
 --
 -- events.raw is the exact JSON the client sent: the relay returns it verbatim.
 -- d_tag is '' except for addressable kinds; expires_at is NIP-40 (NULL = never).

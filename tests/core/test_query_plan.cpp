@@ -302,8 +302,7 @@ TEST_CASE("replaceable events: newest wins, equal created_at keeps the lowest id
     // Decode changes of the insert and the exists cell.
     uint32_t changes;
     std::memcpy(&changes, out.data() + 4, 4);
-    const bool exists = out.back() == '1';
-    return nostr::store_outcome(changes, exists);
+    return nostr::store_outcome(changes, out.back() - '0');
   };
   auto ids_of_kind = [&](uint32_t kind) {
     std::string out, err;

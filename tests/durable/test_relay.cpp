@@ -416,3 +416,59 @@ TEST_CASE("group commit with replaceable events in one batch keeps NIP-01 semant
   h.send(1, "[\"REQ\",\"c\",{\"kinds\":[3]},{\"#p\":[\"" + std::string(64, 'a') + "\"]}]");
   CHECK(h.take(1) == std::vector<std::string>{"[\"EVENT\",\"c\"," + v2.json + "]", "[\"EOSE\",\"c\"]"});
 }
+
+TEST_CASE("NIP-09: e-tag deletion by the author; republished stays deleted; others cannot delete") {
+  SimHost h;
+  Signer alice(20), bob(21);
+  h.connect(1);
+  h.connect(2);
+  h.send(2, "[\"REQ\",\"dels\",{\"kinds\":[5]}]");
+  h.take(1);
+  h.take(2);
+  const auto note = alice.sign(1, h.now - 10, {}, "oops");
+  const auto keep = alice.sign(1, h.now - 10, {}, "keep");
+  h.send(1, event_frame(note));
+  h.send(1, event_frame(keep));
+  const auto bobs_try = bob.sign(5, h.now, {{"e", keep.id}}, "not yours");
+  h.send(1, event_frame(bobs_try));
+  const auto del = alice.sign(5, h.now, {{"e", note.id}, {"k", "1"}}, "deleted");
+  h.send(1, event_frame(del));
+  h.take(1);
+  auto to_sub = h.take(2);
+  CHECK(to_sub.size() == 2);  // both deletion requests are broadcast
+  h.send(1, "[\"REQ\",\"q\",{\"authors\":[\"" + alice.pubkey() + "\"],\"kinds\":[1]}]");
+  CHECK(h.take(1) == std::vector<std::string>{"[\"EVENT\",\"q\"," + keep.json + "]", "[\"EOSE\",\"q\"]"});
+  // Published again (it was in the recent-id cache): still deleted.
+  h.send(1, event_frame(note));
+  CHECK(h.take(1) == std::vector<std::string>{ok_frame(note.id, false, "blocked: this event was deleted by its author (NIP-09)")});
+  // Deleting a deletion does nothing.
+  const auto undo = alice.sign(5, h.now + 1, {{"e", del.id}}, "");
+  h.send(1, event_frame(undo));
+  h.take(1);
+  h.send(1, "[\"REQ\",\"d\",{\"ids\":[\"" + del.id + "\"]}]");
+  CHECK(h.take(1) == std::vector<std::string>{"[\"EVENT\",\"d\"," + del.json + "]", "[\"EOSE\",\"d\"]"});
+}
+
+TEST_CASE("NIP-09: a-tag deletion removes versions up to the request's created_at") {
+  SimHost h;
+  Signer alice(22);
+  h.connect(1);
+  h.take(1);
+  const std::string addr = "30023:" + alice.pubkey() + ":post";
+  const auto v1 = alice.sign(30023, h.now - 100, {{"d", "post"}}, "v1");
+  h.send(1, event_frame(v1));
+  const auto del = alice.sign(5, h.now - 50, {{"a", addr}}, "");
+  h.send(1, event_frame(del));
+  h.take(1);
+  h.send(1, "[\"REQ\",\"a\",{\"kinds\":[30023]}]");
+  CHECK(h.take(1) == std::vector<std::string>{"[\"EOSE\",\"a\"]"});
+  const auto older = alice.sign(30023, h.now - 60, {{"d", "post"}}, "older than the deletion");
+  h.send(1, event_frame(older));
+  CHECK(h.take(1) == std::vector<std::string>{ok_frame(older.id, false, "blocked: this event was deleted by its author (NIP-09)")});
+  const auto newer = alice.sign(30023, h.now, {{"d", "post"}}, "rewritten");
+  h.send(1, event_frame(newer));
+  // Accepted, and delivered live to the still-open subscription "a".
+  CHECK(h.take(1) == std::vector<std::string>{ok_frame(newer.id, true, ""), "[\"EVENT\",\"a\"," + newer.json + "]"});
+  h.send(1, "[\"REQ\",\"a\",{\"kinds\":[30023]}]");
+  CHECK(h.take(1) == std::vector<std::string>{"[\"EVENT\",\"a\"," + newer.json + "]", "[\"EOSE\",\"a\"]"});
+}

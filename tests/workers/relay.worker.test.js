@@ -210,13 +210,15 @@ describe('hibernation', () => {
     const stub = relayStub();
     const c = await client();
     const engines = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 6; i++) {
       c.send(['REQ', `w${i}`, { kinds: [1], limit: 0 }]);
       expect(await c.next((m) => m[1] === `w${i}`)).toEqual(['EOSE', `w${i}`]);
       engines.push(await runInDurableObject(stub, (obj) => `${obj.wasm.generation}:${obj.relay}`));
       await evictDurableObject(stub);
     }
-    // Same wasm instance, and the allocator hands the freed engine's block to the next one.
-    expect(new Set(engines).size, engines.join(' ')).toBe(1);
+    // Same wasm instance, and freed engines' blocks are reused: without the free,
+    // every wake would put the engine at a new address (6 distinct values).
+    expect(new Set(engines.map((e) => e.split(':')[0])).size).toBe(1);
+    expect(new Set(engines).size, engines.join(' ')).toBeLessThanOrEqual(2);
   });
 });
