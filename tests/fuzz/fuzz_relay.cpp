@@ -97,7 +97,7 @@ class Host {
     }
   }
 
-  uint64_t now_ = 1700000000;
+  uint64_t now_ = 1760000000;  // the nostr-tools corpus (scripts/gen-corpus.mjs) is signed around this time
   nostr::test::SqliteDb d1_;
   nostr::test::SqliteDb do_sql_;
   std::unique_ptr<nostr::durable::Relay> relay_;

@@ -1,0 +1,188 @@
+// Shared pieces of the relay benchmarks: pre-signed corpora (cached in build/),
+// a lean WebSocket client, percentiles, CPU accounting, machine facts.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ROOT, cpuSeconds, offlineEnv } from '../../tests/e2e/harness.mjs';
+
+export { ROOT };
+export const BUILD = join(ROOT, 'build');
+export const CORPUS_DIR = join(BUILD, 'bench-relay-corpus');
+export const STATE_DIR = join(BUILD, 'bench-relay-state');
+export const RESULTS_DIR = join(BUILD, 'bench-relay');
+
+// ---------------------------------------------------------------- corpora
+
+// Deterministic PRNG (mulberry32) so a corpus spec always yields the same templates.
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Secret key i of a corpus (deterministic, valid for secp256k1 with overwhelming probability).
+export function secretKey(tag, i) {
+  return new Uint8Array(createHash('sha256').update(`nostr-relay-bench/${tag}/${i}`).digest());
+}
+
+// Signs templates [{ author, kind, created_at, tags, content }] in worker threads.
+// `author` is an index into keys derived from keyTag. Returns events in order.
+async function signAll(keyTag, templates, threads) {
+  const n = Math.max(1, Math.min(threads, templates.length));
+  const per = Math.ceil(templates.length / n);
+  const parts = await Promise.all(Array.from({ length: n }, (_, w) => new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./sign_worker.mjs', import.meta.url), {
+      workerData: { keyTag, templates: templates.slice(w * per, (w + 1) * per) },
+    });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => code && reject(new Error(`sign worker exited ${code}`)));
+  })));
+  return parts.flat();
+}
+
+// Returns the pre-signed events of a corpus, signing (and caching as JSONL)
+// only when the cache for this exact spec is missing.
+export async function corpus(name, spec, makeTemplates, { threads = Math.min(2, availableParallelism()), log = console.error } = {}) {
+  mkdirSync(CORPUS_DIR, { recursive: true });
+  const key = createHash('sha256').update(JSON.stringify({ name, spec, v: 1 })).digest('hex').slice(0, 12);
+  const file = join(CORPUS_DIR, `${name}-${key}.jsonl`);
+  if (existsSync(file)) {
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    log(`corpus ${name}: ${lines.length} cached events (${file})`);
+    return lines.map((l) => JSON.parse(l));
+  }
+  const templates = makeTemplates(spec);
+  log(`corpus ${name}: signing ${templates.length} events with nostr-tools in ${threads} thread(s) (cached afterwards)...`);
+  const t0 = performance.now();
+  const events = await signAll(spec.keyTag ?? name, templates, threads);
+  log(`corpus ${name}: signed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  writeFileSync(`${file}.tmp`, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  renameSync(`${file}.tmp`, file);
+  return events;
+}
+
+// ---------------------------------------------------------------- client
+
+// A lean client: onText(text, tReceive) for every frame; no JSON parse unless asked.
+export class Conn {
+  static open(url, onText = () => {}) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      const c = new Conn(ws, onText);
+      const t = setTimeout(() => reject(new Error(`connect ${url}: timeout`)), 20000);
+      ws.addEventListener('open', () => {
+        clearTimeout(t);
+        resolve(c);
+      }, { once: true });
+      ws.addEventListener('error', () => {
+        clearTimeout(t);
+        reject(new Error(`connect ${url}: error`));
+      }, { once: true });
+    });
+  }
+
+  constructor(ws, onText) {
+    this.ws = ws;
+    this.onText = onText;
+    this.closed = new Promise((resolve) => ws.addEventListener('close', (ev) => resolve(ev.code)));
+    ws.addEventListener('message', (ev) => this.onText(ev.data, performance.now()));
+  }
+
+  send(text) {
+    this.ws.send(text);
+  }
+
+  close() {
+    try {
+      this.ws.close();
+    } catch {
+      // already closing
+    }
+  }
+}
+
+// Opens n connections, at most `batch` handshakes at a time.
+export async function openMany(url, n, onText, batch = 50) {
+  const out = [];
+  for (let i = 0; i < n; i += batch) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(batch, n - i) }, (_, j) => Conn.open(url, (t, ts) => onText(i + j, t, ts))))));
+  }
+  return out;
+}
+
+// The id of an ["OK",id,...] or ["EVENT",sub,{...}] frame without a full parse.
+export function okId(text) {
+  return text.startsWith('["OK","') ? text.slice(7, 71) : null;
+}
+export function eventId(text) {
+  const i = text.indexOf('"id":"');
+  return i < 0 ? null : text.slice(i + 6, i + 70);
+}
+
+// ---------------------------------------------------------------- stats
+
+export function percentile(sorted, p) {
+  if (!sorted.length) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function summary(values) {
+  const s = Float64Array.from(values).sort();
+  const sum = s.reduce((a, b) => a + b, 0);
+  return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1], mean: sum / s.length };
+}
+
+// CPU seconds (utime+stime) of the relay's workerd processes and of this node process.
+export function cpuSnapshot(relay) {
+  let workerd = 0;
+  for (const pid of relay.workerdPids()) {
+    try {
+      workerd += cpuSeconds(pid);
+    } catch {
+      // gone
+    }
+  }
+  const u = process.cpuUsage();
+  return { workerd, client: (u.user + u.system) / 1e6, wall: performance.now() / 1000 };
+}
+
+export function cpuDelta(a, b) {
+  return { workerd: b.workerd - a.workerd, client: b.client - a.client, wall: b.wall - a.wall };
+}
+
+// ---------------------------------------------------------------- machine
+
+export function machine() {
+  const sh = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { encoding: 'utf8', env: offlineEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 }).trim();
+    } catch {
+      return '?';
+    }
+  };
+  const model = (sh('lscpu', []).match(/^Model name:\s*(.+)$/m) ?? [])[1] ?? cpus()[0]?.model ?? '?';
+  const bin = join(ROOT, 'node_modules/.bin');
+  return {
+    date: new Date().toISOString(),
+    cpu: model,
+    nproc: Number(sh('nproc', [])) || availableParallelism(),
+    node: process.version,
+    wrangler: sh(join(bin, 'wrangler'), ['--version']).split('\n').pop(),
+    workerd: sh(join(bin, 'workerd'), ['--version']),
+    loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+    git: sh('git', ['rev-parse', '--short', 'HEAD']) + (sh('git', ['status', '--porcelain', '--', 'core', 'durable', 'edge', 'js-glue']) ? '+dirty' : ''),
+  };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
