@@ -10,7 +10,16 @@ set(NOSTR_SIMDJSON_DIR "${_nostr_root}/node_modules/@nozbe/simdjson/src"
     CACHE PATH "Directory holding simdjson.h and simdjson.cpp")
 set(NOSTR_SECP256K1_DIR "${_nostr_root}/.deps/secp256k1-0.2.0"
     CACHE PATH "libsecp256k1 0.2.0 source tree (src/ and include/)")
-set(NOSTR_ECMULT_WINDOW_SIZE 15 CACHE STRING
+# Default chosen by measurement (docs/benchmarks.md, scripts/bench-verify): in
+# wasm, window 8 verifies ~5% slower than 15 but the module is 133 KiB instead of
+# 1149 KiB gzipped, which every Worker and Durable Object cold start pays for.
+# Natively size does not matter: take the faster tables.
+if(NOSTR_WASM)
+  set(_nostr_default_window 8)
+else()
+  set(_nostr_default_window 15)
+endif()
+set(NOSTR_ECMULT_WINDOW_SIZE ${_nostr_default_window} CACHE STRING
     "libsecp256k1 ECMULT_WINDOW_SIZE (2..24): verify speed vs table size, 15 = ~1 MiB, 8 = ~64 KiB")
 
 if(NOT EXISTS "${NOSTR_SIMDJSON_DIR}/simdjson.cpp" OR NOT EXISTS "${NOSTR_SIMDJSON_DIR}/simdjson.h")

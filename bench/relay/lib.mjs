@@ -51,7 +51,7 @@ async function signAll(keyTag, templates, threads) {
 
 // Returns the pre-signed events of a corpus, signing (and caching as JSONL)
 // only when the cache for this exact spec is missing.
-export async function corpus(name, spec, makeTemplates, { threads = Math.min(2, availableParallelism()), log = console.error } = {}) {
+export async function corpus(name, spec, makeTemplates, { threads = Number(process.env.BENCH_SIGN_THREADS) || Math.min(2, availableParallelism()), log = console.error } = {}) {
   mkdirSync(CORPUS_DIR, { recursive: true });
   const key = createHash('sha256').update(JSON.stringify({ name, spec, v: 1 })).digest('hex').slice(0, 12);
   const file = join(CORPUS_DIR, `${name}-${key}.jsonl`);

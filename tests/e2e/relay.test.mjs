@@ -548,3 +548,10 @@ test('200 concurrent connections: each subscribes, one event reaches all, all cl
     assert.equal(q.events.length, 1);
   });
 });
+
+test('the workerd log shows no engine failure or uncaught exception', () => {
+  const log = relay.log();
+  for (const bad of ['relay engine failed', 'Uncaught', 'nr_relay_open(', 'DO SQL failed']) {
+    assert.ok(!log.includes(bad), `log contains "${bad}":\n${log.slice(Math.max(0, log.indexOf(bad) - 500), log.indexOf(bad) + 1500)}`);
+  }
+});
