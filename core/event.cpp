@@ -90,7 +90,7 @@ Result<Event> Event::from_element(simdjson::dom::element el, std::string_view ra
   for (simdjson::dom::key_value_pair kv : obj) {
     const Field f = field_of(kv.key);
     if (f == 0) {
-      std::string key(kv.key.substr(0, 32));
+      const std::string key(utf8_prefix(kv.key, 32));
       // Extra fields would be stored and served verbatim; refuse them.
       return reject(Code::unknown_field, "unknown field in event: " + key);
     }

@@ -134,7 +134,7 @@ Result<CompiledFilter> CompiledFilter::compile(element el, const Limits& limits)
       }
       f.tags_.push_back(std::move(cond));
     } else {
-      std::string shown(key.substr(0, 32));
+      const std::string shown(utf8_prefix(key, 32));
       return bad("unsupported filter key " + shown);
     }
   }

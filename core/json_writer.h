@@ -13,6 +13,11 @@ namespace nostr {
 // Appends `s` as a quoted JSON string to out.
 void append_json_string(std::string& out, std::string_view s);
 
+// Returns the longest prefix of valid UTF-8 `s` that has at most `max_bytes`
+// bytes and does not split a character (for quoting client input in replies:
+// a text frame must be valid UTF-8). Borrows `s`.
+std::string_view utf8_prefix(std::string_view s, size_t max_bytes);
+
 // Appends a non-negative integer in decimal (JSON.stringify for safe integers).
 void append_uint(std::string& out, uint64_t v);
 

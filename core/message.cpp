@@ -1,5 +1,7 @@
 #include "core/message.h"
 
+#include "core/json_writer.h"
+
 namespace nostr {
 namespace {
 
@@ -147,7 +149,7 @@ ParsedFrame MessageParser::parse(std::string_view frame, bool padded) {
     return success(NegMessage{std::string(type), n >= 2 ? sub_at(1) : std::nullopt});
   }
 
-  std::string shown(type.substr(0, 32));
+  const std::string shown(utf8_prefix(type, 32));
   return fail(Code::unknown_message_type, "unknown message type " + shown);
 }
 

@@ -68,7 +68,9 @@ export function markdown(r) {
     }
   }
   L.push('', 'Reference: a well-known JS relay on the same stack (Workers + DO + D1) does 84 events/s and ~10 ms queries on this machine.');
-  if (r.notes?.length) L.push('', ...r.notes);
+  // Hand-written analysis (where the time goes), kept next to the code.
+  const notes = join(ROOT, 'bench/relay/notes.md');
+  if (existsSync(notes)) L.push('', readFileSync(notes, 'utf8').trim());
   return L.join('\n');
 }
 

@@ -8,7 +8,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startRelay } from '../../tests/e2e/harness.mjs';
+import { freePort, startRelay } from '../../tests/e2e/harness.mjs';
+import { Profiler } from './profile.mjs';
 import { fanoutCorpus, ingestCorpus, seedCorpus } from './corpora.mjs';
 import { fanout } from './fanout.mjs';
 import { ingest, readBack } from './ingest.mjs';
@@ -26,6 +27,7 @@ const { values: opt } = parseArgs({
     samples: { type: 'string', default: '250' },
     'seed-events': { type: 'string', default: '100000' },
     'no-docs': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false }, // CPU-profile the isolate (CDP) during ingest and burst fan-out; no docs
   },
 });
 const only = new Set(opt.only.split(','));
@@ -42,18 +44,30 @@ const seed = only.has('query') ? await seedCorpus({ n: Number(opt['seed-events']
 
 if (ingestEvents || burst) {
   log('phase 1: fresh state');
-  const relay = await startRelay();
+  const inspectorPort = opt.profile ? await freePort() : 0;
+  const relay = await startRelay(opt.profile ? { extraArgs: ['--inspector-port', String(inspectorPort)] } : {});
+  const profiler = opt.profile ? await Profiler.attach(inspectorPort) : null;
+  const profiled = async (name, fn) => {
+    if (!profiler) return fn();
+    await profiler.start();
+    const out = await fn();
+    (results.profiles ??= {})[name] = await profiler.stop();
+    log(`profile ${name}:`, JSON.stringify(results.profiles[name].categories), '\n  ' +
+      results.profiles[name].top.map((t) => `${t.pct.toFixed(1)}% ${t.name}`).join('\n  '));
+    return out;
+  };
   try {
     if (ingestEvents) {
-      const { result, okIds } = await ingest(relay, ingestEvents, { conns: Number(opt.conns), window: Number(opt.window), log });
+      const { result, okIds } = await profiled('ingest', () => ingest(relay, ingestEvents, { conns: Number(opt.conns), window: Number(opt.window), log }));
       results.ingest = result;
       results.readback = await readBack(relay, okIds, { log });
     }
     if (burst) {
-      results.fanout.push(await fanout(relay, burst, { subs: Number(opt.subs), tag: 'fanout-burst', mode: 'burst', log }));
+      results.fanout.push(await profiled('fanout', () => fanout(relay, burst, { subs: Number(opt.subs), tag: 'fanout-burst', mode: 'burst', log })));
       results.fanout.push(await fanout(relay, paced, { subs: Number(opt.subs), tag: 'fanout-paced', mode: 'paced', paceMs: 20, log }));
     }
   } finally {
+    profiler?.close();
     await relay.stop();
   }
 }
@@ -83,6 +97,6 @@ mkdirSync(RESULTS_DIR, { recursive: true });
 const file = join(RESULTS_DIR, `results-${results.machine.date.replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, JSON.stringify(results, null, 2));
 log(`results: ${file}`);
-if (opt['no-docs']) log('docs/benchmarks.md left alone (--no-docs)');
+if (opt['no-docs'] || opt.profile) log('docs/benchmarks.md left alone (--no-docs / --profile)');
 else if (!results.ingest || !results.fanout.length || !results.queries) log('docs/benchmarks.md left alone (not every phase ran); node bench/relay/report.mjs <results.json> writes it');
 else log(`docs: ${writeDocs(results)}`);

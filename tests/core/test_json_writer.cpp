@@ -32,3 +32,13 @@ TEST_CASE("integers are written in plain decimal") {
   nostr::append_uint(out, 9007199254740991ull);
   CHECK(out == "0,1700000000,9007199254740991");
 }
+
+TEST_CASE("utf8_prefix never splits a character") {
+  const std::string s = "ab\xf0\x9f\x98\x80" "c";  // a b U+1F600 c
+  CHECK(nostr::utf8_prefix(s, 100) == s);
+  CHECK(nostr::utf8_prefix(s, 2) == "ab");
+  CHECK(nostr::utf8_prefix(s, 3) == "ab");
+  CHECK(nostr::utf8_prefix(s, 5) == "ab");
+  CHECK(nostr::utf8_prefix(s, 6) == "ab\xf0\x9f\x98\x80");
+  CHECK(nostr::utf8_prefix("\xc3\xa9\xc3\xa9", 3) == "\xc3\xa9");
+}

@@ -142,6 +142,27 @@ TEST_CASE("malformed frames: code and reply kind, table-driven") {
   CHECK(parser.parse("[\"CLOSE\",\"ok\"]", false).ok());
 }
 
+TEST_CASE("refusals quoting client text stay valid UTF-8 (no split characters)") {
+  nostr::MessageParser parser{nostr::Limits{}};
+  const std::string x31(31, 'x');
+  const std::string frames[] = {
+      "[\"" + x31 + "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\",\"s\"]",
+      "[\"REQ\",\"sub\",{\"" + x31 + "\xf0\x9f\x98\x80\":1}]",
+      "[\"EVENT\"," + event_with("\"kind\":1", "\"kind\":1,\"" + x31 + "\xe6\x97\xa5\xe6\x9c\xac\":1") + "]",
+  };
+  simdjson::dom::parser json;
+  for (const std::string& f : frames) {
+    CAPTURE(f);
+    const auto r = parser.parse(f, false);
+    REQUIRE_FALSE(r.ok());
+    // simdjson validates UTF-8: a split character would fail to parse.
+    const std::string reply = "[\"NOTICE\",\"" + r.error.reject.text + "\"]";
+    simdjson::dom::element el;
+    CHECK(json.parse(reply).get(el) == simdjson::SUCCESS);
+    CHECK(r.error.reject.text.find("xxxx") != std::string::npos);
+  }
+}
+
 TEST_CASE("oversized frames are refused before parsing") {
   nostr::Limits l;
   l.max_message_length = 100;

@@ -4,7 +4,7 @@
 // exist (scripts/test and scripts/dev build it).
 //
 //   const relay = await startRelay();          // fresh mkdtemp state, removed by stop()
-//   const relay = await startRelay({ persistTo: 'build/x', keepState: true });
+//   const relay = await startRelay({ persistTo: 'build/x', keepState: true, extraArgs: ['--inspector-port', '9229'] });
 //   relay.url, relay.wsUrl, relay.port, relay.workerdPids(), relay.log(), await relay.stop()
 //
 //   const c = await RawClient.connect(relay.wsUrl);  // c.challenge = the AUTH challenge
@@ -80,7 +80,7 @@ export function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / 100; // fields 14, 15; USER_HZ = 100 on Linux
 }
 
-export async function startRelay({ persistTo, keepState = false, timeoutMs = 90000, migrate = true } = {}) {
+export async function startRelay({ persistTo, keepState = false, timeoutMs = 90000, migrate = true, extraArgs = [] } = {}) {
   if (!existsSync(WASM)) throw new Error(`${WASM} is missing: build the wasm-wasi preset first (scripts/test or scripts/dev)`);
   const env = offlineEnv();
   let state;
@@ -103,7 +103,7 @@ export async function startRelay({ persistTo, keepState = false, timeoutMs = 900
   const port = await freePort();
   const child = spawn(join(BIN, 'wrangler'),
     ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state,
-      '--show-interactive-dev-session=false', '--log-level', 'warn'],
+      '--show-interactive-dev-session=false', '--log-level', 'warn', ...extraArgs],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }); // own process group
   let log = '';
   const keep = (d) => {

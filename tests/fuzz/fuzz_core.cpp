@@ -38,7 +38,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   nostr::ParsedFrame r = parser.parse(frame, false);
   if (!r.ok()) {
     check(!r.error.reject.text.empty());
-    (void)nostr::notice_message(r.error.reject.wire_message());
+    // Every reply is a text frame: it must be valid JSON, hence valid UTF-8.
+    const std::string notice = nostr::notice_message(r.error.reject.wire_message());
+    simdjson::dom::element el;
+    check(parser.json().parse(notice).get(el) == simdjson::SUCCESS);
     return 0;
   }
   nostr::ClientMessage& m = *r.message;
