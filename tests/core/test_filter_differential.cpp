@@ -9,25 +9,11 @@
 
 #include "core/filter.h"
 #include "core/json_writer.h"
+#include "../support/rng.h"
 
 namespace {
 
-// xorshift64*: deterministic on every platform, unlike std distributions.
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 0x2545F4914F6CDD1DULL;
-  }
-  size_t below(size_t n) { return static_cast<size_t>(next() % n); }
-  bool chance(int percent) { return below(100) < static_cast<size_t>(percent); }
-  template <typename T>
-  const T& pick(const std::vector<T>& v) {
-    return v[below(v.size())];
-  }
-};
+using nostr::test::Rng;
 
 std::string hex64(uint64_t seed) {
   static constexpr char kDigits[] = "0123456789abcdef";

@@ -17,8 +17,11 @@
 #include "core/query_plan.h"
 #include "core/sql.h"
 #include "../support/sqlite_exec.h"
+#include "../support/rng.h"
 
 namespace {
+
+using nostr::test::Rng;
 
 std::string schema_path() { return std::string(NOSTR_SOURCE_DIR) + "/schema.sql"; }
 
@@ -27,18 +30,6 @@ std::string stmt_json(const nostr::SqlStatement& st) {
   nostr::append_statement_json(out, st);
   return out;
 }
-
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 0x2545F4914F6CDD1DULL;
-  }
-  size_t below(size_t n) { return static_cast<size_t>(next() % n); }
-  bool chance(int pct) { return below(100) < static_cast<size_t>(pct); }
-};
 
 std::string hex64(Rng& r) {
   std::string s(64, '0');

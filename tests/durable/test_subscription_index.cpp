@@ -8,19 +8,11 @@
 #include <vector>
 
 #include "durable/subscription_index.h"
+#include "../support/rng.h"
 
 namespace {
 
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 0x2545F4914F6CDD1DULL;
-  }
-  size_t below(size_t n) { return static_cast<size_t>(next() % n); }
-};
+using nostr::test::Rng;
 
 std::string hex(uint64_t i) {
   char buf[65];

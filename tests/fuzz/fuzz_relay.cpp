@@ -13,18 +13,13 @@
 #include <string>
 
 #include "durable/relay.h"
+#include "../support/action_reader.h"
 #include "../support/sqlite_exec.h"
 
 namespace {
 
 void check(bool cond) {
   if (!cond) std::abort();
-}
-
-uint32_t u32(const std::string& b, size_t at) {
-  uint32_t v;
-  std::memcpy(&v, b.data() + at, 4);
-  return v;
 }
 
 class Host {
@@ -74,25 +69,21 @@ class Host {
   void drain() {
     const std::string bytes = relay_->actions().bytes();
     relay_->actions().clear();
-    size_t at = 0;
-    while (at < bytes.size()) {
-      const uint32_t type = u32(bytes, at), a = u32(bytes, at + 4), len = u32(bytes, at + 12);
-      const std::string payload = bytes.substr(at + 16, len);
-      at += 16 + ((len + 3) & ~3u);
-      if (type == 1) {
+    for (const nostr::test::ActionRecord& r : nostr::test::read_actions(bytes)) {
+      if (r.type == 1) {
         simdjson::dom::element el;
-        check(json_.parse(payload).get(el) == simdjson::SUCCESS && el.is_array());
-      } else if (type == 3) {
-        pending_.emplace_back(a, payload);
-      } else if (type == 4) {
+        check(json_.parse(r.payload).get(el) == simdjson::SUCCESS && el.is_array());
+      } else if (r.type == 3) {
+        pending_.emplace_back(r.a, r.payload);
+      } else if (r.type == 4) {
         std::string out, err;
-        check(do_sql_.run_one(payload, out, err));
-        if (a != 0) {
-          relay_->sql_done(a, out, now_);
+        check(do_sql_.run_one(r.payload, out, err));
+        if (r.a != 0) {
+          relay_->sql_done(r.a, out, now_);
           drain();
         }
-      } else if (type == 5) {
-        attach_[a] = payload;
+      } else if (r.type == 5) {
+        attach_[r.a] = r.payload;
       }
     }
   }

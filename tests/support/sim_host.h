@@ -18,6 +18,7 @@
 
 #include "core/config.h"
 #include "durable/relay.h"
+#include "action_reader.h"
 #include "sqlite_exec.h"
 
 namespace nostr::test {
@@ -94,48 +95,30 @@ class SimHost {
   std::string last_d1_error;
 
  private:
-  static uint32_t u32(const std::string& b, size_t at) {
-    uint32_t v;
-    std::memcpy(&v, b.data() + at, 4);
-    return v;
-  }
-
   // Performs the action records, like the JS glue.
   void drain() {
     const std::string bytes = relay_->actions().bytes();  // copy: callbacks overwrite it
     relay_->actions().clear();
-    size_t at = 0;
-    while (at < bytes.size()) {
-      const uint32_t type = u32(bytes, at), a = u32(bytes, at + 4), len = u32(bytes, at + 12);
-      const std::string payload = bytes.substr(at + 16, len);
-      at += 16 + ((len + 3) & ~3u);
-      switch (type) {
-        case 1: inbox_[a].push_back(payload); break;
-        case 2: {
-          const uint32_t raw_len = u32(payload, 0);
-          const std::string raw = payload.substr(4, raw_len);
-          size_t p = 4 + ((raw_len + 3) & ~3u);
-          for (uint32_t i = 0; i < a; ++i) {
-            const uint32_t conn = u32(payload, p), plen = u32(payload, p + 4);
-            inbox_[conn].push_back(payload.substr(p + 8, plen) + raw + "]");
-            p += 8 + ((plen + 3) & ~3u);
-          }
+    for (const ActionRecord& r : read_actions(bytes)) {
+      switch (r.type) {
+        case 1: inbox_[r.a].push_back(r.payload); break;
+        case 2:
+          for (auto& [conn, frame] : read_fanout(r.payload, r.a)) inbox_[conn].push_back(std::move(frame));
           break;
-        }
-        case 3: pending_.emplace_back(a, payload); break;
+        case 3: pending_.emplace_back(r.a, r.payload); break;
         case 4: {
           std::string out, err;
-          const bool ok = do_sql_.run_one(payload, out, err);
+          const bool ok = do_sql_.run_one(r.payload, out, err);
           REQUIRE_MESSAGE(ok, err);
-          if (a != 0) {
-            relay_->sql_done(a, out, now);
+          if (r.a != 0) {
+            relay_->sql_done(r.a, out, now);
             drain();
           }
           break;
         }
-        case 5: attachments_[a] = payload; break;
-        case 6: closed_.push_back(a); break;
-        default: FAIL("unknown action type " << type);
+        case 5: attachments_[r.a] = r.payload; break;
+        case 6: closed_.push_back(r.a); break;
+        default: FAIL("unknown action type " << r.type);
       }
     }
   }
