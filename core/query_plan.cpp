@@ -279,23 +279,21 @@ StorePlan plan_store(const Event& e) {
         " AND (created_at > ?3 OR (created_at = ?3 AND id <= ?1)))"
         " AND NOT EXISTS (SELECT 1 FROM deletions WHERE target = ?8 AND pubkey = ?2 AND created_at >= ?3)";
   }
-  plan.insert_stmt = plan.stmts.size();
   plan.stmts.push_back(std::move(insert));
 
-  std::string tags_json = "[";
   std::string deleted_ids = "[";
   std::string deleted_addresses = "[";
   bool any_tag = false;
   for (size_t i = 0; i < e.tag_count(); ++i) {
     const TagView t = e.tag(i);
     if (t.size() < 2 || t[0].size() != 1) continue;
-    if (any_tag) tags_json += ',';
+    if (any_tag) plan.tag_rows += ',';
     any_tag = true;
-    tags_json += '[';
-    append_json_string(tags_json, t[0]);
-    tags_json += ',';
-    append_json_string(tags_json, t[1]);
-    tags_json += ']';
+    plan.tag_rows += "[\"" + id + "\",";
+    append_json_string(plan.tag_rows, t[0]);
+    plan.tag_rows += ',';
+    append_json_string(plan.tag_rows, t[1]);
+    plan.tag_rows += ',' + std::to_string(created) + ',' + std::to_string(kind) + ']';
     if (!deletion) continue;
     if (t[0] == "e" && EventId::from_hex(t[1])) {
       deleted_ids += deleted_ids.size() > 1 ? ",\"" : "\"";
@@ -308,16 +306,8 @@ StorePlan plan_store(const Event& e) {
       }
     }
   }
-  tags_json += ']';
   deleted_ids += ']';
   deleted_addresses += ']';
-  if (any_tag) {
-    plan.stmts.push_back(SqlStatement{
-        "INSERT OR IGNORE INTO tags (event_id, name, value, created_at, kind)"
-        " SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ?2, ?3"
-        " FROM json_each(?4) AS j WHERE EXISTS (SELECT 1 FROM events WHERE id = ?1)",
-        {SqlParam::of(id), SqlParam::of(created), SqlParam::of(kind), SqlParam::of(std::move(tags_json))}});
-  }
   if (replaceable) {
     // Remove the versions this one replaces, only if this one is now stored.
     std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(kind), SqlParam::of(d), SqlParam::of(id)};
@@ -356,13 +346,47 @@ StorePlan plan_store(const Event& e) {
     plan.stmts.push_back(SqlStatement{std::string("DELETE FROM tags WHERE event_id IN (SELECT id") + match + ")", p});
     plan.stmts.push_back(SqlStatement{std::string("DELETE") + match, p});
   }
-  plan.status_stmt = plan.stmts.size();
-  plan.stmts.push_back(SqlStatement{
-      "SELECT CASE WHEN EXISTS (SELECT 1 FROM events WHERE id = ?1) THEN 1"
-      " WHEN EXISTS (SELECT 1 FROM deletions WHERE pubkey = ?2 AND (target = ?1 OR (target = ?3 AND created_at >= ?4)))"
-      " THEN 2 ELSE 0 END AS status",
-      {SqlParam::of(id), SqlParam::of(pubkey), SqlParam::of(address), SqlParam::of(created)}});
+  // [id, pubkey, address, created_at] for the batch's status query.
+  plan.status_row = "[\"" + id + "\",\"" + pubkey + "\",";
+  append_json_string(plan.status_row, address);
+  plan.status_row += ',' + std::to_string(created) + ']';
   return plan;
+}
+
+StoreBatch plan_store_batch(std::vector<StorePlan> plans) {
+  StoreBatch batch;
+  std::string tag_rows = "[";
+  std::string status_rows = "[";
+  for (StorePlan& p : plans) {
+    assert(!p.stmts.empty());
+    batch.insert_stmt.push_back(batch.stmts.size());
+    for (SqlStatement& st : p.stmts) batch.stmts.push_back(std::move(st));
+    if (!p.tag_rows.empty()) {
+      if (tag_rows.size() > 1) tag_rows += ',';
+      tag_rows += p.tag_rows;
+    }
+    if (status_rows.size() > 1) status_rows += ',';
+    status_rows += p.status_row;
+  }
+  tag_rows += ']';
+  status_rows += ']';
+  // Always present so a batch has a fixed statement count (sum + 2).
+  batch.stmts.push_back(SqlStatement{
+      "INSERT OR IGNORE INTO tags (event_id, name, value, created_at, kind)"
+      " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+      " json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?1)"
+      " WHERE EXISTS (SELECT 1 FROM events WHERE id = json_extract(value, '$[0]'))",
+      {SqlParam::of(std::move(tag_rows))}});
+  batch.status_stmt = batch.stmts.size();
+  batch.stmts.push_back(SqlStatement{
+      "SELECT j.id AS id, CASE WHEN EXISTS (SELECT 1 FROM events WHERE id = j.id) THEN 1"
+      " WHEN EXISTS (SELECT 1 FROM deletions d WHERE d.pubkey = j.pk AND (d.target = j.id"
+      " OR (d.target = j.addr AND d.created_at >= j.t))) THEN 2 ELSE 0 END AS status"
+      " FROM (SELECT key AS k, json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS pk,"
+      " json_extract(value, '$[2]') AS addr, json_extract(value, '$[3]') AS t FROM json_each(?1)) AS j"
+      " ORDER BY j.k",
+      {SqlParam::of(std::move(status_rows))}});
+  return batch;
 }
 
 StoreOutcome store_outcome(uint64_t insert_changes, int status) {

@@ -30,25 +30,38 @@ namespace nostr {
 // ignored, as NIP-45 counts). One column, one row.
 [[nodiscard]] Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now);
 
-// What storing an event needs: statements for one atomic D1 batch.
+// One event's share of a D1 write batch (see plan_store_batch).
 struct StorePlan {
-  std::vector<SqlStatement> stmts;
-  size_t insert_stmt = 0;  // its `changes` is 1 if the event was inserted
-  size_t status_stmt = 0;  // one cell: 1 stored, 2 deleted by its author, 0 neither
+  std::vector<SqlStatement> stmts;  // stmts[0] inserts the event; then replacement / deletion work
+  std::string tag_rows;    // JSON array items [id,name,value,created_at,kind],... ("" if none)
+  std::string status_row;  // JSON array item [id,pubkey,address,created_at]
 };
 
-// Returns the batch that stores `e`:
+// Returns one event's statements:
 //  - insert the event unless its author deleted it (NIP-09 tombstones) and, for
 //    replaceable/addressable kinds, unless a newer version exists (equal
 //    created_at keeps the lowest id);
-//  - insert its single-letter tags;
 //  - delete the versions it replaces, with their tags;
 //  - for a kind 5 deletion request: record tombstones for its `e` ids and for
 //    its `a` addresses of the same author, and delete the author's matching
 //    events (never other kind 5 events; addresses up to its created_at);
-//  - a final status SELECT.
+// plus its single-letter tag rows and status key for the batch-level statements.
 // Ephemeral events must not be stored (asserted).
 StorePlan plan_store(const Event& e);
+
+// A write batch for several events, run as one D1 batch (one transaction).
+struct StoreBatch {
+  std::vector<SqlStatement> stmts;
+  std::vector<size_t> insert_stmt;  // per event: its insert (`changes` 1 = inserted)
+  size_t status_stmt = 0;           // rows (id, status), one per event in order:
+                                    // 1 stored, 2 deleted by its author, 0 neither
+};
+
+// Returns the batch for `plans` in order: each event's statements, then ONE
+// statement inserting every event's tag rows (only for events still stored at
+// that point, so replaced or deleted ones leave no tags), then ONE status query.
+// Statement count: sum of plans' stmts + 2.
+StoreBatch plan_store_batch(std::vector<StorePlan> plans);
 
 enum class StoreOutcome : uint8_t {
   stored,      // newly inserted

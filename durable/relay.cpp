@@ -235,42 +235,44 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
 
 void Relay::queue_store(uint32_t conn, Event&& e) {
   StorePlan plan = plan_store(e);
-  write_queue_.push_back(PendingStore{conn, std::make_unique<Event>(std::move(e)), std::move(plan)});
+  write_queue_.push_back(PendingStore{conn, std::make_unique<Event>(std::move(e)), std::move(plan), 0, 0});
   if (!write_in_flight_) flush_writes();
 }
 
 void Relay::flush_writes() {
   if (write_queue_.empty()) return;
-  std::vector<SqlStatement> stmts;
-  std::vector<PendingStore> batch;
+  WriteBatch batch;
+  std::vector<StorePlan> plans;
+  size_t statements = 2;  // the batch's tag insert and status query
   while (!write_queue_.empty()) {
     PendingStore& w = write_queue_.front();
-    if (!batch.empty() && stmts.size() + w.plan.stmts.size() > kMaxBatchStatements) break;
-    const size_t offset = stmts.size();
-    for (auto& st : w.plan.stmts) stmts.push_back(std::move(st));
-    w.plan.stmts.clear();
-    w.plan.insert_stmt += offset;
-    w.plan.status_stmt += offset;
-    batch.push_back(std::move(w));
+    if (!plans.empty() && statements + w.plan.stmts.size() > kMaxBatchStatements) break;
+    statements += w.plan.stmts.size();
+    plans.push_back(std::move(w.plan));
+    batch.events.push_back(std::move(w));
     write_queue_.pop_front();
   }
+  StoreBatch sb = plan_store_batch(std::move(plans));
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    batch.events[i].insert_stmt = sb.insert_stmt[i];
+    batch.events[i].status_row = i;
+  }
+  batch.status_stmt = sb.status_stmt;
   const uint32_t token = next_token();
-  out_.d1(token, batch_json(stmts));
+  out_.d1(token, batch_json(sb.stmts));
   write_batches_.emplace(token, std::move(batch));
   write_in_flight_ = true;
 }
 
-void Relay::on_store_done(const PendingStore& p, const std::vector<ResultSet>* rs) {
+void Relay::on_store_done(const PendingStore& p, const std::vector<ResultSet>* rs, size_t status_stmt) {
   const Event& e = *p.event;
-  const size_t last = std::max(p.plan.insert_stmt, p.plan.status_stmt);
-  if (!rs || rs->size() <= last) {
+  if (!rs || rs->size() <= status_stmt || (*rs)[status_stmt].rows <= p.status_row || (*rs)[status_stmt].cols < 2) {
     send_ok(p.conn, e.id(), false, "error: could not store the event, please try again");
     return;
   }
-  const ResultSet& status = (*rs)[p.plan.status_stmt];
-  int status_code = 0;
-  if (status.rows == 1 && status.cols >= 1 && status.cell(0, 0).size() == 1) status_code = status.cell(0, 0)[0] - '0';
-  switch (store_outcome((*rs)[p.plan.insert_stmt].changes, status_code)) {
+  const std::string_view status = (*rs)[status_stmt].cell(static_cast<uint32_t>(p.status_row), 1);
+  const int status_code = status.size() == 1 ? status[0] - '0' : 0;
+  switch (store_outcome((*rs)[p.insert_stmt].changes, status_code)) {
     case StoreOutcome::stored:
       remember(e);
       send_ok(p.conn, e.id(), true, "");
@@ -502,12 +504,12 @@ void Relay::close(uint32_t conn) {
 
 void Relay::d1_done(uint32_t token, bool ok, std::string_view results, uint64_t /*now*/) {
   if (auto it = write_batches_.find(token); it != write_batches_.end()) {
-    std::vector<PendingStore> batch = std::move(it->second);
+    WriteBatch batch = std::move(it->second);
     write_batches_.erase(it);
     write_in_flight_ = false;
     std::vector<ResultSet> rs;
     const bool parsed = ok && parse_results(results, rs);
-    for (const PendingStore& p : batch) on_store_done(p, parsed ? &rs : nullptr);
+    for (const PendingStore& p : batch.events) on_store_done(p, parsed ? &rs : nullptr, batch.status_stmt);
     flush_writes();
   } else if (auto q = queries_.find(token); q != queries_.end()) {
     PendingQuery p = q->second;

@@ -83,7 +83,13 @@ class Relay {
   struct PendingStore {
     uint32_t conn;
     std::unique_ptr<Event> event;
-    StorePlan plan;  // statement indexes are relative to the batch once sent
+    StorePlan plan;           // moved into the batch when sent
+    size_t insert_stmt = 0;   // once sent: index of its insert in the batch
+    size_t status_row = 0;    // once sent: its row in the batch's status query
+  };
+  struct WriteBatch {
+    std::vector<PendingStore> events;
+    size_t status_stmt = 0;
   };
   struct PendingQuery {
     uint32_t conn;
@@ -101,7 +107,7 @@ class Relay {
   void on_auth(uint32_t conn, const Event& e, uint64_t now);
   void queue_store(uint32_t conn, Event&& e);
   void flush_writes();
-  void on_store_done(const PendingStore& p, const std::vector<ResultSet>* results);
+  void on_store_done(const PendingStore& p, const std::vector<ResultSet>* results, size_t status_stmt);
   void on_query_done(PendingQuery p, bool ok, std::string_view results);
   void on_count_done(PendingCount p, bool ok, std::string_view results);
   void on_restore_rows(std::string_view results);
@@ -130,7 +136,7 @@ class Relay {
   // Group commit: one D1 write batch in flight; events verified meanwhile wait
   // in write_queue_ and go together in the next batch.
   std::deque<PendingStore> write_queue_;
-  std::unordered_map<uint32_t, std::vector<PendingStore>> write_batches_;
+  std::unordered_map<uint32_t, WriteBatch> write_batches_;
   bool write_in_flight_ = false;
   std::unordered_map<uint32_t, PendingQuery> queries_;
   std::unordered_map<uint32_t, PendingCount> counts_;

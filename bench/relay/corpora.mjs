@@ -33,6 +33,16 @@ export function ingestCorpus(n = 20000) {
   });
 }
 
+// Costs: 2000 kind-1 notes like the ingest corpus (other authors).
+export function costCorpus(n = 2000) {
+  return corpus('costs', { n, authors: 50, base: 1760000000 }, ({ n: count, authors, base }) => {
+    const r = rng(4);
+    return Array.from({ length: count }, (_, i) => ({
+      author: i % authors, kind: 1, created_at: base - Math.floor(r() * 86400), tags: [['t', 'cost']], content: text(r, 100, 300),
+    }));
+  });
+}
+
 // Fan-out: `n` kind-1 notes tagged #t=<tag>, one author.
 export function fanoutCorpus(tag, n = 100) {
   return corpus(`fanout-${tag}`, { n, tag, base: 1760000000 }, ({ n: count, tag: t, base }) => {

@@ -3,7 +3,7 @@
 // every paceMs). Deliveries/s, publish→delivery latency, completeness.
 import { Conn, cpuDelta, cpuSnapshot, eventId, openMany, sleep, summary } from './lib.mjs';
 
-export async function fanout(relay, events, { subs = 200, tag, mode = 'burst', paceMs = 10, timeoutMs = 120000, log = console.error } = {}) {
+export async function fanout(relay, events, { subs = 200, tag, mode = 'burst', paceMs = 10, timeoutMs = 120000, log = console.error, hooks = {} } = {}) {
   const label = `fanout-${mode}`;
   const frames = events.map((e) => `["EVENT",${JSON.stringify(e)}]`);
   const sentAt = new Map();
@@ -45,6 +45,7 @@ export async function fanout(relay, events, { subs = 200, tag, mode = 'burst', p
     if (text.startsWith('["OK"')) oks.add(text);
   });
   await sleep(300);
+  await hooks.start?.();
 
   const cpu0 = cpuSnapshot(relay);
   const t0 = performance.now();
@@ -57,6 +58,7 @@ export async function fanout(relay, events, { subs = 200, tag, mode = 'burst', p
   await inPromise;
   clearTimeout(timer);
   const cpu = cpuDelta(cpu0, cpuSnapshot(relay));
+  await hooks.stop?.();
   const secs = (lastAt - t0) / 1000;
   const result = {
     label,

@@ -186,3 +186,17 @@ export function machine() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
+
+// A throwaway copy of the Worker project (js-glue, wrangler.toml, migrations)
+// that runs another build of the wasm (e.g. one with a name section, for
+// profiles with function names), without touching build/wasm-wasi.
+export async function projectWithWasm(wasmFile) {
+  const { cpSync, rmSync: rm, symlinkSync } = await import('node:fs');
+  const dir = join(BUILD, 'bench-relay-root');
+  rm(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'build/wasm-wasi'), { recursive: true });
+  for (const p of ['js-glue', 'migrations', 'wrangler.toml', 'package.json']) cpSync(join(ROOT, p), join(dir, p), { recursive: true });
+  cpSync(wasmFile, join(dir, 'build/wasm-wasi/nostr_relay.wasm'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}

@@ -92,7 +92,9 @@ export async function storedCount(relay, filter = {}) {
     else if (text.startsWith('["CLOSED"') || text.startsWith('["NOTICE"')) resolve(null);
   });
   conn.send(JSON.stringify(['COUNT', 'n', filter]));
-  const n = await Promise.race([p, new Promise((r) => setTimeout(() => r(null), 120000))]);
+  let timer;
+  const n = await Promise.race([p, new Promise((r) => (timer = setTimeout(() => r(null), 120000)))]);
+  clearTimeout(timer);
   conn.close();
   return n;
 }

@@ -40,6 +40,13 @@ export function markdown(r) {
     }
     L.push('');
   }
+  if (r.costs) {
+    L.push('### Where the CPU goes per EVENT frame (workerd utime+stime from /proc, 1 connection, 32 in flight)', '');
+    L.push('| frame | workerd CPU µs/frame | frames/s |');
+    L.push('|---|---|---|');
+    for (const c of r.costs) L.push(`| ${c.label} | ${fmt(c.workerd_us_per_frame, 0)} | ${fmt(c.per_s, 0)} |`);
+    L.push('');
+  }
   if (r.queries) {
     L.push('### Queries (REQ → EOSE, one at a time)', '');
     L.push(`Stored events: ${r.stored} (2000 authors; kinds 1/7/6/0/30023; e/p tags; created_at over 30 days). ${r.queries[0].latency_ms.n} samples per row after 20 warm-up queries.`, '');

@@ -10,16 +10,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, startRelay } from '../../tests/e2e/harness.mjs';
 import { Profiler } from './profile.mjs';
-import { fanoutCorpus, ingestCorpus, seedCorpus } from './corpora.mjs';
+import { costCorpus, fanoutCorpus, ingestCorpus, seedCorpus } from './corpora.mjs';
+import { costs } from './costs.mjs';
 import { fanout } from './fanout.mjs';
 import { ingest, readBack } from './ingest.mjs';
-import { RESULTS_DIR, STATE_DIR, machine } from './lib.mjs';
+import { RESULTS_DIR, STATE_DIR, machine, projectWithWasm } from './lib.mjs';
 import { queries, querySets, storedCount } from './query.mjs';
 import { writeDocs } from './report.mjs';
 
 const { values: opt } = parseArgs({
   options: {
-    only: { type: 'string', default: 'ingest,fanout,query' },
+    only: { type: 'string', default: 'ingest,fanout,query,costs' },
     'ingest-events': { type: 'string', default: '20000' },
     conns: { type: 'string', default: '8' },
     window: { type: 'string', default: '16' },
@@ -27,43 +28,54 @@ const { values: opt } = parseArgs({
     samples: { type: 'string', default: '250' },
     'seed-events': { type: 'string', default: '100000' },
     'no-docs': { type: 'boolean', default: false },
-    profile: { type: 'boolean', default: false }, // CPU-profile the isolate (CDP) during ingest and burst fan-out; no docs
+    profile: { type: 'boolean', default: false },
+    wasm: { type: 'string' }, // run phase 1 with this wasm file instead of build/wasm-wasi (a copy of the project; no docs) // CPU-profile the isolate (CDP) during ingest and burst fan-out; no docs
   },
 });
 const only = new Set(opt.only.split(','));
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-const results = { machine: machine(), ingest: null, readback: null, fanout: [], seed: null, queries: null };
+const results = { machine: machine(), ingest: null, readback: null, fanout: [], costs: null, seed: null, queries: null };
 log('machine', JSON.stringify(results.machine));
 
 // Corpora first (signing is not measured).
 const ingestEvents = only.has('ingest') ? await ingestCorpus(Number(opt['ingest-events'])) : null;
+const costEvents = only.has('costs') ? await costCorpus() : null;
 const burst = only.has('fanout') ? await fanoutCorpus('fanout-burst') : null;
 const paced = only.has('fanout') ? await fanoutCorpus('fanout-paced') : null;
 const seed = only.has('query') ? await seedCorpus({ n: Number(opt['seed-events']) }) : null;
 
-if (ingestEvents || burst) {
+if (ingestEvents || burst || costEvents) {
   log('phase 1: fresh state');
   const inspectorPort = opt.profile ? await freePort() : 0;
-  const relay = await startRelay(opt.profile ? { extraArgs: ['--inspector-port', String(inspectorPort)] } : {});
-  const profiler = opt.profile ? await Profiler.attach(inspectorPort) : null;
+  const relay = await startRelay({
+    ...(opt.profile ? { extraArgs: ['--inspector-port', String(inspectorPort)] } : {}),
+    ...(opt.wasm ? { root: await projectWithWasm(opt.wasm) } : {}),
+  });
+  let profiler = null;
+  const startProfile = async () => profiler?.start();
+  const stopProfile = async (name) => {
+    if (!profiler) return;
+    const p = ((results.profiles ??= {})[name] = await profiler.stop());
+    const cats = Object.entries(p.categories).map(([k, v]) => `${k} ${v.ms.toFixed(0)} ms`).join(', ');
+    log(`profile ${name} (isolate thread; "program" = native + idle): ${cats}\n  ` + p.top.map((t) => `${t.selfMs.toFixed(0)} ms ${t.name}`).join('\n  '));
+  };
   const profiled = async (name, fn) => {
-    if (!profiler) return fn();
-    await profiler.start();
+    await startProfile();
     const out = await fn();
-    (results.profiles ??= {})[name] = await profiler.stop();
-    log(`profile ${name}:`, JSON.stringify(results.profiles[name].categories), '\n  ' +
-      results.profiles[name].top.map((t) => `${t.pct.toFixed(1)}% ${t.name}`).join('\n  '));
+    await stopProfile(name);
     return out;
   };
   try {
+    if (opt.profile) profiler = await Profiler.attach(inspectorPort);
     if (ingestEvents) {
       const { result, okIds } = await profiled('ingest', () => ingest(relay, ingestEvents, { conns: Number(opt.conns), window: Number(opt.window), log }));
       results.ingest = result;
       results.readback = await readBack(relay, okIds, { log });
     }
+    if (costEvents) results.costs = await costs(relay, costEvents, { log });
     if (burst) {
-      results.fanout.push(await profiled('fanout', () => fanout(relay, burst, { subs: Number(opt.subs), tag: 'fanout-burst', mode: 'burst', log })));
+      results.fanout.push(await fanout(relay, burst, { subs: Number(opt.subs), tag: 'fanout-burst', mode: 'burst', log, hooks: { start: startProfile, stop: () => stopProfile('fanout') } }));
       results.fanout.push(await fanout(relay, paced, { subs: Number(opt.subs), tag: 'fanout-paced', mode: 'paced', paceMs: 20, log }));
     }
   } finally {
@@ -97,6 +109,6 @@ mkdirSync(RESULTS_DIR, { recursive: true });
 const file = join(RESULTS_DIR, `results-${results.machine.date.replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, JSON.stringify(results, null, 2));
 log(`results: ${file}`);
-if (opt['no-docs'] || opt.profile) log('docs/benchmarks.md left alone (--no-docs / --profile)');
+if (opt['no-docs'] || opt.profile || opt.wasm) log('docs/benchmarks.md left alone (--no-docs / --profile / --wasm)');
 else if (!results.ingest || !results.fanout.length || !results.queries) log('docs/benchmarks.md left alone (not every phase ran); node bench/relay/report.mjs <results.json> writes it');
 else log(`docs: ${writeDocs(results)}`);

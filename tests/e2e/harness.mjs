@@ -48,10 +48,10 @@ export function freePort() {
   });
 }
 
-export function applyMigrations(state, env = offlineEnv()) {
+export function applyMigrations(state, env = offlineEnv(), root = ROOT) {
   // stdin is not a TTY: wrangler applies without asking.
   const mig = spawnSync(join(BIN, 'wrangler'), ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], {
-    cwd: ROOT, env, encoding: 'utf8', timeout: 120000, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root, env, encoding: 'utf8', timeout: 120000, stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (mig.status !== 0) throw new Error(`d1 migrations apply failed (${mig.status}):\n${mig.stdout}\n${mig.stderr}`);
 }
@@ -80,8 +80,10 @@ export function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / 100; // fields 14, 15; USER_HZ = 100 on Linux
 }
 
-export async function startRelay({ persistTo, keepState = false, timeoutMs = 90000, migrate = true, extraArgs = [] } = {}) {
-  if (!existsSync(WASM)) throw new Error(`${WASM} is missing: build the wasm-wasi preset first (scripts/test or scripts/dev)`);
+// root: the project directory wrangler runs in (default: this repository;
+// a copy lets a benchmark run a differently built wasm without touching build/).
+export async function startRelay({ persistTo, keepState = false, timeoutMs = 90000, migrate = true, extraArgs = [], root = ROOT } = {}) {
+  if (root === ROOT && !existsSync(WASM)) throw new Error(`${WASM} is missing: build the wasm-wasi preset first (scripts/test or scripts/dev)`);
   const env = offlineEnv();
   let state;
   if (persistTo) {
@@ -94,7 +96,7 @@ export async function startRelay({ persistTo, keepState = false, timeoutMs = 900
     if (!keepState) rmSync(state, { recursive: true, force: true });
   };
   try {
-    if (migrate) applyMigrations(state, env);
+    if (migrate) applyMigrations(state, env, root);
   } catch (err) {
     removeState();
     throw err;
@@ -104,7 +106,7 @@ export async function startRelay({ persistTo, keepState = false, timeoutMs = 900
   const child = spawn(join(BIN, 'wrangler'),
     ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state,
       '--show-interactive-dev-session=false', '--log-level', 'warn', ...extraArgs],
-    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }); // own process group
+    { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }); // own process group
   let log = '';
   const keep = (d) => {
     log += d;
