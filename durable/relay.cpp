@@ -194,6 +194,14 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
   }
 }
 
+void Relay::oversized_frame(uint32_t conn, uint64_t size) {
+  if (!conns_.count(conn)) return;
+  const Reject r = reject(Code::message_too_large, "message is at least " + std::to_string(size) +
+                                                      " bytes, limit is " +
+                                                      std::to_string(config_.limits.max_message_length));
+  out_.send(conn, notice_message(r.wire_message()));
+}
+
 void Relay::send_ok(uint32_t conn, const EventId& id, bool accepted, std::string_view message) {
   if (conns_.count(conn)) out_.send(conn, ok_message(id.hex(), accepted, message));
 }

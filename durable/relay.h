@@ -55,6 +55,9 @@ class Relay {
   void restore(uint64_t now);
   // One text frame. If `padded`, SIMDJSON_PADDING bytes follow frame.data().
   void frame(uint32_t conn, std::string_view frame, bool padded, uint64_t now);
+  // A frame too large to be worth copying in: at least `size` bytes, more than
+  // limits.max_message_length. Answers NOTICE like an oversized frame().
+  void oversized_frame(uint32_t conn, uint64_t size);
   // The socket is gone.
   void close(uint32_t conn);
   // Completions of D1 / SQL actions (see durable/abi/relay_abi.h).

@@ -90,11 +90,25 @@ export class RelayDurableObject extends DurableObject {
     // Text and binary frames alike go to the engine; it answers whatever is not JSON.
     const input = typeof message === 'string' ? message : new Uint8Array(message);
     const t = now();
-    this.#engine((r) => this.wasm.withInput(input, (p, n) => this.wasm.call('nr_relay_frame', r, conn, p, n, t)));
+    // A string of N UTF-16 units is at least N UTF-8 bytes: refuse what is surely
+    // too big before copying it into wasm memory (which never shrinks).
+    this.frameLimit ??= this.wasm.call('nr_relay_frame_limit', this.relay);
+    if (input.length > this.frameLimit) {
+      this.#engine((r) => this.wasm.call('nr_relay_oversized', r, conn, input.length, t));
+    } else {
+      this.#engine((r) => this.wasm.withInput(input, (p, n) => this.wasm.call('nr_relay_frame', r, conn, p, n, t)));
+    }
     await this.#drain();
   }
 
-  async webSocketClose(ws) {
+  async webSocketClose(ws, code, reason) {
+    // The Hibernation API does not answer a client's Close frame by itself:
+    // reciprocate (reserved codes 1005/1006/1015 cannot be sent; use 1000).
+    try {
+      ws.close(code === 1005 || code === 1006 || code === 1015 ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
     this.#closed(ws);
     await this.#drain();
   }

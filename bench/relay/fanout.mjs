@@ -74,12 +74,16 @@ export async function fanout(relay, events, { subs = 200, tag, mode = 'burst', p
     pace_ms: mode === 'paced' ? paceMs : 0,
     workerd_cpu_s: cpu.workerd,
     workerd_cpu_us_per_delivery: (cpu.workerd / Math.max(1, deliveries)) * 1e6,
+    worker_cpu_us_per_delivery: (cpu.worker / Math.max(1, deliveries)) * 1e6,
+    proxy_cpu_us_per_delivery: (cpu.proxy / Math.max(1, deliveries)) * 1e6,
+    worker_cpu_util: cpu.worker / cpu.wall,
+    proxy_cpu_util: cpu.proxy / cpu.wall,
     workerd_cpu_util: cpu.workerd / cpu.wall,
     client_cpu_util: cpu.client / cpu.wall,
   };
   log(`${label}: ${deliveries}/${expected} deliveries (${duplicates} dup) in ${secs.toFixed(2)} s = ${result.deliveries_per_s.toFixed(0)}/s, ` +
     `latency p50 ${result.latency_ms.p50.toFixed(1)} ms p99 ${result.latency_ms.p99.toFixed(1)} ms, ` +
-    `workerd ${(result.workerd_cpu_util * 100).toFixed(0)}% client ${(result.client_cpu_util * 100).toFixed(0)}% of a core`);
+    `CPU µs/delivery worker ${result.worker_cpu_us_per_delivery.toFixed(1)} + proxy ${result.proxy_cpu_us_per_delivery.toFixed(1)}; worker ${(result.worker_cpu_util * 100).toFixed(0)}% proxy ${(result.proxy_cpu_util * 100).toFixed(0)}% client ${(result.client_cpu_util * 100).toFixed(0)}% of a core`);
   for (const c of subscribers) c.close();
   publisher.close();
   return result;

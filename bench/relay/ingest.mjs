@@ -68,12 +68,15 @@ export async function ingest(relay, events, { conns = 8, window = 16, timeoutMs 
     ok_latency_ms: summary(latency),
     workerd_cpu_s: cpu.workerd,
     workerd_cpu_us_per_event: (cpu.workerd / Math.max(1, answered)) * 1e6,
+    worker_cpu_us_per_event: (cpu.worker / Math.max(1, answered)) * 1e6,
+    proxy_cpu_us_per_event: (cpu.proxy / Math.max(1, answered)) * 1e6,
+    worker_cpu_util: cpu.worker / secs,
     workerd_cpu_util: cpu.workerd / secs,
     client_cpu_util: cpu.client / secs,
   };
   log(`${label}: ${okIds.length}/${events.length} OK true in ${secs.toFixed(2)} s = ${result.events_per_s.toFixed(0)} ev/s, ` +
     `OK p50 ${result.ok_latency_ms.p50.toFixed(1)} ms p99 ${result.ok_latency_ms.p99.toFixed(1)} ms, ` +
-    `workerd ${result.workerd_cpu_us_per_event.toFixed(0)} µs CPU/event (${(result.workerd_cpu_util * 100).toFixed(0)}% of a core), ` +
+    `workerd ${result.workerd_cpu_us_per_event.toFixed(0)} µs CPU/event (worker ${result.worker_cpu_us_per_event.toFixed(0)} + proxy ${result.proxy_cpu_us_per_event.toFixed(0)}; worker at ${(result.worker_cpu_util * 100).toFixed(0)}% of a core), ` +
     `client ${(result.client_cpu_util * 100).toFixed(0)}%`);
   for (const c of clients) c.close();
   return { result, okIds };

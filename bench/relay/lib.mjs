@@ -73,28 +73,53 @@ export async function corpus(name, spec, makeTemplates, { threads = Number(proce
 // ---------------------------------------------------------------- client
 
 // A lean client: onText(text, tReceive) for every frame; no JSON parse unless asked.
+// BENCH_CLIENT=ws uses the `ws` package without permessage-deflate (node's
+// built-in WebSocket, the default, negotiates it like browsers do).
+let wsPackage = null;
+export async function useClient(kind = process.env.BENCH_CLIENT ?? 'undici') {
+  wsPackage = kind === 'ws' ? (await import('ws')).default : null;
+  return kind;
+}
+
 export class Conn {
   static open(url, onText = () => {}) {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = wsPackage ? new wsPackage(url, { perMessageDeflate: false }) : new WebSocket(url);
       const c = new Conn(ws, onText);
       const t = setTimeout(() => reject(new Error(`connect ${url}: timeout`)), 20000);
-      ws.addEventListener('open', () => {
+      const opened = () => {
         clearTimeout(t);
         resolve(c);
-      }, { once: true });
-      ws.addEventListener('error', () => {
+      };
+      const failed = () => {
         clearTimeout(t);
         reject(new Error(`connect ${url}: error`));
-      }, { once: true });
+      };
+      if (wsPackage) {
+        ws.once('open', opened);
+        ws.once('error', failed);
+      } else {
+        ws.addEventListener('open', opened, { once: true });
+        ws.addEventListener('error', failed, { once: true });
+      }
     });
   }
 
   constructor(ws, onText) {
     this.ws = ws;
     this.onText = onText;
-    this.closed = new Promise((resolve) => ws.addEventListener('close', (ev) => resolve(ev.code)));
-    ws.addEventListener('message', (ev) => this.onText(ev.data, performance.now()));
+    if (wsPackage) {
+      this.closed = new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+      ws.on('message', (data) => this.onText(data.toString(), performance.now()));
+      ws.on('error', () => {});
+    } else {
+      this.closed = new Promise((resolve) => ws.addEventListener('close', (ev) => resolve(ev.code)));
+      ws.addEventListener('message', (ev) => this.onText(ev.data, performance.now()));
+    }
+  }
+
+  get extensions() {
+    return this.ws.extensions;
   }
 
   send(text) {
@@ -142,22 +167,38 @@ export function summary(values) {
   return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1], mean: sum / s.length };
 }
 
-// CPU seconds (utime+stime) of the relay's workerd processes and of this node process.
+// CPU seconds (utime+stime) of the relay's workerd processes and of this node
+// process. wrangler dev runs two workerd: its proxy (listening on the public
+// port, forwarding every request and WebSocket frame) and the one running the
+// Worker + DO + local D1. `workerd` is both; `worker` and `proxy` split it.
+const roles = new Map(); // pid -> 'proxy' | 'worker'
+function role(relay, pid) {
+  let r = roles.get(pid);
+  if (!r) {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    r = cmd.includes(`entry=127.0.0.1:${relay.port}`) ? 'proxy' : 'worker';
+    roles.set(pid, r);
+  }
+  return r;
+}
+
 export function cpuSnapshot(relay) {
-  let workerd = 0;
+  const snap = { workerd: 0, worker: 0, proxy: 0 };
   for (const pid of relay.workerdPids()) {
     try {
-      workerd += cpuSeconds(pid);
+      const s = cpuSeconds(pid);
+      snap.workerd += s;
+      snap[role(relay, pid)] += s;
     } catch {
       // gone
     }
   }
   const u = process.cpuUsage();
-  return { workerd, client: (u.user + u.system) / 1e6, wall: performance.now() / 1000 };
+  return { ...snap, client: (u.user + u.system) / 1e6, wall: performance.now() / 1000 };
 }
 
 export function cpuDelta(a, b) {
-  return { workerd: b.workerd - a.workerd, client: b.client - a.client, wall: b.wall - a.wall };
+  return { workerd: b.workerd - a.workerd, worker: b.worker - a.worker, proxy: b.proxy - a.proxy, client: b.client - a.client, wall: b.wall - a.wall };
 }
 
 // ---------------------------------------------------------------- machine
@@ -178,7 +219,7 @@ export function machine() {
     nproc: Number(sh('nproc', [])) || availableParallelism(),
     node: process.version,
     wrangler: sh(join(bin, 'wrangler'), ['--version']).split('\n').pop(),
-    workerd: sh(join(bin, 'workerd'), ['--version']),
+    workerd: sh(join(bin, "workerd"), ["--version"]).replace(/^workerd /, ""),
     loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
     git: sh('git', ['rev-parse', '--short', 'HEAD']) + (sh('git', ['status', '--porcelain', '--', 'core', 'durable', 'edge', 'js-glue']) ? '+dirty' : ''),
   };

@@ -74,10 +74,12 @@ export async function queries(relay, sets, { warmup = 20, log = console.error } 
       events_mean: ns.reduce((a, b) => a + b, 0) / ns.length,
       events_max: Math.max(...ns),
       workerd_cpu_ms_per_query: (cpu.workerd / ms.length) * 1000,
+      worker_cpu_ms_per_query: (cpu.worker / ms.length) * 1000,
+      proxy_cpu_ms_per_query: (cpu.proxy / ms.length) * 1000,
     };
     results.push(res);
     log(`query ${set.name}: p50 ${res.latency_ms.p50.toFixed(2)} ms p99 ${res.latency_ms.p99.toFixed(2)} ms, ` +
-      `${res.events_mean.toFixed(1)} events avg (max ${res.events_max}), workerd ${res.workerd_cpu_ms_per_query.toFixed(2)} ms CPU/query`);
+      `${res.events_mean.toFixed(1)} events avg (max ${res.events_max}), CPU ms/query worker ${res.worker_cpu_ms_per_query.toFixed(2)} + proxy ${res.proxy_cpu_ms_per_query.toFixed(2)}`);
   }
   conn.close();
   return results;

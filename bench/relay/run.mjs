@@ -1,26 +1,31 @@
 // Relay benchmarks against `wrangler dev` (local workerd + local D1).
-//   scripts/bench-relay [--only ingest,fanout,query] [--ingest-events 20000] [--conns 8]
-//                       [--window 16] [--subs 200] [--samples 250] [--no-docs]
-// Phase 1 (fresh temp state): ingest + read-back, fan-out (burst and paced).
-// Phase 2 (build/bench-relay-state, reused): seed >= 100k events via the ingest
-// path if missing, then REQ → EOSE latencies.
-// Results: build/bench-relay/results-<date>.json and docs/benchmarks.md (relay markers).
+//   scripts/bench-relay [--only ingest,costs,fanout,query] [--clients undici,ws]
+//                       [--ingest-events 20000] [--conns 8] [--window 16] [--subs 200]
+//                       [--samples 250] [--no-docs] [--profile] [--wasm file] [--compat-flag f]
+// For each client kind (undici: node 22's WebSocket, which negotiates
+// permessage-deflate like browsers; ws: the `ws` package without compression):
+//   phase 1 (fresh temp state): ingest + read-back, per-frame costs, fan-out (burst, paced)
+//   phase 2 (build/bench-relay-state, reused): seed >= 100k events via the ingest
+//   path if missing, then REQ → EOSE latencies.
+// Results: build/bench-relay/results-<date>.json, and docs/benchmarks.md (relay
+// markers) after a full default run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, startRelay } from '../../tests/e2e/harness.mjs';
-import { Profiler } from './profile.mjs';
 import { costCorpus, fanoutCorpus, ingestCorpus, seedCorpus } from './corpora.mjs';
 import { costs } from './costs.mjs';
 import { fanout } from './fanout.mjs';
 import { ingest, readBack } from './ingest.mjs';
-import { RESULTS_DIR, STATE_DIR, machine, projectWithWasm } from './lib.mjs';
+import { RESULTS_DIR, STATE_DIR, machine, projectWithWasm, useClient } from './lib.mjs';
+import { Profiler } from './profile.mjs';
 import { queries, querySets, storedCount } from './query.mjs';
 import { writeDocs } from './report.mjs';
 
 const { values: opt } = parseArgs({
   options: {
-    only: { type: 'string', default: 'ingest,fanout,query,costs' },
+    only: { type: 'string', default: 'ingest,costs,fanout,query' },
+    clients: { type: 'string', default: 'undici,ws' },
     'ingest-events': { type: 'string', default: '20000' },
     conns: { type: 'string', default: '8' },
     window: { type: 'string', default: '16' },
@@ -28,14 +33,20 @@ const { values: opt } = parseArgs({
     samples: { type: 'string', default: '250' },
     'seed-events': { type: 'string', default: '100000' },
     'no-docs': { type: 'boolean', default: false },
-    profile: { type: 'boolean', default: false },
-    wasm: { type: 'string' }, // run phase 1 with this wasm file instead of build/wasm-wasi (a copy of the project; no docs) // CPU-profile the isolate (CDP) during ingest and burst fan-out; no docs
+    profile: { type: 'boolean', default: false }, // CPU-profile the isolate (CDP) during ingest and burst fan-out
+    'compat-flag': { type: 'string' }, // extra `wrangler dev --compatibility-flags`
+    wasm: { type: 'string' }, // phase 1 with this wasm instead of build/wasm-wasi (runs a copy of the project)
   },
 });
 const only = new Set(opt.only.split(','));
+const clients = opt.clients.split(',');
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
+const CLIENT_NAMES = {
+  undici: 'node 22 WebSocket (permessage-deflate negotiated, like browsers)',
+  ws: 'ws package, no compression',
+};
 
-const results = { machine: machine(), ingest: null, readback: null, fanout: [], costs: null, seed: null, queries: null };
+const results = { machine: machine(), options: opt, runs: [], seed: null, stored: null };
 log('machine', JSON.stringify(results.machine));
 
 // Corpora first (signing is not measured).
@@ -44,39 +55,37 @@ const costEvents = only.has('costs') ? await costCorpus() : null;
 const burst = only.has('fanout') ? await fanoutCorpus('fanout-burst') : null;
 const paced = only.has('fanout') ? await fanoutCorpus('fanout-paced') : null;
 const seed = only.has('query') ? await seedCorpus({ n: Number(opt['seed-events']) }) : null;
+const compat = opt['compat-flag'] ? ['--compatibility-flags', opt['compat-flag']] : [];
 
-if (ingestEvents || burst || costEvents) {
-  log('phase 1: fresh state');
+async function phase1(run) {
+  log(`phase 1 (${run.client}): fresh state`);
   const inspectorPort = opt.profile ? await freePort() : 0;
   const relay = await startRelay({
-    ...(opt.profile ? { extraArgs: ['--inspector-port', String(inspectorPort)] } : {}),
+    extraArgs: [...(opt.profile ? ['--inspector-port', String(inspectorPort)] : []), ...compat],
     ...(opt.wasm ? { root: await projectWithWasm(opt.wasm) } : {}),
   });
   let profiler = null;
   const startProfile = async () => profiler?.start();
   const stopProfile = async (name) => {
     if (!profiler) return;
-    const p = ((results.profiles ??= {})[name] = await profiler.stop());
+    const p = ((run.profiles ??= {})[name] = await profiler.stop());
     const cats = Object.entries(p.categories).map(([k, v]) => `${k} ${v.ms.toFixed(0)} ms`).join(', ');
     log(`profile ${name} (isolate thread; "program" = native + idle): ${cats}\n  ` + p.top.map((t) => `${t.selfMs.toFixed(0)} ms ${t.name}`).join('\n  '));
-  };
-  const profiled = async (name, fn) => {
-    await startProfile();
-    const out = await fn();
-    await stopProfile(name);
-    return out;
   };
   try {
     if (opt.profile) profiler = await Profiler.attach(inspectorPort);
     if (ingestEvents) {
-      const { result, okIds } = await profiled('ingest', () => ingest(relay, ingestEvents, { conns: Number(opt.conns), window: Number(opt.window), log }));
-      results.ingest = result;
-      results.readback = await readBack(relay, okIds, { log });
+      await startProfile();
+      const { result, okIds } = await ingest(relay, ingestEvents, { conns: Number(opt.conns), window: Number(opt.window), log });
+      await stopProfile('ingest');
+      run.ingest = result;
+      run.readback = await readBack(relay, okIds, { log });
     }
-    if (costEvents) results.costs = await costs(relay, costEvents, { log });
+    if (costEvents) run.costs = await costs(relay, costEvents, { log });
     if (burst) {
-      results.fanout.push(await fanout(relay, burst, { subs: Number(opt.subs), tag: 'fanout-burst', mode: 'burst', log, hooks: { start: startProfile, stop: () => stopProfile('fanout') } }));
-      results.fanout.push(await fanout(relay, paced, { subs: Number(opt.subs), tag: 'fanout-paced', mode: 'paced', paceMs: 20, log }));
+      const subs = Number(opt.subs);
+      run.fanout.push(await fanout(relay, burst, { subs, tag: 'fanout-burst', mode: 'burst', log, hooks: { start: startProfile, stop: () => stopProfile('fanout') } }));
+      run.fanout.push(await fanout(relay, paced, { subs, tag: 'fanout-paced', mode: 'paced', paceMs: 20, log }));
     }
   } finally {
     profiler?.close();
@@ -84,31 +93,42 @@ if (ingestEvents || burst || costEvents) {
   }
 }
 
-if (seed) {
-  log(`phase 2: stored set in ${STATE_DIR}`);
-  const relay = await startRelay({ persistTo: STATE_DIR, keepState: true });
+async function phase2(run) {
+  log(`phase 2 (${run.client}): stored set in ${STATE_DIR}`);
+  const relay = await startRelay({ persistTo: STATE_DIR, keepState: true, extraArgs: compat });
   try {
     let n = await storedCount(relay);
     log(`stored events: ${n}`);
-    const target = Number(opt['seed-events']);
-    if (n === null || n < target) {
-      log(`seeding ${seed.length} events via the ingest path (reused next time)...`);
+    if (n === null || n < Number(opt['seed-events'])) {
+      log(`seeding ${seed.length} events via the ingest path (kept for the next runs)...`);
       const { result } = await ingest(relay, seed, { conns: 8, window: 32, label: 'seed', log });
-      results.seed = result;
+      results.seed = { ...result, client: run.client };
       n = await storedCount(relay);
       log(`stored events after seeding: ${n}`);
     }
     results.stored = n;
-    results.queries = await queries(relay, querySets(seed, { samples: Number(opt.samples) }), { log });
+    run.queries = await queries(relay, querySets(seed, { samples: Number(opt.samples) }), { log });
   } finally {
     await relay.stop();
   }
+}
+
+for (const client of clients) {
+  await useClient(client);
+  const run = { client, clientName: CLIENT_NAMES[client] ?? client, ingest: null, readback: null, costs: null, fanout: [], queries: null };
+  results.runs.push(run);
+  if (ingestEvents || costEvents || burst) await phase1(run);
+  if (seed) await phase2(run);
 }
 
 mkdirSync(RESULTS_DIR, { recursive: true });
 const file = join(RESULTS_DIR, `results-${results.machine.date.replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, JSON.stringify(results, null, 2));
 log(`results: ${file}`);
-if (opt['no-docs'] || opt.profile || opt.wasm) log('docs/benchmarks.md left alone (--no-docs / --profile / --wasm)');
-else if (!results.ingest || !results.fanout.length || !results.queries) log('docs/benchmarks.md left alone (not every phase ran); node bench/relay/report.mjs <results.json> writes it');
-else log(`docs: ${writeDocs(results)}`);
+const experimental = opt.profile || opt.wasm || opt['compat-flag'];
+const full = ['ingest', 'costs', 'fanout', 'query'].every((p) => only.has(p)) && clients[0] === 'undici';
+if (opt['no-docs'] || experimental || !full) {
+  log('docs/benchmarks.md left alone (--no-docs, an experiment, or not a full run); `node bench/relay/report.mjs <results.json>` writes it');
+} else {
+  log(`docs: ${writeDocs(results)}`);
+}

@@ -62,6 +62,17 @@ int32_t nr_relay_frame(nr_relay* r, uint32_t conn, const uint8_t* frame, uint32_
   return 0;
 }
 
+NR_EXPORT("nr_relay_frame_limit") uint32_t nr_relay_frame_limit(const nr_relay* r) {
+  return r->relay.config().limits.max_message_length;
+}
+
+NR_EXPORT("nr_relay_oversized")
+int32_t nr_relay_oversized(nr_relay* r, uint32_t conn, double size, double /*now*/) {
+  fresh(r);
+  r->relay.oversized_frame(conn, size > 0 ? static_cast<uint64_t>(size) : 0);
+  return 0;
+}
+
 NR_EXPORT("nr_relay_close") int32_t nr_relay_close(nr_relay* r, uint32_t conn) {
   fresh(r);
   r->relay.close(conn);

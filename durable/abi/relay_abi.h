@@ -74,6 +74,14 @@ int32_t nr_relay_restore(nr_relay* r, double now);
  * is expressed as actions). */
 int32_t nr_relay_frame(nr_relay* r, uint32_t conn, const uint8_t* frame, uint32_t len, double now);
 
+/* The largest frame (bytes) nr_relay_frame accepts: limits.max_message_length.
+ * A host can refuse bigger frames without copying them (nr_relay_oversized). */
+uint32_t nr_relay_frame_limit(const nr_relay* r);
+
+/* A frame of at least `size` bytes (> nr_relay_frame_limit) arrived on conn and
+ * was not copied in. The engine answers it as it would answer nr_relay_frame. */
+int32_t nr_relay_oversized(nr_relay* r, uint32_t conn, double size, double now);
+
 /* The socket closed (or errored): forget its subscriptions. */
 int32_t nr_relay_close(nr_relay* r, uint32_t conn);
 

@@ -472,3 +472,16 @@ TEST_CASE("NIP-09: a-tag deletion removes versions up to the request's created_a
   h.send(1, "[\"REQ\",\"a\",{\"kinds\":[30023]}]");
   CHECK(h.take(1) == std::vector<std::string>{"[\"EVENT\",\"a\"," + newer.json + "]", "[\"EOSE\",\"a\"]"});
 }
+
+TEST_CASE("frames refused before copying get the same NOTICE as oversized frames") {
+  nostr::RelayConfig cfg;
+  cfg.limits.max_message_length = 1000;
+  SimHost h(cfg);
+  h.connect(1);
+  h.take(1);
+  h.relay().oversized_frame(1, 5000);
+  CHECK(h.relay().actions().bytes().find("invalid: message is at least 5000 bytes, limit is 1000") != std::string::npos);
+  h.relay().actions().clear();
+  h.send(1, "[\"REQ\",\"ok\",{\"limit\":0}]");  // the connection is still usable
+  CHECK(h.take(1) == std::vector<std::string>{"[\"EOSE\",\"ok\"]"});
+}
