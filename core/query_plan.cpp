@@ -280,6 +280,11 @@ StorePlan plan_store(const Event& e) {
         " AND NOT EXISTS (SELECT 1 FROM deletions WHERE target = ?8 AND pubkey = ?2 AND created_at >= ?3)";
   }
   plan.stmts.push_back(std::move(insert));
+  if (!replaceable && !deletion) {
+    plan.insert_row = "[\"" + id + "\",\"" + pubkey + "\"," + std::to_string(created) + ',' + std::to_string(kind) + ",\"\",";
+    append_json_string(plan.insert_row, e.raw());
+    plan.insert_row += exp ? ',' + std::to_string(*exp) + ']' : std::string(",null]");
+  }
 
   std::string deleted_ids = "[";
   std::string deleted_addresses = "[";
@@ -353,14 +358,63 @@ StorePlan plan_store(const Event& e) {
   return plan;
 }
 
+size_t batch_statements(const StorePlan& p, const StorePlan* prev) {
+  if (p.insert_row.empty()) return p.stmts.size();
+  return prev && !prev->insert_row.empty() ? 0 : 3;  // joins the run, or opens one
+}
+
+namespace {
+
+// A run of regular events: the ids already stored before it, then one insert.
+void append_run(StoreBatch& batch, const std::string& rows) {
+  const SqlStatement existing{
+      "SELECT json_extract(value, '$[0]') AS id FROM json_each(?1)"
+      " WHERE EXISTS (SELECT 1 FROM events WHERE id = json_extract(value, '$[0]'))",
+      {SqlParam::of(rows)}};
+  batch.stmts.push_back(existing);
+  batch.stmts.push_back(SqlStatement{
+      "INSERT OR IGNORE INTO events (id, pubkey, created_at, kind, d_tag, raw, expires_at)"
+      " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+      " json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'),"
+      " json_extract(value, '$[6]') FROM json_each(?1)"
+      // NIP-09: a deleted event published again stays deleted.
+      " WHERE NOT EXISTS (SELECT 1 FROM deletions WHERE target = json_extract(value, '$[0]')"
+      " AND pubkey = json_extract(value, '$[1]'))",
+      {SqlParam::of(rows)}});
+  batch.stmts.push_back(existing);
+}
+
+}  // namespace
+
 StoreBatch plan_store_batch(std::vector<StorePlan> plans) {
   StoreBatch batch;
   std::string tag_rows = "[";
   std::string status_rows = "[";
-  for (StorePlan& p : plans) {
+  std::string run;  // JSON array of the current run's insert rows
+  std::vector<size_t> run_members;
+  auto close_run = [&] {
+    if (run_members.empty()) return;
+    const size_t probe = batch.stmts.size();
+    append_run(batch, run + "]");
+    for (const size_t i : run_members) batch.probe_stmt[i] = probe;
+    run.clear();
+    run_members.clear();
+  };
+  batch.probe_stmt.resize(plans.size());
+  batch.merged.resize(plans.size());
+  for (size_t i = 0; i < plans.size(); ++i) {
+    StorePlan& p = plans[i];
     assert(!p.stmts.empty());
-    batch.insert_stmt.push_back(batch.stmts.size());
-    for (SqlStatement& st : p.stmts) batch.stmts.push_back(std::move(st));
+    if (!p.insert_row.empty()) {
+      run += run.empty() ? "[" : ",";
+      run += p.insert_row;
+      run_members.push_back(i);
+      batch.merged[i] = true;
+    } else {
+      close_run();
+      batch.probe_stmt[i] = batch.stmts.size();
+      for (SqlStatement& st : p.stmts) batch.stmts.push_back(std::move(st));
+    }
     if (!p.tag_rows.empty()) {
       if (tag_rows.size() > 1) tag_rows += ',';
       tag_rows += p.tag_rows;
@@ -368,9 +422,10 @@ StoreBatch plan_store_batch(std::vector<StorePlan> plans) {
     if (status_rows.size() > 1) status_rows += ',';
     status_rows += p.status_row;
   }
+  close_run();
   tag_rows += ']';
   status_rows += ']';
-  // Always present so a batch has a fixed statement count (sum + 2).
+  // Always present, so a batch's statement count is predictable (batch_statements + 2).
   batch.stmts.push_back(SqlStatement{
       "INSERT OR IGNORE INTO tags (event_id, name, value, created_at, kind)"
       " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
@@ -389,8 +444,8 @@ StoreBatch plan_store_batch(std::vector<StorePlan> plans) {
   return batch;
 }
 
-StoreOutcome store_outcome(uint64_t insert_changes, int status) {
-  if (insert_changes > 0) return StoreOutcome::stored;
+StoreOutcome store_outcome(bool inserted, int status) {
+  if (inserted) return StoreOutcome::stored;
   if (status == 1) return StoreOutcome::duplicate;
   if (status == 2) return StoreOutcome::deleted;
   return StoreOutcome::superseded;

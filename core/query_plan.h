@@ -35,6 +35,9 @@ struct StorePlan {
   std::vector<SqlStatement> stmts;  // stmts[0] inserts the event; then replacement / deletion work
   std::string tag_rows;    // JSON array items [id,name,value,created_at,kind],... ("" if none)
   std::string status_row;  // JSON array item [id,pubkey,address,created_at]
+  // Regular, non-deletion events only: [id,pubkey,created_at,kind,d_tag,raw,expires_at],
+  // so a batch can insert a run of them with one statement instead of stmts.
+  std::string insert_row;
 };
 
 // Returns one event's statements:
@@ -52,16 +55,28 @@ StorePlan plan_store(const Event& e);
 // A write batch for several events, run as one D1 batch (one transaction).
 struct StoreBatch {
   std::vector<SqlStatement> stmts;
-  std::vector<size_t> insert_stmt;  // per event: its insert (`changes` 1 = inserted)
-  size_t status_stmt = 0;           // rows (id, status), one per event in order:
-                                    // 1 stored, 2 deleted by its author, 0 neither
+  // Per event, how to tell whether THIS batch inserted it:
+  //   own insert:  stmts[probe].changes > 0;
+  //   merged run:  its id is absent from the rows (id) of stmts[probe], the
+  //                run's pre-insert existence query, and present in those of
+  //                stmts[probe + 2], the query right after the run's insert.
+  std::vector<size_t> probe_stmt;
+  std::vector<bool> merged;
+  size_t status_stmt = 0;  // rows (id, status), one per event in order:
+                           // 1 stored, 2 deleted by its author, 0 neither
 };
 
-// Returns the batch for `plans` in order: each event's statements, then ONE
-// statement inserting every event's tag rows (only for events still stored at
-// that point, so replaced or deleted ones leave no tags), then ONE status query.
-// Statement count: sum of plans' stmts + 2.
+// Returns the batch for `plans` in order. Consecutive regular events form runs
+// that cost three statements (existence query, one multi-row insert, existence
+// query);
+// other events use their own statements. Then ONE statement inserts every
+// event's tag rows (only for events still stored at that point, so replaced or
+// deleted ones leave no tags), and ONE status query ends the batch.
 StoreBatch plan_store_batch(std::vector<StorePlan> plans);
+
+// Statements plan_store_batch spends on `p` when appended after `prev` (the
+// previous plan of the batch, or nullptr): how a caller keeps batches small.
+size_t batch_statements(const StorePlan& p, const StorePlan* prev);
 
 enum class StoreOutcome : uint8_t {
   stored,      // newly inserted
@@ -70,8 +85,8 @@ enum class StoreOutcome : uint8_t {
   deleted,     // its author deleted it (NIP-09)
 };
 
-// Interprets a StorePlan's results: the insert's changes and the status cell.
-StoreOutcome store_outcome(uint64_t insert_changes, int status);
+// Interprets an event's results: whether this batch inserted it, and its status.
+StoreOutcome store_outcome(bool inserted, int status);
 
 // NIP-09 `a` tag target "kind:pubkey:d" -> parts; nullopt if malformed.
 struct Address {

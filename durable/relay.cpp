@@ -15,6 +15,9 @@ constexpr uint32_t kAuthKind = 22242;
 // Statements per D1 write batch. D1 counts each statement as a query and the
 // free plan allows 50 per invocation; a batch never exceeds that.
 constexpr size_t kMaxBatchStatements = 50;
+// Events per write batch: bounds the JSON parameters (~1 KB per event) and the
+// latency a large batch adds to its first event.
+constexpr size_t kMaxBatchEvents = 64;
 constexpr uint64_t kAuthWindow = 600;  // NIP-42: created_at within ~10 minutes
 
 std::string subs_filters_json(const std::vector<CompiledFilter>& filters) {
@@ -243,7 +246,7 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
 
 void Relay::queue_store(uint32_t conn, Event&& e) {
   StorePlan plan = plan_store(e);
-  write_queue_.push_back(PendingStore{conn, std::make_unique<Event>(std::move(e)), std::move(plan), 0, 0});
+  write_queue_.push_back(PendingStore{conn, std::make_unique<Event>(std::move(e)), std::move(plan)});
   if (!write_in_flight_) flush_writes();
 }
 
@@ -252,35 +255,62 @@ void Relay::flush_writes() {
   WriteBatch batch;
   std::vector<StorePlan> plans;
   size_t statements = 2;  // the batch's tag insert and status query
-  while (!write_queue_.empty()) {
+  while (!write_queue_.empty() && plans.size() < kMaxBatchEvents) {
     PendingStore& w = write_queue_.front();
-    if (!plans.empty() && statements + w.plan.stmts.size() > kMaxBatchStatements) break;
-    statements += w.plan.stmts.size();
+    const size_t cost = batch_statements(w.plan, plans.empty() ? nullptr : &plans.back());
+    if (!plans.empty() && statements + cost > kMaxBatchStatements) break;
+    statements += cost;
     plans.push_back(std::move(w.plan));
     batch.events.push_back(std::move(w));
     write_queue_.pop_front();
   }
-  StoreBatch sb = plan_store_batch(std::move(plans));
-  for (size_t i = 0; i < batch.events.size(); ++i) {
-    batch.events[i].insert_stmt = sb.insert_stmt[i];
-    batch.events[i].status_row = i;
-  }
-  batch.status_stmt = sb.status_stmt;
+  batch.plan = plan_store_batch(std::move(plans));
   const uint32_t token = next_token();
-  out_.d1(token, batch_json(sb.stmts));
+  out_.d1(token, batch_json(batch.plan.stmts));
+  batch.plan.stmts.clear();  // sent; keep only the indexes
   write_batches_.emplace(token, std::move(batch));
   write_in_flight_ = true;
 }
 
-void Relay::on_store_done(const PendingStore& p, const std::vector<ResultSet>* rs, size_t status_stmt) {
+void Relay::on_store_done(const PendingStore& p, size_t index, const StoreBatch& plan,
+                          const std::vector<ResultSet>* rs, std::vector<EventId>& inserted_in_batch) {
   const Event& e = *p.event;
-  if (!rs || rs->size() <= status_stmt || (*rs)[status_stmt].rows <= p.status_row || (*rs)[status_stmt].cols < 2) {
+  const size_t probe = plan.probe_stmt[index];
+  const size_t row = index;
+  if (!rs || rs->size() <= std::max(probe, plan.status_stmt) || (*rs)[plan.status_stmt].rows <= row ||
+      (*rs)[plan.status_stmt].cols < 2) {
     send_ok(p.conn, e.id(), false, "error: could not store the event, please try again");
     return;
   }
-  const std::string_view status = (*rs)[status_stmt].cell(static_cast<uint32_t>(p.status_row), 1);
+  const std::string_view status = (*rs)[plan.status_stmt].cell(static_cast<uint32_t>(row), 1);
   const int status_code = status.size() == 1 ? status[0] - '0' : 0;
-  switch (store_outcome((*rs)[p.insert_stmt].changes, status_code)) {
+  bool inserted = false;
+  if (plan.merged[index]) {
+    // Inserted by its run: absent just before the run's insert, present just after.
+    if (rs->size() <= probe + 2) {
+      send_ok(p.conn, e.id(), false, "error: could not store the event, please try again");
+      return;
+    }
+    const std::string id = e.id().hex();
+    auto listed = [&id](const ResultSet& ids) {
+      for (uint32_t r = 0; r < ids.rows; ++r) {
+        if (ids.cols >= 1 && ids.cell(r, 0) == id) return true;
+      }
+      return false;
+    };
+    inserted = !listed((*rs)[probe]) && listed((*rs)[probe + 2]);
+  } else {
+    inserted = (*rs)[probe].changes > 0;
+  }
+  // The same event twice in one batch: only the first was inserted.
+  if (inserted) {
+    if (std::find(inserted_in_batch.begin(), inserted_in_batch.end(), e.id()) != inserted_in_batch.end()) {
+      inserted = false;
+    } else {
+      inserted_in_batch.push_back(e.id());
+    }
+  }
+  switch (store_outcome(inserted, status_code)) {
     case StoreOutcome::stored:
       remember(e);
       send_ok(p.conn, e.id(), true, "");
@@ -517,7 +547,10 @@ void Relay::d1_done(uint32_t token, bool ok, std::string_view results, uint64_t 
     write_in_flight_ = false;
     std::vector<ResultSet> rs;
     const bool parsed = ok && parse_results(results, rs);
-    for (const PendingStore& p : batch.events) on_store_done(p, parsed ? &rs : nullptr, batch.status_stmt);
+    std::vector<EventId> inserted;
+    for (size_t i = 0; i < batch.events.size(); ++i) {
+      on_store_done(batch.events[i], i, batch.plan, parsed ? &rs : nullptr, inserted);
+    }
     flush_writes();
   } else if (auto q = queries_.find(token); q != queries_.end()) {
     PendingQuery p = q->second;

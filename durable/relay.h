@@ -87,12 +87,10 @@ class Relay {
     uint32_t conn;
     std::unique_ptr<Event> event;
     StorePlan plan;           // moved into the batch when sent
-    size_t insert_stmt = 0;   // once sent: index of its insert in the batch
-    size_t status_row = 0;    // once sent: its row in the batch's status query
   };
   struct WriteBatch {
     std::vector<PendingStore> events;
-    size_t status_stmt = 0;
+    StoreBatch plan;  // statements already sent; probe/status indexes kept
   };
   struct PendingQuery {
     uint32_t conn;
@@ -110,7 +108,8 @@ class Relay {
   void on_auth(uint32_t conn, const Event& e, uint64_t now);
   void queue_store(uint32_t conn, Event&& e);
   void flush_writes();
-  void on_store_done(const PendingStore& p, const std::vector<ResultSet>* results, size_t status_stmt);
+  void on_store_done(const PendingStore& p, size_t index, const StoreBatch& plan, const std::vector<ResultSet>* results,
+                     std::vector<EventId>& inserted_in_batch);
   void on_query_done(PendingQuery p, bool ok, std::string_view results);
   void on_count_done(PendingCount p, bool ok, std::string_view results);
   void on_restore_rows(std::string_view results);

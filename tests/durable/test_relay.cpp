@@ -485,3 +485,37 @@ TEST_CASE("frames refused before copying get the same NOTICE as oversized frames
   h.send(1, "[\"REQ\",\"ok\",{\"limit\":0}]");  // the connection is still usable
   CHECK(h.take(1) == std::vector<std::string>{"[\"EOSE\",\"ok\"]"});
 }
+
+TEST_CASE("one batch: duplicates inside a merged run, deletion then re-publish of its target") {
+  SimHost h;
+  Signer alice(23);
+  h.connect(1);
+  h.take(1);
+  const auto first = alice.sign(1, h.now, {}, "in flight");
+  const auto n = alice.sign(1, h.now, {{"t", "n"}}, "to be deleted");
+  const auto d = alice.sign(5, h.now, {{"e", n.id}}, "");
+  const auto m = alice.sign(1, h.now, {}, "kept");
+  h.send_async(1, event_frame(first));
+  h.send_async(1, event_frame(m));
+  h.send_async(1, event_frame(m));  // same event twice in one run
+  h.send_async(1, event_frame(n));
+  h.send_async(1, event_frame(d));
+  h.send_async(1, event_frame(n));  // after its deletion, same batch
+  CHECK(h.pending_d1() == 1);
+  h.pump();
+  CHECK(h.take(1) == std::vector<std::string>{
+                         ok_frame(first.id, true, ""), ok_frame(m.id, true, ""),
+                         ok_frame(m.id, true, "duplicate: already have this event"), ok_frame(n.id, true, ""),
+                         ok_frame(d.id, true, ""),
+                         ok_frame(n.id, false, "blocked: this event was deleted by its author (NIP-09)")});
+  h.send(1, "[\"REQ\",\"q\",{\"kinds\":[1]}]");
+  auto got = h.take(1);
+  std::sort(got.begin(), got.end());
+  std::vector<std::string> expect = {"[\"EOSE\",\"q\"]", "[\"EVENT\",\"q\"," + first.json + "]", "[\"EVENT\",\"q\"," + m.json + "]"};
+  std::sort(expect.begin(), expect.end());
+  CHECK(got == expect);
+  // The deleted event's tags were never left behind.
+  std::string out, err;
+  REQUIRE(h.d1().run_one("{\"sql\":\"SELECT COUNT(*) FROM tags WHERE event_id NOT IN (SELECT id FROM events)\",\"params\":[]}", out, err));
+  CHECK(out.back() == '0');
+}
