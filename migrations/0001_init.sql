@@ -19,8 +19,6 @@ CREATE INDEX IF NOT EXISTS events_pubkey_time ON events (pubkey, created_at DESC
 CREATE INDEX IF NOT EXISTS events_kind_time ON events (kind, created_at DESC);
 -- everything ordered by time (filters with only since/until/limit).
 CREATE INDEX IF NOT EXISTS events_time ON events (created_at DESC);
--- addressable replacement: latest per (pubkey, kind, d).
-CREATE INDEX IF NOT EXISTS events_address ON events (pubkey, kind, d_tag);
 
 -- One row per single-letter tag [name, value, ...] of a stored event.
 CREATE TABLE IF NOT EXISTS tags (

@@ -101,7 +101,7 @@ TEST_CASE("query plans use the schema's indexes") {
     CHECK(uses_indexes(plan));
     CHECK(plan.find(c.index) != std::string::npos);
   }
-  // The write path's replacement lookups use the address index too.
+  // The write path (replacement lookups, deletions) uses indexes too.
   nostr::Limits l;
   simdjson::dom::parser ep;
   const std::string ev = "{\"id\":\"" + a + "\",\"pubkey\":\"" + b +
