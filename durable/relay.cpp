@@ -12,6 +12,9 @@ namespace nostr::durable {
 namespace {
 
 constexpr uint32_t kAuthKind = 22242;
+// Attachment budget for connection state: Cloudflare allows 16 KiB per socket;
+// past this, subscriptions move to DO SQLite.
+constexpr size_t kMaxAttachmentState = 12 * 1024;
 // Statements per D1 write batch. D1 counts each statement as a query and the
 // free plan allows 50 per invocation; a batch never exceeds that.
 constexpr size_t kMaxBatchStatements = 50;
@@ -83,7 +86,7 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
     attach_state(conn, c);
     return true;
   }
-  // Our own ATTACH payload: {"challenge":"..","authed":["hex",..]}.
+  // Our own ATTACH payload (see attach_state).
   simdjson::dom::element root;
   if (parser_.json().parse(state.data(), state.size(), true).get(root) == simdjson::SUCCESS) {
     std::string_view ch;
@@ -96,11 +99,33 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
         if (auto p = Pubkey::from_hex(hex)) c.authed.push_back(*p);
       }
     }
+    bool in_sql = false;
+    if (root["sql"].get_bool().get(in_sql) == simdjson::SUCCESS) c.subs_in_sql = in_sql;
+    simdjson::dom::array subs;
+    if (root["subs"].get_array().get(subs) == simdjson::SUCCESS) {
+      for (simdjson::dom::element entry : subs) {
+        std::string_view id;
+        simdjson::dom::array filters_json;
+        if (entry.at(0).get_string().get(id) != simdjson::SUCCESS ||
+            entry.at(1).get_array().get(filters_json) != simdjson::SUCCESS) {
+          continue;
+        }
+        auto sub = SubId::make(id, config_.limits.max_subid_length);
+        std::vector<CompiledFilter> filters;
+        for (simdjson::dom::element f : filters_json) {
+          if (auto cf = CompiledFilter::compile(f, config_.limits)) filters.push_back(std::move(cf).value());
+        }
+        if (!sub || filters.empty() || c.subs.count(sub->str())) continue;
+        add_subscription(conn, c, std::move(*sub), std::move(filters), /*live=*/true);
+      }
+    }
   }
   return true;
 }
 
-void Relay::attach_state(uint32_t conn, const Connection& c) {
+// State JSON: {"challenge":..,"authed":[hex..],"subs":[[id,[filter..]]..]}, or
+// with "sql":true instead of "subs" once subscriptions live in DO SQLite.
+void Relay::attach_state(uint32_t conn, Connection& c) {
   std::string s = "{\"challenge\":";
   append_json_string(s, c.challenge);
   s += ",\"authed\":[";
@@ -108,8 +133,41 @@ void Relay::attach_state(uint32_t conn, const Connection& c) {
     if (i) s += ',';
     s += '"' + c.authed[i].hex() + '"';
   }
-  s += "]}";
+  s += ']';
+  const size_t base = s.size();
+  if (!c.subs_in_sql) {
+    s += ",\"subs\":[";
+    bool first = true;
+    for (const auto& [id, h] : c.subs) {
+      const Subscription& sub = *subs_.at(h);
+      s += first ? "[" : ",[";
+      first = false;
+      append_json_string(s, id);
+      s += ',' + subs_filters_json(sub.filters) + ']';
+    }
+    s += ']';
+    if (s.size() + 1 > kMaxAttachmentState) {
+      // Too big for the attachment: move this connection's subscriptions to SQL.
+      c.subs_in_sql = true;
+      for (const auto& [id, h] : c.subs) persist_subscription(*subs_.at(h));
+      s.resize(base);
+    }
+  }
+  if (c.subs_in_sql) s += ",\"sql\":true";
+  s += '}';
   out_.attach(conn, s);
+}
+
+void Relay::save_subscriptions(uint32_t conn, Connection& c, const Subscription* changed, const std::string& closed) {
+  if (!c.subs_in_sql) {
+    attach_state(conn, c);  // may move everything to SQL
+    return;
+  }
+  if (changed) persist_subscription(*changed);
+  if (!closed.empty()) {
+    out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
+                           {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(closed)}}));
+  }
 }
 
 void Relay::restore(uint64_t /*now*/) {
@@ -136,8 +194,8 @@ void Relay::on_restore_rows(std::string_view results) {
     if (!parse_u64(rs[0].cell(r, 0), conn)) continue;
     auto c = conns_.find(static_cast<uint32_t>(conn));
     auto sub = SubId::make(rs[0].cell(r, 1), config_.limits.max_subid_length);
-    if (c == conns_.end() || !sub) {
-      dead.push_back(conn);
+    if (c == conns_.end() || !sub || !c->second.subs_in_sql) {
+      dead.push_back(conn);  // a closed socket's, or stale
       continue;
     }
     const std::string_view text = rs[0].cell(r, 2);
@@ -416,7 +474,7 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   const bool live = stmts.empty();
   const SubHandle h = add_subscription(conn, c, std::move(m.sub), std::move(m.filters), live);
   const Subscription& s = *subs_[h];
-  persist_subscription(s);
+  save_subscriptions(conn, c, &s, "");
   if (live) {
     out_.send(conn, eose_message(s.id));
     return;
@@ -433,9 +491,10 @@ void Relay::on_query_done(PendingQuery p, bool ok, std::string_view results) {
   std::vector<ResultSet> rs;
   if (!ok || !parse_results(results, rs)) {
     out_.send(s.conn, closed_message(s.id.str(), "error: could not query stored events, please try again"));
-    out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
-                           {SqlParam::of(static_cast<int64_t>(s.conn)), SqlParam::of(s.id.str())}}));
+    const uint32_t conn = s.conn;
+    const std::string id = s.id.str();
     remove_subscription(p.handle);
+    if (auto c = conns_.find(conn); c != conns_.end()) save_subscriptions(conn, c->second, nullptr, id);
     return;
   }
   struct Row {
@@ -502,8 +561,7 @@ void Relay::on_close(uint32_t conn, const CloseMessage& m) {
   auto it = c.subs.find(m.sub.str());
   if (it == c.subs.end()) return;
   remove_subscription(it->second);
-  out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
-                         {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(m.sub.str())}}));
+  save_subscriptions(conn, c, nullptr, m.sub.str());
 }
 
 void Relay::on_auth(uint32_t conn, const Event& e, uint64_t now) {
@@ -536,8 +594,9 @@ void Relay::close(uint32_t conn) {
   std::vector<SubHandle> handles;
   for (const auto& [id, h] : it->second.subs) handles.push_back(h);
   for (const SubHandle h : handles) remove_subscription(h);
+  const bool in_sql = it->second.subs_in_sql;
   conns_.erase(conn);
-  out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
+  if (in_sql) out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
 }
 
 void Relay::d1_done(uint32_t token, bool ok, std::string_view results, uint64_t /*now*/) {

@@ -81,6 +81,9 @@ class Relay {
     std::string challenge;
     std::vector<Pubkey> authed;
     std::map<std::string, SubHandle> subs;  // by sub id
+    // Subscriptions are kept in the socket attachment (memory, no storage I/O)
+    // until the state outgrows it; then in DO SQLite (table subs) for good.
+    bool subs_in_sql = false;
   };
   // A verified event waiting for (or inside) a D1 write batch.
   struct PendingStore {
@@ -119,8 +122,10 @@ class Relay {
   SubHandle add_subscription(uint32_t conn, Connection& c, SubId id, std::vector<CompiledFilter> filters, bool live);
   void remove_subscription(SubHandle h);
   void persist_subscription(const Subscription& s);
+  // After a REQ/CLOSE changed conn's subscriptions: record them for hibernation.
+  void save_subscriptions(uint32_t conn, Connection& c, const Subscription* changed, const std::string& closed);
   void send_ok(uint32_t conn, const EventId& id, bool accepted, std::string_view message);
-  void attach_state(uint32_t conn, const Connection& c);
+  void attach_state(uint32_t conn, Connection& c);
   bool is_authed(const Connection& c, const Pubkey& pk) const;
   // Tokens are never 0 (0 means "no result wanted" in SQL actions).
   uint32_t next_token() {

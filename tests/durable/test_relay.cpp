@@ -519,3 +519,45 @@ TEST_CASE("one batch: duplicates inside a merged run, deletion then re-publish o
   REQUIRE(h.d1().run_one("{\"sql\":\"SELECT COUNT(*) FROM tags WHERE event_id NOT IN (SELECT id FROM events)\",\"params\":[]}", out, err));
   CHECK(out.back() == '0');
 }
+
+TEST_CASE("subscriptions live in the socket attachment; large ones move to DO SQLite; both survive hibernation") {
+  SimHost h;
+  Signer alice(24);
+  h.connect(1);
+  h.connect(2);
+  h.take(1);
+  h.take(2);
+  const size_t sql_before = h.do_sql_statements;
+  h.send(2, "[\"REQ\",\"small\",{\"authors\":[\"" + alice.pubkey() + "\"]}]");
+  h.send(2, "[\"REQ\",\"gone\",{\"kinds\":[7]}]");
+  h.send(2, "[\"CLOSE\",\"gone\"]");
+  CHECK(h.do_sql_statements == sql_before);  // memory only: no storage I/O per REQ/CLOSE
+  CHECK(h.attachment(2).find("\"small\"") != std::string::npos);
+  CHECK(h.attachment(2).find("\"gone\"") == std::string::npos);
+
+  std::string big = "[\"REQ\",\"big\",{\"authors\":[";
+  for (uint32_t i = 0; i < 300; ++i) {
+    char buf[65];
+    std::snprintf(buf, sizeof buf, "%064x", i + 1);
+    big += (i ? ",\"" : "\"") + std::string(buf) + "\"";
+  }
+  big += ",\"" + alice.pubkey() + "\"],\"kinds\":[1]}]";
+  h.send(1, big);
+  CHECK(h.attachment(1).find("\"sql\":true") != std::string::npos);
+  CHECK(h.attachment(1).size() < 1024);
+  CHECK(h.do_sql_statements > sql_before);
+  h.take(1);
+  h.take(2);
+
+  h.hibernate_and_wake();
+  CHECK(h.relay().subscription_count() == 2);
+  const auto ev = alice.sign(1, h.now, {}, "both see this");
+  h.send(2, event_frame(ev));
+  CHECK(h.take(1) == std::vector<std::string>{"[\"EVENT\",\"big\"," + ev.json + "]"});
+  auto got = h.take(2);
+  CHECK(std::count(got.begin(), got.end(), "[\"EVENT\",\"small\"," + ev.json + "]") == 1);
+  // Closing the SQL-mode subscription after waking removes its row.
+  h.send(1, "[\"CLOSE\",\"big\"]");
+  h.hibernate_and_wake();
+  CHECK(h.relay().subscription_count() == 1);
+}

@@ -72,6 +72,7 @@ class SimHost {
   }
   size_t pending_d1() const { return pending_.size(); }
   size_t d1_batches_run = 0;
+  size_t do_sql_statements = 0;
 
   // Frames received by conn since the last take().
   std::vector<std::string> take(uint32_t conn) {
@@ -107,6 +108,7 @@ class SimHost {
           break;
         case 3: pending_.emplace_back(r.a, r.payload); break;
         case 4: {
+          ++do_sql_statements;
           std::string out, err;
           const bool ok = do_sql_.run_one(r.payload, out, err);
           REQUIRE_MESSAGE(ok, err);
