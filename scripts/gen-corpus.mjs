@@ -24,21 +24,12 @@ import { join } from 'node:path';
 import { finalizeEvent, getEventHash, getPublicKey, verifyEvent } from 'nostr-tools/pure';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { mulberry32 } from '../tests/support/prng.mjs';
 
 export const NOW = 1760000000;
 const SEED = 0x6e6f7374; // "nost"
 
 // ------------------------------------------------------------------ PRNG
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(SEED);
 const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1)); // inclusive
 const pick = (arr) => arr[Math.floor(rand() * arr.length)];

@@ -17,16 +17,7 @@ export const RESULTS_DIR = join(BUILD, 'bench-relay');
 // ---------------------------------------------------------------- corpora
 
 // Deterministic PRNG (mulberry32) so a corpus spec always yields the same templates.
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from '../../tests/support/prng.mjs';
 
 // Secret key i of a corpus (deterministic, valid for secp256k1 with overwhelming probability).
 export function secretKey(tag, i) {
