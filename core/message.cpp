@@ -55,21 +55,29 @@ std::string salvage_event_id(element ev) {
 
 }  // namespace
 
-std::string_view second_element_raw(std::string_view f) {
+std::optional<std::string_view> second_element_raw(std::string_view f) {
   size_t i = 0;
-  while (i < f.size() && is_ws(f[i])) ++i;
-  ++i;  // '['
-  while (i < f.size() && is_ws(f[i])) ++i;
-  ++i;  // opening quote of the type string
+  auto skip_ws = [&] {
+    while (i < f.size() && is_ws(f[i])) ++i;
+  };
+  auto expect = [&](char c) {
+    skip_ws();
+    if (i >= f.size() || f[i] != c) return false;
+    ++i;
+    return true;
+  };
+  if (!expect('[') || !expect('"')) return std::nullopt;
   while (i < f.size() && f[i] != '"') i += (f[i] == '\\') ? 2 : 1;
+  if (i >= f.size()) return std::nullopt;
   ++i;  // closing quote
-  while (i < f.size() && is_ws(f[i])) ++i;
-  ++i;  // ','
-  while (i < f.size() && is_ws(f[i])) ++i;
+  if (!expect(',')) return std::nullopt;
+  skip_ws();
   size_t end = f.size();
   while (end > i && is_ws(f[end - 1])) --end;
-  if (end > i) --end;  // ']'
+  if (end <= i || f[end - 1] != ']') return std::nullopt;
+  --end;
   while (end > i && is_ws(f[end - 1])) --end;
+  if (end <= i || f[i] != '{' || f[end - 1] != '}') return std::nullopt;
   return f.substr(i, end - i);
 }
 
@@ -84,6 +92,11 @@ ParsedFrame MessageParser::parse(std::string_view frame, bool padded) {
   if (frame.size() > limits_.max_message_length) {
     return fail(Code::message_too_large, "message is " + std::to_string(frame.size()) +
                                              " bytes, limit is " + std::to_string(limits_.max_message_length));
+  }
+  // simdjson skips a UTF-8 byte order mark; we refuse it, so the raw event
+  // bytes we keep are always exactly the JSON that was verified.
+  if (frame.size() >= 3 && frame.substr(0, 3) == "\xef\xbb\xbf") {
+    return fail(Code::bad_json, "message must not start with a byte order mark");
   }
   element root;
   const auto err = parser_->parse(frame.data(), frame.size(), !padded).get(root);
@@ -111,7 +124,9 @@ ParsedFrame MessageParser::parse(std::string_view frame, bool padded) {
     const bool is_event = type == "EVENT";
     if (n != 2) return fail(Code::wrong_arity, std::string(type) + " message must have exactly 2 elements");
     element ev = arr.at(1).value_unsafe();
-    auto parsed = Event::from_element(ev, second_element_raw(frame), limits_);
+    const auto raw = second_element_raw(frame);
+    if (!raw && ev.is_object()) return fail(Code::bad_json, "could not locate the event in the message");
+    auto parsed = Event::from_element(ev, raw.value_or(std::string_view()), limits_);
     if (!parsed) return fail_ok(std::move(parsed).take_error(), salvage_event_id(ev));
     if (is_event) return success(EventMessage{std::move(parsed).value()});
     return success(AuthMessage{std::move(parsed).value()});

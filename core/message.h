@@ -87,8 +87,10 @@ class MessageParser {
 };
 
 // Returns the raw JSON text of the second element of a top-level array whose
-// first element is a string, e.g. the event object in ["EVENT", {...}]. The
-// frame must already be known to be a valid 2-element JSON array.
-std::string_view second_element_raw(std::string_view frame);
+// first element is a string, when that element is an object: the event in
+// ["EVENT", {...}]. The frame must already be known to be a valid 2-element
+// JSON array; every structural character skipped is checked, and anything
+// unexpected (a byte order mark, a non-object) gives nullopt. Borrows `frame`.
+std::optional<std::string_view> second_element_raw(std::string_view frame);
 
 }  // namespace nostr

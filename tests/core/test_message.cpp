@@ -46,6 +46,8 @@ std::vector<Malformed> malformed_table() {
       {"[\"CLOSE\",\"\\x41\"]", Code::bad_json, ReplyKind::notice},
       {"[\"CLOSE\",\"a\nb\"]", Code::bad_json, ReplyKind::notice},  // raw control char
       {"[NaN]", Code::bad_json, ReplyKind::notice},
+      {"\xef\xbb\xbf[\"EVENT\"," + kEvent + "]", Code::bad_json, ReplyKind::notice},  // BOM (found by fuzz_relay)
+      {"\xef\xbb\xbf[\"CLOSE\",\"a\"]", Code::bad_json, ReplyKind::notice},
       {deep, Code::bad_json, ReplyKind::notice},  // unbalanced: refused before depth matters
       {deep + std::string(20000, ']'), Code::too_deep, ReplyKind::notice},
       {"{}", Code::not_array, ReplyKind::notice},
@@ -230,7 +232,10 @@ TEST_CASE("subscription ids: 1-64 characters, no control characters") {
   CHECK(nostr::SubId::make(emoji));  // 64 characters, 256 bytes
 }
 
-TEST_CASE("second_element_raw finds the exact event text") {
+TEST_CASE("second_element_raw finds the exact event text, or nothing") {
   CHECK(nostr::second_element_raw("[\"EVENT\",{\"a\":1}]") == "{\"a\":1}");
   CHECK(nostr::second_element_raw(" [ \"EV\\\"ENT\" ,\n {\"a\":\"]\"} \n] ") == "{\"a\":\"]\"}");
+  CHECK_FALSE(nostr::second_element_raw("\xef\xbb\xbf[\"EVENT\",{\"a\":1}]"));
+  CHECK_FALSE(nostr::second_element_raw("[\"EVENT\",[]]"));
+  CHECK_FALSE(nostr::second_element_raw("[\"EVENT\" {\"a\":1}]"));
 }

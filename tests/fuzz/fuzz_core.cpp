@@ -19,6 +19,9 @@ void check(bool cond) {
 }
 
 void exercise_event(const nostr::Event& e, nostr::MessageParser& parser) {
+  // The raw bytes the relay stores and serves are themselves a JSON object.
+  simdjson::dom::element raw;
+  check(parser.json().parse(std::string(e.raw())).get(raw) == simdjson::SUCCESS && raw.is_object());
   (void)nostr::verify_event(e);
   (void)nostr::check_event_time(e, parser.limits(), 1700000000);
   (void)e.d_tag();
