@@ -257,33 +257,36 @@ StorePlan plan_store(const Event& e) {
   const auto exp = e.expiration();
 
   StorePlan plan;
-  // ?1 id ?2 pubkey ?3 created_at ?4 kind ?5 d_tag ?6 raw ?7 expires_at ?8 address
-  SqlStatement insert;
-  insert.params = {SqlParam::of(id), SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(kind),
-                   SqlParam::of(d),  SqlParam::of(std::string(e.raw()))};
-  insert.params.push_back(exp ? SqlParam::of(static_cast<int64_t>(*exp)) : SqlParam::of(std::string()));
-  if (replaceable) insert.params.push_back(SqlParam::of(address));
-  insert.sql =
-      "INSERT OR IGNORE INTO events (id, pubkey, created_at, kind, d_tag, raw, expires_at)"
-      " SELECT ?1, ?2, ?3, ?4, ?5, ?6, " +
-      std::string(exp ? "?7" : "NULLIF(?7, '')") + " WHERE 1";
-  if (!deletion) {
-    // NIP-09: a deleted event published again stays deleted.
-    insert.sql += " AND NOT EXISTS (SELECT 1 FROM deletions WHERE target = ?1 AND pubkey = ?2)";
-  }
-  if (replaceable) {
-    // Only if no newer version exists (equal time: the lowest id wins), and the
-    // address was not deleted at or after this version's time.
-    insert.sql +=
-        " AND NOT EXISTS (SELECT 1 FROM events WHERE pubkey = ?2 AND kind = ?4 AND d_tag = ?5"
-        " AND (created_at > ?3 OR (created_at = ?3 AND id <= ?1)))"
-        " AND NOT EXISTS (SELECT 1 FROM deletions WHERE target = ?8 AND pubkey = ?2 AND created_at >= ?3)";
-  }
-  plan.stmts.push_back(std::move(insert));
   if (!replaceable && !deletion) {
+    // Regular events are inserted by their batch's run (plan_store_batch): one
+    // row [id,pubkey,created_at,kind,d_tag,raw,expires_at], no statement of their own.
     plan.insert_row = "[\"" + id + "\",\"" + pubkey + "\"," + std::to_string(created) + ',' + std::to_string(kind) + ",\"\",";
     append_json_string(plan.insert_row, e.raw());
     plan.insert_row += exp ? ',' + std::to_string(*exp) + ']' : std::string(",null]");
+  } else {
+    // ?1 id ?2 pubkey ?3 created_at ?4 kind ?5 d_tag ?6 raw ?7 expires_at ?8 address
+    SqlStatement insert;
+    insert.params = {SqlParam::of(id), SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(kind),
+                     SqlParam::of(d),  SqlParam::of(std::string(e.raw()))};
+    insert.params.push_back(exp ? SqlParam::of(static_cast<int64_t>(*exp)) : SqlParam::of(std::string()));
+    if (replaceable) insert.params.push_back(SqlParam::of(address));
+    insert.sql =
+        "INSERT OR IGNORE INTO events (id, pubkey, created_at, kind, d_tag, raw, expires_at)"
+        " SELECT ?1, ?2, ?3, ?4, ?5, ?6, " +
+        std::string(exp ? "?7" : "NULLIF(?7, '')") + " WHERE 1";
+    if (!deletion) {
+      // NIP-09: a deleted event published again stays deleted.
+      insert.sql += " AND NOT EXISTS (SELECT 1 FROM deletions WHERE target = ?1 AND pubkey = ?2)";
+    }
+    if (replaceable) {
+      // Only if no newer version exists (equal time: the lowest id wins), and the
+      // address was not deleted at or after this version's time.
+      insert.sql +=
+          " AND NOT EXISTS (SELECT 1 FROM events WHERE pubkey = ?2 AND kind = ?4 AND d_tag = ?5"
+          " AND (created_at > ?3 OR (created_at = ?3 AND id <= ?1)))"
+          " AND NOT EXISTS (SELECT 1 FROM deletions WHERE target = ?8 AND pubkey = ?2 AND created_at >= ?3)";
+    }
+    plan.stmts.push_back(std::move(insert));
   }
 
   std::string deleted_ids = "[";
@@ -404,7 +407,7 @@ StoreBatch plan_store_batch(std::vector<StorePlan> plans) {
   batch.merged.resize(plans.size());
   for (size_t i = 0; i < plans.size(); ++i) {
     StorePlan& p = plans[i];
-    assert(!p.stmts.empty());
+    assert(p.insert_row.empty() != p.stmts.empty());  // a run row, or own statements
     if (!p.insert_row.empty()) {
       run += run.empty() ? "[" : ",";
       run += p.insert_row;

@@ -32,11 +32,13 @@ namespace nostr {
 
 // One event's share of a D1 write batch (see plan_store_batch).
 struct StorePlan {
-  std::vector<SqlStatement> stmts;  // stmts[0] inserts the event; then replacement / deletion work
+  // Replaceable, addressable and deletion events: stmts[0] inserts the event,
+  // then replacement / deletion work. Empty for regular events (see insert_row).
+  std::vector<SqlStatement> stmts;
   std::string tag_rows;    // JSON array items [id,name,value,created_at,kind],... ("" if none)
   std::string status_row;  // JSON array item [id,pubkey,address,created_at]
   // Regular, non-deletion events only: [id,pubkey,created_at,kind,d_tag,raw,expires_at],
-  // so a batch can insert a run of them with one statement instead of stmts.
+  // inserted by a batch-level run statement (plan_store_batch).
   std::string insert_row;
 };
 
