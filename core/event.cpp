@@ -4,6 +4,7 @@
 
 #include "core/json_writer.h"
 #include "core/sha256.h"
+#include "core/text.h"
 
 namespace nostr {
 
@@ -206,17 +207,8 @@ std::optional<uint64_t> Event::expiration() const {
     const TagView t = tag(i);
     if (t.size() < 2 || t[0] != "expiration") continue;
     const std::string_view v = t[1];
-    if (v.empty() || v.size() > 16) continue;
     uint64_t out = 0;
-    bool digits = true;
-    for (const char c : v) {
-      if (c < '0' || c > '9') {
-        digits = false;
-        break;
-      }
-      out = out * 10 + static_cast<uint64_t>(c - '0');
-    }
-    if (digits) return out;
+    if (v.size() <= 16 && parse_decimal(v, out)) return out;
   }
   return std::nullopt;
 }

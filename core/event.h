@@ -20,6 +20,9 @@ enum class KindClass : uint8_t { regular, replaceable, ephemeral, addressable };
 // Returns the NIP-01 storage class of `kind`.
 KindClass kind_class(uint32_t kind);
 
+// NIP-09: the kind of deletion requests.
+inline constexpr uint32_t kDeletionKind = 5;
+
 class Event;
 
 // One tag: a read-only list of strings borrowed from its Event.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/json_writer.h"
+#include "core/text.h"
 
 namespace nostr {
 namespace {
@@ -36,8 +37,6 @@ Result<std::vector<T>> hex_array(element v, std::string_view field, const Limits
 }
 
 bool is_tag_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool contains_ci(std::string_view hay, std::string_view needle) {
   if (needle.empty()) return true;

@@ -6,12 +6,6 @@
 
 namespace nostr {
 namespace {
-constexpr uint32_t kDeletionKind = 5;  // NIP-09
-}  // namespace
-}  // namespace nostr
-
-namespace nostr {
-namespace {
 
 // Accumulates one SELECT's WHERE clauses and bound parameters.
 class QueryBuilder {
@@ -48,9 +42,18 @@ class QueryBuilder {
     return s + ")";
   }
 
-  SqlParam& param(SqlParam p) {
-    params_.push_back(std::move(p));
-    return params_.back();
+  void param(SqlParam p) { params_.push_back(std::move(p)); }
+
+  // Adds `column >= since` and `column <= until` for the bounds `f` has.
+  void time_bounds(const CompiledFilter& f, const std::string& column) {
+    if (f.since()) {
+      add(column + " >= ?");
+      param(SqlParam::of(static_cast<int64_t>(*f.since())));
+    }
+    if (f.until()) {
+      add(column + " <= ?");
+      param(SqlParam::of(static_cast<int64_t>(*f.until())));
+    }
   }
 
   std::string where() const {
@@ -133,14 +136,7 @@ std::string build_from_where(const CompiledFilter& f, QueryBuilder& q, uint64_t 
     q.param(SqlParam::of(std::string(1, drive->letter)));
     q.add("t.value = ?");
     q.param(SqlParam::of(drive->values[0]));
-    if (f.since()) {
-      q.add("t.created_at >= ?");
-      q.param(SqlParam::of(static_cast<int64_t>(*f.since())));
-    }
-    if (f.until()) {
-      q.add("t.created_at <= ?");
-      q.param(SqlParam::of(static_cast<int64_t>(*f.until())));
-    }
+    q.time_bounds(f, "t.created_at");
     if (f.kinds()) q.add(q.in_list("t.kind", kind_params(*f.kinds())));
   } else if (shape == Shape::tag_n) {
     std::string sub = "e.id IN (SELECT event_id FROM tags WHERE name = ?";
@@ -160,16 +156,7 @@ std::string build_from_where(const CompiledFilter& f, QueryBuilder& q, uint64_t 
   }
   if (f.authors()) q.add(q.in_list("e.pubkey", hex_params(*f.authors())));
   if (f.kinds() && shape != Shape::tag1) q.add(q.in_list("e.kind", kind_params(*f.kinds())));
-  if (shape != Shape::tag1) {
-    if (f.since()) {
-      q.add("e.created_at >= ?");
-      q.param(SqlParam::of(static_cast<int64_t>(*f.since())));
-    }
-    if (f.until()) {
-      q.add("e.created_at <= ?");
-      q.param(SqlParam::of(static_cast<int64_t>(*f.until())));
-    }
-  }
+  if (shape != Shape::tag1) q.time_bounds(f, "e.created_at");
   for (const auto& t : f.tags()) {
     if (&t == drive) continue;
     std::string ex = "EXISTS (SELECT 1 FROM tags x WHERE x.event_id = e.id AND x.name = ?";

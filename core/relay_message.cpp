@@ -13,12 +13,16 @@ std::string ok_message(std::string_view event_id_hex, bool accepted, std::string
   return out;
 }
 
-std::string event_message(const SubId& sub, std::string_view raw_event) {
-  std::string out;
-  out.reserve(raw_event.size() + sub.str().size() + 16);
-  out += "[\"EVENT\",";
+std::string event_message_prefix(const SubId& sub) {
+  std::string out = "[\"EVENT\",";
   append_json_string(out, sub.str());
   out += ',';
+  return out;
+}
+
+std::string event_message(const SubId& sub, std::string_view raw_event) {
+  std::string out = event_message_prefix(sub);
+  out.reserve(out.size() + raw_event.size() + 1);
   out += raw_event;
   out += ']';
   return out;

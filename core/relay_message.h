@@ -13,6 +13,9 @@ namespace nostr {
 std::string ok_message(std::string_view event_id_hex, bool accepted, std::string_view message);
 // ["EVENT", <sub_id>, <raw event JSON verbatim>]
 std::string event_message(const SubId& sub, std::string_view raw_event);
+// ["EVENT",<sub_id>, : the frame is this prefix + raw event JSON + "]" (fan-out
+// sends one raw event under many subscription ids).
+std::string event_message_prefix(const SubId& sub);
 // ["EOSE", <sub_id>]
 std::string eose_message(const SubId& sub);
 // ["CLOSED", <sub_id>, <message>]

@@ -7,6 +7,7 @@
 #include "core/json_writer.h"
 #include "core/relay_message.h"
 #include "core/sql.h"
+#include "core/text.h"
 
 namespace nostr::durable {
 namespace {
@@ -35,24 +36,6 @@ std::string subs_filters_json(const std::vector<CompiledFilter>& filters) {
 std::string stmt_json(SqlStatement st) {
   std::string out;
   append_statement_json(out, st);
-  return out;
-}
-
-bool parse_u64(std::string_view s, uint64_t& v) {
-  if (s.empty() || s.size() > 19) return false;
-  v = 0;
-  for (const char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return true;
-}
-
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
   return out;
 }
 
@@ -191,7 +174,7 @@ void Relay::on_restore_rows(std::string_view results) {
   std::vector<uint64_t> dead;
   for (uint32_t r = 0; r < rs[0].rows; ++r) {
     uint64_t conn = 0;
-    if (!parse_u64(rs[0].cell(r, 0), conn)) continue;
+    if (!parse_decimal(rs[0].cell(r, 0), conn)) continue;
     auto c = conns_.find(static_cast<uint32_t>(conn));
     auto sub = SubId::make(rs[0].cell(r, 1), config_.limits.max_subid_length);
     if (c == conns_.end() || !sub || !c->second.subs_in_sql) {
@@ -391,7 +374,7 @@ void Relay::remember(const Event& e) {
   // Only ids that stay stored may answer "duplicate" from memory: replaceable
   // versions can be superseded, so they always go to D1.
   if (e.kind_class() == KindClass::regular) recent_.insert(e.id());
-  if (e.kind() == 5) {  // NIP-09: its targets are no longer stored
+  if (e.kind() == kDeletionKind) {  // NIP-09: its targets are no longer stored
     for (size_t i = 0; i < e.tag_count(); ++i) {
       const TagView t = e.tag(i);
       if (t.size() >= 2 && t[0] == "e") {
@@ -411,10 +394,7 @@ void Relay::fan_out(const Event& e) {
     auto it = subs_.find(h);
     if (it == subs_.end()) continue;
     Subscription& s = *it->second;
-    std::string prefix = "[\"EVENT\",";
-    append_json_string(prefix, s.id.str());
-    prefix += ',';
-    targets.emplace_back(s.conn, std::move(prefix));
+    targets.emplace_back(s.conn, event_message_prefix(s.id));
     if (!s.live) s.sent_before_eose.push_back(e.id());
   }
   out_.fanout(e.raw(), targets);
@@ -506,7 +486,7 @@ void Relay::on_query_done(PendingQuery p, bool ok, std::string_view results) {
     if (r.cols < 3) continue;
     for (uint32_t i = 0; i < r.rows; ++i) {
       uint64_t t = 0;
-      if (!parse_u64(r.cell(i, 1), t)) continue;
+      if (!parse_decimal(r.cell(i, 1), t)) continue;
       rows.push_back(Row{t, r.cell(i, 0), r.cell(i, 2)});
     }
   }
@@ -549,7 +529,7 @@ void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
   if (!conns_.count(p.conn)) return;
   std::vector<ResultSet> rs;
   uint64_t n = 0;
-  if (!ok || !parse_results(results, rs) || rs.empty() || rs[0].rows != 1 || !parse_u64(rs[0].cell(0, 0), n)) {
+  if (!ok || !parse_results(results, rs) || rs.empty() || rs[0].rows != 1 || !parse_decimal(rs[0].cell(0, 0), n)) {
     out_.send(p.conn, closed_message(p.sub, "error: could not count stored events, please try again"));
     return;
   }

@@ -1,21 +1,14 @@
 #include "edge/http.h"
 
 #include "core/config.h"
+#include "core/text.h"
 
 namespace nostr::edge {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // True if the comma-separated header value contains `token` (case-insensitive).
 bool has_token(std::string_view header, std::string_view token) {
-  const std::string h = lower(header);
+  const std::string h = ascii_lower(header);
   size_t pos = 0;
   while (pos <= h.size()) {
     size_t end = h.find(',', pos);

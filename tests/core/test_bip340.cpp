@@ -4,6 +4,7 @@
 // 5 and 14 fail at public-key parsing, so their message/signature are vector 1's.
 #include <doctest/doctest.h>
 
+#include "core/text.h"
 #include "core/types.h"
 #include "core/verify.h"
 #include "test_util.h"
@@ -84,12 +85,12 @@ constexpr Vector kVectors[] = {
 }  // namespace
 
 TEST_CASE("BIP-340 official verification vectors") {
-  using nostr::test::lower;
+  using nostr::ascii_lower;
   for (const Vector& v : kVectors) {
     CAPTURE(v.index);
-    const auto pk = nostr::Pubkey::from_hex(lower(v.pubkey));
-    const auto sig = nostr::Signature::from_hex(lower(v.signature));
-    const auto msg = nostr::EventId::from_hex(lower(v.message));
+    const auto pk = nostr::Pubkey::from_hex(ascii_lower(v.pubkey));
+    const auto sig = nostr::Signature::from_hex(ascii_lower(v.signature));
+    const auto msg = nostr::EventId::from_hex(ascii_lower(v.message));
     REQUIRE(pk);
     REQUIRE(sig);
     REQUIRE(msg);
@@ -98,11 +99,11 @@ TEST_CASE("BIP-340 official verification vectors") {
 }
 
 TEST_CASE("BIP-340: flipping any single bit of a valid signature invalidates it") {
-  using nostr::test::lower;
+  using nostr::ascii_lower;
   const Vector& v = kVectors[1];
-  const auto pk = nostr::Pubkey::from_hex(lower(v.pubkey));
-  const auto msg = nostr::EventId::from_hex(lower(v.message));
-  const std::string sig_hex = lower(v.signature);
+  const auto pk = nostr::Pubkey::from_hex(ascii_lower(v.pubkey));
+  const auto msg = nostr::EventId::from_hex(ascii_lower(v.message));
+  const std::string sig_hex = ascii_lower(v.signature);
   for (size_t i = 0; i < sig_hex.size(); i += 5) {
     std::string t = sig_hex;
     t[i] = t[i] == '0' ? '1' : '0';

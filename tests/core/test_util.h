@@ -24,12 +24,5 @@ inline std::vector<std::string> read_testdata_lines(const std::string& name) {
   return lines;
 }
 
-// Converts hex to lowercase (the BIP-340 vectors are uppercase).
-inline std::string lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
 
 }  // namespace nostr::test
