@@ -11,8 +11,8 @@ set(NOSTR_SIMDJSON_DIR "${_nostr_root}/node_modules/@nozbe/simdjson/src"
 set(NOSTR_SECP256K1_DIR "${_nostr_root}/.deps/secp256k1-0.2.0"
     CACHE PATH "libsecp256k1 0.2.0 source tree (src/ and include/)")
 # Default chosen by measurement (docs/benchmarks.md, scripts/bench-verify): in
-# wasm, window 8 verifies ~5% slower than 15 but the module is 133 KiB instead of
-# 1149 KiB gzipped, which every Worker and Durable Object cold start pays for.
+# wasm, window 8 verifies ~6% slower than 15 but the module is 139 KiB instead of
+# 1155 KiB gzipped, which every Worker and Durable Object cold start pays for.
 # Natively size does not matter: take the faster tables.
 if(NOSTR_WASM)
   set(_nostr_default_window 8)
