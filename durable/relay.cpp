@@ -58,6 +58,17 @@ void RecentIds::insert(const EventId& id) {
   }
 }
 
+std::string Relay::stats_json(uint64_t memory_bytes) const {
+  std::string s = "{\"connections\":";
+  append_uint(s, conns_.size());
+  s += ",\"subscriptions\":";
+  append_uint(s, subs_.size());
+  s += ",\"memory_bytes\":";
+  append_uint(s, memory_bytes);
+  s += '}';
+  return s;
+}
+
 Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.limits) {}
 
 bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t /*now*/) {

@@ -64,6 +64,10 @@ class Relay {
   void d1_done(uint32_t token, bool ok, std::string_view results, uint64_t now);
   void sql_done(uint32_t token, std::string_view results, uint64_t now);
 
+  // Returns what clients currently make the relay hold, as a JSON object:
+  // {"connections":n,"subscriptions":n,"memory_bytes":memory_bytes,...}.
+  std::string stats_json(uint64_t memory_bytes) const;
+
   ActionWriter& actions() { return out_; }
   size_t connection_count() const { return conns_.size(); }
   size_t subscription_count() const { return subs_.size(); }

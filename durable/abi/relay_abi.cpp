@@ -10,6 +10,7 @@
 struct nr_relay {
   explicit nr_relay(nostr::RelayConfig c) : relay(std::move(c)) {}
   nostr::durable::Relay relay;
+  std::string stats;
 };
 
 namespace {
@@ -20,6 +21,15 @@ std::string_view bytes(const uint8_t* p, uint32_t n) { return {reinterpret_cast<
 nostr::durable::ActionWriter& fresh(nr_relay* r) {
   r->relay.actions().clear();
   return r->relay.actions();
+}
+
+// Linear memory only grows: its size is the module's heap high-water mark.
+uint64_t memory_bytes() {
+#if defined(__wasm__)
+  return static_cast<uint64_t>(__builtin_wasm_memory_size(0)) * 65536u;
+#else
+  return 0;
+#endif
 }
 
 uint64_t seconds(double now) { return now > 0 ? static_cast<uint64_t>(now) : 0; }
@@ -100,4 +110,13 @@ NR_EXPORT("nr_relay_connection_count") uint32_t nr_relay_connection_count(const 
 
 NR_EXPORT("nr_relay_subscription_count") uint32_t nr_relay_subscription_count(const nr_relay* r) {
   return static_cast<uint32_t>(r->relay.subscription_count());
+}
+
+NR_EXPORT("nr_relay_stats") uint32_t nr_relay_stats(nr_relay* r) {
+  r->stats = r->relay.stats_json(memory_bytes());
+  return static_cast<uint32_t>(r->stats.size());
+}
+
+NR_EXPORT("nr_relay_stats_ptr") const uint8_t* nr_relay_stats_ptr(const nr_relay* r) {
+  return reinterpret_cast<const uint8_t*>(r->stats.data());
 }

@@ -95,6 +95,13 @@ int32_t nr_relay_d1_done(nr_relay* r, uint32_t token, int32_t ok, const uint8_t*
  * broken (close its sockets with 1011 and rebuild it), not call this. */
 int32_t nr_relay_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, uint32_t len, double now);
 
+/* Resource use, as JSON (see Relay::stats_json in durable/relay.h), written into an
+ * engine-owned buffer: returns its length; nr_relay_stats_ptr gives its address,
+ * valid until the next nr_relay_* call. Includes "memory_bytes": the size of the
+ * module's linear memory, which never shrinks, so it is the heap high-water mark. */
+uint32_t nr_relay_stats(nr_relay* r);
+const uint8_t* nr_relay_stats_ptr(const nr_relay* r);
+
 /* Diagnostics: open connections and subscriptions. */
 uint32_t nr_relay_connection_count(const nr_relay* r);
 uint32_t nr_relay_subscription_count(const nr_relay* r);
