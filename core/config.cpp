@@ -10,6 +10,41 @@ using simdjson::SUCCESS;
 
 Reject bad_config(std::string text) { return reject(Code::bad_json, "config: " + std::move(text)); }
 
+// The 32-bit limit named `k`, or nullptr.
+uint32_t* u32_limit(Limits& l, std::string_view k) {
+  struct Entry {
+    std::string_view name;
+    uint32_t Limits::*field;
+  };
+  static constexpr Entry kFields[] = {
+      {"max_message_length", &Limits::max_message_length},
+      {"max_subscriptions", &Limits::max_subscriptions},
+      {"max_filters", &Limits::max_filters},
+      {"max_limit", &Limits::max_limit},
+      {"default_limit", &Limits::default_limit},
+      {"max_subid_length", &Limits::max_subid_length},
+      {"max_event_tags", &Limits::max_event_tags},
+      {"max_content_length", &Limits::max_content_length},
+      {"max_event_size", &Limits::max_event_size},
+      {"max_filter_values", &Limits::max_filter_values},
+      {"max_connections", &Limits::max_connections},
+      {"max_logins", &Limits::max_logins},
+      {"max_subscriptions_total", &Limits::max_subscriptions_total},
+      {"max_filter_bytes", &Limits::max_filter_bytes},
+      {"max_filter_bytes_total", &Limits::max_filter_bytes_total},
+      {"max_pending_events", &Limits::max_pending_events},
+      {"max_pending_event_bytes_total", &Limits::max_pending_event_bytes_total},
+      {"max_query_page_bytes", &Limits::max_query_page_bytes},
+      {"max_query_bytes_total", &Limits::max_query_bytes_total},
+      {"max_pending_counts", &Limits::max_pending_counts},
+      {"max_pending_counts_total", &Limits::max_pending_counts_total},
+  };
+  for (const Entry& e : kFields) {
+    if (e.name == k) return &(l.*e.field);
+  }
+  return nullptr;
+}
+
 Status parse_limits(simdjson::dom::object obj, Limits& l) {
   for (simdjson::dom::key_value_pair kv : obj) {
     uint64_t v = 0;
@@ -23,23 +58,18 @@ Status parse_limits(simdjson::dom::object obj, Limits& l) {
       return {};
     };
     Status st;
-    if (k == "max_message_length") st = u32(l.max_message_length);
-    else if (k == "max_subscriptions") st = u32(l.max_subscriptions);
-    else if (k == "max_filters") st = u32(l.max_filters);
-    else if (k == "max_limit") st = u32(l.max_limit);
-    else if (k == "default_limit") st = u32(l.default_limit);
-    else if (k == "max_subid_length") st = u32(l.max_subid_length);
-    else if (k == "max_event_tags") st = u32(l.max_event_tags);
-    else if (k == "max_content_length") st = u32(l.max_content_length);
-    else if (k == "max_event_size") st = u32(l.max_event_size);
-    else if (k == "max_filter_values") st = u32(l.max_filter_values);
-    else if (k == "created_at_lower_limit") l.created_at_lower_limit = v;
-    else if (k == "created_at_upper_limit") l.created_at_upper_limit = v;
-    else return bad_config("unknown limit " + std::string(k));
+    if (k == "created_at_lower_limit") {
+      l.created_at_lower_limit = v;
+    } else if (k == "created_at_upper_limit") {
+      l.created_at_upper_limit = v;
+    } else if (uint32_t* field = u32_limit(l, k)) {
+      st = u32(*field);
+    } else {
+      return bad_config("unknown limit " + std::string(k));
+    }
     if (!st) return st;
   }
-  if (l.max_subid_length == 0 || l.max_subid_length > 64) return bad_config("max_subid_length must be 1-64");
-  if (l.max_filters == 0) return bad_config("max_filters must be at least 1");
+  if (std::string why = check_limits(l); !why.empty()) return bad_config("limits: " + why);
   return {};
 }
 

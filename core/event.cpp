@@ -163,9 +163,14 @@ Result<Event> Event::from_element(simdjson::dom::element el, std::string_view ra
             return reject(Code::too_many_tags,
                           "more than " + std::to_string(limits.max_event_tags) + " tags");
           }
+          // A tag is at least its name: [] and [""] say nothing and only cost storage.
+          if (items.size() == 0) return reject(Code::bad_tags, "a tag must not be empty");
           for (simdjson::dom::element item : items) {
             if (item.get_string().get(s) != SUCCESS) {
               return reject(Code::bad_tags, "tag items must be strings");
+            }
+            if (s.empty() && e.items_.size() == e.tag_begin_.back()) {
+              return reject(Code::bad_tags, "a tag name must not be empty");
             }
             e.items_.push_back(Span{static_cast<uint32_t>(e.strings_.size()), static_cast<uint32_t>(s.size())});
             e.strings_.append(s);

@@ -171,6 +171,74 @@ bool CompiledFilter::matches(const Event& e) const {
   return true;
 }
 
+EventTagIndex::EventTagIndex(const Event& e) {
+  entries_.reserve(e.tag_count());
+  for (size_t i = 0; i < e.tag_count(); ++i) {
+    const TagView t = e.tag(i);
+    if (t.size() >= 2 && t[0].size() == 1) entries_.push_back(Entry{t[0][0], t[1]});
+  }
+  std::sort(entries_.begin(), entries_.end());
+  entries_.erase(std::unique(entries_.begin(), entries_.end()), entries_.end());
+}
+
+bool EventTagIndex::contains(char letter, std::string_view value) const {
+  return std::binary_search(entries_.begin(), entries_.end(), Entry{letter, value});
+}
+
+std::pair<EventTagIndex::Iter, EventTagIndex::Iter> EventTagIndex::values_of(char letter) const {
+  struct ByLetter {
+    bool operator()(const Entry& a, char l) const { return a.letter < l; }
+    bool operator()(char l, const Entry& a) const { return l < a.letter; }
+  };
+  return std::equal_range(entries_.begin(), entries_.end(), letter, ByLetter{});
+}
+
+bool CompiledFilter::matches(const Event& e, const EventTagIndex& index) const {
+  if (ids_ && !std::binary_search(ids_->begin(), ids_->end(), e.id())) return false;
+  if (authors_ && !std::binary_search(authors_->begin(), authors_->end(), e.pubkey())) return false;
+  if (kinds_ && !std::binary_search(kinds_->begin(), kinds_->end(), static_cast<uint16_t>(e.kind()))) {
+    return false;
+  }
+  if (since_ && e.created_at() < *since_) return false;
+  if (until_ && e.created_at() > *until_) return false;
+  for (const TagCondition& cond : tags_) {
+    const auto [lo, hi] = index.values_of(cond.letter);
+    if (lo == hi) return false;
+    // Walk the smaller side, binary-search the larger: O(min * log max).
+    bool found = false;
+    if (cond.values.size() <= static_cast<size_t>(hi - lo)) {
+      for (const auto& v : cond.values) {
+        if (std::binary_search(lo, hi, EventTagIndex::Entry{cond.letter, v})) {
+          found = true;
+          break;
+        }
+      }
+    } else {
+      for (auto it = lo; it != hi && !found; ++it) {
+        found = std::binary_search(cond.values.begin(), cond.values.end(), it->value);
+      }
+    }
+    if (!found) return false;
+  }
+  if (search_ && !search_matches(*search_, e.content())) return false;
+  return true;
+}
+
+size_t CompiledFilter::cost() const {
+  // Per value: the value itself, plus (when the index files the filter under
+  // it) a bucket key, the handle's copy of that key and a bucket entry.
+  constexpr size_t kPerValue = 160;
+  size_t n = 256 + (search_ ? search_->size() + 48 : 0);
+  if (ids_) n += ids_->size() * (3 * 33 + kPerValue);
+  if (authors_) n += authors_->size() * (3 * 33 + kPerValue);
+  if (kinds_) n += kinds_->size() * (3 * 6 + kPerValue);
+  for (const auto& t : tags_) {
+    n += 64;
+    for (const auto& v : t.values) n += 3 * (v.size() + 2) + kPerValue;
+  }
+  return n;
+}
+
 uint64_t CompiledFilter::effective_limit(const Limits& limits) const {
   const uint64_t want = limit_ ? *limit_ : limits.default_limit;
   return std::min<uint64_t>(want, limits.max_limit);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/event.h"
@@ -21,6 +22,32 @@ namespace nostr {
 struct TagCondition {
   char letter;
   std::vector<std::string> values;
+};
+
+// The distinct single-letter tag values of one event ([x, v, ...] with a
+// one-character name x), sorted. Built once per event, so matching it against
+// many filters costs O(min(values, tags) * log) per tag condition instead of a
+// scan of every tag. Borrows the event: it must outlive the index.
+class EventTagIndex {
+ public:
+  struct Entry {
+    char letter;
+    std::string_view value;
+    friend bool operator<(const Entry& a, const Entry& b) {
+      return a.letter != b.letter ? a.letter < b.letter : a.value < b.value;
+    }
+    friend bool operator==(const Entry& a, const Entry& b) { return a.letter == b.letter && a.value == b.value; }
+  };
+  explicit EventTagIndex(const Event& e);
+  const std::vector<Entry>& entries() const { return entries_; }
+  // True if the event has a tag [letter, value, ...].
+  bool contains(char letter, std::string_view value) const;
+  using Iter = std::vector<Entry>::const_iterator;
+  // The entries with `letter`, as a sorted range.
+  std::pair<Iter, Iter> values_of(char letter) const;
+
+ private:
+  std::vector<Entry> entries_;
 };
 
 class CompiledFilter {
@@ -39,6 +66,13 @@ class CompiledFilter {
   // Returns true if `e` satisfies every condition (limit is ignored: it only
   // applies to stored queries).
   bool matches(const Event& e) const;
+  // Same, with the event's tag index (the fast path for live fan-out).
+  bool matches(const Event& e, const EventTagIndex& tags) const;
+
+  // Estimated heap bytes this filter holds once compiled and filed in a
+  // subscription index (conservative for 32- and 64-bit builds): what the
+  // relay's filter budgets count (docs/limits.md).
+  size_t cost() const;
 
   // Absent conditions are nullopt; present ones are sorted and deduplicated.
   const std::optional<std::vector<EventId>>& ids() const { return ids_; }

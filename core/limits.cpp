@@ -4,6 +4,24 @@
 
 namespace nostr {
 
+std::string check_limits(const Limits& l) {
+  if (l.max_subid_length == 0 || l.max_subid_length > 64) return "max_subid_length must be 1-64";
+  if (l.max_filters == 0) return "max_filters must be at least 1";
+  // The socket attachment (16 KiB) must hold every login whatever else it holds.
+  if (l.max_logins > 128) return "max_logins must be at most 128";
+  if (l.max_query_page_bytes < l.max_event_size) {
+    return "max_query_page_bytes must be at least max_event_size (a page holds at least one event)";
+  }
+  if (l.max_query_bytes_total < l.max_query_page_bytes) {
+    return "max_query_bytes_total must be at least max_query_page_bytes";
+  }
+  if (l.max_pending_event_bytes_total < l.max_event_size) {
+    return "max_pending_event_bytes_total must be at least max_event_size";
+  }
+  if (l.max_event_size < 1024) return "max_event_size must be at least 1024";
+  return {};
+}
+
 void append_nip11_limitation(std::string& out, const Limits& l, bool auth_required,
                              bool payment_required, bool restricted_writes) {
   auto field = [&out](const char* name, uint64_t v) {

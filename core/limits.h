@@ -21,7 +21,30 @@ struct Limits {
   // Relative to now; 0 disables the check (NIP-11 semantics).
   uint64_t created_at_lower_limit = 0;    // reject events older than now - this
   uint64_t created_at_upper_limit = 900;  // reject events newer than now + this
+
+  // Budgets: everything a client can make the relay hold has a per-connection
+  // and a relay-wide bound (docs/limits.md). The defaults keep the wasm heap of
+  // one Durable Object under 48 MiB whatever clients do.
+  uint32_t max_connections = 4096;           // open sockets, relay-wide
+  uint32_t max_logins = 8;                   // NIP-42 pubkeys per connection
+  uint32_t max_subscriptions_total = 20000;  // open REQs, relay-wide
+  // Compiled filters of open subscriptions, in estimated heap bytes
+  // (filter_cost()); each connection may always hold 2 KiB whatever the total.
+  uint32_t max_filter_bytes = 262144;          // per connection
+  uint32_t max_filter_bytes_total = 10485760;  // relay-wide
+  // Events verified and waiting for (or inside) a D1 write.
+  uint32_t max_pending_events = 32;                 // per connection
+  uint32_t max_pending_event_bytes_total = 3145728; // raw bytes, relay-wide
+  // Stored-query results held in memory: one page per REQ at a time, and all
+  // pages in flight together.
+  uint32_t max_query_page_bytes = 524288;      // per REQ; >= max_event_size
+  uint32_t max_query_bytes_total = 4194304;    // relay-wide
+  uint32_t max_pending_counts = 4;             // COUNTs in flight per connection
+  uint32_t max_pending_counts_total = 256;     // relay-wide
 };
+
+// Returns a reason if `l` is inconsistent (e.g. a page smaller than one event).
+[[nodiscard]] std::string check_limits(const Limits& l);
 
 // Appends the NIP-11 `limitation` object for `l` (plus the flags NIP-11 puts there).
 void append_nip11_limitation(std::string& out, const Limits& l, bool auth_required,

@@ -1,5 +1,8 @@
 #include "core/message.h"
 
+#include <cmath>
+#include <cstdlib>
+
 #include "core/json_writer.h"
 
 namespace nostr {
@@ -26,12 +29,32 @@ ParsedFrame fail_ok(Reject rej, std::string event_id) {
   return r;
 }
 
-ParsedFrame fail_closed(Reject rej, const SubId& sub) {
+ParsedFrame fail_closed(Reject rej, const SubId& sub, bool is_req) {
   ParsedFrame r;
   r.error.reject = std::move(rej);
   r.error.reply = ReplyKind::closed;
   r.error.sub_id = sub.str();
+  r.error.ends_subscription = is_req;
   return r;
+}
+
+bool huge_number(std::string_view tok) {
+  if (tok.size() < 4) return false;  // 3 characters always fit
+  const bool integer = tok.find_first_of(".eE") == std::string_view::npos;
+  if (integer) {
+    std::string_view digits = tok;
+    const bool negative = !digits.empty() && digits[0] == '-';
+    if (negative) digits.remove_prefix(1);
+    while (digits.size() > 1 && digits[0] == '0') digits.remove_prefix(1);
+    if (digits.size() != 19 && digits.size() != 20) return digits.size() > 20;
+    // Compare with the largest magnitude simdjson takes for this sign.
+    const std::string_view max = negative ? "9223372036854775808" : "18446744073709551615";
+    if (digits.size() != max.size()) return digits.size() > max.size();
+    return digits > max;
+  }
+  const std::string copy(tok);
+  const double v = std::strtod(copy.c_str(), nullptr);
+  return std::isinf(v);
 }
 
 ParsedFrame success(ClientMessage m) {
@@ -54,6 +77,36 @@ std::string salvage_event_id(element ev) {
 }
 
 }  // namespace
+
+std::optional<std::string> neutralize_huge_numbers(std::string_view f) {
+  std::optional<std::string> out;
+  size_t i = 0;
+  while (i < f.size()) {
+    const char c = f[i];
+    if (c == '"') {
+      for (++i; i < f.size() && f[i] != '"'; ++i) {
+        if (f[i] == '\\') ++i;
+      }
+      ++i;
+      continue;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t end = i;
+      while (end < f.size() && (f[end] == '-' || f[end] == '+' || f[end] == '.' || f[end] == 'e' || f[end] == 'E' ||
+                                (f[end] >= '0' && f[end] <= '9'))) {
+        ++end;
+      }
+      if (huge_number(f.substr(i, end - i))) {
+        if (!out) out.emplace(f);
+        out->replace(i, end - i, "null" + std::string(end - i - 4, ' '));
+      }
+      i = end;
+      continue;
+    }
+    ++i;
+  }
+  return out;
+}
 
 std::optional<std::string_view> second_element_raw(std::string_view f) {
   size_t i = 0;
@@ -99,7 +152,15 @@ ParsedFrame MessageParser::parse(std::string_view frame, bool padded) {
     return fail(Code::bad_json, "message must not start with a byte order mark");
   }
   element root;
-  const auto err = parser_->parse(frame.data(), frame.size(), !padded).get(root);
+  auto err = parser_->parse(frame.data(), frame.size(), !padded).get(root);
+  std::string neutral;  // owns the frame when huge numbers were replaced
+  if (err == simdjson::BIGINT_ERROR || err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE) {
+    if (auto n = neutralize_huge_numbers(frame)) {
+      neutral = std::move(*n);
+      frame = neutral;
+      err = parser_->parse(frame.data(), frame.size(), true).get(root);
+    }
+  }
   if (err == simdjson::DEPTH_ERROR) return fail(Code::too_deep, "message is nested too deeply");
   if (err != SUCCESS) return fail(Code::bad_json, "could not parse message as JSON");
 
@@ -136,17 +197,17 @@ ParsedFrame MessageParser::parse(std::string_view frame, bool padded) {
     if (n < 2) return fail(Code::wrong_arity, std::string(type) + " message needs a subscription id");
     auto sub = sub_at(1);
     if (!sub) return fail(Code::bad_sub_id, bad_sub_text);
-    if (n < 3) return fail_closed(reject(Code::no_filters, "at least one filter is required"), *sub);
+    if (n < 3) return fail_closed(reject(Code::no_filters, "at least one filter is required"), *sub, type == "REQ");
     if (n - 2 > limits_.max_filters) {
       return fail_closed(reject(Code::too_many_filters, "too many filters (limit is " +
                                                             std::to_string(limits_.max_filters) + ")"),
-                         *sub);
+                         *sub, type == "REQ");
     }
     std::vector<CompiledFilter> filters;
     filters.reserve(n - 2);
     for (size_t i = 2; i < n; ++i) {
       auto f = CompiledFilter::compile(arr.at(i).value_unsafe(), limits_);
-      if (!f) return fail_closed(f.error(), *sub);
+      if (!f) return fail_closed(f.error(), *sub, type == "REQ");
       filters.push_back(std::move(f).value());
     }
     if (type == "REQ") return success(ReqMessage{std::move(*sub), std::move(filters)});

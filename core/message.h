@@ -56,6 +56,9 @@ struct MessageError {
   ReplyKind reply = ReplyKind::notice;
   std::string event_id;  // for ReplyKind::ok: the id string as sent (<= 64 chars)
   std::string sub_id;    // for ReplyKind::closed
+  // A refused REQ: an open subscription with sub_id ends (the client was told
+  // CLOSED for that id, so nothing more may be delivered on it).
+  bool ends_subscription = false;
 };
 
 struct [[nodiscard]] ParsedFrame {
@@ -74,7 +77,9 @@ class MessageParser {
 
   // Parses one frame. If `padded`, frame.data() must be followed by at least
   // SIMDJSON_PADDING readable bytes (no copy is made); otherwise it is copied.
-  // Results do not borrow from `frame`.
+  // Results do not borrow from `frame`. A number no 64-bit integer or finite
+  // double holds (2^64, 1e400) is read as null, so the frame is still answered
+  // against its type and id (CLOSED / OK false) instead of a bare NOTICE.
   ParsedFrame parse(std::string_view frame, bool padded);
 
   // The parser, for callers that parse standalone JSON (e.g. persisted filters).
@@ -85,6 +90,11 @@ class MessageParser {
   Limits limits_;
   std::unique_ptr<simdjson::dom::parser> parser_;
 };
+
+// Returns a copy of `frame` in which every number token (outside strings) that
+// fits neither a 64-bit integer nor a finite double is replaced by `null` and
+// spaces (same length), or nullopt if there is none. Never produces a number.
+std::optional<std::string> neutralize_huge_numbers(std::string_view frame);
 
 // Returns the raw JSON text of the second element of a top-level array whose
 // first element is a string, when that element is an object: the event in

@@ -179,7 +179,9 @@ Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, u
   const std::string from = build_from_where(f, q, now);
   const bool by_tag = shape_of(f) == Shape::tag1;
   SqlStatement st;
-  st.sql = "SELECT e.id, e.created_at, e.raw" + from + q.where() +
+  // octet_length reads the record header, not the event: the raw JSON is only
+  // loaded later, a page at a time (plan_fetch).
+  st.sql = "SELECT e.id, e.created_at, octet_length(e.raw)" + from + q.where() +
            (by_tag ? " ORDER BY t.created_at DESC, t.event_id ASC LIMIT ?" : " ORDER BY e.created_at DESC, e.id ASC LIMIT ?");
   q.param(SqlParam::of(static_cast<int64_t>(f.effective_limit(limits))));
   if (q.param_count() > kMaxSqlParams) return too_complex();
@@ -187,23 +189,57 @@ Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, u
   return st;
 }
 
+namespace {
+
+// D1 refuses a compound SELECT of more than 5 terms (a lowered
+// SQLITE_MAX_COMPOUND_SELECT): nest groups of at most 5 so any number of
+// filters counts in one statement.
+constexpr size_t kMaxCompoundTerms = 5;
+
+std::string nested_union(const std::vector<std::string>& terms, size_t lo, size_t hi) {
+  const size_t n = hi - lo;
+  std::string out;
+  if (n <= kMaxCompoundTerms) {
+    for (size_t i = lo; i < hi; ++i) out += (i == lo ? "" : " UNION ") + terms[i];
+    return out;
+  }
+  const size_t group = (n + kMaxCompoundTerms - 1) / kMaxCompoundTerms;
+  for (size_t g = lo; g < hi; g += group) {
+    if (g != lo) out += " UNION ";
+    out += "SELECT id FROM (" + nested_union(terms, g, std::min(hi, g + group)) + ")";
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now) {
   assert(!filters.empty());
   size_t values = 0;
   for (const auto& f : filters) values += list_values(f) + 6;
   const bool as_json = values > kMaxSqlParams;
   SqlStatement st;
-  std::string unions;
+  std::vector<std::string> terms;
   for (const auto& f : filters) {
     QueryBuilder q(as_json);
     const std::string from = build_from_where(f, q, now);
-    if (!unions.empty()) unions += " UNION ";
-    unions += "SELECT e.id" + from + q.where();
+    terms.push_back("SELECT e.id AS id" + from + q.where());
     for (auto& p : q.take_params()) st.params.push_back(std::move(p));
   }
   if (st.params.size() > kMaxSqlParams) return too_complex();
-  st.sql = "SELECT COUNT(*) FROM (" + unions + ")";
+  st.sql = "SELECT COUNT(*) FROM (" + nested_union(terms, 0, terms.size()) + ")";
   return st;
+}
+
+SqlStatement plan_fetch(const std::vector<EventId>& ids) {
+  std::string list = "[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) list += ',';
+    list += '"' + ids[i].hex() + '"';
+  }
+  list += ']';
+  return SqlStatement{"SELECT id, raw FROM events WHERE id IN (SELECT value FROM json_each(?1))",
+                      {SqlParam::of(std::move(list))}};
 }
 
 std::optional<Address> parse_address(std::string_view a) {

@@ -19,7 +19,8 @@
 
 namespace nostr {
 
-// Returns the SELECT for `f` yielding columns (id, created_at, raw), newest first,
+// Returns the SELECT for `f` yielding columns (id, created_at, size of raw in
+// bytes), newest first,
 // ties by lowest id, at most f.effective_limit(limits) rows, never an event
 // expired at `now` (NIP-40). Lists go inline while they fit the 100-parameter
 // cap, otherwise through json_each(?). Fails with bad_filter only if even that
@@ -27,8 +28,13 @@ namespace nostr {
 [[nodiscard]] Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now);
 
 // Returns SELECT COUNT(*) of distinct events matching any of `filters` (limits
-// ignored, as NIP-45 counts). One column, one row.
+// ignored, as NIP-45 counts). One column, one row. Any number of filters: the
+// union is nested so no compound SELECT has more than D1's 5 terms.
 [[nodiscard]] Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now);
+
+// Returns the SELECT yielding (id, raw) of the stored events among `ids`, in
+// no particular order: one page of a stored query whose ids plan_query found.
+SqlStatement plan_fetch(const std::vector<EventId>& ids);
 
 // One event's share of a D1 write batch (see plan_store_batch).
 struct StorePlan {

@@ -8,6 +8,7 @@
 #include "core/relay_message.h"
 #include "core/sql.h"
 #include "core/text.h"
+#include "core/verify.h"
 
 namespace nostr::durable {
 namespace {
@@ -23,6 +24,21 @@ constexpr size_t kMaxBatchStatements = 50;
 // latency a large batch adds to its first event.
 constexpr size_t kMaxBatchEvents = 64;
 constexpr uint64_t kAuthWindow = 600;  // NIP-42: created_at within ~10 minutes
+// NIP-42 challenges from the host are >= 16 random chars; keep at most this.
+constexpr size_t kMaxChallenge = 64;
+// A connection may always hold this many filter bytes, whatever the relay-wide
+// total: a client's first small REQ is never refused because others are greedy.
+constexpr size_t kFilterReserve = 1024;
+// Bytes charged per subscription on top of its filters (entry, id, maps).
+constexpr size_t kSubscriptionCost = 256;
+// Bytes an ids-query row may occupy while it is decoded and sorted (the results
+// buffer, its cell table, the sort) and then while it is paged (StoredRow).
+constexpr size_t kIdRowBytes = 200;
+// Per fetched row beyond its raw JSON: the id and framing in the results buffer.
+constexpr size_t kPageRowOverhead = 96;
+// Live events recorded while a REQ's ids query is in flight (to skip them in
+// its pages); beyond this they are still delivered, at worst twice.
+constexpr size_t kMaxSentBeforeEose = 1024;
 
 std::string subs_filters_json(const std::vector<CompiledFilter>& filters) {
   std::string out = "[";
@@ -48,23 +64,46 @@ std::string relay_url_host(std::string_view url) {
   return ascii_lower(url.substr(0, end));
 }
 
-void RecentIds::insert(const EventId& id) {
-  std::string k = key(id);
-  if (!set_.insert(k).second) return;
-  order_.push_back(std::move(k));
+void RecentIds::insert(const EventId& id, const Signature& sig) {
+  if (!map_.emplace(id, sig).second) return;
+  order_.push_back(id);
   if (order_.size() > capacity_) {
-    set_.erase(order_.front());
+    map_.erase(order_.front());
     order_.pop_front();
   }
 }
 
+Relay::Usage Relay::usage() const {
+  return Usage{conns_.size(),         subs_.size(),       filter_bytes_,  pending_event_bytes_,
+               query_list_bytes_,     query_page_bytes_,  pending_counts_};
+}
+
 std::string Relay::stats_json(uint64_t memory_bytes) const {
-  std::string s = "{\"connections\":";
-  append_uint(s, conns_.size());
-  s += ",\"subscriptions\":";
-  append_uint(s, subs_.size());
-  s += ",\"memory_bytes\":";
-  append_uint(s, memory_bytes);
+  size_t pending_events = 0, waiting = 0;
+  for (const auto& [id, c] : conns_) {
+    pending_events += c.pending_events;
+    waiting += c.query_steps.size();
+  }
+  std::string s = "{";
+  auto field = [&s](const char* name, uint64_t v) {
+    if (s.size() > 1) s += ',';
+    s += '"';
+    s += name;
+    s += "\":";
+    append_uint(s, v);
+  };
+  field("connections", conns_.size());
+  field("subscriptions", subs_.size());
+  field("filter_bytes", filter_bytes_);
+  field("pending_events", pending_events);
+  field("pending_event_bytes", pending_event_bytes_);
+  field("query_list_bytes", query_list_bytes_);
+  field("query_page_bytes", query_page_bytes_);
+  field("queries_active", queries_.size());
+  field("queries_waiting", waiting);
+  field("pending_counts", pending_counts_);
+  field("recent_ids", recent_.size());
+  field("memory_bytes", memory_bytes);
   s += '}';
   return s;
 }
@@ -73,9 +112,16 @@ Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.l
 
 bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t /*now*/) {
   if (conns_.count(conn)) return false;
+  if (state.empty() && conns_.size() >= config_.limits.max_connections) {
+    const std::string why = "rate-limited: the relay is at its connection limit (" +
+                            std::to_string(config_.limits.max_connections) + "), try again later";
+    out_.send(conn, notice_message(why));
+    out_.close(conn, 1013, why);  // 1013: try again later
+    return true;
+  }
   Connection& c = conns_[conn];
   if (state.empty()) {
-    c.challenge.assign(challenge);
+    c.challenge.assign(challenge.substr(0, kMaxChallenge));
     out_.send(conn, auth_message(c.challenge));
     attach_state(conn, c);
     return true;
@@ -84,12 +130,12 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
   simdjson::dom::element root;
   if (parser_.json().parse(state.data(), state.size(), true).get(root) == simdjson::SUCCESS) {
     std::string_view ch;
-    if (root["challenge"].get_string().get(ch) == simdjson::SUCCESS) c.challenge.assign(ch);
+    if (root["challenge"].get_string().get(ch) == simdjson::SUCCESS) c.challenge.assign(ch.substr(0, kMaxChallenge));
     simdjson::dom::array authed;
     if (root["authed"].get_array().get(authed) == simdjson::SUCCESS) {
       for (simdjson::dom::element pk : authed) {
         std::string_view hex;
-        if (pk.get_string().get(hex) != simdjson::SUCCESS) continue;
+        if (pk.get_string().get(hex) != simdjson::SUCCESS || c.authed.size() >= config_.limits.max_logins) continue;
         if (auto p = Pubkey::from_hex(hex)) c.authed.push_back(*p);
       }
     }
@@ -223,7 +269,13 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
     const std::string text = err.reject.wire_message();
     switch (err.reply) {
       case ReplyKind::ok: out_.send(conn, ok_message(err.event_id, false, text)); break;
-      case ReplyKind::closed: out_.send(conn, closed_message(err.sub_id, text)); break;
+      case ReplyKind::closed:
+        if (err.ends_subscription) {
+          refuse_req(conn, err.sub_id, text);
+        } else {
+          out_.send(conn, closed_message(err.sub_id, text));
+        }
+        break;
       case ReplyKind::notice: out_.send(conn, notice_message(text)); break;
     }
     return;
@@ -270,9 +322,31 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
     send_ok(conn, e.id(), false, "invalid: kind 22242 is for NIP-42 AUTH messages only");
     return;
   }
-  // Cheap duplicate check before the expensive signature verification.
-  if (recent_.contains(e.id())) {
+  // Cheap duplicate check before the expensive signature verification; sound:
+  // the event must hash to its id and carry the stored (or a valid) signature.
+  if (const Signature* stored = recent_.find(e.id())) {
+    if (e.computed_id() != e.id()) {
+      send_ok(conn, e.id(), false, reject(Code::id_mismatch, "id is not the sha256 of the serialized event").wire_message());
+      return;
+    }
+    if (*stored != e.sig() && !schnorr_verify(e.sig(), e.id().data(), e.pubkey())) {
+      send_ok(conn, e.id(), false, reject(Code::bad_signature, "signature verification failed").wire_message());
+      return;
+    }
     send_ok(conn, e.id(), true, "duplicate: already have this event");
+    return;
+  }
+  Connection& c = conns_[conn];
+  const bool stored_kind = e.kind_class() != KindClass::ephemeral;
+  // Write budgets before the ~100 µs verification: a flood costs little.
+  if (stored_kind && c.pending_events >= config_.limits.max_pending_events) {
+    send_ok(conn, e.id(), false,
+            "rate-limited: " + std::to_string(c.pending_events) +
+                " events of this connection are waiting to be stored; wait for their OK before sending more");
+    return;
+  }
+  if (stored_kind && pending_event_bytes_ + e.raw().size() > config_.limits.max_pending_event_bytes_total) {
+    send_ok(conn, e.id(), false, "rate-limited: the relay is busy storing events, try again shortly");
     return;
   }
   if (auto st = verify_event(e); !st) {
@@ -283,12 +357,12 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
     send_ok(conn, e.id(), false, st.error().wire_message());
     return;
   }
-  if (e.is_protected() && !is_authed(conns_[conn], e.pubkey())) {
+  if (e.is_protected() && !is_authed(c, e.pubkey())) {
     send_ok(conn, e.id(), false, "auth-required: this event may only be published by its author (NIP-70)");
     return;
   }
-  if (e.kind_class() == KindClass::ephemeral) {
-    recent_.insert(e.id());
+  if (!stored_kind) {
+    recent_.insert(e.id(), e.sig());  // a repeat is a duplicate, not a second broadcast
     send_ok(conn, e.id(), true, "");
     fan_out(e);
     return;
@@ -297,6 +371,8 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
 }
 
 void Relay::queue_store(uint32_t conn, Event&& e) {
+  ++conns_[conn].pending_events;
+  pending_event_bytes_ += e.raw().size();
   StorePlan plan = plan_store(e);
   write_queue_.push_back(PendingStore{conn, std::make_unique<Event>(std::move(e)), std::move(plan)});
   if (!write_in_flight_) flush_writes();
@@ -327,6 +403,8 @@ void Relay::flush_writes() {
 void Relay::on_store_done(const PendingStore& p, size_t index, const StoreBatch& plan,
                           const std::vector<ResultSet>* rs, std::vector<EventId>& inserted_in_batch) {
   const Event& e = *p.event;
+  pending_event_bytes_ -= e.raw().size();
+  if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.pending_events > 0) --c->second.pending_events;
   const size_t probe = plan.probe_stmt[index];
   const size_t row = index;
   if (!rs || rs->size() <= std::max(probe, plan.status_stmt) || (*rs)[plan.status_stmt].rows <= row ||
@@ -384,7 +462,7 @@ void Relay::on_store_done(const PendingStore& p, size_t index, const StoreBatch&
 void Relay::remember(const Event& e) {
   // Only ids that stay stored may answer "duplicate" from memory: replaceable
   // versions can be superseded, so they always go to D1.
-  if (e.kind_class() == KindClass::regular) recent_.insert(e.id());
+  if (e.kind_class() == KindClass::regular) recent_.insert(e.id(), e.sig());
   if (e.kind() == kDeletionKind) {  // NIP-09: its targets are no longer stored
     for (size_t i = 0; i < e.tag_count(); ++i) {
       const TagView t = e.tag(i);
@@ -405,16 +483,32 @@ void Relay::fan_out(const Event& e) {
     auto it = subs_.find(h);
     if (it == subs_.end()) continue;
     Subscription& s = *it->second;
+    if (!s.live) {
+      if (s.stage == QueryStage::page_waiting || s.stage == QueryStage::page_in_flight) {
+        // The stored answer is known: an event in it comes (or came) with its page.
+        const StoredRow key{e.created_at(), e.id(), 0};
+        const bool listed = std::binary_search(s.rows.begin(), s.rows.end(), key, [](const StoredRow& a, const StoredRow& b) {
+          return a.created_at != b.created_at ? a.created_at > b.created_at : a.id < b.id;
+        });
+        if (listed) continue;
+      } else if (s.sent_before_eose.size() < kMaxSentBeforeEose) {
+        s.sent_before_eose.push_back(e.id());
+      }
+    }
     targets.emplace_back(s.conn, event_message_prefix(s.id));
-    if (!s.live) s.sent_before_eose.push_back(e.id());
   }
-  out_.fanout(e.raw(), targets);
+  if (!targets.empty()) out_.fanout(e.raw(), targets);
 }
 
 SubHandle Relay::add_subscription(uint32_t conn, Connection& c, SubId id, std::vector<CompiledFilter> filters,
                                   bool live) {
   const SubHandle h = next_handle_++;
-  auto sub = std::make_unique<Subscription>(Subscription{conn, std::move(id), std::move(filters), live, {}});
+  auto sub = std::make_unique<Subscription>(conn, std::move(id), std::move(filters));
+  sub->live = live;
+  sub->cost = kSubscriptionCost + sub->id.str().size();
+  for (const auto& f : sub->filters) sub->cost += f.cost();
+  c.filter_bytes += sub->cost;
+  filter_bytes_ += sub->cost;
   index_.add(h, sub->filters);
   c.subs[sub->id.str()] = h;
   subs_.emplace(h, std::move(sub));
@@ -424,10 +518,26 @@ SubHandle Relay::add_subscription(uint32_t conn, Connection& c, SubId id, std::v
 void Relay::remove_subscription(SubHandle h) {
   auto it = subs_.find(h);
   if (it == subs_.end()) return;
+  Subscription& s = *it->second;
   index_.remove(h);
-  auto c = conns_.find(it->second->conn);
-  if (c != conns_.end()) c->second.subs.erase(it->second->id.str());
+  filter_bytes_ -= s.cost;
+  query_list_bytes_ -= s.list_bytes;  // in-flight reads release theirs on completion
+  auto c = conns_.find(s.conn);
+  if (c != conns_.end()) {
+    c->second.filter_bytes -= s.cost;
+    c->second.subs.erase(s.id.str());
+  }
   subs_.erase(it);
+}
+
+void Relay::refuse_req(uint32_t conn, const std::string& sub, std::string_view reason) {
+  out_.send(conn, closed_message(sub, reason));
+  auto c = conns_.find(conn);
+  if (c == conns_.end()) return;
+  auto it = c->second.subs.find(sub);
+  if (it == c->second.subs.end()) return;
+  remove_subscription(it->second);
+  save_subscriptions(conn, c->second, nullptr, sub);
 }
 
 void Relay::persist_subscription(const Subscription& s) {
@@ -438,106 +548,256 @@ void Relay::persist_subscription(const Subscription& s) {
 
 void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   Connection& c = conns_[conn];
-  const std::string& sub = m.sub.str();
+  const std::string sub = m.sub.str();
+  const Limits& lim = config_.limits;
   for (const auto& f : m.filters) {
-    if (f.search()) {
-      out_.send(conn, closed_message(sub, "error: search (NIP-50) is not supported by this relay"));
-      return;
-    }
+    if (f.search()) return refuse_req(conn, sub, "unsupported: search (NIP-50) is not supported by this relay");
   }
-  std::vector<SqlStatement> stmts;
+  bool stored = false;
   for (const auto& f : m.filters) {
-    if (f.matches_nothing() || f.effective_limit(config_.limits) == 0) continue;
-    auto st = plan_query(f, config_.limits, now);
-    if (!st) {
-      out_.send(conn, closed_message(sub, st.error().wire_message()));
-      return;
-    }
-    stmts.push_back(std::move(st).value());
+    if (f.matches_nothing() || f.effective_limit(lim) == 0) continue;
+    // Planned now so a filter D1 would refuse is refused here, deterministically.
+    if (auto st = plan_query(f, lim, now); !st) return refuse_req(conn, sub, st.error().wire_message());
+    stored = true;
   }
-  if (auto existing = c.subs.find(sub); existing != c.subs.end()) {
-    remove_subscription(existing->second);  // same id: the new REQ replaces it
-  } else if (c.subs.size() >= config_.limits.max_subscriptions) {
-    out_.send(conn, closed_message(sub, "rate-limited: too many open subscriptions (limit is " +
-                                            std::to_string(config_.limits.max_subscriptions) + ")"));
-    return;
+  // Budgets, counting what a replaced subscription of the same id gives back.
+  size_t cost = kSubscriptionCost + sub.size();
+  for (const auto& f : m.filters) cost += f.cost();
+  const auto existing = c.subs.find(sub);
+  const size_t freed = existing != c.subs.end() ? subs_.at(existing->second)->cost : 0;
+  if (existing == c.subs.end() && c.subs.size() >= lim.max_subscriptions) {
+    return refuse_req(conn, sub, "rate-limited: too many open subscriptions (limit is " +
+                                     std::to_string(lim.max_subscriptions) + ")");
   }
-  const bool live = stmts.empty();
-  const SubHandle h = add_subscription(conn, c, std::move(m.sub), std::move(m.filters), live);
-  const Subscription& s = *subs_[h];
+  if (existing == c.subs.end() && subs_.size() >= lim.max_subscriptions_total) {
+    return refuse_req(conn, sub, "rate-limited: the relay holds too many subscriptions, try again later");
+  }
+  const size_t conn_after = c.filter_bytes - freed + cost;
+  if (conn_after > lim.max_filter_bytes) {
+    return refuse_req(conn, sub, "rate-limited: this connection's filters would take " + std::to_string(conn_after) +
+                                     " bytes (limit is " + std::to_string(lim.max_filter_bytes) +
+                                     "); close subscriptions or use fewer values");
+  }
+  if (conn_after > kFilterReserve && filter_bytes_ - freed + cost > lim.max_filter_bytes_total) {
+    return refuse_req(conn, sub, "rate-limited: the relay holds too many subscriptions, try again later");
+  }
+  if (existing != c.subs.end()) remove_subscription(existing->second);  // same id: the new REQ replaces it
+  const SubHandle h = add_subscription(conn, c, std::move(m.sub), std::move(m.filters), /*live=*/!stored);
+  Subscription& s = *subs_[h];
   save_subscriptions(conn, c, &s, "");
-  if (live) {
+  if (!stored) {
     out_.send(conn, eose_message(s.id));
     return;
   }
-  const uint32_t token = next_token();
-  out_.d1(token, batch_json(stmts));
-  queries_.emplace(token, PendingQuery{conn, h});
+  s.stage = QueryStage::ids_waiting;
+  enqueue_query_step(h);
+  run_query_steps(now);
 }
 
-void Relay::on_query_done(PendingQuery p, bool ok, std::string_view results) {
-  auto it = subs_.find(p.handle);
-  if (it == subs_.end()) return;  // closed or replaced meanwhile
-  Subscription& s = *it->second;
-  std::vector<ResultSet> rs;
-  if (!ok || !parse_results(results, rs)) {
-    out_.send(s.conn, closed_message(s.id.str(), "error: could not query stored events, please try again"));
-    const uint32_t conn = s.conn;
-    const std::string id = s.id.str();
-    remove_subscription(p.handle);
-    if (auto c = conns_.find(conn); c != conns_.end()) save_subscriptions(conn, c->second, nullptr, id);
-    return;
+void Relay::enqueue_query_step(SubHandle h) {
+  const Subscription& s = *subs_.at(h);
+  Connection& c = conns_.at(s.conn);
+  c.query_steps.push_back(h);
+  if (!c.scheduled) {
+    c.scheduled = true;
+    query_rr_.push_back(s.conn);
   }
-  struct Row {
-    uint64_t created_at;
-    std::string_view id, raw;
-  };
-  std::vector<Row> rows;
+}
+
+// Round-robin over connections, one step each per turn, until a full turn
+// starts nothing: a client with 100 REQs waits its turn like one with one.
+void Relay::run_query_steps(uint64_t now) {
+  bool progress = true;
+  while (progress && !query_rr_.empty()) {
+    progress = false;
+    for (size_t turn = query_rr_.size(); turn > 0 && !query_rr_.empty(); --turn) {
+      const uint32_t conn = query_rr_.front();
+      query_rr_.pop_front();
+      auto c = conns_.find(conn);
+      if (c == conns_.end()) continue;
+      auto& steps = c->second.query_steps;
+      while (!steps.empty() && !subs_.count(steps.front())) steps.pop_front();  // closed meanwhile
+      if (!steps.empty() && start_query_step(*subs_.at(steps.front()), steps.front(), now)) {
+        steps.pop_front();
+        progress = true;
+      }
+      if (steps.empty()) {
+        c->second.scheduled = false;
+      } else {
+        query_rr_.push_back(conn);
+      }
+    }
+  }
+}
+
+bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
+  const Limits& lim = config_.limits;
+  if (s.stage == QueryStage::ids_waiting) {
+    // Answers (ids, not events) are held by at most half the query budget, so
+    // pages always have the other half and paging never deadlocks.
+    size_t rows = 0;
+    for (const auto& f : s.filters) {
+      if (!f.matches_nothing()) rows += f.effective_limit(lim);
+    }
+    const size_t reserve = std::max<size_t>(rows, 1) * kIdRowBytes;
+    if (query_list_bytes_ + reserve > lim.max_query_bytes_total / 2 && query_list_bytes_ > 0) return false;
+    std::vector<SqlStatement> stmts;
+    for (const auto& f : s.filters) {
+      if (f.matches_nothing() || f.effective_limit(lim) == 0) continue;
+      auto st = plan_query(f, lim, now);
+      if (st) stmts.push_back(std::move(st).value());
+    }
+    query_list_bytes_ += reserve;
+    const uint32_t token = next_token();
+    out_.d1(token, batch_json(stmts));
+    queries_.emplace(token, PendingQuery{h, /*page=*/false, reserve, 0});
+    s.stage = QueryStage::ids_in_flight;
+    return true;
+  }
+  assert(s.stage == QueryStage::page_waiting);
+  // The next rows up to one page (at least one row: a page is >= max_event_size).
+  size_t bytes = 0, n = 0;
+  while (s.next_row + n < s.rows.size()) {
+    const size_t row = s.rows[s.next_row + n].size + kPageRowOverhead;
+    if (n > 0 && bytes + row > lim.max_query_page_bytes) break;
+    bytes += row;
+    ++n;
+  }
+  if (query_list_bytes_ + query_page_bytes_ + bytes > lim.max_query_bytes_total && query_page_bytes_ > 0) return false;
+  std::vector<EventId> ids;
+  ids.reserve(n);
+  for (size_t i = 0; i < n; ++i) ids.push_back(s.rows[s.next_row + i].id);
+  query_page_bytes_ += bytes;
+  const uint32_t token = next_token();
+  out_.d1(token, batch_json({plan_fetch(ids)}));
+  queries_.emplace(token, PendingQuery{h, /*page=*/true, bytes, n});
+  s.stage = QueryStage::page_in_flight;
+  return true;
+}
+
+void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view results, uint64_t now) {
+  (p.page ? query_page_bytes_ : query_list_bytes_) -= p.reserved;
+  auto it = subs_.find(p.handle);
+  if (it != subs_.end()) {
+    Subscription& s = *it->second;
+    std::vector<ResultSet> rs;
+    if (!ok || !parse_results(results, rs)) {
+      refuse_req(s.conn, s.id.str(), "error: could not query stored events, please try again");
+    } else if (p.page) {
+      on_page_done(s, p.rows, rs);
+    } else {
+      on_ids_done(s, rs);
+    }
+  }
+  run_query_steps(now);  // budget was released
+}
+
+void Relay::on_ids_done(Subscription& s, std::vector<ResultSet>& rs) {
+  std::vector<StoredRow> rows;
   for (const ResultSet& r : rs) {
     if (r.cols < 3) continue;
     for (uint32_t i = 0; i < r.rows; ++i) {
-      uint64_t t = 0;
-      if (!parse_decimal(r.cell(i, 1), t)) continue;
-      rows.push_back(Row{t, r.cell(i, 0), r.cell(i, 2)});
+      uint64_t t = 0, size = 0;
+      auto id = EventId::from_hex(r.cell(i, 0));
+      if (!id || !parse_decimal(r.cell(i, 1), t) || !parse_decimal(r.cell(i, 2), size)) continue;
+      rows.push_back(StoredRow{t, *id, static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX))});
     }
   }
   // Several filters: one newest-first stream, each event once.
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+  std::sort(rows.begin(), rows.end(), [](const StoredRow& a, const StoredRow& b) {
     return a.created_at != b.created_at ? a.created_at > b.created_at : a.id < b.id;
   });
-  std::vector<std::string> already;
-  for (const EventId& id : s.sent_before_eose) already.push_back(id.hex());
-  std::string_view prev;
-  for (const Row& row : rows) {
-    if (row.id == prev) continue;
-    prev = row.id;
-    if (std::find(already.begin(), already.end(), row.id) != already.end()) continue;
-    out_.send(s.conn, event_message(s.id, row.raw));
+  rows.erase(std::unique(rows.begin(), rows.end(), [](const StoredRow& a, const StoredRow& b) { return a.id == b.id; }),
+             rows.end());
+  // Already delivered live while this query ran.
+  if (!s.sent_before_eose.empty()) {
+    std::sort(s.sent_before_eose.begin(), s.sent_before_eose.end());
+    rows.erase(std::remove_if(rows.begin(), rows.end(),
+                              [&](const StoredRow& r) {
+                                return std::binary_search(s.sent_before_eose.begin(), s.sent_before_eose.end(), r.id);
+                              }),
+               rows.end());
   }
-  out_.send(s.conn, eose_message(s.id));
-  s.live = true;
   s.sent_before_eose.clear();
+  s.sent_before_eose.shrink_to_fit();
+  if (rows.empty()) return finish_stored_query(s);
+  rows.shrink_to_fit();
+  s.rows = std::move(rows);
+  s.next_row = 0;
+  s.list_bytes = s.rows.size() * sizeof(StoredRow);
+  query_list_bytes_ += s.list_bytes;
+  s.stage = QueryStage::page_waiting;
+  enqueue_query_step(conns_.at(s.conn).subs.at(s.id.str()));
+}
+
+void Relay::on_page_done(Subscription& s, size_t n, std::vector<ResultSet>& rs) {
+  // Rows come back in no order: index them by id, send in the answer's order.
+  std::vector<std::pair<EventId, std::string_view>> got;
+  for (const ResultSet& r : rs) {
+    if (r.cols < 2) continue;
+    for (uint32_t i = 0; i < r.rows; ++i) {
+      if (auto id = EventId::from_hex(r.cell(i, 0))) got.emplace_back(*id, r.cell(i, 1));
+    }
+  }
+  std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = s.next_row; i < s.next_row + n && i < s.rows.size(); ++i) {
+    auto at = std::lower_bound(got.begin(), got.end(), s.rows[i].id,
+                               [](const auto& a, const EventId& id) { return a.first < id; });
+    if (at != got.end() && at->first == s.rows[i].id) out_.send(s.conn, event_message(s.id, at->second));
+    // Missing: deleted since the ids query; nothing to send.
+  }
+  s.next_row += n;
+  if (s.next_row >= s.rows.size()) return finish_stored_query(s);
+  s.stage = QueryStage::page_waiting;
+  enqueue_query_step(conns_.at(s.conn).subs.at(s.id.str()));
+}
+
+void Relay::finish_stored_query(Subscription& s) {
+  query_list_bytes_ -= s.list_bytes;
+  s.list_bytes = 0;
+  s.rows = {};
+  s.next_row = 0;
+  s.stage = QueryStage::none;
+  s.live = true;
+  s.sent_before_eose = {};
+  out_.send(s.conn, eose_message(s.id));
 }
 
 void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
+  const std::string sub = m.sub.str();
   for (const auto& f : m.filters) {
     if (f.search()) {
-      out_.send(conn, closed_message(m.sub.str(), "error: search (NIP-50) is not supported by this relay"));
+      out_.send(conn, closed_message(sub, "unsupported: search (NIP-50) is not supported by this relay"));
       return;
     }
   }
-  auto st = plan_count(m.filters, now);
-  if (!st) {
-    out_.send(conn, closed_message(m.sub.str(), st.error().wire_message()));
+  Connection& c = conns_[conn];
+  if (c.pending_counts >= config_.limits.max_pending_counts) {
+    out_.send(conn, closed_message(sub, "rate-limited: too many COUNTs in flight on this connection (limit is " +
+                                            std::to_string(config_.limits.max_pending_counts) + ")"));
     return;
   }
+  if (pending_counts_ >= config_.limits.max_pending_counts_total) {
+    out_.send(conn, closed_message(sub, "rate-limited: the relay is busy counting, try again shortly"));
+    return;
+  }
+  auto st = plan_count(m.filters, now);
+  if (!st) {
+    out_.send(conn, closed_message(sub, st.error().wire_message()));
+    return;
+  }
+  ++c.pending_counts;
+  ++pending_counts_;
   const uint32_t token = next_token();
   out_.d1(token, batch_json({std::move(st).value()}));
-  counts_.emplace(token, PendingCount{conn, m.sub.str()});
+  counts_.emplace(token, PendingCount{conn, sub});
 }
 
 void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
-  if (!conns_.count(p.conn)) return;
+  --pending_counts_;
+  auto c = conns_.find(p.conn);
+  if (c == conns_.end()) return;
+  --c->second.pending_counts;
   std::vector<ResultSet> rs;
   uint64_t n = 0;
   if (!ok || !parse_results(results, rs) || rs.empty() || rs[0].rows != 1 || !parse_decimal(rs[0].cell(0, 0), n)) {
@@ -574,7 +834,13 @@ void Relay::on_auth(uint32_t conn, const Event& e, uint64_t now) {
   if (!config_.relay_url.empty() && relay_url_host(relay) != relay_url_host(config_.relay_url)) {
     return refuse("invalid: AUTH relay tag is for another relay");
   }
-  if (!is_authed(c, e.pubkey())) c.authed.push_back(e.pubkey());
+  if (!is_authed(c, e.pubkey())) {
+    if (c.authed.size() >= config_.limits.max_logins) {
+      return refuse("rate-limited: too many pubkeys authenticated on this connection (limit is " +
+                    std::to_string(config_.limits.max_logins) + ")");
+    }
+    c.authed.push_back(e.pubkey());
+  }
   send_ok(conn, e.id(), true, "");
   attach_state(conn, c);
 }
@@ -590,7 +856,7 @@ void Relay::close(uint32_t conn) {
   if (in_sql) out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
 }
 
-void Relay::d1_done(uint32_t token, bool ok, std::string_view results, uint64_t /*now*/) {
+void Relay::d1_done(uint32_t token, bool ok, std::string_view results, uint64_t now) {
   if (auto it = write_batches_.find(token); it != write_batches_.end()) {
     WriteBatch batch = std::move(it->second);
     write_batches_.erase(it);
@@ -603,9 +869,9 @@ void Relay::d1_done(uint32_t token, bool ok, std::string_view results, uint64_t 
     }
     flush_writes();
   } else if (auto q = queries_.find(token); q != queries_.end()) {
-    PendingQuery p = q->second;
+    const PendingQuery p = q->second;
     queries_.erase(q);
-    on_query_done(p, ok, results);
+    on_query_done(p, ok, results, now);
   } else if (auto cnt = counts_.find(token); cnt != counts_.end()) {
     PendingCount p = std::move(cnt->second);
     counts_.erase(cnt);

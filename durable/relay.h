@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
@@ -27,29 +28,44 @@
 
 namespace nostr::durable {
 
-// A bounded set of recently seen event ids: the cheap duplicate check that runs
-// before the ~100 µs signature verification.
+// A bounded set of recently stored event ids with their signatures: the cheap
+// duplicate check that runs before the ~100 µs signature verification. A hit is
+// only a duplicate if the event hashes to its id and carries the stored
+// signature (or another valid one): a forged copy never gets OK true.
 class RecentIds {
  public:
   explicit RecentIds(size_t capacity) : capacity_(capacity) {}
-  bool contains(const EventId& id) const { return set_.count(key(id)) != 0; }
-  void insert(const EventId& id);
+  // The stored signature of `id`, or nullptr. Valid until the next insert/erase.
+  const Signature* find(const EventId& id) const {
+    auto it = map_.find(id);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  void insert(const EventId& id, const Signature& sig);
   // Forgets an id (its event was deleted); the FIFO slot ages out normally.
-  void erase(const EventId& id) { set_.erase(key(id)); }
+  void erase(const EventId& id) { map_.erase(id); }
+  size_t size() const { return map_.size(); }
 
  private:
-  static std::string key(const EventId& id) { return std::string(reinterpret_cast<const char*>(id.data()), 32); }
+  struct Hash {
+    size_t operator()(const EventId& id) const {
+      size_t h;
+      std::memcpy(&h, id.data(), sizeof h);  // ids are sha256 output: uniform
+      return h;
+    }
+  };
   size_t capacity_;
-  std::unordered_set<std::string> set_;
-  std::deque<std::string> order_;
+  std::unordered_map<EventId, Signature, Hash> map_;
+  std::deque<EventId> order_;
 };
 
 class Relay {
  public:
   explicit Relay(RelayConfig config);
 
-  // A socket opened (state empty: new, send the NIP-42 challenge) or survived
-  // hibernation (state: its last ATTACH payload). Returns false if conn is open.
+  // A socket opened (state empty: new, send the NIP-42 challenge, at most 64
+  // bytes are kept) or survived hibernation (state: its last ATTACH payload).
+  // Returns false if conn is open. A new socket beyond limits.max_connections
+  // gets a NOTICE and a CLOSE action and is not registered.
   [[nodiscard]] bool open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now);
   // After waking: reload persisted subscriptions of open sockets.
   void restore(uint64_t now);
@@ -65,8 +81,17 @@ class Relay {
   void sql_done(uint32_t token, std::string_view results, uint64_t now);
 
   // Returns what clients currently make the relay hold, as a JSON object:
-  // {"connections":n,"subscriptions":n,"memory_bytes":memory_bytes,...}.
+  // {"connections","subscriptions","filter_bytes","pending_events",
+  //  "pending_event_bytes","query_list_bytes","query_page_bytes","queries_active",
+  //  "queries_waiting","pending_counts","recent_ids","memory_bytes"}.
   std::string stats_json(uint64_t memory_bytes) const;
+
+  // What the budgets count (docs/limits.md), for tests and the fuzzer.
+  struct Usage {
+    size_t connections, subscriptions, filter_bytes, pending_event_bytes, query_list_bytes, query_page_bytes,
+        pending_counts;
+  };
+  Usage usage() const;
 
   ActionWriter& actions() { return out_; }
   size_t connection_count() const { return conns_.size(); }
@@ -74,12 +99,25 @@ class Relay {
   const RelayConfig& config() const { return config_; }
 
  private:
+  // One stored event a REQ will send: its id, for ordering, and its size, for paging.
+  struct StoredRow {
+    uint64_t created_at;
+    EventId id;
+    uint32_t size;
+  };
+  enum class QueryStage : uint8_t { none, ids_waiting, ids_in_flight, page_waiting, page_in_flight };
   struct Subscription {
+    Subscription(uint32_t c, SubId i, std::vector<CompiledFilter> f) : conn(c), id(std::move(i)), filters(std::move(f)) {}
     uint32_t conn;
     SubId id;
     std::vector<CompiledFilter> filters;
-    bool live = false;                    // EOSE sent
-    std::vector<EventId> sent_before_eose;  // live deliveries racing the stored query
+    size_t cost = 0;                        // filter bytes charged to the budgets
+    bool live = false;                      // EOSE sent
+    QueryStage stage = QueryStage::none;
+    std::vector<StoredRow> rows;            // the stored answer, newest first (after the ids query)
+    size_t next_row = 0;                    // first row not yet fetched
+    size_t list_bytes = 0;                  // charged for `rows` while paging
+    std::vector<EventId> sent_before_eose;  // live deliveries racing the ids query
   };
   struct Connection {
     std::string challenge;
@@ -88,6 +126,11 @@ class Relay {
     // Subscriptions are kept in the socket attachment (memory, no storage I/O)
     // until the state outgrows it; then in DO SQLite (table subs) for good.
     bool subs_in_sql = false;
+    size_t filter_bytes = 0;
+    uint32_t pending_events = 0;  // verified, waiting for their D1 write
+    uint32_t pending_counts = 0;
+    std::deque<SubHandle> query_steps;  // stored-query steps waiting for budget
+    bool scheduled = false;             // listed in query_rr_
   };
   // A verified event waiting for (or inside) a D1 write batch.
   struct PendingStore {
@@ -99,9 +142,12 @@ class Relay {
     std::vector<PendingStore> events;
     StoreBatch plan;  // statements already sent; probe/status indexes kept
   };
+  // A D1 read in flight for a subscription: the ids query or one page.
   struct PendingQuery {
-    uint32_t conn;
     SubHandle handle;
+    bool page;
+    size_t reserved;  // bytes charged until it completes
+    size_t rows;      // page: how many rows from sub.next_row it fetches
   };
   struct PendingCount {
     uint32_t conn;
@@ -117,12 +163,24 @@ class Relay {
   void flush_writes();
   void on_store_done(const PendingStore& p, size_t index, const StoreBatch& plan, const std::vector<ResultSet>* results,
                      std::vector<EventId>& inserted_in_batch);
-  void on_query_done(PendingQuery p, bool ok, std::string_view results);
+  void on_query_done(const PendingQuery& p, bool ok, std::string_view results, uint64_t now);
+  void on_ids_done(Subscription& s, std::vector<ResultSet>& rs);
+  void on_page_done(Subscription& s, size_t rows, std::vector<ResultSet>& rs);
   void on_count_done(PendingCount p, bool ok, std::string_view results);
   void on_restore_rows(std::string_view results);
 
+  // Stored queries: steps wait per connection and run round-robin while the
+  // query budgets allow (limits.max_query_bytes_total).
+  void enqueue_query_step(SubHandle h);
+  void run_query_steps(uint64_t now);
+  bool start_query_step(Subscription& s, SubHandle h, uint64_t now);
+  void finish_stored_query(Subscription& s);
+
   void remember(const Event& e);
   void fan_out(const Event& e);
+  // Answers CLOSED for sub id `sub` of conn and ends the subscription with that
+  // id if one is open: after CLOSED nothing more is delivered on it.
+  void refuse_req(uint32_t conn, const std::string& sub, std::string_view reason);
   SubHandle add_subscription(uint32_t conn, Connection& c, SubId id, std::vector<CompiledFilter> filters, bool live);
   void remove_subscription(SubHandle h);
   void persist_subscription(const Subscription& s);
@@ -141,7 +199,7 @@ class Relay {
   MessageParser parser_;
   ActionWriter out_;
   SubscriptionIndex index_;
-  RecentIds recent_{20000};
+  RecentIds recent_{16384};
   std::unordered_map<uint32_t, Connection> conns_;
   std::unordered_map<SubHandle, std::unique_ptr<Subscription>> subs_;
   // Group commit: one D1 write batch in flight; events verified meanwhile wait
@@ -151,6 +209,13 @@ class Relay {
   bool write_in_flight_ = false;
   std::unordered_map<uint32_t, PendingQuery> queries_;
   std::unordered_map<uint32_t, PendingCount> counts_;
+  std::deque<uint32_t> query_rr_;  // connections with waiting query steps
+  // Budget counters (docs/limits.md).
+  size_t filter_bytes_ = 0;
+  size_t pending_event_bytes_ = 0;
+  size_t query_list_bytes_ = 0;  // ids queries in flight + answers being paged
+  size_t query_page_bytes_ = 0;  // pages in flight
+  size_t pending_counts_ = 0;
   uint32_t restore_token_ = 0;
   uint32_t next_token_ = 1;
   SubHandle next_handle_ = 1;

@@ -59,23 +59,34 @@ void SubscriptionIndex::remove(SubHandle h) {
 }
 
 void SubscriptionIndex::match(const Event& e, std::vector<SubHandle>& out) const {
-  const auto first = static_cast<std::ptrdiff_t>(out.size());
-  auto scan = [&](const std::string& key) {
+  // Each distinct key of the event is looked up once (2000 equal tags are one
+  // lookup), each candidate filter is evaluated once, and evaluation uses the
+  // event's sorted tag index: the work per event is bounded by the number of
+  // filed filters (which the relay's filter budgets bound), never by
+  // tags x filters x tags.
+  const EventTagIndex tags(e);
+  std::vector<const Ref*> candidates;
+  auto collect = [&](const std::string& key) {
     auto b = buckets_.find(key);
     if (b == buckets_.end()) return;
-    for (const Ref& r : b->second) {
-      if (r.filter->matches(e)) out.push_back(r.handle);
-    }
+    for (const Ref& r : b->second) candidates.push_back(&r);
   };
-  scan(id_key(e.id()));
-  scan(author_key(e.pubkey()));
-  for (size_t i = 0; i < e.tag_count(); ++i) {
-    const TagView t = e.tag(i);
-    if (t.size() >= 2 && t[0].size() == 1) scan(tag_key(t[0][0], t[1]));
+  collect(id_key(e.id()));
+  collect(author_key(e.pubkey()));
+  for (const EventTagIndex::Entry& t : tags.entries()) collect(tag_key(t.letter, t.value));
+  collect(kind_key(e.kind()));
+  collect("*");
+  // A filter filed under several keys the event hits is a candidate once.
+  std::sort(candidates.begin(), candidates.end(),
+            [](const Ref* a, const Ref* b) { return a->filter < b->filter; });
+  const auto first = static_cast<std::ptrdiff_t>(out.size());
+  const CompiledFilter* prev = nullptr;
+  for (const Ref* r : candidates) {
+    if (r->filter == prev) continue;
+    prev = r->filter;
+    if (r->filter->matches(e, tags)) out.push_back(r->handle);
   }
-  scan(kind_key(e.kind()));
-  scan("*");
-  // A subscription may match through several keys or filters: report it once.
+  // A subscription may match through several filters: report it once.
   std::sort(out.begin() + first, out.end());
   out.erase(std::unique(out.begin() + first, out.end()), out.end());
 }

@@ -157,8 +157,8 @@ function validEvents() {
   out.push(tmpl(1, all, [['t', all], ['alt', all, all]]));
   // 2. Edge shapes.
   out.push(tmpl(1, '', []));                       // empty content, empty tags
-  out.push(tmpl(1, '', [[]]));                     // an empty tag
-  out.push(tmpl(1, '', [[''], ['', ''], [], ['e']]));
+  out.push(tmpl(1, '', [['t', '']]));               // a tag with an empty value ([] and [''] are invalid)
+  out.push(tmpl(1, '', [['x'], ['y', ''], ['e']]));
   out.push(tmpl(1, 'protected', [['-']]));
   out.push(tmpl(1, 'protected reply', [['-'], eTag(), pTag()]));
   out.push(tmpl(1, 'edge of window', [], NOW + 800));

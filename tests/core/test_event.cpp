@@ -90,9 +90,15 @@ TEST_CASE("kind boundaries and empty values are accepted") {
   CHECK(parse_code(event_json("kind", "0")) == Code::ok);
   CHECK(parse_code(event_json("kind", "65535")) == Code::ok);
   CHECK(parse_code(event_json("tags", "[]")) == Code::ok);
-  CHECK(parse_code(event_json("tags", "[[]]")) == Code::ok);
   CHECK(parse_code(event_json("content", "\"\"")) == Code::ok);
   CHECK(parse_code(event_json("created_at", "0")) == Code::ok);
+}
+
+TEST_CASE("a tag needs a name: empty tags are refused") {
+  CHECK(parse_code(event_json("tags", "[[]]")) == Code::bad_tags);
+  CHECK(parse_code(event_json("tags", "[[\"\"]]")) == Code::bad_tags);
+  CHECK(parse_code(event_json("tags", "[[\"\",\"x\"]]")) == Code::bad_tags);
+  CHECK(parse_code(event_json("tags", "[[\"t\",\"\"]]")) == Code::ok);  // an empty value is fine
 }
 
 TEST_CASE("missing, duplicate and unknown fields are refused") {

@@ -309,7 +309,7 @@ TEST_CASE("limits: too many subscriptions, malformed frames keep the connection 
   h.send(1, "[\"NEG-OPEN\",\"n\",{},\"00\"]");
   CHECK(h.take(1) == std::vector<std::string>{"[\"NEG-ERR\",\"n\",\"error: negentropy (NIP-77) is not supported by this relay\"]"});
   h.send(1, "[\"REQ\",\"s\",{\"search\":\"x\"}]");
-  CHECK(starts_with(h.take(1).at(0), "[\"CLOSED\",\"s\",\"error: search"));
+  CHECK(starts_with(h.take(1).at(0), "[\"CLOSED\",\"s\",\"unsupported: search"));
 }
 
 TEST_CASE("COUNT counts distinct stored events across filters") {

@@ -20,6 +20,21 @@ class SqliteDb {
   // An in-memory database, optionally initialised with a schema file.
   explicit SqliteDb(const std::string& schema_path = "") {
     sqlite3_open(":memory:", &db_);
+    // D1's limits, so a statement D1 would refuse fails here too.
+    sqlite3_limit(db_, SQLITE_LIMIT_COMPOUND_SELECT, 5);
+    sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, 100);
+    sqlite3_limit(db_, SQLITE_LIMIT_SQL_LENGTH, 100000);
+    // D1 (SQLite >= 3.43) has octet_length; Debian 12's SQLite (3.40) does not.
+    if (sqlite3_libversion_number() < 3043000) {
+      sqlite3_create_function(
+          db_, "octet_length", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+          [](sqlite3_context* ctx, int, sqlite3_value** argv) {
+            if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return sqlite3_result_null(ctx);
+            sqlite3_value_blob(argv[0]);  // bytes, not characters
+            sqlite3_result_int(ctx, sqlite3_value_bytes(argv[0]));
+          },
+          nullptr, nullptr);
+    }
     if (!schema_path.empty()) {
       std::ifstream in(schema_path);
       std::stringstream ss;
