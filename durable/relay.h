@@ -93,6 +93,7 @@ class Relay {
   };
   Usage usage() const;
 
+  const SubscriptionIndex& index() const { return index_; }
   ActionWriter& actions() { return out_; }
   size_t connection_count() const { return conns_.size(); }
   size_t subscription_count() const { return subs_.size(); }

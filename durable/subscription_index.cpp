@@ -81,9 +81,11 @@ void SubscriptionIndex::match(const Event& e, std::vector<SubHandle>& out) const
             [](const Ref* a, const Ref* b) { return a->filter < b->filter; });
   const auto first = static_cast<std::ptrdiff_t>(out.size());
   const CompiledFilter* prev = nullptr;
+  last_evaluations_ = 0;
   for (const Ref* r : candidates) {
     if (r->filter == prev) continue;
     prev = r->filter;
+    ++last_evaluations_;
     if (r->filter->matches(e, tags)) out.push_back(r->handle);
   }
   // A subscription may match through several filters: report it once.

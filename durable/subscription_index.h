@@ -31,6 +31,9 @@ class SubscriptionIndex {
   void match(const Event& e, std::vector<SubHandle>& out) const;
 
   size_t size() const { return filed_.size(); }
+  // Filters the last match() evaluated (each candidate counts once): what one
+  // event cost, for tests and benchmarks.
+  size_t last_evaluations() const { return last_evaluations_; }
 
  private:
   struct Ref {
@@ -39,6 +42,7 @@ class SubscriptionIndex {
   };
   std::unordered_map<std::string, std::vector<Ref>> buckets_;  // key -> refs
   std::unordered_map<SubHandle, std::vector<std::string>> filed_;  // handle -> its keys
+  mutable size_t last_evaluations_ = 0;
 };
 
 }  // namespace nostr::durable

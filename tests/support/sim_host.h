@@ -62,6 +62,7 @@ class SimHost {
       std::string out, err;
       ++d1_batches_run;
       if (!fail_d1 && d1_.run_batch(json, out, err)) {
+        max_d1_result_bytes = std::max(max_d1_result_bytes, out.size());
         relay_->d1_done(token, true, out, now);
       } else {
         relay_->d1_done(token, false, fail_d1 ? "D1 unavailable" : err, now);
@@ -72,6 +73,7 @@ class SimHost {
   }
   size_t pending_d1() const { return pending_.size(); }
   size_t d1_batches_run = 0;
+  size_t max_d1_result_bytes = 0;  // the largest D1 answer handed to the engine
   size_t do_sql_statements = 0;
 
   // Frames received by conn since the last take().
@@ -91,6 +93,13 @@ class SimHost {
   }
 
   durable::Relay& relay() { return *relay_; }
+  // Connections the engine asked to close (CLOSE actions), in order.
+  const std::vector<uint32_t>& closed() const { return closed_; }
+  // Connects without expecting success (the engine may refuse it).
+  void try_connect(uint32_t conn) {
+    REQUIRE(relay_->open(conn, "challenge-" + std::to_string(conn), "", now));
+    drain();
+  }
   SqliteDb& d1() { return d1_; }
   const std::string& attachment(uint32_t conn) { return attachments_[conn]; }
   std::string last_d1_error;
