@@ -10,6 +10,14 @@ export function configJson(env) {
   return typeof cfg === 'string' ? cfg : JSON.stringify(cfg);
 }
 
+// The METRICS_TOKEN secret that enables GET /stats, or '' (disabled). It is
+// handed to the edge separately (nr_edge_set_metrics_token), never merged
+// into RELAY_CONFIG, whose keys parse_config checks.
+export function metricsToken(env) {
+  const t = env.METRICS_TOKEN;
+  return typeof t === 'string' ? t : '';
+}
+
 // Returns why the core refuses `json` as relay configuration (text naming the
 // key, from nr_config_error in core/abi/core_abi.h), or '' if it is valid.
 // `wasm`: a WasmInstance (js-glue/wasm_instance.js).

@@ -77,6 +77,11 @@ export class RelayDurableObject extends DurableObject {
     return new Response(null, { status: 101, webSocket: client });
   }
 
+  // RPC for the Worker's GET /stats: the engine's stats, as the engine wrote them.
+  async stats() {
+    return this.engine.stats();
+  }
+
   async webSocketMessage(ws, message) {
     const conn = this.#connOf(ws);
     if (conn === undefined) return;

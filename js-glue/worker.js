@@ -1,9 +1,10 @@
 // Worker entry: hands every HTTP request to the wasm edge handler
 // (js-glue/edge.js), which either answers it (NIP-11, CORS preflight, the
-// HTML page, refusals of malformed upgrades) or says "forward": then the
-// request goes to the relay Durable Object unchanged.
+// HTML page, refusals of malformed upgrades), says "forward" (the request goes
+// to the relay Durable Object unchanged) or "stats" (the relay object's
+// stats() become the body of the answer the edge prepared).
 
-import { configJson } from './config.js';
+import { configJson, metricsToken } from './config.js';
 import { EdgeConfigError, decide } from './edge.js';
 import { getWasm } from './wasm.js';
 
@@ -18,7 +19,7 @@ export default {
   async fetch(request, env) {
     let decision;
     try {
-      decision = decide(getWasm, request, configJson(env));
+      decision = decide(getWasm, request, configJson(env), metricsToken(env));
     } catch (err) {
       if (err instanceof EdgeConfigError) {
         console.error(err.message);
@@ -29,6 +30,16 @@ export default {
     }
     if (decision.route === 'forward') return relayStub(env).fetch(request);
     const { status, headers } = decision;
+    if (decision.route === 'stats') {
+      let stats;
+      try {
+        stats = await relayStub(env).stats();
+      } catch (err) {
+        console.error('relay stats() failed:', err?.stack ?? err);
+        return new Response('relay stats unavailable\n', { status: 500, headers: TEXT });
+      }
+      return new Response(JSON.stringify(stats), { status, headers });
+    }
     return new Response(NULL_BODY_STATUS.has(status) ? null : decision.body, { status, headers });
   },
 };

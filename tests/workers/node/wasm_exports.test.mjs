@@ -10,7 +10,7 @@ const WASM = process.env.NOSTR_WASM_WASI || `${ROOT}build/wasm-wasi/nostr_relay.
 
 const GLUE_CALLS = [
   'memory', 'nr_alloc', 'nr_free', 'nr_config_error',
-  'nr_edge_new', 'nr_edge_free', 'nr_edge_request', 'nr_edge_out_ptr', 'nr_edge_out_len',
+  'nr_edge_new', 'nr_edge_free', 'nr_edge_set_metrics_token', 'nr_edge_request', 'nr_edge_out_ptr', 'nr_edge_out_len',
   'nr_relay_new', 'nr_relay_free', 'nr_relay_actions_ptr', 'nr_relay_actions_len', 'nr_relay_open', 'nr_relay_restore',
   'nr_relay_frame', 'nr_relay_frame_limit', 'nr_relay_oversized', 'nr_relay_close', 'nr_relay_d1_done',
   'nr_relay_sql_done', 'nr_relay_connection_count', 'nr_relay_subscription_count', 'nr_relay_stats',
