@@ -42,6 +42,27 @@ void add_cors(HttpResponse& r) {
   r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
 }
 
+// Compares in time independent of where the strings differ (the token is a
+// secret; the length is not).
+bool same_secret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+// True if `authorization` is "Bearer <token>" (scheme case-insensitive, RFC 7235).
+bool bearer_matches(std::string_view authorization, std::string_view token) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() < kScheme.size() || ascii_lower(authorization.substr(0, kScheme.size())) != kScheme) {
+    return false;
+  }
+  std::string_view given = authorization.substr(kScheme.size());
+  while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+  while (!given.empty() && given.back() == ' ') given.remove_suffix(1);
+  return same_secret(given, token);
+}
+
 HttpResponse text(int status, std::string body) {
   HttpResponse r;
   r.status = status;
@@ -51,9 +72,30 @@ HttpResponse text(int status, std::string body) {
   return r;
 }
 
+// GET /stats: the relay's resource use, for operators and load tests.
+HttpResponse stats_request(const HttpRequest& req, const EdgeOptions& options, bool get) {
+  if (options.metrics_token.empty()) return text(404, "Not Found");
+  if (!get) {
+    HttpResponse r = text(405, "Method Not Allowed");
+    r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
+    return r;
+  }
+  if (!bearer_matches(req.authorization, options.metrics_token)) {
+    HttpResponse r = text(401, "Unauthorized: /stats needs Authorization: Bearer <METRICS_TOKEN>");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  HttpResponse r;
+  r.stats = true;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  add_cors(r);
+  return r;
+}
+
 }  // namespace
 
-HttpResponse handle_request(const HttpRequest& req, const RelayConfig& config) {
+HttpResponse handle_request(const HttpRequest& req, const RelayConfig& config, const EdgeOptions& options) {
   const bool get = req.method == "GET" || req.method == "HEAD";
   if (req.method == "OPTIONS") {
     HttpResponse r;
@@ -77,6 +119,7 @@ HttpResponse handle_request(const HttpRequest& req, const RelayConfig& config) {
     r.forward = true;
     return r;
   }
+  if (req.path == "/stats") return stats_request(req, options, get);
   if (req.path != "/") return text(404, "Not Found");
   if (!get) {
     HttpResponse r = text(405, "Method Not Allowed");

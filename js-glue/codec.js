@@ -6,7 +6,8 @@
 export const ACTION = Object.freeze({ SEND: 1, FANOUT: 2, D1: 3, SQL: 4, ATTACH: 5, CLOSE: 6 });
 export const NULL_CELL = 0xffffffff;
 
-const pad4 = (n) => (n + 3) & ~3;
+// Arithmetic, not `& ~3`: bitwise operators would turn a length >= 2^31 negative.
+const pad4 = (n) => Math.ceil(n / 4) * 4;
 
 // Splits an action buffer (a copy, not a view of wasm memory) into records
 // { type, a, b, bytes } where bytes is a subarray of `buf`. Throws on a

@@ -1,11 +1,14 @@
 // Implementation of core_abi.h: a thin adapter from C calls to the core.
 #include "core/abi/core_abi.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <string>
 
 #include "core/abi/export.h"
+#include "core/config.h"
 #include "core/event.h"
 #include "core/message.h"
 #include "core/relay_message.h"
@@ -93,4 +96,14 @@ int32_t nr_serialize_event(nr_ctx* ctx, const uint8_t* json, uint32_t len) {
   if (!ev) return fail(ctx, ev.error());
   ctx->out = ev->canonical_json();
   return 0;
+}
+
+NR_EXPORT("nr_config_error")
+uint32_t nr_config_error(const uint8_t* json, uint32_t len, uint8_t* out, uint32_t cap) {
+  const auto config = nostr::parse_config(bytes(json, len));
+  if (config) return 0;
+  // A refusal always has a reason: 0 must keep meaning "valid".
+  const std::string why = config.error().text.empty() ? std::string("config: invalid") : config.error().text;
+  if (out) std::memcpy(out, why.data(), std::min<size_t>(why.size(), cap));
+  return static_cast<uint32_t>(why.size());
 }

@@ -66,6 +66,16 @@ int32_t nr_check_frame(nr_ctx* ctx, const uint8_t* frame, uint32_t len, double n
  * Returns 0 or a Code (with the reason in the output). */
 int32_t nr_serialize_event(nr_ctx* ctx, const uint8_t* json, uint32_t len);
 
+/* Checks relay configuration JSON (core/config.h, the Worker's RELAY_CONFIG)
+ * the way nr_relay_new and nr_edge_new parse it, so a host whose engine
+ * creation returned 0 can say why. json is only borrowed and needs no padding.
+ * Returns 0 if the configuration is valid. Otherwise returns the length of the
+ * reason (UTF-8 text naming the offending key, e.g.
+ * "config: limits.max_filters must be a non-negative integer") and copies its
+ * first min(length, cap) bytes to out (no terminating NUL); a return above cap
+ * means the text was cut: call again with a bigger buffer. */
+uint32_t nr_config_error(const uint8_t* json, uint32_t len, uint8_t* out, uint32_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,7 @@
 
 struct nr_edge {
   nostr::RelayConfig config;
+  nostr::edge::EdgeOptions options;
   simdjson::dom::parser parser;
   std::string out;
 };
@@ -35,6 +36,11 @@ NR_EXPORT("nr_edge_new") nr_edge* nr_edge_new(const uint8_t* config_json, uint32
   return e;
 }
 
+NR_EXPORT("nr_edge_set_metrics_token")
+void nr_edge_set_metrics_token(nr_edge* e, const uint8_t* token, uint32_t len) {
+  e->options.metrics_token.assign(bytes(token, len));
+}
+
 NR_EXPORT("nr_edge_free") void nr_edge_free(nr_edge* e) { delete e; }
 
 NR_EXPORT("nr_edge_out_ptr") const uint8_t* nr_edge_out_ptr(const nr_edge* e) {
@@ -57,9 +63,10 @@ NR_EXPORT("nr_edge_request") int32_t nr_edge_request(nr_edge* e, const uint8_t* 
       r.websocket_key = field(h, "sec-websocket-key");
       r.websocket_version = field(h, "sec-websocket-version");
       r.origin = field(h, "origin");
+      r.authorization = field(h, "authorization");
     }
   }
-  const nostr::edge::HttpResponse resp = nostr::edge::handle_request(r, e->config);
+  const nostr::edge::HttpResponse resp = nostr::edge::handle_request(r, e->config, e->options);
   e->out.clear();
   if (resp.forward) return 1;
   e->out = "{\"status\":" + std::to_string(resp.status) + ",\"headers\":{";
@@ -72,5 +79,5 @@ NR_EXPORT("nr_edge_request") int32_t nr_edge_request(nr_edge* e, const uint8_t* 
   e->out += "},\"body\":";
   nostr::append_json_string(e->out, resp.body);
   e->out += '}';
-  return 0;
+  return resp.stats ? 2 : 0;
 }

@@ -119,3 +119,53 @@ TEST_CASE("configuration JSON") {
   CHECK_FALSE(nostr::parse_config("{\"limits\":{\"max_limit\":-1}}").ok());
   CHECK_FALSE(nostr::parse_config("[]").ok());
 }
+
+TEST_CASE("GET /stats: absent without a metrics token, bearer token required with one") {
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/stats";
+  r.authorization = "Bearer s3cret";
+  // No token configured: the endpoint does not exist, whatever the request says.
+  const auto off = handle_request(r, {});
+  CHECK(off.status == 404);
+  CHECK_FALSE(off.stats);
+
+  nostr::edge::EdgeOptions opts;
+  opts.metrics_token = "s3cret";
+  const auto ok = handle_request(r, {}, opts);
+  CHECK(ok.stats);
+  CHECK_FALSE(ok.forward);
+  CHECK(ok.status == 200);
+  CHECK(ok.body.empty());  // the Worker fills in the relay's stats JSON
+  CHECK(header(ok, "Content-Type") == "application/json");
+  CHECK(header(ok, "Access-Control-Allow-Origin") == "*");
+  CHECK(header(ok, "Cache-Control") == "no-store");
+
+  r.authorization = "bearer   s3cret ";  // scheme is case-insensitive, spaces around the token ignored
+  CHECK(handle_request(r, {}, opts).stats);
+
+  for (const char* bad : {"", "Bearer", "Bearer ", "Bearer s3cre", "Bearer s3cret2", "Basic s3cret", "s3cret",
+                          "Bearer S3CRET"}) {
+    CAPTURE(bad);
+    r.authorization = bad;
+    const auto denied = handle_request(r, {}, opts);
+    CHECK(denied.status == 401);
+    CHECK_FALSE(denied.stats);
+    CHECK(header(denied, "WWW-Authenticate") == "Bearer");
+  }
+
+  r.authorization = "Bearer s3cret";
+  r.method = "POST";
+  CHECK(handle_request(r, {}, opts).status == 405);
+  r.method = "GET";
+  r.path = "/stats/";
+  CHECK(handle_request(r, {}, opts).status == 404);
+  // An upgrade to /stats is not a stats request.
+  auto u = upgrade();
+  u.path = "/stats";
+  u.authorization = "Bearer s3cret";
+  const auto up = handle_request(u, {}, opts);
+  CHECK(up.status == 404);
+  CHECK_FALSE(up.stats);
+  CHECK_FALSE(up.forward);
+}

@@ -263,6 +263,14 @@ for (const [name, path] of Object.entries(MODULES)) {
     assert.ok(core.exports.memory instanceof WebAssembly.Memory);
   });
 
+  test(`${name}: nr_config_error names the refused key, '' for a valid config`, async () => {
+    const core = await load();
+    assert.equal(core.configError('{"name":"x","limits":{"max_filters":3}}'), '');
+    assert.equal(core.configError('{"limits":{"max_filters":"x"}}'), 'config: limits.max_filters must be a non-negative integer');
+    assert.equal(core.configError('{"nmae":"typo"}'), 'config: unknown key nmae');
+    assert.equal(core.configError('[]'), 'config: must be a JSON object');
+  });
+
   for (const mode of ['frame', 'event']) {
     test(`${name}: nr_${mode === 'frame' ? 'check_frame' : 'validate_event'} matches native and expected codes`, async () => {
       const core = await load();

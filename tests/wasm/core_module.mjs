@@ -5,9 +5,12 @@
 //   core.validateEvent(json, now)  -> { code, out }   nr_validate_event
 //   core.checkFrame(frame, now)    -> { code, out }   nr_check_frame
 //   core.serializeEvent(json)      -> { code, out }   nr_serialize_event
+//   core.configError(json)         -> reason text, '' if valid   nr_config_error
 //
 // Inputs are strings (UTF-8 encoded here) or Uint8Arrays (passed as is, so
 // invalid UTF-8 can be tested). Used by tests/wasm, bench/verify and the glue.
+// Pointers and lengths from exports are taken `>>> 0`: the ABI's uint32_t
+// arrives as a signed i32, negative for addresses >= 2^31.
 
 import { readFileSync } from 'node:fs';
 
@@ -20,7 +23,7 @@ export const ALLOWED_IMPORTS = Object.freeze({
 });
 
 export const EXPECTED_EXPORTS = ['memory', 'nr_abi_version', 'nr_alloc', 'nr_free', 'nr_ctx_new', 'nr_ctx_free',
-  'nr_out_ptr', 'nr_out_len', 'nr_validate_event', 'nr_check_frame', 'nr_serialize_event'];
+  'nr_out_ptr', 'nr_out_len', 'nr_validate_event', 'nr_check_frame', 'nr_serialize_event', 'nr_config_error'];
 
 // Imports of `module` outside ALLOWED_IMPORTS, as "module.name" strings.
 export function unexpectedImports(module) {
@@ -74,7 +77,7 @@ export class CoreModule {
     this.instance = instance;
     this.module = module;
     this.exports = instance.exports;
-    this.ctx = this.exports.nr_ctx_new();
+    this.ctx = this.exports.nr_ctx_new() >>> 0;
     if (!this.ctx) throw new Error('nr_ctx_new failed');
     this.encoder = new TextEncoder();
     this.decoder = new TextDecoder('utf-8');
@@ -90,7 +93,7 @@ export class CoreModule {
     if (need > this.cap || this.buf === 0) {
       if (this.buf) e.nr_free(this.buf);
       this.cap = Math.max(need, 4096);
-      this.buf = e.nr_alloc(this.cap);
+      this.buf = e.nr_alloc(this.cap) >>> 0;
       if (!this.buf) throw new Error(`nr_alloc(${this.cap}) failed`);
     }
     const view = new Uint8Array(e.memory.buffer, this.buf, this.cap); // memory may have grown
@@ -103,8 +106,8 @@ export class CoreModule {
 
   #result(code) {
     const e = this.exports;
-    const ptr = e.nr_out_ptr(this.ctx);
-    const len = e.nr_out_len(this.ctx);
+    const ptr = e.nr_out_ptr(this.ctx) >>> 0;
+    const len = e.nr_out_len(this.ctx) >>> 0;
     return { code, out: this.decoder.decode(new Uint8Array(e.memory.buffer, ptr, len)) };
   }
 
@@ -127,6 +130,21 @@ export class CoreModule {
   validateEventCode(json, now) {
     const len = this.#copyIn(json);
     return this.exports.nr_validate_event(this.ctx, this.buf, len, now);
+  }
+
+  // Why nr_relay_new would refuse `json` as relay configuration, or ''.
+  configError(json) {
+    const e = this.exports;
+    const len = this.#copyIn(json);
+    const cap = 1024;
+    const out = e.nr_alloc(cap) >>> 0;
+    if (!out) throw new Error(`nr_alloc(${cap}) failed`);
+    try {
+      const n = e.nr_config_error(this.buf, len, out, cap) >>> 0;
+      return this.decoder.decode(new Uint8Array(e.memory.buffer, out, Math.min(n, cap)));
+    } finally {
+      e.nr_free(out);
+    }
   }
 
   close() {

@@ -87,3 +87,23 @@ describe('malformed upgrades are refused by the Worker', () => {
     expect(touched.length).toBeGreaterThan(0);
   });
 });
+
+describe('a refused RELAY_CONFIG', () => {
+  it('is a 500 whose body names the bad key', async () => {
+    const bad = { ...env, RELAY_CONFIG: { limits: { max_filters: 'x' } } };
+    const res = await worker.fetch(new Request('http://relay.test/', { headers: { Accept: 'application/nostr+json' } }), bad);
+    expect(res.status).toBe(500);
+    const body = await res.text();
+    expect(body).toMatch(/RELAY_CONFIG/);
+    expect(body).toMatch(/limits\.max_filters must be a non-negative integer/);
+
+    const typo = await worker.fetch(new Request('http://relay.test/'), { ...env, RELAY_CONFIG: '{"nmae":"typo"}' });
+    expect(typo.status).toBe(500);
+    expect(await typo.text()).toMatch(/unknown key nmae/);
+
+    // The good configuration still works afterwards.
+    const good = await worker.fetch(new Request('http://relay.test/', { headers: { Accept: 'application/nostr+json' } }), env);
+    expect(good.status).toBe(200);
+    expect((await good.json()).name).toBe(env.RELAY_CONFIG.name);
+  });
+});

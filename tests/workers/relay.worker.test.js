@@ -111,7 +111,7 @@ describe('relay over WebSocket', () => {
     const c = await client();
     c.send(['REQ', 'x', { kinds: [1], limit: 0 }]);
     await c.next((m) => m[1] === 'x');
-    const count = () => runInDurableObject(stub, (obj) => obj.wasm.call('nr_relay_connection_count', obj.relay));
+    const count = () => runInDurableObject(stub, (obj) => obj.engine.connectionCount());
     const before = await count();
     c.close();
     for (let i = 0; i < 50 && (await count()) >= before; i++) await new Promise((r) => setTimeout(r, 20));
@@ -163,8 +163,8 @@ describe('hibernation', () => {
     const pub = await client();
     const fresh = await runInDurableObject(stub, (obj) => ({
       marker: obj.marker,
-      subs: obj.wasm.call('nr_relay_subscription_count', obj.relay),
-      conns: obj.wasm.call('nr_relay_connection_count', obj.relay),
+      subs: obj.engine.subscriptionCount(),
+      conns: obj.engine.connectionCount(),
     }));
     expect(fresh.marker).not.toBe(marker); // really a new instance
     expect(fresh.subs).toBeGreaterThanOrEqual(1);
@@ -213,7 +213,7 @@ describe('hibernation', () => {
     for (let i = 0; i < 6; i++) {
       c.send(['REQ', `w${i}`, { kinds: [1], limit: 0 }]);
       expect(await c.next((m) => m[1] === `w${i}`)).toEqual(['EOSE', `w${i}`]);
-      engines.push(await runInDurableObject(stub, (obj) => `${obj.wasm.generation}:${obj.relay}`));
+      engines.push(await runInDurableObject(stub, (obj) => `${obj.engine.generation}:${obj.engine.relay}`));
       await evictDurableObject(stub);
     }
     // Same wasm instance, and freed engines' blocks are reused: without the free,

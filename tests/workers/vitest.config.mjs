@@ -13,8 +13,12 @@ export default defineConfig(async () => ({
     cloudflareTest({
       wrangler: { configPath: `${ROOT}wrangler.toml` },
       miniflare: {
-        // The setup file applies these to the test D1 database.
-        bindings: { TEST_MIGRATIONS: await readD1Migrations(`${ROOT}migrations`) },
+        bindings: {
+          // The setup file applies these to the test D1 database.
+          TEST_MIGRATIONS: await readD1Migrations(`${ROOT}migrations`),
+          // Enables GET /stats (a secret in production; stats.worker.test.js).
+          METRICS_TOKEN: 'test-metrics-token',
+        },
       },
     }),
   ],

@@ -1,0 +1,61 @@
+// The edge handler host: one nr_edge handler (edge/abi/edge_abi.h) per wasm
+// instance, relay configuration and metrics token, asked what to do with each
+// HTTP request. No runtime imports (the instance comes from `getWasm`).
+
+import { configFailure } from './config.js';
+
+// The request headers the edge handler looks at (edge_abi.h).
+const EDGE_HEADERS = ['accept', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'origin', 'authorization'];
+
+// RELAY_CONFIG refused by the core: the message names the key.
+export class EdgeConfigError extends Error {}
+
+let edge = null; // { wasm, generation, config, token, ptr }: the isolate's handler
+
+// Returns the handler for this config and token in `wasm`, creating it (and
+// freeing a stale one) when any of them changed.
+function handler(wasm, config, token) {
+  if (edge && edge.generation === wasm.generation && edge.config === config && edge.token === token) return edge;
+  if (edge && edge.wasm === wasm && !wasm.trapped) wasm.call('nr_edge_free', edge.ptr);
+  edge = null;
+  const ptr = wasm.withInput(config, (p, n) => wasm.u32('nr_edge_new', p, n));
+  if (!ptr) throw new EdgeConfigError(configFailure('nr_edge_new', wasm, config));
+  try {
+    wasm.withInput(token, (p, n) => wasm.call('nr_edge_set_metrics_token', ptr, p, n));
+  } catch (err) {
+    if (!wasm.trapped) wasm.call('nr_edge_free', ptr);
+    throw err;
+  }
+  edge = { wasm, generation: wasm.generation, config, token, ptr };
+  return edge;
+}
+
+function requestJson(request) {
+  const headers = {};
+  for (const name of EDGE_HEADERS) {
+    const v = request.headers.get(name);
+    if (v !== null) headers[name] = v;
+  }
+  return JSON.stringify({ method: request.method, path: new URL(request.url).pathname, headers });
+}
+
+// Decides on `request`. Returns { route: 'forward' } (to the relay Durable
+// Object), { route: 'stats', status, headers } (answer with the relay's stats
+// as body) or { route: 'answer', status, headers, body }. Throws
+// EdgeConfigError for a refused RELAY_CONFIG; any other throw retires the
+// wasm instance (the next request gets a fresh one).
+export function decide(getWasm, request, config, token) {
+  const wasm = getWasm();
+  try {
+    const { ptr } = handler(wasm, config, token);
+    const rc = wasm.withInput(requestJson(request), (p, n) => wasm.call('nr_edge_request', ptr, p, n));
+    if (rc === 1) return { route: 'forward' };
+    const out = JSON.parse(wasm.readText(wasm.u32('nr_edge_out_ptr', ptr), wasm.u32('nr_edge_out_len', ptr)));
+    if (rc === 2) return { route: 'stats', status: out.status, headers: out.headers };
+    if (rc === 0) return { route: 'answer', ...out };
+    throw new Error(`nr_edge_request returned ${rc}`);
+  } catch (err) {
+    if (!(err instanceof EdgeConfigError)) wasm.discard();
+    throw err;
+  }
+}

@@ -1,0 +1,257 @@
+// The relay engine host: owns one nr_relay engine (durable/abi/relay_abi.h) in
+// a wasm instance, makes every call into it, decodes the actions each call
+// leaves and hands them to a performer that does the I/O. A failure of any
+// kind (a trap, an error in this glue, a malformed action, a throwing
+// performer such as a DO SQL error) fails the engine for good and retires its
+// wasm instance, so the next engine starts on a fresh heap.
+//
+// No runtime imports (the wasm instance comes from `getWasm`): the same code
+// runs in the Durable Object (js-glue/relay_do.js) and in plain node tests.
+//
+// The performer (all synchronous unless said otherwise; a throw is an engine
+// failure):
+//   send(conn, text)            one text frame to that socket (ignore a closing one)
+//   attach(conn, state)         keep the connection state (text) with the socket
+//   close(conn, code, reason)   close the socket
+//   sql(sql, params)            DO SQLite: returns { changes, columns, rows }
+//   d1(stmts)                   async: one D1 batch over [{ sql, params }]; resolves
+//                               to [{ changes, columns, rows }] per statement. A
+//                               rejection is storage failure, not engine failure:
+//                               the engine answers OK false.
+//   failed(err)                 the engine failed: drop its sockets (called once)
+
+import { ACTION, decodeActions, decodeFanout, encodeResults } from './codec.js';
+import { configFailure } from './config.js';
+import { utf8 } from './wasm_instance.js';
+
+// RELAY_CONFIG refused by the core: the message names the key.
+export class ConfigError extends Error {}
+
+// The engine of the live owner per key (a Durable Object id). An object
+// evicted (for example hibernated) while its isolate lives on never learns
+// it; the next engine for the same key frees the old one, so wasm memory
+// does not grow with every hibernation cycle.
+const liveEngines = new Map(); // key -> RelayEngine
+
+export class RelayEngine {
+  // getWasm: () => WasmInstance (js-glue/wasm_instance.js instanceSource).
+  // config: RELAY_CONFIG JSON text; throws ConfigError if the core refuses it.
+  // performer: see above. key: owner identity, or null for no registry.
+  // now: clock in unix seconds, for completions the engine is fed later.
+  constructor({ getWasm, config, performer, key = null, now = () => Date.now() / 1000 }) {
+    if (key !== null) liveEngines.get(key)?.dispose();
+    this.performer = performer;
+    this.key = key;
+    this.now = now;
+    this.failure = null; // the error that failed the engine
+    this.disposed = false;
+    this.pending = new Set(); // D1 batches in flight
+    this.wasm = getWasm();
+    let relay;
+    let refused = null;
+    try {
+      relay = this.wasm.withInput(config, (p, n) => this.wasm.u32('nr_relay_new', p, n));
+      if (!relay) refused = configFailure('nr_relay_new', this.wasm, config);
+    } catch (err) {
+      this.wasm.discard();
+      throw err;
+    }
+    // A refused config leaves nothing behind: the instance stays in use.
+    if (refused !== null) throw new ConfigError(refused);
+    this.relay = relay;
+    if (key !== null) liveEngines.set(key, this);
+  }
+
+  // The wasm instance's generation (see WasmInstance).
+  get generation() {
+    return this.wasm.generation;
+  }
+
+  // A socket opened (state '' for a new one, else its last ATTACH state after
+  // hibernation). Returns nr_relay_open's code: 0, or -1 if conn is already open.
+  open(conn, challenge, state, now) {
+    return this.#run((r) =>
+      this.wasm.withInput(challenge, (cp, cn) =>
+        this.wasm.withInput(state, (sp, sn) => this.wasm.call('nr_relay_open', r, conn, cp, cn, sp, sn, now))));
+  }
+
+  // After waking: reloads subscriptions of the reopened sockets.
+  restore(now) {
+    this.#run((r) => this.wasm.call('nr_relay_restore', r, now));
+  }
+
+  // A frame (string or Uint8Array) arrived on conn.
+  frame(conn, input, now) {
+    this.#run((r) => {
+      // A string of N UTF-16 units is at least N UTF-8 bytes: refuse what is surely
+      // too big before copying it into wasm memory (which never shrinks).
+      this.frameLimit ??= this.wasm.u32('nr_relay_frame_limit', r);
+      if (input.length > this.frameLimit) return this.wasm.call('nr_relay_oversized', r, conn, input.length, now);
+      return this.wasm.withInput(input, (p, n) => this.wasm.call('nr_relay_frame', r, conn, p, n, now));
+    });
+  }
+
+  // The socket closed or errored.
+  close(conn) {
+    this.#run((r) => this.wasm.call('nr_relay_close', r, conn));
+  }
+
+  // The engine's stats JSON (nr_relay_stats), parsed: { connections,
+  // subscriptions, memory_bytes, ... } exactly as the engine wrote it.
+  stats() {
+    return this.#query((r) => {
+      const len = this.wasm.u32('nr_relay_stats', r);
+      return JSON.parse(this.wasm.readText(this.wasm.u32('nr_relay_stats_ptr', r), len));
+    });
+  }
+
+  connectionCount() {
+    return this.#query((r) => this.wasm.u32('nr_relay_connection_count', r));
+  }
+
+  subscriptionCount() {
+    return this.#query((r) => this.wasm.u32('nr_relay_subscription_count', r));
+  }
+
+  // Awaits every D1 batch in flight (including ones their completions start);
+  // throws the failure if the engine failed meanwhile.
+  async drain() {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+    if (this.failure) throw this.failure;
+  }
+
+  // Frees the engine (its owner is gone). Later calls do nothing, so late D1
+  // completions for an evicted owner are dropped.
+  dispose() {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (liveEngines.get(this.key) === this) liveEngines.delete(this.key);
+    if (!this.failure && !this.wasm.trapped) {
+      try {
+        this.wasm.call('nr_relay_free', this.relay);
+      } catch (err) {
+        this.wasm.discard();
+        console.error('nr_relay_free failed:', err?.message ?? err);
+      }
+    }
+    this.relay = 0;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  // Runs one action-producing nr_relay_* call, then performs the actions it
+  // left. Returns the call's result (undefined once disposed).
+  #run(call) {
+    return this.#guard(() => {
+      const result = call(this.relay);
+      this.#perform(this.#takeActions());
+      return result;
+    });
+  }
+
+  // Runs a call that leaves no actions (the action buffer still holds the
+  // previous call's, already performed).
+  #query(call) {
+    return this.#guard(() => call(this.relay));
+  }
+
+  #guard(fn) {
+    if (this.disposed) return undefined;
+    if (this.failure) throw this.failure;
+    try {
+      return fn();
+    } catch (err) {
+      this.#fail(err);
+      throw err;
+    }
+  }
+
+  // A copy of the pending actions (performing may call back in), or null.
+  #takeActions() {
+    const len = this.wasm.u32('nr_relay_actions_len', this.relay);
+    if (len === 0) return null;
+    return this.wasm.read(this.wasm.u32('nr_relay_actions_ptr', this.relay), len);
+  }
+
+  #perform(buf) {
+    if (buf === null) return;
+    const p = this.performer;
+    for (const { type, a, b, bytes } of decodeActions(buf)) {
+      switch (type) {
+        case ACTION.SEND:
+          p.send(a, utf8.decode(bytes));
+          break;
+        case ACTION.FANOUT: {
+          const { raw, targets } = decodeFanout(bytes, a);
+          const event = utf8.decode(raw);
+          for (const { conn, prefix } of targets) p.send(conn, `${utf8.decode(prefix)}${event}]`);
+          break;
+        }
+        case ACTION.D1:
+          this.#startD1(a, bytes);
+          break;
+        case ACTION.SQL:
+          this.#sql(a, bytes);
+          break;
+        case ACTION.ATTACH:
+          p.attach(a, utf8.decode(bytes));
+          break;
+        case ACTION.CLOSE:
+          p.close(a, b, utf8.decode(bytes));
+          break;
+        default:
+          throw new Error(`relay engine emitted unknown action type ${type} (a=${a} b=${b} len=${bytes.length})`);
+      }
+    }
+  }
+
+  // DO SQL, synchronous; a token asks for the results before later records.
+  #sql(token, bytes) {
+    const { sql, params } = JSON.parse(utf8.decode(bytes));
+    let stmt;
+    try {
+      stmt = this.performer.sql(sql, params ?? []);
+    } catch (err) {
+      throw new Error(`DO SQL failed: ${err?.message ?? err}; sql=${sql} params=${JSON.stringify(params)}`);
+    }
+    if (token === 0) return;
+    const results = encodeResults([stmt]);
+    this.wasm.withInput(results, (p, n) => this.wasm.call('nr_relay_sql_done', this.relay, token, p, n, this.now()));
+    this.#perform(this.#takeActions());
+  }
+
+  // D1 batches start here and complete later (other calls interleave
+  // meanwhile: D1 is external I/O); drain() awaits them.
+  #startD1(token, bytes) {
+    const { stmts } = JSON.parse(utf8.decode(bytes));
+    const work = (async () => {
+      let ok = 1;
+      let results;
+      try {
+        results = encodeResults(await this.performer.d1(stmts));
+      } catch (err) {
+        ok = 0;
+        results = utf8.encode(String(err?.message ?? err));
+      }
+      if (this.failure) return;
+      this.#run((r) => this.wasm.withInput(results, (p, n) => this.wasm.call('nr_relay_d1_done', r, token, ok, p, n, this.now())));
+    })();
+    this.pending.add(work);
+    work.finally(() => this.pending.delete(work)).catch(() => {});
+  }
+
+  // A failure is a bug, not client input: the engine's state can no longer be
+  // trusted, and its instance's heap may keep whatever the failed call had
+  // allocated. Retire both; the owner drops its sockets.
+  #fail(err) {
+    if (this.failure) return;
+    this.failure = err;
+    this.wasm.discard();
+    if (liveEngines.get(this.key) === this) liveEngines.delete(this.key);
+    try {
+      this.performer.failed(err);
+    } catch (e) {
+      console.error('performer.failed threw:', e?.stack ?? e);
+    }
+  }
+}
