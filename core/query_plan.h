@@ -20,11 +20,11 @@
 namespace nostr {
 
 // Returns the SELECT for `f` yielding columns (id, created_at, size of raw in
-// bytes), newest first,
-// ties by lowest id, at most f.effective_limit(limits) rows, never an event
-// expired at `now` (NIP-40). Lists go inline while they fit the 100-parameter
-// cap, otherwise through json_each(?). Fails with bad_filter only if even that
-// cannot fit (dozens of tag conditions).
+// bytes), newest first, ties by lowest id, at most f.effective_limit(limits)
+// rows, never an event expired at `now` (NIP-40). Lists go inline while they
+// fit the 100-parameter cap, otherwise through json_each(?). Fails with
+// bad_filter ("invalid:") for what D1 would refuse: more than 40 conditions
+// (its expression-depth limit) or more than 100 parameters.
 [[nodiscard]] Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now);
 
 // Returns SELECT COUNT(*) of distinct events matching any of `filters` (limits

@@ -231,6 +231,8 @@ export class RelayEngine {
         results = encodeResults(await this.performer.d1(stmts));
       } catch (err) {
         ok = 0;
+        // Transient or not, the operator should see why storage refused.
+        console.error(`D1 batch of ${stmts.length} statement(s) failed: ${err?.message ?? err}`);
         results = utf8.encode(String(err?.message ?? err));
       }
       if (this.failure) return;

@@ -200,24 +200,33 @@ TEST_CASE("defect 6: COUNT works for every number of filters the limits accept")
 }
 
 TEST_CASE("defect 7: filters D1 cannot run are refused as invalid at validation, never error:") {
-  SimHost h;
-  h.connect(1);
-  h.take(1);
-  // One value per tag letter, every letter a-z and A-Z: 52 conditions.
-  std::string f = "{";
-  int n = 0;
-  for (char c : std::string("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")) {
-    f += (n++ ? "," : "") + std::string("\"#") + c + "\":[\"v\"]";
+  // Local D1 refused 48 one-value tag letters ("Expression tree is too large
+  // (maximum depth 100)") while our check let them through (98 parameters).
+  // Debian's SQLite computes that depth differently, so the exact D1 cases are
+  // also run end to end (tests/e2e/hostile.test.mjs); here: every size either
+  // runs or is refused as invalid, and 48 letters are refused.
+  const std::string letters = "abcdfghijklmnoqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";  // no e/p: any value
+  for (size_t n = 30; n <= letters.size(); ++n) {
+    for (const std::string& extra : std::vector<std::string>{"", ",\"kinds\":[1,2],\"since\":1,\"until\":2000000000,\"authors\":[\"" + std::string(64, 'a') + "\"]"}) {
+      SimHost h;
+      h.connect(1);
+      h.take(1);
+      std::string f = "{";
+      for (size_t i = 0; i < n; ++i) f += (i ? "," : "") + std::string("\"#") + letters[i] + "\":[\"v\"]";
+      f += extra + "}";
+      for (const std::string type : {"REQ", "COUNT"}) {
+        h.send(1, "[\"" + type + "\",\"t\"," + f + "]");
+        const auto got = h.take(1);
+        REQUIRE(got.size() == 1);
+        CAPTURE(n);
+        CAPTURE(got[0]);
+        if (n >= 48) CHECK(starts_with(got[0], "[\"CLOSED\",\"t\",\"invalid: filter is too complex"));
+        CHECK((got[0] == "[\"EOSE\",\"t\"]" || got[0] == "[\"COUNT\",\"t\",{\"count\":0}]" ||
+               starts_with(got[0], "[\"CLOSED\",\"t\",\"invalid: ")));
+        CHECK(h.last_d1_error.empty());
+      }
+    }
   }
-  f += "}";
-  for (const std::string type : {"REQ", "COUNT"}) {
-    h.send(1, "[\"" + type + "\",\"t\"," + f + "]");
-    const auto got = h.take(1);
-    REQUIRE(got.size() == 1);
-    CAPTURE(got[0]);
-    CHECK(starts_with(got[0], "[\"CLOSED\",\"t\",\"invalid: "));
-  }
-  CHECK(h.last_d1_error.empty());
 }
 
 TEST_CASE("defect 8: a stored id with other content or a garbage signature never gets OK true") {

@@ -24,6 +24,7 @@ class SqliteDb {
     sqlite3_limit(db_, SQLITE_LIMIT_COMPOUND_SELECT, 5);
     sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, 100);
     sqlite3_limit(db_, SQLITE_LIMIT_SQL_LENGTH, 100000);
+    sqlite3_limit(db_, SQLITE_LIMIT_EXPR_DEPTH, 100);  // "Expression tree is too large (maximum depth 100)"
     // D1 (SQLite >= 3.43) has octet_length; Debian 12's SQLite (3.40) does not.
     if (sqlite3_libversion_number() < 3043000) {
       sqlite3_create_function(
