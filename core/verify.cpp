@@ -16,6 +16,11 @@ extern "C" void secp256k1_default_error_callback_fn(const char*, void*) { std::a
 
 namespace nostr {
 
+bool crypto_selftest() {
+  secp256k1_selftest();  // calls the error callback (abort) on failure
+  return true;
+}
+
 bool schnorr_verify(const Signature& sig, const uint8_t* msg32, const Pubkey& pubkey) {
   secp256k1_xonly_pubkey pk;
   if (!secp256k1_xonly_pubkey_parse(secp256k1_context_static, &pk, pubkey.data())) return false;

@@ -108,7 +108,7 @@ std::string Relay::stats_json(uint64_t memory_bytes) const {
   return s;
 }
 
-Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.limits) {}
+Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.limits) { crypto_selftest(); }
 
 bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t /*now*/) {
   if (conns_.count(conn)) return false;

@@ -12,6 +12,7 @@
 #include "core/event.h"
 #include "core/message.h"
 #include "core/relay_message.h"
+#include "core/verify.h"
 
 struct nr_ctx {
   nostr::MessageParser parser{nostr::Limits{}};
@@ -43,7 +44,10 @@ NR_EXPORT("nr_alloc") uint8_t* nr_alloc(uint32_t n) {
 
 NR_EXPORT("nr_free") void nr_free(uint8_t* p) { std::free(p); }
 
-NR_EXPORT("nr_ctx_new") nr_ctx* nr_ctx_new(void) { return new (std::nothrow) nr_ctx(); }
+NR_EXPORT("nr_ctx_new") nr_ctx* nr_ctx_new(void) {
+  nostr::crypto_selftest();  // before the context verifies anything
+  return new (std::nothrow) nr_ctx();
+}
 
 NR_EXPORT("nr_ctx_free") void nr_ctx_free(nr_ctx* ctx) { delete ctx; }
 

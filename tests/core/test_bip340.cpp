@@ -112,3 +112,9 @@ TEST_CASE("BIP-340: flipping any single bit of a valid signature invalidates it"
     CHECK_FALSE(nostr::schnorr_verify(*sig, msg->data(), *pk));
   }
 }
+
+TEST_CASE("defect 14: libsecp256k1's self-test runs (and passes) before verification") {
+  // Every engine constructor calls it (Relay, nr_ctx_new); a failing self-test
+  // aborts instead of letting a miscompiled library verify signatures.
+  CHECK(nostr::crypto_selftest());
+}

@@ -2,7 +2,9 @@
 // Input lines are operations: the first byte picks a connection (1-4) and an
 // operation (frame / reconnect / hibernate), the rest is the frame. D1 and DO
 // storage are real SQLite databases (schema.sql). Invariants: nothing crashes
-// or trips a sanitizer, and every frame the relay sends is a JSON array.
+// or trips a sanitizer, every frame the relay sends is a JSON array, every
+// budget counter stays within its limit (small limits, so they are reached),
+// and once all storage work completed nothing stays charged.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -22,17 +24,54 @@ void check(bool cond) {
   if (!cond) std::abort();
 }
 
+// Budgets small enough for short inputs to reach them.
+nostr::RelayConfig fuzz_config() {
+  nostr::RelayConfig c;
+  c.limits.max_connections = 3;
+  c.limits.max_subscriptions = 4;
+  c.limits.max_subscriptions_total = 10;
+  c.limits.max_filter_bytes = 16 * 1024;
+  c.limits.max_filter_bytes_total = 24 * 1024;
+  c.limits.max_pending_events = 3;
+  c.limits.max_pending_event_bytes_total = 256 * 1024;
+  c.limits.max_query_page_bytes = 131072;
+  c.limits.max_query_bytes_total = 300 * 1024;
+  c.limits.max_pending_counts = 2;
+  c.limits.max_pending_counts_total = 3;
+  c.limits.max_logins = 2;
+  return c;
+}
+
 class Host {
  public:
-  Host() : d1_(std::string(NOSTR_SOURCE_DIR) + "/schema.sql"), relay_(std::make_unique<nostr::durable::Relay>(nostr::RelayConfig{})) {
+  Host() : d1_(std::string(NOSTR_SOURCE_DIR) + "/schema.sql"), relay_(std::make_unique<nostr::durable::Relay>(fuzz_config())) {
     relay_->restore(now_);
     drain();
   }
-  void frame(uint32_t conn, const std::string& f) {
+  // One frame; storage completes at once unless `async` (then on a later pump).
+  void frame(uint32_t conn, const std::string& f, bool async) {
     if (!open_.count(conn)) open(conn);
     relay_->frame(conn, f, false, now_);
     drain();
+    check_budgets();
+    if (!async) pump();
+  }
+  void check_budgets() const {
+    const auto u = relay_->usage();
+    const auto& l = relay_->config().limits;
+    check(u.connections <= l.max_connections);
+    check(u.subscriptions <= l.max_subscriptions_total);
+    check(u.filter_bytes <= l.max_filter_bytes_total + u.connections * 1024);
+    check(u.pending_event_bytes <= l.max_pending_event_bytes_total);
+    check(u.query_list_bytes <= l.max_query_bytes_total / 2 + 5000 * 200);
+    check(u.query_list_bytes + u.query_page_bytes <= l.max_query_bytes_total + l.max_query_page_bytes + 5000 * 200);
+    check(u.pending_counts <= l.max_pending_counts_total);
+  }
+  // Everything completed: nothing may stay charged.
+  void finish() {
     pump();
+    const auto u = relay_->usage();
+    check(u.pending_event_bytes == 0 && u.query_list_bytes == 0 && u.query_page_bytes == 0 && u.pending_counts == 0);
   }
   void reconnect(uint32_t conn) {
     relay_->close(conn);
@@ -42,7 +81,7 @@ class Host {
   }
   void hibernate() {
     pump();
-    relay_ = std::make_unique<nostr::durable::Relay>(nostr::RelayConfig{});
+    relay_ = std::make_unique<nostr::durable::Relay>(fuzz_config());
     for (const uint32_t c : open_) check(relay_->open(c, "", attach_[c], now_));
     relay_->restore(now_);
     drain();
@@ -52,7 +91,7 @@ class Host {
  private:
   void open(uint32_t conn) {
     check(relay_->open(conn, "challenge", "", now_));
-    open_.insert(conn);
+    if (relay_->connection_count() > open_.size()) open_.insert(conn);  // else refused: over max_connections
     drain();
   }
   void pump() {
@@ -64,6 +103,7 @@ class Host {
       check(ok);  // the engine's SQL must always be valid
       relay_->d1_done(token, ok, out, now_);
       drain();
+      check_budgets();
     }
   }
   void drain() {
@@ -114,11 +154,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto b = static_cast<uint8_t>(line[0]);
     const uint32_t conn = 1 + (b & 3);
     switch ((b >> 2) & 7) {
+      case 5: host.frame(conn, line.substr(1), /*async=*/true); break;
       case 6: host.reconnect(conn); break;
       case 7: host.hibernate(); break;
-      default: host.frame(conn, line.substr(1)); break;
+      default: host.frame(conn, line.substr(1), /*async=*/false); break;
     }
     host.tick();
   }
+  host.finish();
   return 0;
 }
