@@ -3,6 +3,7 @@
 // live matching of new events.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,11 +44,15 @@ class EventTagIndex {
   // True if the event has a tag [letter, value, ...].
   bool contains(char letter, std::string_view value) const;
   using Iter = std::vector<Entry>::const_iterator;
-  // The entries with `letter`, as a sorted range.
-  std::pair<Iter, Iter> values_of(char letter) const;
+  // The entries with `letter`, as a sorted range (O(1): ranges are precomputed).
+  std::pair<Iter, Iter> values_of(char letter) const {
+    const auto& r = ranges_[static_cast<unsigned char>(letter)];
+    return {entries_.begin() + r.first, entries_.begin() + r.second};
+  }
 
  private:
   std::vector<Entry> entries_;
+  std::array<std::pair<uint32_t, uint32_t>, 256> ranges_{};  // per first byte: [begin, end)
 };
 
 class CompiledFilter {

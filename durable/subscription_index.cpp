@@ -73,7 +73,13 @@ void SubscriptionIndex::match(const Event& e, std::vector<SubHandle>& out) const
   };
   collect(id_key(e.id()));
   collect(author_key(e.pubkey()));
-  for (const EventTagIndex::Entry& t : tags.entries()) collect(tag_key(t.letter, t.value));
+  std::string key;  // reused: no allocation per tag
+  for (const EventTagIndex::Entry& t : tags.entries()) {
+    key.assign(1, 't');
+    key += t.letter;
+    key += t.value;
+    collect(key);
+  }
   collect(kind_key(e.kind()));
   collect("*");
   // A filter filed under several keys the event hits is a candidate once.

@@ -417,3 +417,54 @@ TEST_CASE("budget: connections beyond max_connections are refused with a reason"
   h.connect(4);
   CHECK(h.relay().connection_count() == 2);
 }
+
+#if !defined(__SANITIZE_ADDRESS__) && defined(__GLIBC__)
+#include <malloc.h>
+
+TEST_CASE("budget: the filter cost estimate covers the heap a subscription really takes") {
+  // 64-bit native pointers and strings are larger than wasm32's, so an estimate
+  // that covers the heap measured here also covers the wasm heap.
+  const std::string pk = "\"" + std::string(64, 'a') + "\"";
+  std::string authors = "[";
+  for (int i = 0; i < 50; ++i) authors += (i ? ",\"" : "\"") + std::string(63, 'b') + static_cast<char>('a' + i % 6) + "\"";
+  authors += "]";
+  std::string tvals = "[";
+  for (int i = 0; i < 100; ++i) tvals += (i ? ",\"" : "\"") + std::string("topic-") + std::to_string(i) + "\"";
+  tvals += "]";
+  std::string letters = "{";
+  for (char c : std::string("abcdfghijklmnoqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")) letters += std::string(letters.size() > 1 ? "," : "") + "\"#" + c + "\":[\"value\"]";
+  letters += ",\"limit\":0}";
+  const std::vector<std::string> shapes = {
+      "{\"#t\":" + tvals + ",\"limit\":0}",
+      "{\"authors\":" + authors + ",\"kinds\":[1,6,7],\"limit\":0}",
+      "{\"ids\":" + authors + ",\"limit\":0}",
+      "{\"kinds\":[1],\"limit\":0}",
+      letters,
+  };
+  for (const std::string& shape : shapes) {
+    CAPTURE(shape.substr(0, 60));
+    nostr::RelayConfig cfg;
+    cfg.limits.max_filter_bytes = 64u << 20;
+    cfg.limits.max_filter_bytes_total = 256u << 20;
+    nostr::durable::Relay relay(cfg);
+    for (uint32_t c = 1; c <= 20; ++c) REQUIRE(relay.open(c, "challenge", "", 1700000000));
+    relay.actions().clear();
+    const size_t before = mallinfo2().uordblks;
+    for (uint32_t c = 1; c <= 20; ++c) {
+      for (int s = 0; s < 20; ++s) {
+        std::string req = "[\"REQ\",\"sub-" + std::to_string(s) + "\"";
+        for (int f = 0; f < 10; ++f) req += "," + shape;
+        relay.frame(c, req + "]", false, 1700000000);
+        relay.actions().clear();
+      }
+    }
+    const size_t measured = mallinfo2().uordblks - before;
+    const size_t estimated = relay.usage().filter_bytes;
+    CHECK(relay.subscription_count() == 400);
+    CAPTURE(measured);
+    CAPTURE(estimated);
+    CHECK(measured <= estimated);
+    CHECK(estimated <= 4 * measured);  // and not wildly pessimistic
+  }
+}
+#endif
