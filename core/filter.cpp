@@ -224,21 +224,48 @@ bool CompiledFilter::matches(const Event& e, const EventTagIndex& index) const {
   return true;
 }
 
+namespace {
+// Calibrated against the heap measured natively (tests/durable/
+// test_relay_limits.cpp, "the filter cost estimate covers the heap..."):
+// per value, the value itself plus (when the index files the filter under
+// it) a bucket key, the handle's copy of that key and a bucket entry.
+constexpr size_t kPerFilter = 512;
+constexpr size_t kPerHexValue = 512;
+constexpr size_t kPerKind = 3 * 6 + 160;
+constexpr size_t kPerTag = 64;
+size_t tag_value_cost(size_t len) { return 3 * (len + 2) + 160; }
+}  // namespace
+
 size_t CompiledFilter::cost() const {
-  // Calibrated against the heap measured natively (tests/durable/
-  // test_relay_limits.cpp, "the filter cost estimate covers the heap..."):
-  // per value, the value itself plus (when the index files the filter under
-  // it) a bucket key, the handle's copy of that key and a bucket entry.
-  constexpr size_t kPerFilter = 512;
-  constexpr size_t kPerHexValue = 512;
-  constexpr size_t kPerValue = 160;
   size_t n = kPerFilter + (search_ ? search_->size() + 48 : 0);
   if (ids_) n += ids_->size() * kPerHexValue;
   if (authors_) n += authors_->size() * kPerHexValue;
-  if (kinds_) n += kinds_->size() * (3 * 6 + kPerValue);
+  if (kinds_) n += kinds_->size() * kPerKind;
   for (const auto& t : tags_) {
-    n += 64;
-    for (const auto& v : t.values) n += 3 * (v.size() + 2) + kPerValue;
+    n += kPerTag;
+    for (const auto& v : t.values) n += tag_value_cost(v.size());
+  }
+  return n;
+}
+
+size_t CompiledFilter::estimate_cost(simdjson::dom::element el) {
+  simdjson::dom::object obj;
+  if (el.get_object().get(obj) != SUCCESS) return kPerFilter;
+  size_t n = kPerFilter;
+  for (simdjson::dom::key_value_pair kv : obj) {
+    const std::string_view key = kv.key;
+    array arr;
+    std::string_view str;
+    if (key == "search" && kv.value.get_string().get(str) == SUCCESS) n += str.size() + 48;
+    if (kv.value.get_array().get(arr) != SUCCESS) continue;
+    if (key == "ids" || key == "authors") {
+      n += arr.size() * kPerHexValue;
+    } else if (key == "kinds") {
+      n += arr.size() * kPerKind;
+    } else {
+      n += kPerTag;
+      for (element item : arr) n += tag_value_cost(item.get_string().get(str) == SUCCESS ? str.size() : 0);
+    }
   }
   return n;
 }

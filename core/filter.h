@@ -78,6 +78,10 @@ class CompiledFilter {
   // subscription index (conservative for 32- and 64-bit builds): what the
   // relay's filter budgets count (docs/limits.md).
   size_t cost() const;
+  // An upper bound of cost() for the filter `obj` would compile to (duplicates
+  // counted), computed without allocating: lets a caller refuse an oversized
+  // REQ before paying for compiling it.
+  static size_t estimate_cost(simdjson::dom::element obj);
 
   // Absent conditions are nullopt; present ones are sorted and deduplicated.
   const std::optional<std::vector<EventId>>& ids() const { return ids_; }

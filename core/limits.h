@@ -37,7 +37,7 @@ struct Limits {
   uint32_t max_pending_event_bytes_total = 3145728; // raw bytes, relay-wide
   // Stored-query results held in memory: one page per REQ at a time, and all
   // pages in flight together.
-  uint32_t max_query_page_bytes = 524288;      // per REQ; >= max_event_size
+  uint32_t max_query_page_bytes = 262144;      // per REQ; >= max_event_size
   uint32_t max_query_bytes_total = 4194304;    // relay-wide
   uint32_t max_pending_counts = 4;             // COUNTs in flight per connection
   uint32_t max_pending_counts_total = 256;     // relay-wide

@@ -141,7 +141,7 @@ MessageParser::MessageParser(const Limits& limits)
   [[maybe_unused]] const auto err = parser_->allocate(4096, limits_.max_json_depth);
 }
 
-ParsedFrame MessageParser::parse(std::string_view frame, bool padded) {
+ParsedFrame MessageParser::parse(std::string_view frame, bool padded, size_t filter_budget) {
   if (frame.size() > limits_.max_message_length) {
     return fail(Code::message_too_large, "message is " + std::to_string(frame.size()) +
                                              " bytes, limit is " + std::to_string(limits_.max_message_length));
@@ -202,6 +202,16 @@ ParsedFrame MessageParser::parse(std::string_view frame, bool padded) {
       return fail_closed(reject(Code::too_many_filters, "too many filters (limit is " +
                                                             std::to_string(limits_.max_filters) + ")"),
                          *sub, type == "REQ");
+    }
+    if (filter_budget != SIZE_MAX) {
+      size_t cost = 0;
+      for (size_t i = 2; i < n; ++i) cost += CompiledFilter::estimate_cost(arr.at(i).value_unsafe());
+      if (cost > filter_budget) {
+        return fail_closed(reject(Code::rate_limited, "these filters would take about " + std::to_string(cost) +
+                                                          " bytes, more than this connection may hold (" +
+                                                          std::to_string(filter_budget) + "); use fewer values"),
+                           *sub, type == "REQ");
+      }
     }
     std::vector<CompiledFilter> filters;
     filters.reserve(n - 2);

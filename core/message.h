@@ -2,6 +2,7 @@
 // NEG-*) parsed from one websocket text frame into typed values.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -80,7 +81,10 @@ class MessageParser {
   // Results do not borrow from `frame`. A number no 64-bit integer or finite
   // double holds (2^64, 1e400) is read as null, so the frame is still answered
   // against its type and id (CLOSED / OK false) instead of a bare NOTICE.
-  ParsedFrame parse(std::string_view frame, bool padded);
+  // A REQ or COUNT whose filters would cost more than `filter_budget` bytes
+  // (CompiledFilter::estimate_cost) is refused "rate-limited:" before any
+  // filter is compiled: compiling 10,000 values is the expensive part.
+  ParsedFrame parse(std::string_view frame, bool padded, size_t filter_budget = SIZE_MAX);
 
   // The parser, for callers that parse standalone JSON (e.g. persisted filters).
   simdjson::dom::parser& json() { return *parser_; }

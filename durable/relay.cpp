@@ -263,7 +263,8 @@ void Relay::on_restore_rows(std::string_view results) {
 
 void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t now) {
   if (!conns_.count(conn)) return;  // host bug: frames for an unknown socket
-  ParsedFrame r = parser_.parse(bytes, padded);
+  // A REQ bigger than a connection may ever hold is refused before compiling.
+  ParsedFrame r = parser_.parse(bytes, padded, config_.limits.max_filter_bytes);
   if (!r.ok()) {
     const MessageError& err = r.error;
     const std::string text = err.reject.wire_message();

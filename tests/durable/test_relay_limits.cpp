@@ -468,3 +468,24 @@ TEST_CASE("budget: the filter cost estimate covers the heap a subscription reall
   }
 }
 #endif
+
+TEST_CASE("budget: a REQ larger than a connection may hold is refused before compiling, and ends its id") {
+  SimHost h;
+  h.connect(1);
+  h.take(1);
+  h.send(1, "[\"REQ\",\"s\",{\"kinds\":[1],\"limit\":0}]");
+  h.take(1);
+  std::string req = "[\"REQ\",\"s\"";
+  for (int f = 0; f < 10; ++f) {
+    req += ",{\"#t\":[";
+    for (int i = 0; i < 1000; ++i) req += (i ? ",\"" : "\"") + std::to_string(f * 1000 + i) + "\"";
+    req += "]}";
+  }
+  h.send(1, req + "]");
+  const auto got = h.take(1);
+  REQUIRE(got.size() == 1);
+  CHECK(starts_with(got[0], "[\"CLOSED\",\"s\",\"rate-limited: these filters would take about "));
+  CHECK(h.relay().subscription_count() == 0);
+  h.send(1, "[\"COUNT\",\"c\"" + req.substr(req.find(",{")) + "]");
+  CHECK(starts_with(h.take(1).at(0), "[\"CLOSED\",\"c\",\"rate-limited: "));
+}
