@@ -15,6 +15,9 @@ std::string check_limits(const Limits& l) {
   if (l.max_query_bytes_total < l.max_query_page_bytes) {
     return "max_query_bytes_total must be at least max_query_page_bytes";
   }
+  if (l.max_query_output_rate < l.max_query_page_bytes) {
+    return "max_query_output_rate must be at least max_query_page_bytes (one page per second)";
+  }
   if (l.max_pending_event_bytes_total < l.max_event_size) {
     return "max_pending_event_bytes_total must be at least max_event_size";
   }

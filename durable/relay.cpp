@@ -607,7 +607,13 @@ void Relay::enqueue_query_step(SubHandle h) {
 
 // Round-robin over connections, one step each per turn, until a full turn
 // starts nothing: a client with 100 REQs waits its turn like one with one.
+void Relay::timer(uint64_t now) {
+  if (next_deadline_ != 0 && now >= next_deadline_) next_deadline_ = 0;
+  run_query_steps(now);
+}
+
 void Relay::run_query_steps(uint64_t now) {
+  if (next_deadline_ != 0 && now >= next_deadline_) next_deadline_ = 0;
   bool progress = true;
   while (progress && !query_rr_.empty()) {
     progress = false;
@@ -665,6 +671,22 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     ++n;
   }
   if (query_list_bytes_ + query_page_bytes_ + bytes > lim.max_query_bytes_total && query_page_bytes_ > 0) return false;
+  // Pacing: a connection gets max_query_output_rate bytes/s of stored events
+  // (burst: two seconds' worth); a page that does not fit waits for time.
+  Connection& c = conns_.at(s.conn);
+  const uint64_t rate = lim.max_query_output_rate;
+  if (c.tokens_at == 0) {
+    c.output_tokens = 2 * rate;
+  } else if (now > c.tokens_at) {
+    c.output_tokens = std::min<uint64_t>(2 * rate, c.output_tokens + (now - c.tokens_at) * rate);
+  }
+  c.tokens_at = now;
+  if (c.output_tokens < bytes) {
+    const uint64_t due = now + (bytes - c.output_tokens + rate - 1) / rate;
+    if (next_deadline_ == 0 || due < next_deadline_) next_deadline_ = due;
+    return false;
+  }
+  c.output_tokens -= bytes;
   std::vector<EventId> ids;
   ids.reserve(n);
   for (size_t i = 0; i < n; ++i) ids.push_back(s.rows[s.next_row + i].id);

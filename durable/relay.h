@@ -78,6 +78,11 @@ class Relay {
   void close(uint32_t conn);
   // Completions of D1 / SQL actions (see durable/abi/relay_abi.h).
   void d1_done(uint32_t token, bool ok, std::string_view results, uint64_t now);
+  // Returns the time (unix seconds) at which timer() has work, or 0 if none:
+  // the host arms a timer for it after every call (and may call early).
+  uint64_t next_deadline() const { return next_deadline_; }
+  // Time passed: runs what waited for it (paced stored-query pages).
+  void timer(uint64_t now);
   void sql_done(uint32_t token, std::string_view results, uint64_t now);
 
   // Returns what clients currently make the relay hold, as a JSON object:
@@ -132,6 +137,9 @@ class Relay {
     uint32_t pending_counts = 0;
     std::deque<SubHandle> query_steps;  // stored-query steps waiting for budget
     bool scheduled = false;             // listed in query_rr_
+    // Output pacing of stored-query pages (limits.max_query_output_rate).
+    uint64_t output_tokens = 0;
+    uint64_t tokens_at = 0;  // when output_tokens was last refilled
   };
   // A verified event waiting for (or inside) a D1 write batch.
   struct PendingStore {
@@ -217,6 +225,7 @@ class Relay {
   size_t query_list_bytes_ = 0;  // ids queries in flight + answers being paged
   size_t query_page_bytes_ = 0;  // pages in flight
   size_t pending_counts_ = 0;
+  uint64_t next_deadline_ = 0;  // earliest time a paced page may go (0: none)
   uint32_t restore_token_ = 0;
   uint32_t next_token_ = 1;
   SubHandle next_handle_ = 1;

@@ -125,6 +125,7 @@ export class RelayEngine {
   dispose() {
     if (this.disposed) return;
     this.disposed = true;
+    clearTimeout(this.timer);
     if (liveEngines.get(this.key) === this) liveEngines.delete(this.key);
     if (!this.failure && !this.wasm.trapped) {
       try {
@@ -145,8 +146,29 @@ export class RelayEngine {
     return this.#guard(() => {
       const result = call(this.relay);
       this.#perform(this.#takeActions());
+      this.#armTimer();
       return result;
     });
+  }
+
+  // The engine's next deadline (nr_relay_next_deadline, unix seconds) as one
+  // setTimeout; an earlier deadline replaces a later one. Only armed while the
+  // engine has timed work (paced pages), so an idle object can still hibernate.
+  #armTimer() {
+    const due = this.wasm.call('nr_relay_next_deadline', this.relay);
+    if (!due || (this.timerDue && this.timerDue <= due)) return;
+    clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerDue = 0;
+      try {
+        this.#run((r) => this.wasm.call('nr_relay_timer', r, this.now()));
+      } catch (err) {
+        console.error('relay engine timer failed:', err?.stack ?? err); // #fail already ran
+      }
+    }, Math.max(0, (due - this.now()) * 1000));
+    this.timer?.unref?.(); // node: never keeps a test process alive
   }
 
   // Runs a call that leaves no actions (the action buffer still holds the
@@ -248,6 +270,7 @@ export class RelayEngine {
   #fail(err) {
     if (this.failure) return;
     this.failure = err;
+    clearTimeout(this.timer);
     this.wasm.discard();
     if (liveEngines.get(this.key) === this) liveEngines.delete(this.key);
     try {

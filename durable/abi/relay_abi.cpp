@@ -120,3 +120,13 @@ NR_EXPORT("nr_relay_stats") uint32_t nr_relay_stats(nr_relay* r) {
 NR_EXPORT("nr_relay_stats_ptr") const uint8_t* nr_relay_stats_ptr(const nr_relay* r) {
   return reinterpret_cast<const uint8_t*>(r->stats.data());
 }
+
+NR_EXPORT("nr_relay_next_deadline") double nr_relay_next_deadline(const nr_relay* r) {
+  return static_cast<double>(r->relay.next_deadline());
+}
+
+NR_EXPORT("nr_relay_timer") int32_t nr_relay_timer(nr_relay* r, double now) {
+  fresh(r);
+  r->relay.timer(seconds(now));
+  return 0;
+}

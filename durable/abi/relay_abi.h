@@ -95,6 +95,13 @@ int32_t nr_relay_d1_done(nr_relay* r, uint32_t token, int32_t ok, const uint8_t*
  * broken (close its sockets with 1011 and rebuild it), not call this. */
 int32_t nr_relay_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, uint32_t len, double now);
 
+/* Returns the time (unix seconds) at which nr_relay_timer has work, or 0 if
+ * none. Read it after every call and arm a timer (setTimeout) for it; calling
+ * nr_relay_timer early is harmless. */
+double nr_relay_next_deadline(const nr_relay* r);
+/* Time passed: the engine runs what waited for it (paced stored-query pages). */
+int32_t nr_relay_timer(nr_relay* r, double now);
+
 /* Resource use, as JSON (see Relay::stats_json in durable/relay.h), written into an
  * engine-owned buffer: returns its length; nr_relay_stats_ptr gives its address,
  * valid until the next nr_relay_* call. Includes "memory_bytes": the size of the

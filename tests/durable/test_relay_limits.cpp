@@ -489,3 +489,38 @@ TEST_CASE("budget: a REQ larger than a connection may hold is refused before com
   h.send(1, "[\"COUNT\",\"c\"" + req.substr(req.find(",{")) + "]");
   CHECK(starts_with(h.take(1).at(0), "[\"CLOSED\",\"c\",\"rate-limited: "));
 }
+
+TEST_CASE("slow readers: stored events go out at max_query_output_rate per connection, then EOSE") {
+  // Workers cannot see a socket's send buffer: pacing is what stops one REQ
+  // (or twenty) from queueing megabytes for a client that does not read.
+  nostr::RelayConfig cfg;
+  cfg.limits.max_query_output_rate = 256 * 1024;  // burst 512 KiB
+  SimHost h(cfg);
+  Signer alice(120);
+  h.connect(1);
+  h.connect(2);
+  for (int i = 0; i < 20; ++i) h.send(2, event_frame(alice.sign(1, h.now - static_cast<uint64_t>(i), {}, std::string(60000, 'p'))));
+  h.take(1);
+  h.send(1, "[\"REQ\",\"q\",{\"kinds\":[1]}]");
+  auto got = h.take(1);
+  CHECK(got.size() < 10);  // the burst only: about 512 KiB
+  CHECK(h.relay().next_deadline() == h.now + 1);
+  size_t events = count_prefix(got, "[\"EVENT\",\"q\",");
+  int seconds = 0;
+  while (got.empty() || got.back() != "[\"EOSE\",\"q\"]") {
+    REQUIRE(seconds < 10);
+    h.advance(1);
+    ++seconds;
+    got = h.take(1);
+    events += count_prefix(got, "[\"EVENT\",\"q\",");
+    CHECK(got.size() <= 6);  // about 256 KiB per second
+  }
+  CHECK(events == 20);
+  CHECK(seconds >= 2);
+  CHECK(h.relay().next_deadline() == 0);  // nothing timed left: the object may hibernate
+  // Another connection is not slowed by it.
+  h.connect(3);
+  h.take(3);
+  h.send(3, "[\"REQ\",\"r\",{\"kinds\":[1],\"limit\":3}]");
+  CHECK(count_prefix(h.take(3), "[\"EVENT\",\"r\",") == 3);
+}

@@ -72,6 +72,15 @@ class SimHost {
     }
   }
   size_t pending_d1() const { return pending_.size(); }
+  // Lets `seconds` pass: fires the engine's timer if due, completes storage.
+  void advance(uint64_t seconds) {
+    now += seconds;
+    if (relay_->next_deadline() != 0 && relay_->next_deadline() <= now) {
+      relay_->timer(now);
+      drain();
+    }
+    pump();
+  }
   size_t d1_batches_run = 0;
   size_t max_d1_result_bytes = 0;  // the largest D1 answer handed to the engine
   size_t do_sql_statements = 0;
