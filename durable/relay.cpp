@@ -624,7 +624,11 @@ void Relay::run_query_steps(uint64_t now) {
       if (c == conns_.end()) continue;
       auto& steps = c->second.query_steps;
       while (!steps.empty() && !subs_.count(steps.front())) steps.pop_front();  // closed meanwhile
-      if (!steps.empty() && start_query_step(*subs_.at(steps.front()), steps.front(), now)) {
+      // A connection's own reads wait for each other: one client's REQ churn
+      // cannot fill D1's queue ahead of everyone else.
+      if (!steps.empty() && c->second.queries_in_flight < config_.limits.max_queries_in_flight &&
+          start_query_step(*subs_.at(steps.front()), steps.front(), now)) {
+        ++c->second.queries_in_flight;
         steps.pop_front();
         progress = true;
       }
@@ -657,7 +661,7 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     query_list_bytes_ += reserve;
     const uint32_t token = next_token();
     out_.d1(token, batch_json(stmts));
-    queries_.emplace(token, PendingQuery{h, /*page=*/false, reserve, 0});
+    queries_.emplace(token, PendingQuery{s.conn, h, /*page=*/false, reserve, 0});
     s.stage = QueryStage::ids_in_flight;
     return true;
   }
@@ -693,13 +697,14 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
   query_page_bytes_ += bytes;
   const uint32_t token = next_token();
   out_.d1(token, batch_json({plan_fetch(ids)}));
-  queries_.emplace(token, PendingQuery{h, /*page=*/true, bytes, n});
+  queries_.emplace(token, PendingQuery{s.conn, h, /*page=*/true, bytes, n});
   s.stage = QueryStage::page_in_flight;
   return true;
 }
 
 void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view results, uint64_t now) {
   (p.page ? query_page_bytes_ : query_list_bytes_) -= p.reserved;
+  if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.queries_in_flight > 0) --c->second.queries_in_flight;
   auto it = subs_.find(p.handle);
   if (it != subs_.end()) {
     Subscription& s = *it->second;

@@ -137,6 +137,7 @@ class Relay {
     uint32_t pending_counts = 0;
     std::deque<SubHandle> query_steps;  // stored-query steps waiting for budget
     bool scheduled = false;             // listed in query_rr_
+    uint32_t queries_in_flight = 0;     // its D1 reads (ids queries, pages)
     // Output pacing of stored-query pages (limits.max_query_output_rate).
     uint64_t output_tokens = 0;
     uint64_t tokens_at = 0;  // when output_tokens was last refilled
@@ -153,6 +154,7 @@ class Relay {
   };
   // A D1 read in flight for a subscription: the ids query or one page.
   struct PendingQuery {
+    uint32_t conn;
     SubHandle handle;
     bool page;
     size_t reserved;  // bytes charged until it completes

@@ -524,3 +524,26 @@ TEST_CASE("slow readers: stored events go out at max_query_output_rate per conne
   h.send(3, "[\"REQ\",\"r\",{\"kinds\":[1],\"limit\":3}]");
   CHECK(count_prefix(h.take(3), "[\"EVENT\",\"r\",") == 3);
 }
+
+TEST_CASE("budget: one connection's REQ churn keeps at most max_queries_in_flight D1 reads; others go first") {
+  SimHost h;
+  Signer alice(121);
+  h.connect(1);
+  h.connect(2);
+  h.send(1, event_frame(alice.sign(1, h.now, {}, "x")));
+  h.take(1);
+  h.take(2);
+  for (int i = 0; i < 50; ++i) {
+    h.send_async(1, "[\"REQ\",\"churn" + std::to_string(i) + "\",{\"kinds\":[1]}]");
+    h.send_async(1, "[\"CLOSE\",\"churn" + std::to_string(i) + "\"]");
+  }
+  CHECK(h.pending_d1() == h.relay().config().limits.max_queries_in_flight);
+  h.send_async(2, "[\"REQ\",\"mine\",{\"kinds\":[1]}]");
+  CHECK(h.pending_d1() == h.relay().config().limits.max_queries_in_flight + 1);  // not queued behind the churn
+  h.pump();
+  const auto got = h.take(2);
+  CHECK(got.size() == 2);
+  CHECK(got.back() == "[\"EOSE\",\"mine\"]");
+  CHECK(h.take(1).empty());  // closed before their turn: nothing sent, nothing queried
+  CHECK(h.relay().usage().query_list_bytes == 0);
+}
