@@ -43,7 +43,7 @@ struct Limits {
   // Stored-query output per connection (bytes/s, with a burst of twice that):
   // Workers cannot see a socket's send buffer, so this is what keeps a client
   // that does not read from making the relay queue its answers without end.
-  uint32_t max_query_output_rate = 4194304;
+  uint32_t max_query_output_rate = 2097152;
   uint32_t max_pending_counts = 4;             // COUNTs in flight per connection
   uint32_t max_pending_counts_total = 256;     // relay-wide
 };
