@@ -33,6 +33,7 @@ uint32_t* u32_limit(Limits& l, std::string_view k) {
       {"max_filter_bytes", &Limits::max_filter_bytes},
       {"max_filter_bytes_total", &Limits::max_filter_bytes_total},
       {"max_pending_events", &Limits::max_pending_events},
+      {"max_pending_event_bytes", &Limits::max_pending_event_bytes},
       {"max_pending_event_bytes_total", &Limits::max_pending_event_bytes_total},
       {"max_query_page_bytes", &Limits::max_query_page_bytes},
       {"max_query_bytes_total", &Limits::max_query_bytes_total},

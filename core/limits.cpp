@@ -19,8 +19,9 @@ std::string check_limits(const Limits& l) {
   if (l.max_query_output_rate < l.max_query_page_bytes) {
     return "max_query_output_rate must be at least max_query_page_bytes (one page per second)";
   }
-  if (l.max_pending_event_bytes_total < l.max_event_size) {
-    return "max_pending_event_bytes_total must be at least max_event_size";
+  if (l.max_pending_event_bytes < l.max_event_size) return "max_pending_event_bytes must be at least max_event_size";
+  if (l.max_pending_event_bytes_total < l.max_pending_event_bytes) {
+    return "max_pending_event_bytes_total must be at least max_pending_event_bytes";
   }
   if (l.max_event_size < 1024) return "max_event_size must be at least 1024";
   return {};

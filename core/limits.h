@@ -34,6 +34,7 @@ struct Limits {
   uint32_t max_filter_bytes_total = 10485760;  // relay-wide
   // Events verified and waiting for (or inside) a D1 write.
   uint32_t max_pending_events = 32;                 // per connection
+  uint32_t max_pending_event_bytes = 1048576;       // raw bytes, per connection
   uint32_t max_pending_event_bytes_total = 3145728; // raw bytes, relay-wide
   // Stored-query results held in memory: one page per REQ at a time, and all
   // pages in flight together.

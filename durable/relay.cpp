@@ -37,8 +37,9 @@ constexpr size_t kIdRowBytes = 200;
 // Per fetched row beyond its raw JSON: the id and framing in the results buffer.
 constexpr size_t kPageRowOverhead = 96;
 // Live events recorded while a REQ's ids query is in flight (to skip them in
-// its pages); beyond this they are still delivered, at worst twice.
-constexpr size_t kMaxSentBeforeEose = 1024;
+// its pages), charged to its reservation; beyond this they are still
+// delivered, at worst twice.
+constexpr size_t kMaxSentBeforeEose = 128;
 
 std::string subs_filters_json(const std::vector<CompiledFilter>& filters) {
   std::string out = "[";
@@ -82,7 +83,7 @@ std::string Relay::stats_json(uint64_t memory_bytes) const {
   size_t pending_events = 0, waiting = 0;
   for (const auto& [id, c] : conns_) {
     pending_events += c.pending_events;
-    waiting += c.query_steps.size();
+    waiting += c.page_steps.size() + c.ids_steps.size();
   }
   std::string s = "{";
   auto field = [&s](const char* name, uint64_t v) {
@@ -126,7 +127,9 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
     attach_state(conn, c);
     return true;
   }
-  // Our own ATTACH payload (see attach_state).
+  // Our own ATTACH payload (see attach_state). Should it lack a challenge,
+  // the host's fresh one keeps NIP-42 possible.
+  c.challenge.assign(challenge.substr(0, kMaxChallenge));
   simdjson::dom::element root;
   if (parser_.json().parse(state.data(), state.size(), true).get(root) == simdjson::SUCCESS) {
     std::string_view ch;
@@ -234,8 +237,13 @@ void Relay::on_restore_rows(std::string_view results) {
     if (!parse_decimal(rs[0].cell(r, 0), conn)) continue;
     auto c = conns_.find(static_cast<uint32_t>(conn));
     auto sub = SubId::make(rs[0].cell(r, 1), config_.limits.max_subid_length);
-    if (c == conns_.end() || !sub || !c->second.subs_in_sql) {
+    if (c == conns_.end() || !c->second.subs_in_sql) {
       dead.push_back(conn);  // a closed socket's, or stale
+      continue;
+    }
+    if (!sub) {  // unreadable now (e.g. max_subid_length lowered): drop only that row
+      out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
+                             {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(std::string(rs[0].cell(r, 1)))}}));
       continue;
     }
     const std::string_view text = rs[0].cell(r, 2);
@@ -346,6 +354,11 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
                 " events of this connection are waiting to be stored; wait for their OK before sending more");
     return;
   }
+  if (stored_kind && c.pending_event_bytes + e.raw().size() > config_.limits.max_pending_event_bytes) {
+    send_ok(conn, e.id(), false,
+            "rate-limited: this connection's events waiting to be stored take too much room; wait for their OK");
+    return;
+  }
   if (stored_kind && pending_event_bytes_ + e.raw().size() > config_.limits.max_pending_event_bytes_total) {
     send_ok(conn, e.id(), false, "rate-limited: the relay is busy storing events, try again shortly");
     return;
@@ -372,7 +385,9 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
 }
 
 void Relay::queue_store(uint32_t conn, Event&& e) {
-  ++conns_[conn].pending_events;
+  Connection& c = conns_[conn];
+  ++c.pending_events;
+  c.pending_event_bytes += e.raw().size();
   pending_event_bytes_ += e.raw().size();
   StorePlan plan = plan_store(e);
   write_queue_.push_back(PendingStore{conn, std::make_unique<Event>(std::move(e)), std::move(plan)});
@@ -399,13 +414,17 @@ void Relay::flush_writes() {
   batch.plan.stmts.clear();  // sent; keep only the indexes
   write_batches_.emplace(token, std::move(batch));
   write_in_flight_ = true;
+  write_token_ = token;
 }
 
 void Relay::on_store_done(const PendingStore& p, size_t index, const StoreBatch& plan,
                           const std::vector<ResultSet>* rs, std::vector<EventId>& inserted_in_batch) {
   const Event& e = *p.event;
   pending_event_bytes_ -= e.raw().size();
-  if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.pending_events > 0) --c->second.pending_events;
+  if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.pending_events > 0) {
+    --c->second.pending_events;
+    c->second.pending_event_bytes -= std::min(c->second.pending_event_bytes, e.raw().size());
+  }
   const size_t probe = plan.probe_stmt[index];
   const size_t row = index;
   if (!rs || rs->size() <= std::max(probe, plan.status_stmt) || (*rs)[plan.status_stmt].rows <= row ||
@@ -484,8 +503,13 @@ void Relay::fan_out(const Event& e) {
     auto it = subs_.find(h);
     if (it == subs_.end()) continue;
     Subscription& s = *it->second;
-    if (!s.live) {
-      if (s.stage == QueryStage::page_waiting || s.stage == QueryStage::page_in_flight) {
+    if (!s.answered.empty() && std::binary_search(s.answered.begin(), s.answered.end(), e.id())) {
+      continue;  // sent with the stored answer while this event's write was in flight
+    }
+    if (!s.live && e.kind_class() != KindClass::ephemeral) {  // ephemeral events are never in an answer
+      if (s.stage == QueryStage::ids_waiting) {
+        continue;  // already stored: the ids query, not started yet, will find it
+      } else if (s.stage == QueryStage::page_waiting || s.stage == QueryStage::page_in_flight) {
         // The stored answer is known: an event in it comes (or came) with its page.
         const StoredRow key{e.created_at(), e.id(), 0};
         const bool listed = std::binary_search(s.rows.begin(), s.rows.end(), key, [](const StoredRow& a, const StoredRow& b) {
@@ -527,11 +551,14 @@ void Relay::remove_subscription(SubHandle h) {
   if (c != conns_.end()) {
     c->second.filter_bytes -= s.cost;
     c->second.subs.erase(s.id.str());
+    for (auto* steps : {&c->second.page_steps, &c->second.ids_steps}) {
+      steps->erase(std::remove(steps->begin(), steps->end(), h), steps->end());
+    }
   }
   subs_.erase(it);
 }
 
-void Relay::refuse_req(uint32_t conn, const std::string& sub, std::string_view reason) {
+void Relay::refuse_req(uint32_t conn, std::string sub, std::string_view reason) {
   out_.send(conn, closed_message(sub, reason));
   auto c = conns_.find(conn);
   if (c == conns_.end()) return;
@@ -598,7 +625,7 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
 void Relay::enqueue_query_step(SubHandle h) {
   const Subscription& s = *subs_.at(h);
   Connection& c = conns_.at(s.conn);
-  c.query_steps.push_back(h);
+  (s.stage == QueryStage::page_waiting ? c.page_steps : c.ids_steps).push_back(h);
   if (!c.scheduled) {
     c.scheduled = true;
     query_rr_.push_back(s.conn);
@@ -622,18 +649,20 @@ void Relay::run_query_steps(uint64_t now) {
       query_rr_.pop_front();
       auto c = conns_.find(conn);
       if (c == conns_.end()) continue;
-      auto& steps = c->second.query_steps;
-      while (!steps.empty() && !subs_.count(steps.front())) steps.pop_front();  // closed meanwhile
+      Connection& cn = c->second;
       // A connection's own reads wait for each other: one client's REQ churn
       // cannot fill D1's queue ahead of everyone else.
-      if (!steps.empty() && c->second.queries_in_flight < config_.limits.max_queries_in_flight &&
-          start_query_step(*subs_.at(steps.front()), steps.front(), now)) {
-        ++c->second.queries_in_flight;
-        steps.pop_front();
-        progress = true;
+      if (cn.queries_in_flight < config_.limits.max_queries_in_flight) {
+        for (auto* steps : {&cn.page_steps, &cn.ids_steps}) {
+          if (steps->empty() || !start_query_step(*subs_.at(steps->front()), steps->front(), now)) continue;
+          ++cn.queries_in_flight;
+          steps->pop_front();
+          progress = true;
+          break;
+        }
       }
-      if (steps.empty()) {
-        c->second.scheduled = false;
+      if (cn.page_steps.empty() && cn.ids_steps.empty()) {
+        cn.scheduled = false;
       } else {
         query_rr_.push_back(conn);
       }
@@ -650,7 +679,7 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     for (const auto& f : s.filters) {
       if (!f.matches_nothing()) rows += f.effective_limit(lim);
     }
-    const size_t reserve = std::max<size_t>(rows, 1) * kIdRowBytes;
+    const size_t reserve = std::max<size_t>(rows, 1) * kIdRowBytes + kMaxSentBeforeEose * sizeof(EventId);
     if (query_list_bytes_ + reserve > lim.max_query_bytes_total / 2 && query_list_bytes_ > 0) return false;
     std::vector<SqlStatement> stmts;
     for (const auto& f : s.filters) {
@@ -663,6 +692,7 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     out_.d1(token, batch_json(stmts));
     queries_.emplace(token, PendingQuery{s.conn, h, /*page=*/false, reserve, 0});
     s.stage = QueryStage::ids_in_flight;
+    s.racing_batch = write_token_;
     return true;
   }
   assert(s.stage == QueryStage::page_waiting);
@@ -685,12 +715,12 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     c.output_tokens = std::min<uint64_t>(2 * rate, c.output_tokens + (now - c.tokens_at) * rate);
   }
   c.tokens_at = now;
-  if (c.output_tokens < bytes) {
+  if (c.output_tokens < bytes && c.output_tokens < 2 * rate) {  // a full bucket lets any one page go
     const uint64_t due = now + (bytes - c.output_tokens + rate - 1) / rate;
     if (next_deadline_ == 0 || due < next_deadline_) next_deadline_ = due;
     return false;
   }
-  c.output_tokens -= bytes;
+  c.output_tokens -= std::min<uint64_t>(bytes, c.output_tokens);
   std::vector<EventId> ids;
   ids.reserve(n);
   for (size_t i = 0; i < n; ++i) ids.push_back(s.rows[s.next_row + i].id);
@@ -783,6 +813,16 @@ void Relay::on_page_done(Subscription& s, size_t n, std::vector<ResultSet>& rs) 
 void Relay::finish_stored_query(Subscription& s) {
   query_list_bytes_ -= s.list_bytes;
   s.list_bytes = 0;
+  if (s.racing_batch != 0 && s.racing_batch == write_token_ && !s.rows.empty()) {
+    // The batch in flight when the ids query ran may be in this answer and is
+    // fanned out when it completes: remember what was sent until then (kept
+    // within this connection's filter budget: at most max_limit x max_filters ids).
+    s.answered.reserve(s.rows.size());
+    for (const StoredRow& r : s.rows) s.answered.push_back(r.id);
+    std::sort(s.answered.begin(), s.answered.end());
+    answered_subs_.push_back(conns_.at(s.conn).subs.at(s.id.str()));
+  }
+  s.racing_batch = 0;
   s.rows = {};
   s.next_row = 0;
   s.stage = QueryStage::none;
@@ -889,12 +929,18 @@ void Relay::d1_done(uint32_t token, bool ok, std::string_view results, uint64_t 
     WriteBatch batch = std::move(it->second);
     write_batches_.erase(it);
     write_in_flight_ = false;
+    write_token_ = 0;
     std::vector<ResultSet> rs;
     const bool parsed = ok && parse_results(results, rs);
     std::vector<EventId> inserted;
     for (size_t i = 0; i < batch.events.size(); ++i) {
       on_store_done(batch.events[i], i, batch.plan, parsed ? &rs : nullptr, inserted);
     }
+    // Answers that raced this batch have seen its fan-out: forget their ids.
+    for (const SubHandle h : answered_subs_) {
+      if (auto sub = subs_.find(h); sub != subs_.end()) sub->second->answered = {};
+    }
+    answered_subs_.clear();
     flush_writes();
   } else if (auto q = queries_.find(token); q != queries_.end()) {
     const PendingQuery p = q->second;

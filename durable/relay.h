@@ -124,6 +124,11 @@ class Relay {
     size_t next_row = 0;                    // first row not yet fetched
     size_t list_bytes = 0;                  // charged for `rows` while paging
     std::vector<EventId> sent_before_eose;  // live deliveries racing the ids query
+    // The write batch in flight when the ids query started (0: none): its
+    // events may be in the answer, and are fanned out only when it completes,
+    // so until then the answer's ids are kept to deliver each event once.
+    uint32_t racing_batch = 0;
+    std::vector<EventId> answered;          // sorted; kept while racing_batch is in flight
   };
   struct Connection {
     std::string challenge;
@@ -135,7 +140,12 @@ class Relay {
     size_t filter_bytes = 0;
     uint32_t pending_events = 0;  // verified, waiting for their D1 write
     uint32_t pending_counts = 0;
-    std::deque<SubHandle> query_steps;  // stored-query steps waiting for budget
+    // Stored-query steps waiting for budget. Pages go before ids queries:
+    // pages are what give the answers' (list) budget back, so they never wait
+    // behind a query that waits for it.
+    std::deque<SubHandle> page_steps;
+    std::deque<SubHandle> ids_steps;
+    size_t pending_event_bytes = 0;     // raw bytes of pending_events
     bool scheduled = false;             // listed in query_rr_
     uint32_t queries_in_flight = 0;     // its D1 reads (ids queries, pages)
     // Output pacing of stored-query pages (limits.max_query_output_rate).
@@ -191,7 +201,7 @@ class Relay {
   void fan_out(const Event& e);
   // Answers CLOSED for sub id `sub` of conn and ends the subscription with that
   // id if one is open: after CLOSED nothing more is delivered on it.
-  void refuse_req(uint32_t conn, const std::string& sub, std::string_view reason);
+  void refuse_req(uint32_t conn, std::string sub, std::string_view reason);
   SubHandle add_subscription(uint32_t conn, Connection& c, SubId id, std::vector<CompiledFilter> filters, bool live);
   void remove_subscription(SubHandle h);
   void persist_subscription(const Subscription& s);
@@ -217,6 +227,8 @@ class Relay {
   // in write_queue_ and go together in the next batch.
   std::deque<PendingStore> write_queue_;
   std::unordered_map<uint32_t, WriteBatch> write_batches_;
+  uint32_t write_token_ = 0;  // the batch in flight (0: none)
+  std::vector<SubHandle> answered_subs_;  // holding `answered` until write_token_ completes
   bool write_in_flight_ = false;
   std::unordered_map<uint32_t, PendingQuery> queries_;
   std::unordered_map<uint32_t, PendingCount> counts_;

@@ -547,3 +547,132 @@ TEST_CASE("budget: one connection's REQ churn keeps at most max_queries_in_fligh
   CHECK(h.take(1).empty());  // closed before their turn: nothing sent, nothing queried
   CHECK(h.relay().usage().query_list_bytes == 0);
 }
+
+TEST_CASE("review: pages go before waiting ids queries, so the answers' budget never deadlocks") {
+  // Each REQ reserves ~104 KB for its answer; the budget's answer half holds one
+  // and a bit. Pages of finished answers used to queue behind an ids query that
+  // waited for the budget those very pages would free: no EOSE, ever.
+  nostr::RelayConfig cfg;
+  cfg.limits.max_limit = 50;
+  cfg.limits.max_query_page_bytes = 131072;
+  cfg.limits.max_query_bytes_total = 262144;
+  cfg.limits.max_query_output_rate = 1 << 30;
+  SimHost h(cfg);
+  Signer alice(130);
+  h.connect(9);
+  const std::vector<uint32_t> kinds = {1, 4, 6, 7, 8, 9, 10, 11, 12, 13};  // regular kinds
+  for (const uint32_t k : kinds) {
+    for (int i = 0; i < 50; ++i) h.send(9, event_frame(alice.sign(k, h.now - static_cast<uint64_t>(i), {}, "e")));
+  }
+  h.connect(1);
+  h.take(1);
+  std::string filters;
+  for (const uint32_t k : kinds) filters += ",{\"kinds\":[" + std::to_string(k) + "]}";
+  for (int r = 0; r < 4; ++r) h.send_async(1, "[\"REQ\",\"r" + std::to_string(r) + "\"" + filters + "]");
+  h.pump();
+  const auto got = h.take(1);
+  for (int r = 0; r < 4; ++r) {
+    CAPTURE(r);
+    CHECK(count_prefix(got, "[\"EVENT\",\"r" + std::to_string(r) + "\",") == 500);
+    CHECK(count_prefix(got, "[\"EOSE\",\"r" + std::to_string(r) + "\"]") == 1);
+  }
+  CHECK(h.relay().usage().query_list_bytes == 0);
+}
+
+TEST_CASE("review: subscriptions waiting for their stored query get each live event once") {
+  nostr::RelayConfig cfg;
+  cfg.limits.max_queries_in_flight = 1;  // the second REQ waits for the first
+  SimHost h(cfg);
+  Signer alice(131);
+  h.connect(1);
+  h.connect(2);
+  h.take(1);
+  h.take(2);
+  h.send_async(1, "[\"REQ\",\"a\",{\"kinds\":[1,20001]}]");
+  h.send_async(1, "[\"REQ\",\"b\",{\"kinds\":[1,20001]}]");  // ids query not started yet
+  const auto eph = alice.sign(20001, h.now, {}, "ephemeral: never in a stored answer");
+  h.send_async(2, event_frame(eph));
+  const auto stored = alice.sign(1, h.now, {}, "stored while b waits");
+  h.send_async(2, event_frame(stored));
+  h.pump();
+  const auto got = h.take(1);
+  for (const std::string sub : {"a", "b"}) {
+    CAPTURE(sub);
+    CHECK(std::count(got.begin(), got.end(), "[\"EVENT\",\"" + sub + "\"," + eph.json + "]") == 1);
+    CHECK(std::count(got.begin(), got.end(), "[\"EVENT\",\"" + sub + "\"," + stored.json + "]") == 1);
+    CHECK(std::count(got.begin(), got.end(), "[\"EOSE\",\"" + sub + "\"]") == 1);
+  }
+}
+
+TEST_CASE("review: a failed stored query of a connection in SQL mode ends that subscription for good") {
+  SimHost h;
+  h.connect(1);
+  h.take(1);
+  std::string big = "[\"REQ\",\"big\",{\"authors\":[";
+  for (uint32_t i = 0; i < 300; ++i) {
+    char buf[65];
+    std::snprintf(buf, sizeof buf, "%064x", i + 1);
+    big += (i ? ",\"" : "\"") + std::string(buf) + "\"";
+  }
+  h.send(1, big + "],\"limit\":0}]");
+  REQUIRE(h.attachment(1).find("\"sql\":true") != std::string::npos);
+  h.fail_d1 = true;
+  h.send(1, "[\"REQ\",\"x\",{\"kinds\":[1]}]");
+  CHECK(h.take(1).back() == "[\"CLOSED\",\"x\",\"error: could not query stored events, please try again\"]");
+  h.fail_d1 = false;
+  h.hibernate_and_wake();
+  CHECK(h.relay().subscription_count() == 1);  // "big" only: "x" was closed
+}
+
+TEST_CASE("review: replacing a waiting REQ does not pile up queued steps") {
+  nostr::RelayConfig cfg;
+  cfg.limits.max_queries_in_flight = 1;
+  SimHost h(cfg);
+  h.connect(1);
+  h.take(1);
+  h.send_async(1, "[\"REQ\",\"first\",{\"kinds\":[1]}]");  // in flight, never completed here
+  for (int i = 0; i < 100; ++i) h.send_async(1, "[\"REQ\",\"y\",{\"kinds\":[" + std::to_string(i) + "]}]");
+  const std::string stats = h.relay().stats_json(0);
+  CAPTURE(stats);
+  CHECK(stats.find("\"queries_waiting\":1,") != std::string::npos);
+  h.pump();
+}
+
+TEST_CASE("review: an event whose write completes after a REQ's answer included it is delivered once") {
+  SimHost h;
+  Signer alice(132);
+  h.connect(1);
+  h.connect(2);
+  h.take(1);
+  h.take(2);
+  const auto ev = alice.sign(1, h.now, {}, "committed, OK not yet handled");
+  h.send_async(2, event_frame(ev));  // write batch pending
+  h.execute_first_and_hold();          // D1 committed it; the engine does not know yet
+  h.send(1, "[\"REQ\",\"q\",{\"kinds\":[1]}]");  // ids query + page + EOSE, all before
+  auto got = h.take(1);
+  CHECK(got == std::vector<std::string>{"[\"EVENT\",\"q\"," + ev.json + "]", "[\"EOSE\",\"q\"]"});
+  h.release_held();  // now the write completes: OK + fan-out
+  CHECK(h.take(2) == std::vector<std::string>{"[\"OK\",\"" + ev.id + "\",true,\"\"]"});
+  CHECK(h.take(1).empty());  // not a second time
+  // Later events are live as usual.
+  const auto next = alice.sign(1, h.now, {}, "later");
+  h.send(2, event_frame(next));
+  CHECK(h.take(1) == std::vector<std::string>{"[\"EVENT\",\"q\"," + next.json + "]"});
+}
+
+TEST_CASE("budget: one connection's waiting events are bounded in bytes too") {
+  nostr::RelayConfig cfg;
+  cfg.limits.max_pending_event_bytes = 140000;
+  SimHost h(cfg);
+  Signer alice(133);
+  h.connect(1);
+  h.take(1);
+  std::vector<nostr::test::SignedEvent> evs;
+  for (int i = 0; i < 3; ++i) evs.push_back(alice.sign(1, h.now, {}, std::string(60000, static_cast<char>('a' + i))));
+  for (const auto& e : evs) h.send_async(1, event_frame(e));
+  const auto refused = h.take(1);
+  REQUIRE(refused.size() == 1);
+  CHECK(starts_with(refused[0], "[\"OK\",\"" + evs[2].id + "\",false,\"rate-limited: this connection's events waiting"));
+  h.pump();
+  CHECK(count_prefix(h.take(1), "[\"OK\",") == 2);
+}

@@ -33,6 +33,7 @@ nostr::RelayConfig fuzz_config() {
   c.limits.max_filter_bytes = 16 * 1024;
   c.limits.max_filter_bytes_total = 24 * 1024;
   c.limits.max_pending_events = 3;
+  c.limits.max_pending_event_bytes = 131072;
   c.limits.max_pending_event_bytes_total = 256 * 1024;
   c.limits.max_query_page_bytes = 131072;
   c.limits.max_query_bytes_total = 300 * 1024;

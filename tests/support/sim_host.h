@@ -72,6 +72,23 @@ class SimHost {
     }
   }
   size_t pending_d1() const { return pending_.size(); }
+  // Runs the oldest pending D1 batch on the database now but holds its
+  // completion until release_held(): D1 committed, the engine not told yet.
+  void execute_first_and_hold() {
+    REQUIRE(!pending_.empty());
+    auto [token, json] = pending_.front();
+    pending_.pop_front();
+    std::string out, err;
+    REQUIRE_MESSAGE(d1_.run_batch(json, out, err), err);
+    held_.emplace_back(token, out);
+  }
+  void release_held() {
+    for (auto& [token, out] : held_) {
+      relay_->d1_done(token, true, out, now);
+      drain();
+    }
+    held_.clear();
+  }
   // Lets `seconds` pass: fires the engine's timer if due, completes storage.
   void advance(uint64_t seconds) {
     now += seconds;
@@ -150,6 +167,7 @@ class SimHost {
   std::map<uint32_t, std::vector<std::string>> inbox_;
   std::map<uint32_t, std::string> attachments_;
   std::deque<std::pair<uint32_t, std::string>> pending_;
+  std::vector<std::pair<uint32_t, std::string>> held_;
   std::vector<uint32_t> open_;
   std::vector<uint32_t> closed_;
 };
