@@ -619,7 +619,9 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   }
   s.stage = QueryStage::ids_waiting;
   enqueue_query_step(h);
-  run_query_steps(now);
+  // Started from timer(now), right after the frames already waiting: a REQ
+  // closed (or replaced) within the same burst never costs a D1 query.
+  if (next_deadline_ == 0 || next_deadline_ > now) next_deadline_ = now;
 }
 
 void Relay::enqueue_query_step(SubHandle h) {

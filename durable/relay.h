@@ -79,7 +79,9 @@ class Relay {
   // Completions of D1 / SQL actions (see durable/abi/relay_abi.h).
   void d1_done(uint32_t token, bool ok, std::string_view results, uint64_t now);
   // Returns the time (unix seconds) at which timer() has work, or 0 if none:
-  // the host arms a timer for it after every call (and may call early).
+  // the host arms a timer for it after every call (and may call early). A
+  // deadline of `now` or earlier means "as soon as the frames already
+  // received are handled" (new REQs' stored queries start there).
   uint64_t next_deadline() const { return next_deadline_; }
   // Time passed: runs what waited for it (paced stored-query pages).
   void timer(uint64_t now);

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -71,6 +72,11 @@ class Host {
   // Everything completed: nothing may stay charged.
   void finish() {
     pump();
+    for (int i = 0; i < 1000 && relay_->next_deadline() != 0; ++i) {  // paced pages: let time pass
+      now_ = std::max(now_, relay_->next_deadline());
+      pump();
+    }
+    check(relay_->next_deadline() == 0);
     const auto u = relay_->usage();
     check(u.pending_event_bytes == 0 && u.query_list_bytes == 0 && u.query_page_bytes == 0 && u.pending_counts == 0);
   }
@@ -95,7 +101,14 @@ class Host {
     if (relay_->connection_count() > open_.size()) open_.insert(conn);  // else refused: over max_connections
     drain();
   }
+  void fire_due_timer() {
+    if (relay_->next_deadline() != 0 && relay_->next_deadline() <= now_) {
+      relay_->timer(now_);
+      drain();
+    }
+  }
   void pump() {
+    fire_due_timer();
     while (!pending_.empty()) {
       auto [token, json] = pending_.front();
       pending_.pop_front();
@@ -105,6 +118,7 @@ class Host {
       relay_->d1_done(token, ok, out, now_);
       drain();
       check_budgets();
+      fire_due_timer();
     }
   }
   void drain() {

@@ -54,8 +54,17 @@ class SimHost {
     relay_->frame(conn, frame, /*padded=*/false, now);
     drain();
   }
-  // Completes pending D1 batches in order.
+  // Fires the engine's timer if it is due (what the glue's setTimeout does).
+  void fire_due_timer() {
+    if (relay_->next_deadline() != 0 && relay_->next_deadline() <= now) {
+      relay_->timer(now);
+      drain();
+    }
+  }
+  // Completes pending D1 batches in order (and due timers: D1 completes later
+  // than the frames already received, as in workerd).
   void pump() {
+    fire_due_timer();
     while (!pending_.empty()) {
       auto [token, json] = pending_.front();
       pending_.pop_front();
@@ -69,6 +78,7 @@ class SimHost {
         last_d1_error = err;
       }
       drain();
+      fire_due_timer();
     }
   }
   size_t pending_d1() const { return pending_.size(); }
@@ -92,10 +102,6 @@ class SimHost {
   // Lets `seconds` pass: fires the engine's timer if due, completes storage.
   void advance(uint64_t seconds) {
     now += seconds;
-    if (relay_->next_deadline() != 0 && relay_->next_deadline() <= now) {
-      relay_->timer(now);
-      drain();
-    }
     pump();
   }
   size_t d1_batches_run = 0;
