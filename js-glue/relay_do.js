@@ -87,19 +87,7 @@ export class RelayDurableObject extends DurableObject {
     if (conn === undefined) return;
     // Text and binary frames alike go to the engine; it answers whatever is not JSON.
     this.engine.frame(conn, typeof message === 'string' ? message : new Uint8Array(message), now());
-    // Not awaited: workerd delivers the next message (on any socket) only once
-    // this handler settles, so awaiting the D1 work this frame started would
-    // make every client wait for every other client's storage round trips
-    // (measured: a bystander's EVENT waited 1.5 s behind 1000 REQ/CLOSE pairs).
-    // The work completes on its own; pending D1 I/O keeps the object awake.
-    this.#background(this.engine.drain());
-  }
-
-  // Work that finishes after its handler returned: failures are already
-  // handled by the engine (performer.failed); only log what escapes.
-  #background(promise) {
-    const p = promise.catch((err) => console.error('relay background work failed:', err?.message ?? err));
-    this.ctx.waitUntil?.(p);
+    await this.engine.drain();
   }
 
   async webSocketClose(ws, code, reason) {
