@@ -233,6 +233,37 @@ describe('NIP-01 basics', () => {
     });
   });
 
+  test('COUNT with 1 to 10 filters counts on real D1 (compound SELECT limit: 5 terms)', async () => {
+    await withClients(1, async (c) => {
+      const sk = generateSecretKey();
+      const pk = getPublicKey(sk);
+      for (let k = 1; k <= 10; k++) await c.publish(sign(sk, { kind: 1000 + k, content: `k${k}`, created_at: nowSec() - k }));
+      for (let n = 1; n <= 10; n++) {
+        const filters = Array.from({ length: n }, (_, i) => ({ authors: [pk], kinds: [1001 + i] }));
+        c.send(['COUNT', `n${n}`, ...filters]);
+        const f = await c.next((m) => m?.[1] === `n${n}`);
+        assert.equal(f.text, `["COUNT","n${n}",{"count":${n}}]`);
+      }
+    });
+  });
+
+  test('filters D1 cannot run (expression depth) are CLOSED invalid:, never error:', async () => {
+    await withClients(1, async (c) => {
+      const letters = 'abcdfghijklmnoqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'; // no e/p: any value
+      const filter = (n) => Object.fromEntries([...letters.slice(0, n)].map((l) => [`#${l}`, ['v']]));
+      for (const n of [38, 47, 48, 50]) {
+        for (const type of ['REQ', 'COUNT']) {
+          c.send([type, `d${n}${type}`, filter(n)]);
+          const f = await c.next((m) => m?.[1] === `d${n}${type}`);
+          // Measured: local D1 refused 48 one-value letters ("Expression tree is too large").
+          if (n >= 48) assert.match(f.text, /^\["CLOSED","[^"]+","invalid: filter is too complex/);
+          else assert.ok(f.msg[0] === 'EOSE' || f.msg[0] === 'COUNT' || f.text.includes('"invalid: '), f.text);
+          assert.ok(!f.text.includes('"error:'), f.text);
+        }
+      }
+    });
+  });
+
   test('NEG-OPEN → NEG-ERR', async () => {
     await withClients(1, async (c) => {
       c.send(['NEG-OPEN', 'neg', {}, '6100000200']);
