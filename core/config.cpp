@@ -39,6 +39,7 @@ uint32_t* u32_limit(Limits& l, std::string_view k) {
       {"max_query_bytes_total", &Limits::max_query_bytes_total},
       {"max_query_output_rate", &Limits::max_query_output_rate},
       {"max_queries_in_flight", &Limits::max_queries_in_flight},
+      {"max_queries_in_flight_total", &Limits::max_queries_in_flight_total},
       {"max_pending_counts", &Limits::max_pending_counts},
       {"max_pending_counts_total", &Limits::max_pending_counts_total},
   };

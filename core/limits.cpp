@@ -16,6 +16,9 @@ std::string check_limits(const Limits& l) {
     return "max_query_bytes_total must be at least max_query_page_bytes";
   }
   if (l.max_queries_in_flight == 0) return "max_queries_in_flight must be at least 1";
+  if (l.max_queries_in_flight_total < l.max_queries_in_flight) {
+    return "max_queries_in_flight_total must be at least max_queries_in_flight";
+  }
   if (l.max_query_output_rate < l.max_query_page_bytes) {
     return "max_query_output_rate must be at least max_query_page_bytes (one page per second)";
   }

@@ -40,6 +40,7 @@ struct Limits {
   // pages in flight together.
   uint32_t max_query_page_bytes = 262144;      // per REQ; >= max_event_size
   uint32_t max_queries_in_flight = 4;          // D1 reads per connection at once (more wait their turn)
+  uint32_t max_queries_in_flight_total = 8;    // relay-wide: what a write (or a new REQ) may wait behind in D1
   uint32_t max_query_bytes_total = 4194304;    // relay-wide
   // Stored-query output per connection (bytes/s, with a burst of twice that):
   // Workers cannot see a socket's send buffer, so this is what keeps a client

@@ -191,20 +191,28 @@ size_t condition_count(const CompiledFilter& f) {
 
 }  // namespace
 
-Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now) {
+Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now, uint64_t prefetch_bytes) {
   // ~10 parameters go to scalars; lists inline only while everything fits.
   if (condition_count(f) > kMaxConditions) return too_complex();
   QueryBuilder q(/*lists_as_json=*/list_values(f) + 10 > kMaxSqlParams);
   const std::string from = build_from_where(f, q, now);
   const bool by_tag = shape_of(f) == Shape::tag1;
   SqlStatement st;
-  // octet_length reads the record header, not the event: the raw JSON is only
-  // loaded later, a page at a time (plan_fetch).
-  st.sql = "SELECT e.id, e.created_at, octet_length(e.raw)" + from + q.where() +
-           (by_tag ? " ORDER BY t.created_at DESC, t.event_id ASC LIMIT ?" : " ORDER BY e.created_at DESC, e.id ASC LIMIT ?");
+  // The innermost SELECT is the filter's answer (newest first, limited); the
+  // window sums sizes in that order, and raw JSON is returned only while the
+  // running total fits `prefetch_bytes`: a small answer costs one round trip,
+  // a large one never crosses to the engine at once (the rest is paged).
+  st.sql =
+      "SELECT id, created_at, size, CASE WHEN acc <= ? THEN raw END FROM (SELECT id, created_at, size, raw,"
+      " sum(size) OVER (ORDER BY created_at DESC, id ASC ROWS UNBOUNDED PRECEDING) AS acc FROM ("
+      "SELECT e.id AS id, e.created_at AS created_at, octet_length(e.raw) AS size, e.raw AS raw" +
+      from + q.where() +
+      (by_tag ? " ORDER BY t.created_at DESC, t.event_id ASC LIMIT ?" : " ORDER BY e.created_at DESC, e.id ASC LIMIT ?") +
+      ")) ORDER BY created_at DESC, id ASC";
   q.param(SqlParam::of(static_cast<int64_t>(f.effective_limit(limits))));
-  if (q.param_count() > kMaxSqlParams) return too_complex();
-  st.params = q.take_params();
+  if (q.param_count() + 1 > kMaxSqlParams) return too_complex();
+  st.params.push_back(SqlParam::of(static_cast<int64_t>(prefetch_bytes)));
+  for (auto& p : q.take_params()) st.params.push_back(std::move(p));
   return st;
 }
 

@@ -20,12 +20,15 @@
 namespace nostr {
 
 // Returns the SELECT for `f` yielding columns (id, created_at, size of raw in
-// bytes), newest first, ties by lowest id, at most f.effective_limit(limits)
-// rows, never an event expired at `now` (NIP-40). Lists go inline while they
-// fit the 100-parameter cap, otherwise through json_each(?). Fails with
-// bad_filter ("invalid:") for what D1 would refuse: more than 40 conditions
-// (its expression-depth limit) or more than 100 parameters.
-[[nodiscard]] Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now);
+// bytes, raw or NULL), newest first, ties by lowest id, at most
+// f.effective_limit(limits) rows, never an event expired at `now` (NIP-40).
+// raw is given for the leading rows whose sizes add up to at most
+// `prefetch_bytes`, NULL after (those are fetched later: plan_fetch). Lists go
+// inline while they fit the 100-parameter cap, otherwise through json_each(?).
+// Fails with bad_filter ("invalid:") for what D1 would refuse: more than 40
+// conditions (its expression-depth limit) or more than 100 parameters.
+[[nodiscard]] Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now,
+                                              uint64_t prefetch_bytes = 0);
 
 // Returns SELECT COUNT(*) of distinct events matching any of `filters` (limits
 // ignored, as NIP-45 counts). One column, one row. Any number of filters: the

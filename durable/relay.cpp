@@ -111,7 +111,7 @@ std::string Relay::stats_json(uint64_t memory_bytes) const {
 
 Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.limits) { crypto_selftest(); }
 
-bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t /*now*/) {
+bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now) {
   if (conns_.count(conn)) return false;
   if (state.empty() && conns_.size() >= config_.limits.max_connections) {
     const std::string why = "rate-limited: the relay is at its connection limit (" +
@@ -121,6 +121,8 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
     return true;
   }
   Connection& c = conns_[conn];
+  c.output_tokens = 2 * uint64_t{config_.limits.max_query_output_rate};  // a full burst to start
+  c.tokens_at = now;
   if (state.empty()) {
     c.challenge.assign(challenge.substr(0, kMaxChallenge));
     out_.send(conn, auth_message(c.challenge));
@@ -547,6 +549,7 @@ void Relay::remove_subscription(SubHandle h) {
   index_.remove(h);
   filter_bytes_ -= s.cost;
   query_list_bytes_ -= s.list_bytes;  // in-flight reads release theirs on completion
+  query_page_bytes_ -= s.prefetch_bytes;
   auto c = conns_.find(s.conn);
   if (c != conns_.end()) {
     c->second.filter_bytes -= s.cost;
@@ -619,9 +622,14 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   }
   s.stage = QueryStage::ids_waiting;
   enqueue_query_step(h);
-  // Started from timer(now), right after the frames already waiting: a REQ
-  // closed (or replaced) within the same burst never costs a D1 query.
-  if (next_deadline_ == 0 || next_deadline_ > now) next_deadline_ = now;
+  if (c.queries_in_flight == 0 && c.ids_steps.size() == 1) {
+    run_query_steps(now);  // an idle connection's REQ starts at once
+  } else if (next_deadline_ == 0 || next_deadline_ > now) {
+    // A busy connection's REQs start from timer(now), right after the frames
+    // already waiting: one closed or replaced within the same burst never
+    // costs a D1 query.
+    next_deadline_ = now;
+  }
 }
 
 void Relay::enqueue_query_step(SubHandle h) {
@@ -654,7 +662,8 @@ void Relay::run_query_steps(uint64_t now) {
       Connection& cn = c->second;
       // A connection's own reads wait for each other: one client's REQ churn
       // cannot fill D1's queue ahead of everyone else.
-      if (cn.queries_in_flight < config_.limits.max_queries_in_flight) {
+      if (cn.queries_in_flight < config_.limits.max_queries_in_flight &&
+          queries_.size() < config_.limits.max_queries_in_flight_total) {
         for (auto* steps : {&cn.page_steps, &cn.ids_steps}) {
           if (steps->empty() || !start_query_step(*subs_.at(steps->front()), steps->front(), now)) continue;
           ++cn.queries_in_flight;
@@ -690,52 +699,65 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
       if (st) stmts.push_back(std::move(st).value());
     }
     query_list_bytes_ += reserve;
+    // Raw JSON for the answer's first page comes with the ids when the page
+    // budget has room for it: a small answer costs one D1 round trip.
+    const size_t prefetch =
+        query_list_bytes_ + query_page_bytes_ + lim.max_query_page_bytes <= lim.max_query_bytes_total ? lim.max_query_page_bytes : 0;
+    query_page_bytes_ += prefetch;
+    for (auto& st : stmts) st.params.front() = SqlParam::of(static_cast<int64_t>(prefetch / std::max<size_t>(stmts.size(), 1)));
     const uint32_t token = next_token();
     out_.d1(token, batch_json(stmts));
-    queries_.emplace(token, PendingQuery{s.conn, h, /*page=*/false, reserve, 0});
+    queries_.emplace(token, PendingQuery{s.conn, h, /*page=*/false, reserve, 0, prefetch});
     s.stage = QueryStage::ids_in_flight;
     s.racing_batch = write_token_;
     return true;
   }
   assert(s.stage == QueryStage::page_waiting);
-  // The next rows up to one page (at least one row: a page is >= max_event_size).
-  size_t bytes = 0, n = 0;
+  // The next rows up to one page of raw JSON to fetch (at least one row: a
+  // page is >= max_event_size); rows already prefetched cost nothing.
+  size_t bytes = 0, n = 0, fetch = 0;
+  size_t pf = s.prefetched_next;
+  std::vector<EventId> ids;
   while (s.next_row + n < s.rows.size()) {
-    const size_t row = s.rows[s.next_row + n].size + kPageRowOverhead;
-    if (n > 0 && bytes + row > lim.max_query_page_bytes) break;
+    const size_t i = s.next_row + n;
+    if (pf < s.prefetched.size() && s.prefetched[pf].first == i) {
+      ++pf;
+      ++n;
+      continue;
+    }
+    const size_t row = s.rows[i].size + kPageRowOverhead;
+    if (fetch > 0 && bytes + row > lim.max_query_page_bytes) break;
     bytes += row;
+    ++fetch;
     ++n;
+    ids.push_back(s.rows[i].id);
   }
   if (query_list_bytes_ + query_page_bytes_ + bytes > lim.max_query_bytes_total && query_page_bytes_ > 0) return false;
   // Pacing: a connection gets max_query_output_rate bytes/s of stored events
   // (burst: two seconds' worth); a page that does not fit waits for time.
   Connection& c = conns_.at(s.conn);
   const uint64_t rate = lim.max_query_output_rate;
-  if (c.tokens_at == 0) {
-    c.output_tokens = 2 * rate;
-  } else if (now > c.tokens_at) {
+  if (now > c.tokens_at) {
     c.output_tokens = std::min<uint64_t>(2 * rate, c.output_tokens + (now - c.tokens_at) * rate);
+    c.tokens_at = now;
   }
-  c.tokens_at = now;
   if (c.output_tokens < bytes && c.output_tokens < 2 * rate) {  // a full bucket lets any one page go
     const uint64_t due = now + (bytes - c.output_tokens + rate - 1) / rate;
     if (next_deadline_ == 0 || due < next_deadline_) next_deadline_ = due;
     return false;
   }
   c.output_tokens -= std::min<uint64_t>(bytes, c.output_tokens);
-  std::vector<EventId> ids;
-  ids.reserve(n);
-  for (size_t i = 0; i < n; ++i) ids.push_back(s.rows[s.next_row + i].id);
   query_page_bytes_ += bytes;
   const uint32_t token = next_token();
   out_.d1(token, batch_json({plan_fetch(ids)}));
-  queries_.emplace(token, PendingQuery{s.conn, h, /*page=*/true, bytes, n});
+  queries_.emplace(token, PendingQuery{s.conn, h, /*page=*/true, bytes, n, 0});
   s.stage = QueryStage::page_in_flight;
   return true;
 }
 
 void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view results, uint64_t now) {
   (p.page ? query_page_bytes_ : query_list_bytes_) -= p.reserved;
+  query_page_bytes_ -= p.prefetch;
   if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.queries_in_flight > 0) --c->second.queries_in_flight;
   auto it = subs_.find(p.handle);
   if (it != subs_.end()) {
@@ -753,41 +775,93 @@ void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view resul
 }
 
 void Relay::on_ids_done(Subscription& s, std::vector<ResultSet>& rs) {
-  std::vector<StoredRow> rows;
+  struct Row {
+    StoredRow row;
+    std::string_view raw;  // borrowed from the results; empty if not prefetched
+    bool has_raw;
+  };
+  std::vector<Row> rows;
   for (const ResultSet& r : rs) {
-    if (r.cols < 3) continue;
+    if (r.cols < 4) continue;
     for (uint32_t i = 0; i < r.rows; ++i) {
       uint64_t t = 0, size = 0;
       auto id = EventId::from_hex(r.cell(i, 0));
       if (!id || !parse_decimal(r.cell(i, 1), t) || !parse_decimal(r.cell(i, 2), size)) continue;
-      rows.push_back(StoredRow{t, *id, static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX))});
+      rows.push_back(Row{StoredRow{t, *id, static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX))},
+                         r.is_null(i, 3) ? std::string_view() : r.cell(i, 3), !r.is_null(i, 3)});
     }
   }
-  // Several filters: one newest-first stream, each event once.
-  std::sort(rows.begin(), rows.end(), [](const StoredRow& a, const StoredRow& b) {
-    return a.created_at != b.created_at ? a.created_at > b.created_at : a.id < b.id;
+  // Several filters: one newest-first stream, each event once (keeping a
+  // copy that came with its raw JSON).
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    if (a.row.created_at != b.row.created_at) return a.row.created_at > b.row.created_at;
+    if (a.row.id != b.row.id) return a.row.id < b.row.id;
+    return a.has_raw && !b.has_raw;
   });
-  rows.erase(std::unique(rows.begin(), rows.end(), [](const StoredRow& a, const StoredRow& b) { return a.id == b.id; }),
+  rows.erase(std::unique(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.row.id == b.row.id; }),
              rows.end());
   // Already delivered live while this query ran.
   if (!s.sent_before_eose.empty()) {
     std::sort(s.sent_before_eose.begin(), s.sent_before_eose.end());
     rows.erase(std::remove_if(rows.begin(), rows.end(),
-                              [&](const StoredRow& r) {
-                                return std::binary_search(s.sent_before_eose.begin(), s.sent_before_eose.end(), r.id);
+                              [&](const Row& r) {
+                                return std::binary_search(s.sent_before_eose.begin(), s.sent_before_eose.end(), r.row.id);
                               }),
                rows.end());
   }
   s.sent_before_eose.clear();
   s.sent_before_eose.shrink_to_fit();
-  if (rows.empty()) return finish_stored_query(s);
-  rows.shrink_to_fit();
-  s.rows = std::move(rows);
-  s.next_row = 0;
+  // The leading rows that came with their JSON go out now; later ones that did
+  // (another filter's first page) wait for their turn, charged to the page budget.
+  size_t sent = 0, sent_bytes = 0;
+  while (sent < rows.size() && rows[sent].has_raw) {
+    sent_bytes += rows[sent].raw.size();
+    out_.send(s.conn, event_message(s.id, rows[sent++].raw));
+  }
+  spend_output(s.conn, sent_bytes);
+  s.rows.reserve(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    s.rows.push_back(rows[i].row);
+    if (i >= sent && rows[i].has_raw) {
+      s.prefetched.emplace_back(i, std::string(rows[i].raw));
+      s.prefetch_bytes += rows[i].raw.size();
+    }
+  }
+  query_page_bytes_ += s.prefetch_bytes;
+  s.next_row = sent;
+  if (s.next_row >= s.rows.size()) return finish_stored_query(s);
   s.list_bytes = s.rows.size() * sizeof(StoredRow);
   query_list_bytes_ += s.list_bytes;
   s.stage = QueryStage::page_waiting;
   enqueue_query_step(conns_.at(s.conn).subs.at(s.id.str()));
+}
+
+bool Relay::send_prefetched(Subscription& s) {
+  while (s.next_row < s.rows.size() && s.prefetched_next < s.prefetched.size() &&
+         s.prefetched[s.prefetched_next].first == s.next_row) {
+    auto& [row, raw] = s.prefetched[s.prefetched_next++];
+    out_.send(s.conn, event_message(s.id, raw));
+    spend_output(s.conn, raw.size());
+    query_page_bytes_ -= raw.size();
+    s.prefetch_bytes -= raw.size();
+    std::string().swap(raw);
+    ++s.next_row;
+  }
+  if (s.next_row < s.rows.size()) return false;
+  finish_stored_query(s);
+  return true;
+}
+
+void Relay::spend_output(uint32_t conn, size_t bytes) {
+  auto c = conns_.find(conn);
+  if (c != conns_.end()) c->second.output_tokens -= std::min<uint64_t>(bytes, c->second.output_tokens);
+}
+
+void Relay::release_prefetch(Subscription& s) {
+  query_page_bytes_ -= s.prefetch_bytes;
+  s.prefetch_bytes = 0;
+  s.prefetched = {};
+  s.prefetched_next = 0;
 }
 
 void Relay::on_page_done(Subscription& s, size_t n, std::vector<ResultSet>& rs) {
@@ -800,14 +874,20 @@ void Relay::on_page_done(Subscription& s, size_t n, std::vector<ResultSet>& rs) 
     }
   }
   std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (size_t i = s.next_row; i < s.next_row + n && i < s.rows.size(); ++i) {
-    auto at = std::lower_bound(got.begin(), got.end(), s.rows[i].id,
-                               [](const auto& a, const EventId& id) { return a.first < id; });
-    if (at != got.end() && at->first == s.rows[i].id) out_.send(s.conn, event_message(s.id, at->second));
+  const size_t end = std::min(s.next_row + n, s.rows.size());
+  while (s.next_row < end) {
+    if (s.prefetched_next < s.prefetched.size() && s.prefetched[s.prefetched_next].first == s.next_row) {
+      send_prefetched(s);  // this row and any prefetched ones right after it
+      if (s.stage == QueryStage::none) return;  // finished
+      continue;
+    }
+    const EventId& id = s.rows[s.next_row].id;
+    auto at = std::lower_bound(got.begin(), got.end(), id, [](const auto& a, const EventId& x) { return a.first < x; });
+    if (at != got.end() && at->first == id) out_.send(s.conn, event_message(s.id, at->second));
     // Missing: deleted since the ids query; nothing to send.
+    ++s.next_row;
   }
-  s.next_row += n;
-  if (s.next_row >= s.rows.size()) return finish_stored_query(s);
+  if (send_prefetched(s)) return;
   s.stage = QueryStage::page_waiting;
   enqueue_query_step(conns_.at(s.conn).subs.at(s.id.str()));
 }
@@ -815,6 +895,7 @@ void Relay::on_page_done(Subscription& s, size_t n, std::vector<ResultSet>& rs) 
 void Relay::finish_stored_query(Subscription& s) {
   query_list_bytes_ -= s.list_bytes;
   s.list_bytes = 0;
+  release_prefetch(s);
   if (s.racing_batch != 0 && s.racing_batch == write_token_ && !s.rows.empty()) {
     // The batch in flight when the ids query ran may be in this answer and is
     // fanned out when it completes: remember what was sent until then (kept

@@ -125,6 +125,11 @@ class Relay {
     std::vector<StoredRow> rows;            // the stored answer, newest first (after the ids query)
     size_t next_row = 0;                    // first row not yet fetched
     size_t list_bytes = 0;                  // charged for `rows` while paging
+    // Raw JSON the ids query already returned for rows not sent yet (row
+    // index ascending), charged to the page budget until sent.
+    std::vector<std::pair<size_t, std::string>> prefetched;
+    size_t prefetched_next = 0;  // first entry of `prefetched` not sent
+    size_t prefetch_bytes = 0;
     std::vector<EventId> sent_before_eose;  // live deliveries racing the ids query
     // The write batch in flight when the ids query started (0: none): its
     // events may be in the answer, and are fanned out only when it completes,
@@ -170,7 +175,8 @@ class Relay {
     SubHandle handle;
     bool page;
     size_t reserved;  // bytes charged until it completes
-    size_t rows;      // page: how many rows from sub.next_row it fetches
+    size_t rows;      // page: how many rows from sub.next_row it covers
+    size_t prefetch;  // ids query: page-budget bytes reserved for raw JSON it may return
   };
   struct PendingCount {
     uint32_t conn;
@@ -198,6 +204,12 @@ class Relay {
   void run_query_steps(uint64_t now);
   bool start_query_step(Subscription& s, SubHandle h, uint64_t now);
   void finish_stored_query(Subscription& s);
+  // Sends the rows from s.next_row whose raw JSON is already here; returns
+  // true when the answer is complete (then EOSE was sent).
+  bool send_prefetched(Subscription& s);
+  void release_prefetch(Subscription& s);
+  // Counts stored-event bytes sent outside a paced page against conn's tokens.
+  void spend_output(uint32_t conn, size_t bytes);
 
   void remember(const Event& e);
   void fan_out(const Event& e);

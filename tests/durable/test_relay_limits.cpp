@@ -539,15 +539,15 @@ TEST_CASE("budget: REQ churn costs no D1 query; one connection keeps at most max
     h.send_async(1, "[\"REQ\",\"churn" + std::to_string(i) + "\",{\"kinds\":[1]}]");
     h.send_async(1, "[\"CLOSE\",\"churn" + std::to_string(i) + "\"]");
   }
+  CHECK(h.pending_d1() == 1);  // the first REQ of an idle connection starts at once
   CHECK(h.relay().next_deadline() == h.now);
   h.fire_due_timer();
-  CHECK(h.pending_d1() == 0);
+  CHECK(h.pending_d1() == 1);  // the 49 others were closed before their turn
   // Open REQs: at most max_queries_in_flight reads of this connection at once.
   for (int i = 0; i < 10; ++i) h.send_async(1, "[\"REQ\",\"open" + std::to_string(i) + "\",{\"kinds\":[1]}]");
   h.fire_due_timer();
-  CHECK(h.pending_d1() == h.relay().config().limits.max_queries_in_flight);
+  CHECK(h.pending_d1() == h.relay().config().limits.max_queries_in_flight);  // incl. churn0's, still in flight
   h.send_async(2, "[\"REQ\",\"mine\",{\"kinds\":[1]}]");
-  h.fire_due_timer();
   CHECK(h.pending_d1() == h.relay().config().limits.max_queries_in_flight + 1);  // not queued behind them
   h.pump();
   const auto got = h.take(2);
@@ -687,4 +687,26 @@ TEST_CASE("budget: one connection's waiting events are bounded in bytes too") {
   CHECK(starts_with(refused[0], "[\"OK\",\"" + evs[2].id + "\",false,\"rate-limited: this connection's events waiting"));
   h.pump();
   CHECK(count_prefix(h.take(1), "[\"OK\",") == 2);
+}
+
+TEST_CASE("a stored answer that fits one page costs one D1 round trip; a larger one is paged") {
+  SimHost h;
+  Signer alice(134);
+  h.connect(1);
+  for (int i = 0; i < 30; ++i) h.send(1, event_frame(alice.sign(1, h.now - static_cast<uint64_t>(i), {}, "small " + std::to_string(i))));
+  for (int i = 0; i < 8; ++i) h.send(1, event_frame(alice.sign(7, h.now - static_cast<uint64_t>(i), {}, std::string(60000, 'L'))));
+  h.take(1);
+  size_t before = h.d1_batches_run;
+  h.send(1, "[\"REQ\",\"small\",{\"kinds\":[1]},{\"authors\":[\"" + alice.pubkey() + "\"],\"kinds\":[1],\"limit\":5}]");
+  auto got = h.take(1);
+  CHECK(count_prefix(got, "[\"EVENT\",\"small\",") == 30);
+  CHECK(got.back() == "[\"EOSE\",\"small\"]");
+  CHECK(h.d1_batches_run - before == 1);
+  before = h.d1_batches_run;
+  h.send(1, "[\"REQ\",\"large\",{\"kinds\":[7]}]");  // 480 KB: one prefetched page, then fetched pages
+  got = h.take(1);
+  CHECK(count_prefix(got, "[\"EVENT\",\"large\",") == 8);
+  CHECK(got.back() == "[\"EOSE\",\"large\"]");
+  CHECK(h.d1_batches_run - before >= 2);
+  CHECK(h.relay().usage().query_page_bytes == 0);
 }
