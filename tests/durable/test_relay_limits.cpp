@@ -643,10 +643,12 @@ TEST_CASE("review: replacing a waiting REQ does not pile up queued steps") {
   h.take(1);
   h.send_async(1, "[\"REQ\",\"first\",{\"kinds\":[1]}]");
   h.fire_due_timer();  // in flight, not completed until pump()
+  h.send_async(1, "[\"REQ\",\"a\",{\"kinds\":[2]}]");  // waits at the front of the queue
   for (int i = 0; i < 100; ++i) h.send_async(1, "[\"REQ\",\"y\",{\"kinds\":[" + std::to_string(i) + "]}]");
+  h.fire_due_timer();
   const std::string stats = h.relay().stats_json(0);
   CAPTURE(stats);
-  CHECK(stats.find("\"queries_waiting\":1,") != std::string::npos);
+  CHECK(stats.find("\"queries_waiting\":2,") != std::string::npos);  // "a" and the last "y"
   h.pump();
 }
 
