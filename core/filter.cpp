@@ -152,7 +152,7 @@ Result<CompiledFilter> CompiledFilter::parse(simdjson::dom::parser& parser, std:
   return compile(el, limits);
 }
 
-bool CompiledFilter::matches(const Event& e) const {
+bool CompiledFilter::matches_fields(const Event& e) const {
   if (ids_ && !std::binary_search(ids_->begin(), ids_->end(), e.id())) return false;
   if (authors_ && !std::binary_search(authors_->begin(), authors_->end(), e.pubkey())) return false;
   if (kinds_ && !std::binary_search(kinds_->begin(), kinds_->end(), static_cast<uint16_t>(e.kind()))) {
@@ -160,6 +160,11 @@ bool CompiledFilter::matches(const Event& e) const {
   }
   if (since_ && e.created_at() < *since_) return false;
   if (until_ && e.created_at() > *until_) return false;
+  return true;
+}
+
+bool CompiledFilter::matches(const Event& e) const {
+  if (!matches_fields(e)) return false;
   for (const TagCondition& cond : tags_) {
     bool found = false;
     for (size_t i = 0; i < e.tag_count() && !found; ++i) {
@@ -189,18 +194,8 @@ EventTagIndex::EventTagIndex(const Event& e) {
   }
 }
 
-bool EventTagIndex::contains(char letter, std::string_view value) const {
-  return std::binary_search(entries_.begin(), entries_.end(), Entry{letter, value});
-}
-
 bool CompiledFilter::matches(const Event& e, const EventTagIndex& index) const {
-  if (ids_ && !std::binary_search(ids_->begin(), ids_->end(), e.id())) return false;
-  if (authors_ && !std::binary_search(authors_->begin(), authors_->end(), e.pubkey())) return false;
-  if (kinds_ && !std::binary_search(kinds_->begin(), kinds_->end(), static_cast<uint16_t>(e.kind()))) {
-    return false;
-  }
-  if (since_ && e.created_at() < *since_) return false;
-  if (until_ && e.created_at() > *until_) return false;
+  if (!matches_fields(e)) return false;
   for (const TagCondition& cond : tags_) {
     const auto [lo, hi] = index.values_of(cond.letter);
     if (lo == hi) return false;

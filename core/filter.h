@@ -41,8 +41,6 @@ class EventTagIndex {
   };
   explicit EventTagIndex(const Event& e);
   const std::vector<Entry>& entries() const { return entries_; }
-  // True if the event has a tag [letter, value, ...].
-  bool contains(char letter, std::string_view value) const;
   using Iter = std::vector<Entry>::const_iterator;
   // The entries with `letter`, as a sorted range (O(1): ranges are precomputed).
   std::pair<Iter, Iter> values_of(char letter) const {
@@ -105,6 +103,8 @@ class CompiledFilter {
 
  private:
   CompiledFilter() = default;
+  // The id, author, kind and time conditions (both matches() check them first).
+  bool matches_fields(const Event& e) const;
   std::optional<std::vector<EventId>> ids_;
   std::optional<std::vector<Pubkey>> authors_;
   std::optional<std::vector<uint16_t>> kinds_;

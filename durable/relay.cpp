@@ -40,6 +40,8 @@ constexpr size_t kPageRowOverhead = 96;
 // its pages), charged to its reservation; beyond this they are still
 // delivered, at worst twice.
 constexpr size_t kMaxSentBeforeEose = 128;
+// REQ and COUNT answer a `search` filter alike.
+constexpr std::string_view kSearchUnsupported = "unsupported: search (NIP-50) is not supported by this relay";
 
 std::string subs_filters_json(const std::vector<CompiledFilter>& filters) {
   std::string out = "[";
@@ -582,7 +584,7 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   const std::string sub = m.sub.str();
   const Limits& lim = config_.limits;
   for (const auto& f : m.filters) {
-    if (f.search()) return refuse_req(conn, sub, "unsupported: search (NIP-50) is not supported by this relay");
+    if (f.search()) return refuse_req(conn, sub, kSearchUnsupported);
   }
   bool stored = false;
   for (const auto& f : m.filters) {
@@ -644,10 +646,7 @@ void Relay::enqueue_query_step(SubHandle h) {
 
 // Round-robin over connections, one step each per turn, until a full turn
 // starts nothing: a client with 100 REQs waits its turn like one with one.
-void Relay::timer(uint64_t now) {
-  if (next_deadline_ != 0 && now >= next_deadline_) next_deadline_ = 0;
-  run_query_steps(now);
-}
+void Relay::timer(uint64_t now) { run_query_steps(now); }  // which clears a passed deadline
 
 void Relay::run_query_steps(uint64_t now) {
   if (next_deadline_ != 0 && now >= next_deadline_) next_deadline_ = 0;
@@ -918,7 +917,7 @@ void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
   const std::string sub = m.sub.str();
   for (const auto& f : m.filters) {
     if (f.search()) {
-      out_.send(conn, closed_message(sub, "unsupported: search (NIP-50) is not supported by this relay"));
+      out_.send(conn, closed_message(sub, kSearchUnsupported));
       return;
     }
   }

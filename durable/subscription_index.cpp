@@ -8,10 +8,15 @@ namespace {
 // Key spaces: 'i' id, 'a' author, 't' <letter> value, 'k' kind, '*' catch-all.
 std::string id_key(const EventId& id) { return "i" + std::string(reinterpret_cast<const char*>(id.data()), 32); }
 std::string author_key(const Pubkey& pk) { return "a" + std::string(reinterpret_cast<const char*>(pk.data()), 32); }
+// Writes the key of tag [letter, value] into `out` (reusing its buffer).
+void tag_key_into(std::string& out, char letter, std::string_view value) {
+  out.assign(1, 't');
+  out += letter;
+  out += value;
+}
 std::string tag_key(char letter, std::string_view value) {
-  std::string k = "t";
-  k += letter;
-  k += value;
+  std::string k;
+  tag_key_into(k, letter, value);
   return k;
 }
 std::string kind_key(uint32_t kind) { return "k" + std::to_string(kind); }
@@ -75,9 +80,7 @@ void SubscriptionIndex::match(const Event& e, std::vector<SubHandle>& out) const
   collect(author_key(e.pubkey()));
   std::string key;  // reused: no allocation per tag
   for (const EventTagIndex::Entry& t : tags.entries()) {
-    key.assign(1, 't');
-    key += t.letter;
-    key += t.value;
+    tag_key_into(key, t.letter, t.value);
     collect(key);
   }
   collect(kind_key(e.kind()));

@@ -56,6 +56,24 @@ export function applyMigrations(state, env = offlineEnv(), root = ROOT) {
   if (mig.status !== 0) throw new Error(`d1 migrations apply failed (${mig.status}):\n${mig.stdout}\n${mig.stderr}`);
 }
 
+// Opens a WebSocket (binary frames as ArrayBuffer); rejects on error or after timeoutMs.
+export async function openSocket(url, timeoutMs) {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`connect ${url}: timeout`)), timeoutMs);
+    ws.addEventListener('open', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+    ws.addEventListener('error', (e) => {
+      clearTimeout(t);
+      reject(new Error(`connect ${url}: ${e.message ?? 'error'}`));
+    }, { once: true });
+  });
+  return ws;
+}
+
 // Pids of every process in a process group (wrangler's node, workerd, ...).
 function groupPids(pgid) {
   const out = [];
@@ -206,19 +224,7 @@ export class RawClient {
 
   // Opens a socket and waits for the relay's first frame (NIP-42 AUTH).
   static async connect(url, { timeoutMs = 10000, expectAuth = true } = {}) {
-    const ws = new WebSocket(url);
-    ws.binaryType = 'arraybuffer';
-    await new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`connect ${url}: timeout`)), timeoutMs);
-      ws.addEventListener('open', () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
-      ws.addEventListener('error', (e) => {
-        clearTimeout(t);
-        reject(new Error(`connect ${url}: ${e.message ?? 'error'}`));
-      }, { once: true });
-    });
+    const ws = await openSocket(url, timeoutMs);
     const c = new RawClient(ws);
     if (expectAuth) {
       const auth = await c.take(timeoutMs);

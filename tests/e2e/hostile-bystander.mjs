@@ -60,6 +60,12 @@ function sweepLateOks() {
 }
 
 async function roundTrips(label) {
+  // One timed answer: kept for the summary and streamed to the test.
+  const record = (op, ms, answer) => {
+    const sample = { label, op, ms, answer, at: Date.now() };
+    samples.push(sample);
+    parentPort.postMessage({ type: 'sample', sample });
+  };
   while (running) {
     if (closeInfo || client.isClosed) break;
     const n = ++seq;
@@ -75,9 +81,7 @@ async function roundTrips(label) {
     } else {
       okAnswer = client.isClosed ? 'socket closed' : `no answer within ${CAP_MS} ms`;
     }
-    const s1 = { label, op: 'EVENT', ms: ok.ms, answer: okAnswer, at: Date.now() };
-    samples.push(s1);
-    parentPort.postMessage({ type: 'sample', sample: s1 });
+    record('EVENT', ok.ms, okAnswer);
     if (client.isClosed) break;
 
     const sub = `by${n}`;
@@ -92,9 +96,7 @@ async function roundTrips(label) {
     } else {
       reqAnswer = client.isClosed ? 'socket closed' : `no answer within ${CAP_MS} ms`;
     }
-    const s2 = { label, op: 'REQ', ms: end.ms, answer: reqAnswer, at: Date.now() };
-    samples.push(s2);
-    parentPort.postMessage({ type: 'sample', sample: s2 });
+    record('REQ', end.ms, reqAnswer);
     if (client.isClosed) break;
     client.send(JSON.stringify(['CLOSE', sub]));
     sweepLateOks();

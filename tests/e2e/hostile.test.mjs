@@ -28,7 +28,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure';
-import { RawClient, WASM, startRelay } from './harness.mjs';
+import { RawClient, WASM, openSocket, startRelay } from './harness.mjs';
 
 const MiB = 1024 * 1024;
 const HEAP_LIMIT = 48 * MiB;
@@ -243,20 +243,7 @@ class Bystander {
 // nothing is stored unless a handler stores it.
 class Peer {
   static async open(url, timeoutMs = 20000) {
-    const ws = new WebSocket(url);
-    ws.binaryType = 'arraybuffer';
-    const p = new Peer(ws);
-    await new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`connect ${url}: timeout`)), timeoutMs);
-      ws.addEventListener('open', () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
-      ws.addEventListener('error', (e) => {
-        clearTimeout(t);
-        reject(new Error(`connect ${url}: ${e.message ?? 'error'}`));
-      }, { once: true });
-    });
+    const p = new Peer(await openSocket(url, timeoutMs));
     await waitFor(() => p.challenge !== undefined || p.closeInfo, timeoutMs, 'the AUTH challenge');
     return p;
   }
