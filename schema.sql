@@ -43,3 +43,6 @@ CREATE TABLE IF NOT EXISTS deletions (
 -- events_pubkey_kind_time; a separate address index only cost one more random
 -- index write per stored event (measured: SQLite page writes dominate ingest).
 DROP INDEX IF EXISTS events_address;
+-- NIP-40 expiry sweeps (plan_expiry_sweep) find expired events by this index;
+-- only events with an expiration are in it.
+CREATE INDEX IF NOT EXISTS events_expires ON events (expires_at) WHERE expires_at IS NOT NULL;

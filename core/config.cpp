@@ -94,6 +94,28 @@ Result<RelayConfig> parse_config(std::string_view json) {
       if (auto st = parse_limits(lim, c.limits); !st) return st.error();
       continue;
     }
+    if (k == "auth_required") {
+      if (kv.value.get_bool().get(c.auth_required) != SUCCESS) return bad_config("auth_required must be true or false");
+      continue;
+    }
+    if (k == "auth_timeout") {
+      uint64_t v = 0;
+      if (kv.value.get_uint64().get(v) != SUCCESS || v == 0 || v > 86400) {
+        return bad_config("auth_timeout must be an integer number of seconds in 1..86400");
+      }
+      c.auth_timeout = static_cast<uint32_t>(v);
+      continue;
+    }
+    if (k == "blocked_ips") {
+      simdjson::dom::array ips;
+      if (kv.value.get_array().get(ips) != SUCCESS) return bad_config("blocked_ips must be an array of strings");
+      for (simdjson::dom::element ip : ips) {
+        std::string_view s;
+        if (ip.get_string().get(s) != SUCCESS || s.empty()) return bad_config("blocked_ips must be an array of strings");
+        c.blocked_ips.emplace_back(s);
+      }
+      continue;
+    }
     std::string* field = k == "name"          ? &c.name
                          : k == "description" ? &c.description
                          : k == "pubkey"      ? &c.pubkey
@@ -129,7 +151,7 @@ std::string relay_info_json(const RelayConfig& c) {
   out += ",\"version\":";
   append_json_string(out, c.version);
   out += ",\"limitation\":";
-  append_nip11_limitation(out, c.limits, /*auth_required=*/false, /*payment_required=*/false,
+  append_nip11_limitation(out, c.limits, c.auth_required, /*payment_required=*/false,
                           /*restricted_writes=*/false);
   out += '}';
   return out;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "core/limits.h"
@@ -17,12 +18,20 @@ struct RelayConfig {
   std::string relay_url;  // public ws(s):// URL; NIP-42 AUTH checks the relay tag against it
   std::string software = "https://github.com/nostr-edge/nostr-edge-relay";
   std::string version = "0.1.0";
+  // NIP-42 required: a connection must AUTH before it may REQ, COUNT or
+  // publish, and is closed if it has not within auth_timeout seconds.
+  bool auth_required = false;
+  uint32_t auth_timeout = 60;
+  // Remote addresses refused at connection time (exact match on the host's
+  // connection metadata: CF-Connecting-IP on Cloudflare).
+  std::vector<std::string> blocked_ips;
   Limits limits;
 };
 
 // Parses configuration JSON:
 //   {"name":..,"description":..,"pubkey":..,"contact":..,"relay_url":..,
-//    "software":..,"version":..,"limits":{<Limits field>: <integer>, ..}}
+//    "software":..,"version":..,"auth_required":bool,"auth_timeout":seconds,
+//    "blocked_ips":[string..],"limits":{<Limits field>: <integer>, ..}}
 // Every key is optional (defaults above); unknown keys are refused so typos
 // don't silently fall back to defaults. `json` is copied.
 [[nodiscard]] Result<RelayConfig> parse_config(std::string_view json);

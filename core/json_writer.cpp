@@ -1,5 +1,7 @@
 #include "core/json_writer.h"
 
+#include <utility>
+
 namespace nostr {
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -46,6 +48,42 @@ void append_uint(std::string& out, uint64_t v) {
     v /= 10;
   } while (v != 0);
   while (n > 0) out.push_back(buf[--n]);
+}
+
+void JsonObjectWriter::key(std::string_view k) {
+  if (out_.size() > 1) out_ += ',';
+  out_ += '"';
+  out_ += k;
+  out_ += "\":";
+}
+
+JsonObjectWriter& JsonObjectWriter::string(std::string_view k, std::string_view value) {
+  key(k);
+  append_json_string(out_, value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::uint(std::string_view k, uint64_t value) {
+  key(k);
+  append_uint(out_, value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::boolean(std::string_view k, bool value) {
+  key(k);
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::raw(std::string_view k, std::string_view json) {
+  key(k);
+  out_ += json;
+  return *this;
+}
+
+std::string JsonObjectWriter::finish() {
+  out_ += '}';
+  return std::move(out_);
 }
 
 }  // namespace nostr

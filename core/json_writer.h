@@ -21,4 +21,21 @@ std::string_view utf8_prefix(std::string_view s, size_t max_bytes);
 // Appends a non-negative integer in decimal (JSON.stringify for safe integers).
 void append_uint(std::string& out, uint64_t v);
 
+// A JSON object written field by field, in call order. Keys are the caller's
+// own ASCII names (written as given); string values are escaped; raw() values
+// must already be JSON.
+class JsonObjectWriter {
+ public:
+  JsonObjectWriter& string(std::string_view key, std::string_view value);
+  JsonObjectWriter& uint(std::string_view key, uint64_t value);
+  JsonObjectWriter& boolean(std::string_view key, bool value);
+  JsonObjectWriter& raw(std::string_view key, std::string_view json);
+  // Returns the object's text; the writer is spent.
+  std::string finish();
+
+ private:
+  void key(std::string_view k);
+  std::string out_ = "{";
+};
+
 }  // namespace nostr

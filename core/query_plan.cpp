@@ -202,13 +202,17 @@ Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, u
   // window sums sizes in that order, and raw JSON is returned only while the
   // running total fits `prefetch_bytes`: a small answer costs one round trip,
   // a large one never crosses to the engine at once (the rest is paged).
+  // raw is looked up by id only for those rows: selected inside the window it
+  // would be read (every overflow page) for every row of the answer, while
+  // octet_length() alone reads no content.
   st.sql =
-      "SELECT id, created_at, size, CASE WHEN acc <= ? THEN raw END FROM (SELECT id, created_at, size, raw,"
+      "SELECT wid, created_at, size, CASE WHEN acc <= ? THEN (SELECT r.raw FROM events r WHERE r.id = wid) END"
+      " FROM (SELECT id AS wid, created_at, size,"
       " sum(size) OVER (ORDER BY created_at DESC, id ASC ROWS UNBOUNDED PRECEDING) AS acc FROM ("
-      "SELECT e.id AS id, e.created_at AS created_at, octet_length(e.raw) AS size, e.raw AS raw" +
+      "SELECT e.id AS id, e.created_at AS created_at, octet_length(e.raw) AS size" +
       from + q.where() +
       (by_tag ? " ORDER BY t.created_at DESC, t.event_id ASC LIMIT ?" : " ORDER BY e.created_at DESC, e.id ASC LIMIT ?") +
-      ")) ORDER BY created_at DESC, id ASC";
+      ")) ORDER BY created_at DESC, wid ASC";
   q.param(SqlParam::of(static_cast<int64_t>(f.effective_limit(limits))));
   if (q.param_count() + 1 > kMaxSqlParams) return too_complex();
   st.params.push_back(SqlParam::of(static_cast<int64_t>(prefetch_bytes)));
@@ -259,6 +263,16 @@ Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint
   if (st.params.size() > kMaxSqlParams) return too_complex();
   st.sql = "SELECT COUNT(*) FROM (" + nested_union(terms, 0, terms.size()) + ")";
   return st;
+}
+
+std::vector<SqlStatement> plan_expiry_sweep(uint64_t now, uint32_t batch) {
+  const std::string expired =
+      "SELECT id FROM events WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?";
+  const std::vector<SqlParam> params = {SqlParam::of(static_cast<int64_t>(now)), SqlParam::of(static_cast<int64_t>(batch))};
+  return {
+      SqlStatement{"DELETE FROM tags WHERE event_id IN (" + expired + ")", params},
+      SqlStatement{"DELETE FROM events WHERE id IN (" + expired + ")", params},
+  };
 }
 
 SqlStatement plan_fetch(const std::vector<EventId>& ids) {

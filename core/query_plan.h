@@ -39,6 +39,12 @@ namespace nostr {
 // no particular order: one page of a stored query whose ids plan_query found.
 SqlStatement plan_fetch(const std::vector<EventId>& ids);
 
+// NIP-40: the statements (one batch, one transaction) deleting at most
+// `batch` events whose expiration is at or before `now`, oldest expiry first,
+// with their tag rows. The last statement's `changes` is how many events went:
+// `batch` means more may be left. Served by the events_expires index.
+std::vector<SqlStatement> plan_expiry_sweep(uint64_t now, uint32_t batch);
+
 // One event's share of a D1 write batch (see plan_store_batch).
 struct StorePlan {
   // Replaceable, addressable and deletion events: stmts[0] inserts the event,

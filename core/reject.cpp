@@ -13,6 +13,7 @@ std::string_view prefix_text(Prefix p) {
     case Prefix::auth_required: return "auth-required";
     case Prefix::pow: return "pow";
     case Prefix::mute: return "mute";
+    case Prefix::unsupported: return "unsupported";
   }
   return "error";
 }
@@ -61,6 +62,9 @@ std::string_view code_name(Code c) {
     NOSTR_CODE_NAME(rate_limited)
     NOSTR_CODE_NAME(blocked)
     NOSTR_CODE_NAME(bad_auth)
+    NOSTR_CODE_NAME(unsupported_filter)
+    NOSTR_CODE_NAME(auth_only_kind)
+    NOSTR_CODE_NAME(protected_event)
 #undef NOSTR_CODE_NAME
   }
   return "unknown";
@@ -75,6 +79,8 @@ Prefix code_prefix(Code c) {
     case Code::restricted: return Prefix::restricted;
     case Code::rate_limited: return Prefix::rate_limited;
     case Code::blocked: return Prefix::blocked;
+    case Code::unsupported_filter: return Prefix::unsupported;
+    case Code::protected_event: return Prefix::auth_required;
     default: return Prefix::invalid;
   }
 }

@@ -19,6 +19,7 @@ enum class Prefix : uint8_t {
   auth_required,
   pow,
   mute,
+  unsupported,  // not a NIP-01 prefix: kept for refusals of unsupported filter features
 };
 
 // Returns the prefix as written on the wire, e.g. "rate-limited". Static storage.
@@ -72,6 +73,9 @@ enum class Code : uint16_t {
   rate_limited = 55,
   blocked = 56,
   bad_auth = 57,         // a NIP-42 AUTH event that does not authenticate
+  unsupported_filter = 58,  // a filter feature this relay does not implement (search)
+  auth_only_kind = 59,   // kind 22242 published as an EVENT
+  protected_event = 60,  // NIP-70: only its authenticated author may publish it
 };
 
 // Returns a stable snake_case name for the code ("id_mismatch"). Static storage.

@@ -13,7 +13,6 @@
 namespace nostr::durable {
 namespace {
 
-constexpr uint32_t kAuthKind = 22242;
 // Attachment budget for connection state: Cloudflare allows 16 KiB per socket;
 // past this, subscriptions move to DO SQLite.
 constexpr size_t kMaxAttachmentState = 12 * 1024;
@@ -23,7 +22,6 @@ constexpr size_t kMaxBatchStatements = 50;
 // Events per write batch: bounds the JSON parameters (~1 KB per event) and the
 // latency a large batch adds to its first event.
 constexpr size_t kMaxBatchEvents = 64;
-constexpr uint64_t kAuthWindow = 600;  // NIP-42: created_at within ~10 minutes
 // NIP-42 challenges from the host are >= 16 random chars; keep at most this.
 constexpr size_t kMaxChallenge = 64;
 // A connection may always hold this many filter bytes, whatever the relay-wide
@@ -40,8 +38,12 @@ constexpr size_t kPageRowOverhead = 96;
 // its pages), charged to its reservation; beyond this they are still
 // delivered, at worst twice.
 constexpr size_t kMaxSentBeforeEose = 128;
-// REQ and COUNT answer a `search` filter alike.
-constexpr std::string_view kSearchUnsupported = "unsupported: search (NIP-50) is not supported by this relay";
+// NIP-40: expired events are never served (every read plan excludes them);
+// the sweep deletes them from the store, at most kSweepBatch per batch, once
+// per kSweepInterval (at once again while a batch comes back full).
+constexpr uint64_t kSweepInterval = 3600;
+constexpr uint32_t kSweepBatch = 500;
+constexpr std::string_view kSweepTimer = "expiry_sweep";
 
 std::string subs_filters_json(const std::vector<CompiledFilter>& filters) {
   std::string out = "[";
@@ -59,13 +61,6 @@ std::string stmt_json(SqlStatement st) {
 }
 
 }  // namespace
-
-std::string relay_url_host(std::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
-  const size_t end = url.find_first_of(":/?#");
-  return ascii_lower(url.substr(0, end));
-}
 
 void RecentIds::insert(const EventId& id, const Signature& sig) {
   if (!map_.emplace(id, sig).second) return;
@@ -102,7 +97,7 @@ std::string Relay::stats_json(uint64_t memory_bytes) const {
   field("pending_event_bytes", pending_event_bytes_);
   field("query_list_bytes", query_list_bytes_);
   field("query_page_bytes", query_page_bytes_);
-  field("queries_active", queries_.size());
+  field("queries_active", queries_in_flight_);
   field("queries_waiting", waiting);
   field("pending_counts", pending_counts_);
   field("recent_ids", recent_.size());
@@ -113,21 +108,29 @@ std::string Relay::stats_json(uint64_t memory_bytes) const {
 
 Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.limits) { crypto_selftest(); }
 
-bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now) {
+bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now,
+                 const ConnMeta& meta) {
   if (conns_.count(conn)) return false;
-  if (state.empty() && conns_.size() >= config_.limits.max_connections) {
-    const std::string why = "rate-limited: the relay is at its connection limit (" +
-                            std::to_string(config_.limits.max_connections) + "), try again later";
-    out_.send(conn, notice_message(why));
-    out_.close(conn, 1013, why);  // 1013: try again later
-    return true;
+  if (state.empty()) {
+    if (auto refused = policy_.admit(meta, conns_.size())) {
+      const std::string why = refused->wire_message();
+      out_.send(conn, notice_message(why));
+      // 1013: try again later; 1008: policy violation.
+      out_.close(conn, refused->code == Code::rate_limited ? 1013 : 1008, why);
+      return true;
+    }
   }
   Connection& c = conns_[conn];
   c.output_tokens = 2 * uint64_t{config_.limits.max_query_output_rate};  // a full burst to start
   c.tokens_at = now;
+  c.meta = meta;
   if (state.empty()) {
     c.challenge.assign(challenge.substr(0, kMaxChallenge));
     out_.send(conn, auth_message(c.challenge));
+    if (const uint64_t due = policy_.auth_deadline(now)) {
+      c.auth_deadline = due;
+      auth_deadlines_.emplace(due, conn);
+    }
     attach_state(conn, c);
     return true;
   }
@@ -146,6 +149,7 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
         if (auto p = Pubkey::from_hex(hex)) c.authed.push_back(*p);
       }
     }
+    if (simdjson::dom::element m; root["meta"].get(m) == simdjson::SUCCESS) c.meta = ConnMeta::from_element(m);
     bool in_sql = false;
     if (root["sql"].get_bool().get(in_sql) == simdjson::SUCCESS) c.subs_in_sql = in_sql;
     simdjson::dom::array subs;
@@ -167,13 +171,21 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
       }
     }
   }
+  // Hibernation does not stop the clock of an unauthenticated connection, but
+  // its start is not kept: it restarts at the wake.
+  if (c.authed.empty()) {
+    if (const uint64_t due = policy_.auth_deadline(now)) {
+      c.auth_deadline = due;
+      auth_deadlines_.emplace(due, conn);
+    }
+  }
   return true;
 }
 
-// State JSON: {"challenge":..,"authed":[hex..],"subs":[[id,[filter..]]..]}, or
+// State JSON: {"meta":{..},"challenge":..,"authed":[hex..],"subs":[[id,[filter..]]..]}, or
 // with "sql":true instead of "subs" once subscriptions live in DO SQLite.
 void Relay::attach_state(uint32_t conn, Connection& c) {
-  std::string s = "{\"challenge\":";
+  std::string s = "{\"meta\":" + c.meta.to_json() + ",\"challenge\":";
   append_json_string(s, c.challenge);
   s += ",\"authed\":[";
   for (size_t i = 0; i < c.authed.size(); ++i) {
@@ -202,7 +214,7 @@ void Relay::attach_state(uint32_t conn, Connection& c) {
   }
   if (c.subs_in_sql) s += ",\"sql\":true";
   s += '}';
-  out_.attach(conn, s);
+  out_.conn_state(conn, s);
 }
 
 void Relay::save_subscriptions(uint32_t conn, Connection& c, const Subscription* changed, const std::string& closed) {
@@ -212,24 +224,45 @@ void Relay::save_subscriptions(uint32_t conn, Connection& c, const Subscription*
   }
   if (changed) persist_subscription(*changed);
   if (!closed.empty()) {
-    out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
+    out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
                            {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(closed)}}));
   }
 }
 
 void Relay::restore(uint64_t /*now*/) {
-  out_.sql(0, stmt_json({"CREATE TABLE IF NOT EXISTS subs (conn INTEGER NOT NULL, sub TEXT NOT NULL,"
+  out_.local_sql(0, stmt_json({"CREATE TABLE IF NOT EXISTS subs (conn INTEGER NOT NULL, sub TEXT NOT NULL,"
                          " filters TEXT NOT NULL, PRIMARY KEY (conn, sub))",
                          {}}));
-  restore_token_ = next_token();
-  out_.sql(restore_token_, stmt_json({"SELECT conn, sub, filters FROM subs", {}}));
+  out_.local_sql(0, stmt_json({"CREATE TABLE IF NOT EXISTS timers (name TEXT NOT NULL PRIMARY KEY, at INTEGER NOT NULL)", {}}));
+  out_.local_sql(add_pending(PendingRestore{}), stmt_json({"SELECT conn, sub, filters FROM subs", {}}));
+  out_.local_sql(add_pending(PendingTimers{}),
+                 stmt_json({"SELECT at FROM timers WHERE name = ?", {SqlParam::of(std::string(kSweepTimer))}}));
 }
 
-void Relay::sql_done(uint32_t token, std::string_view results, uint64_t /*now*/) {
-  if (token != 0 && token == restore_token_) {
-    restore_token_ = 0;
+void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t now) {
+  auto it = pending_.find(token);
+  if (it == pending_.end()) return;
+  PendingOp op = std::move(it->second);
+  pending_.erase(it);
+  if (std::holds_alternative<PendingRestore>(op)) {
     on_restore_rows(results);
+  } else if (std::holds_alternative<PendingTimers>(op)) {
+    on_timer_rows(results, now);
   }
+}
+
+// The persisted sweep time, or (first start) one interval from now, persisted.
+void Relay::on_timer_rows(std::string_view results, uint64_t now) {
+  std::vector<ResultSet> rs;
+  uint64_t at = 0;
+  if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 &&
+      parse_decimal(rs[0].cell(0, 0), at) && at != 0) {
+    sweep_at_ = at;
+    return;
+  }
+  sweep_at_ = now + kSweepInterval;
+  out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO timers (name, at) VALUES (?, ?)",
+                               {SqlParam::of(std::string(kSweepTimer)), SqlParam::of(static_cast<int64_t>(sweep_at_))}}));
 }
 
 void Relay::on_restore_rows(std::string_view results) {
@@ -246,7 +279,7 @@ void Relay::on_restore_rows(std::string_view results) {
       continue;
     }
     if (!sub) {  // unreadable now (e.g. max_subid_length lowered): drop only that row
-      out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
+      out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
                              {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(std::string(rs[0].cell(r, 1)))}}));
       continue;
     }
@@ -269,7 +302,7 @@ void Relay::on_restore_rows(std::string_view results) {
   std::sort(dead.begin(), dead.end());
   dead.erase(std::unique(dead.begin(), dead.end()), dead.end());
   for (const uint64_t conn : dead) {
-    out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
+    out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
   }
 }
 
@@ -326,13 +359,10 @@ void Relay::send_ok(uint32_t conn, const EventId& id, bool accepted, std::string
   if (conns_.count(conn)) out_.send(conn, ok_message(id.hex(), accepted, message));
 }
 
-bool Relay::is_authed(const Connection& c, const Pubkey& pk) const {
-  return std::find(c.authed.begin(), c.authed.end(), pk) != c.authed.end();
-}
-
 void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
-  if (e.kind() == kAuthKind) {
-    send_ok(conn, e.id(), false, "invalid: kind 22242 is for NIP-42 AUTH messages only");
+  Connection& c = conns_[conn];
+  if (auto refused = policy_.event_before_verify(view(c), e)) {
+    send_ok(conn, e.id(), false, refused->wire_message());
     return;
   }
   // Cheap duplicate check before the expensive signature verification; sound:
@@ -349,7 +379,6 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
     send_ok(conn, e.id(), true, "duplicate: already have this event");
     return;
   }
-  Connection& c = conns_[conn];
   const bool stored_kind = e.kind_class() != KindClass::ephemeral;
   // Write budgets before the ~100 µs verification: a flood costs little.
   if (stored_kind && c.pending_events >= config_.limits.max_pending_events) {
@@ -371,12 +400,8 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
     send_ok(conn, e.id(), false, st.error().wire_message());
     return;
   }
-  if (auto st = check_event_time(e, config_.limits, now); !st) {
-    send_ok(conn, e.id(), false, st.error().wire_message());
-    return;
-  }
-  if (e.is_protected() && !is_authed(c, e.pubkey())) {
-    send_ok(conn, e.id(), false, "auth-required: this event may only be published by its author (NIP-70)");
+  if (auto refused = policy_.event_after_verify(view(c), e, now)) {
+    send_ok(conn, e.id(), false, refused->wire_message());
     return;
   }
   if (!stored_kind) {
@@ -413,10 +438,10 @@ void Relay::flush_writes() {
     write_queue_.pop_front();
   }
   batch.plan = plan_store_batch(std::move(plans));
-  const uint32_t token = next_token();
-  out_.d1(token, batch_json(batch.plan.stmts));
+  std::string json = batch_json(batch.plan.stmts);
   batch.plan.stmts.clear();  // sent; keep only the indexes
-  write_batches_.emplace(token, std::move(batch));
+  const uint32_t token = add_pending(std::move(batch));
+  out_.store(token, std::move(json));
   write_in_flight_ = true;
   write_token_ = token;
 }
@@ -501,12 +526,13 @@ void Relay::fan_out(const Event& e) {
   std::vector<SubHandle> hits;
   index_.match(e, hits);
   if (hits.empty()) return;
-  std::vector<std::pair<uint32_t, std::string>> targets;
+  std::vector<Fanout::Target> targets;
   targets.reserve(hits.size());
   for (const SubHandle h : hits) {
     auto it = subs_.find(h);
     if (it == subs_.end()) continue;
     Subscription& s = *it->second;
+    if (auto c = conns_.find(s.conn); c == conns_.end() || !policy_.may_deliver(view(c->second), e)) continue;
     if (!s.answered.empty() && std::binary_search(s.answered.begin(), s.answered.end(), e.id())) {
       continue;  // sent with the stored answer while this event's write was in flight
     }
@@ -524,9 +550,9 @@ void Relay::fan_out(const Event& e) {
         s.sent_before_eose.push_back(e.id());
       }
     }
-    targets.emplace_back(s.conn, event_message_prefix(s.id));
+    targets.push_back(Fanout::Target{s.conn, event_message_prefix(s.id)});
   }
-  if (!targets.empty()) out_.fanout(e.raw(), targets);
+  if (!targets.empty()) out_.fanout(e.raw(), std::move(targets));
 }
 
 SubHandle Relay::add_subscription(uint32_t conn, Connection& c, SubId id, std::vector<CompiledFilter> filters,
@@ -574,7 +600,7 @@ void Relay::refuse_req(uint32_t conn, std::string sub, std::string_view reason) 
 }
 
 void Relay::persist_subscription(const Subscription& s) {
-  out_.sql(0, stmt_json({"INSERT OR REPLACE INTO subs (conn, sub, filters) VALUES (?, ?, ?)",
+  out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO subs (conn, sub, filters) VALUES (?, ?, ?)",
                          {SqlParam::of(static_cast<int64_t>(s.conn)), SqlParam::of(s.id.str()),
                           SqlParam::of(subs_filters_json(s.filters))}}));
 }
@@ -583,9 +609,7 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   Connection& c = conns_[conn];
   const std::string sub = m.sub.str();
   const Limits& lim = config_.limits;
-  for (const auto& f : m.filters) {
-    if (f.search()) return refuse_req(conn, sub, kSearchUnsupported);
-  }
+  if (auto refused = policy_.filters(view(c), m.filters)) return refuse_req(conn, sub, refused->wire_message());
   bool stored = false;
   for (const auto& f : m.filters) {
     if (f.matches_nothing() || f.effective_limit(lim) == 0) continue;
@@ -646,7 +670,47 @@ void Relay::enqueue_query_step(SubHandle h) {
 
 // Round-robin over connections, one step each per turn, until a full turn
 // starts nothing: a client with 100 REQs waits its turn like one with one.
-void Relay::timer(uint64_t now) { run_query_steps(now); }  // which clears a passed deadline
+void Relay::timer(uint64_t now) {
+  run_query_steps(now);  // which clears a passed query deadline
+  expire_auth(now);
+  if (sweep_at_ != 0 && !sweep_in_flight_ && now >= sweep_at_) start_sweep(now);
+}
+
+uint64_t Relay::next_alarm() const {
+  uint64_t due = 0;
+  auto earliest = [&due](uint64_t t) {
+    if (t != 0 && (due == 0 || t < due)) due = t;
+  };
+  if (!sweep_in_flight_) earliest(sweep_at_);
+  if (!auth_deadlines_.empty()) earliest(auth_deadlines_.begin()->first);
+  return due;
+}
+
+// NIP-42 required: connections past their AUTH deadline are told why and closed.
+void Relay::expire_auth(uint64_t now) {
+  while (!auth_deadlines_.empty() && auth_deadlines_.begin()->first <= now) {
+    const uint32_t conn = auth_deadlines_.begin()->second;
+    const std::string why = policy_.auth_timed_out().wire_message();
+    out_.send(conn, notice_message(why));
+    out_.close(conn, 1008, why);
+    drop_connection(conn);  // erases its deadline
+  }
+}
+
+void Relay::start_sweep(uint64_t now) {
+  sweep_in_flight_ = true;
+  out_.store(add_pending(PendingSweep{}), batch_json(plan_expiry_sweep(now, kSweepBatch)));
+}
+
+void Relay::on_sweep_done(bool ok, std::string_view results, uint64_t now) {
+  sweep_in_flight_ = false;
+  std::vector<ResultSet> rs;
+  const bool full = ok && parse_results(results, rs) && !rs.empty() && rs.back().changes >= kSweepBatch;
+  // A full batch: more are expired, go on at once. Otherwise (or on failure) next interval.
+  sweep_at_ = full ? now : now + kSweepInterval;
+  out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO timers (name, at) VALUES (?, ?)",
+                               {SqlParam::of(std::string(kSweepTimer)), SqlParam::of(static_cast<int64_t>(sweep_at_))}}));
+}
 
 void Relay::run_query_steps(uint64_t now) {
   if (next_deadline_ != 0 && now >= next_deadline_) next_deadline_ = 0;
@@ -662,7 +726,7 @@ void Relay::run_query_steps(uint64_t now) {
       // A connection's own reads wait for each other: one client's REQ churn
       // cannot fill D1's queue ahead of everyone else.
       if (cn.queries_in_flight < config_.limits.max_queries_in_flight &&
-          queries_.size() < config_.limits.max_queries_in_flight_total) {
+          queries_in_flight_ < config_.limits.max_queries_in_flight_total) {
         for (auto* steps : {&cn.page_steps, &cn.ids_steps}) {
           if (steps->empty() || !start_query_step(*subs_.at(steps->front()), steps->front(), now)) continue;
           ++cn.queries_in_flight;
@@ -704,9 +768,8 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
         query_list_bytes_ + query_page_bytes_ + lim.max_query_page_bytes <= lim.max_query_bytes_total ? lim.max_query_page_bytes : 0;
     query_page_bytes_ += prefetch;
     for (auto& st : stmts) st.params.front() = SqlParam::of(static_cast<int64_t>(prefetch / std::max<size_t>(stmts.size(), 1)));
-    const uint32_t token = next_token();
-    out_.d1(token, batch_json(stmts));
-    queries_.emplace(token, PendingQuery{s.conn, h, /*page=*/false, reserve, 0, prefetch});
+    out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/false, reserve, 0, prefetch}), batch_json(stmts));
+    ++queries_in_flight_;
     s.stage = QueryStage::ids_in_flight;
     s.racing_batch = write_token_;
     return true;
@@ -747,9 +810,8 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
   }
   c.output_tokens -= std::min<uint64_t>(bytes, c.output_tokens);
   query_page_bytes_ += bytes;
-  const uint32_t token = next_token();
-  out_.d1(token, batch_json({plan_fetch(ids)}));
-  queries_.emplace(token, PendingQuery{s.conn, h, /*page=*/true, bytes, n, 0});
+  out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/true, bytes, n, 0}), batch_json({plan_fetch(ids)}));
+  ++queries_in_flight_;
   s.stage = QueryStage::page_in_flight;
   return true;
 }
@@ -915,13 +977,11 @@ void Relay::finish_stored_query(Subscription& s) {
 
 void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
   const std::string sub = m.sub.str();
-  for (const auto& f : m.filters) {
-    if (f.search()) {
-      out_.send(conn, closed_message(sub, kSearchUnsupported));
-      return;
-    }
-  }
   Connection& c = conns_[conn];
+  if (auto refused = policy_.filters(view(c), m.filters)) {
+    out_.send(conn, closed_message(sub, refused->wire_message()));
+    return;
+  }
   if (c.pending_counts >= config_.limits.max_pending_counts) {
     out_.send(conn, closed_message(sub, "rate-limited: too many COUNTs in flight on this connection (limit is " +
                                             std::to_string(config_.limits.max_pending_counts) + ")"));
@@ -938,9 +998,7 @@ void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
   }
   ++c.pending_counts;
   ++pending_counts_;
-  const uint32_t token = next_token();
-  out_.d1(token, batch_json({std::move(st).value()}));
-  counts_.emplace(token, PendingCount{conn, sub});
+  out_.store(add_pending(PendingCount{conn, sub}), batch_json({std::move(st).value()}));
 }
 
 void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
@@ -968,48 +1026,57 @@ void Relay::on_close(uint32_t conn, const CloseMessage& m) {
 void Relay::on_auth(uint32_t conn, const Event& e, uint64_t now) {
   Connection& c = conns_[conn];
   auto refuse = [&](const std::string& why) { send_ok(conn, e.id(), false, why); };
-  if (e.kind() != kAuthKind) return refuse("invalid: AUTH event must be kind 22242");
+  if (e.kind() != kAuthKind) return refuse(reject(Code::bad_auth, "AUTH event must be kind 22242").wire_message());
   if (auto st = verify_event(e); !st) return refuse(st.error().wire_message());
-  const uint64_t t = e.created_at();
-  if (t + kAuthWindow < now || t > now + kAuthWindow) return refuse("invalid: AUTH event created_at is not recent");
-  std::string_view challenge, relay;
-  for (size_t i = 0; i < e.tag_count(); ++i) {
-    const TagView tag = e.tag(i);
-    if (tag.size() < 2) continue;
-    if (tag[0] == "challenge") challenge = tag[1];
-    if (tag[0] == "relay") relay = tag[1];
-  }
-  if (c.challenge.empty() || challenge != c.challenge) return refuse("invalid: AUTH challenge does not match");
-  if (relay.empty()) return refuse("invalid: AUTH event has no relay tag");
-  if (!config_.relay_url.empty() && relay_url_host(relay) != relay_url_host(config_.relay_url)) {
-    return refuse("invalid: AUTH relay tag is for another relay");
-  }
-  if (!is_authed(c, e.pubkey())) {
+  if (auto refused = policy_.auth(view(c), e, c.challenge, now)) return refuse(refused->wire_message());
+  if (!view(c).is_authed(e.pubkey())) {
     if (c.authed.size() >= config_.limits.max_logins) {
       return refuse("rate-limited: too many pubkeys authenticated on this connection (limit is " +
                     std::to_string(config_.limits.max_logins) + ")");
     }
     c.authed.push_back(e.pubkey());
   }
+  if (c.auth_deadline != 0) {
+    auth_deadlines_.erase({c.auth_deadline, conn});
+    c.auth_deadline = 0;
+  }
   send_ok(conn, e.id(), true, "");
   attach_state(conn, c);
 }
 
-void Relay::close(uint32_t conn) {
+void Relay::close(uint32_t conn) { drop_connection(conn); }
+
+void Relay::drop_connection(uint32_t conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
+  if (it->second.auth_deadline != 0) auth_deadlines_.erase({it->second.auth_deadline, conn});
   std::vector<SubHandle> handles;
   for (const auto& [id, h] : it->second.subs) handles.push_back(h);
   for (const SubHandle h : handles) remove_subscription(h);
   const bool in_sql = it->second.subs_in_sql;
   conns_.erase(conn);
-  if (in_sql) out_.sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
+  if (in_sql) out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
 }
 
-void Relay::d1_done(uint32_t token, bool ok, std::string_view results, uint64_t now) {
-  if (auto it = write_batches_.find(token); it != write_batches_.end()) {
-    WriteBatch batch = std::move(it->second);
-    write_batches_.erase(it);
+void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64_t now) {
+  auto it = pending_.find(token);
+  if (it == pending_.end()) return;  // host bug: not ours
+  PendingOp op = std::move(it->second);
+  pending_.erase(it);
+  if (auto* batch = std::get_if<WriteBatch>(&op)) {
+    on_write_done(std::move(*batch), ok, results);
+  } else if (auto* q = std::get_if<PendingQuery>(&op)) {
+    --queries_in_flight_;
+    on_query_done(*q, ok, results, now);
+  } else if (auto* cnt = std::get_if<PendingCount>(&op)) {
+    on_count_done(std::move(*cnt), ok, results);
+  } else if (std::holds_alternative<PendingSweep>(op)) {
+    on_sweep_done(ok, results, now);
+  }
+}
+
+void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
+  {
     write_in_flight_ = false;
     write_token_ = 0;
     std::vector<ResultSet> rs;
@@ -1024,14 +1091,6 @@ void Relay::d1_done(uint32_t token, bool ok, std::string_view results, uint64_t 
     }
     answered_subs_.clear();
     flush_writes();
-  } else if (auto q = queries_.find(token); q != queries_.end()) {
-    const PendingQuery p = q->second;
-    queries_.erase(q);
-    on_query_done(p, ok, results, now);
-  } else if (auto cnt = counts_.find(token); cnt != counts_.end()) {
-    PendingCount p = std::move(cnt->second);
-    counts_.erase(cnt);
-    on_count_done(std::move(p), ok, results);
   }
 }
 

@@ -13,17 +13,20 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
 #include <vector>
 
 #include "core/config.h"
 #include "core/event.h"
 #include "core/message.h"
+#include "core/policy.h"
 #include "core/query_plan.h"
-#include "durable/actions.h"
+#include "durable/action.h"
 #include "durable/subscription_index.h"
 
 namespace nostr::durable {
@@ -63,10 +66,14 @@ class Relay {
   explicit Relay(RelayConfig config);
 
   // A socket opened (state empty: new, send the NIP-42 challenge, at most 64
-  // bytes are kept) or survived hibernation (state: its last ATTACH payload).
-  // Returns false if conn is open. A new socket beyond limits.max_connections
-  // gets a NOTICE and a CLOSE action and is not registered.
-  [[nodiscard]] bool open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now);
+  // bytes are kept) or survived hibernation (state: its last ConnState; the
+  // metadata it was opened with is in there). `meta`: what the host knows of
+  // a new socket (remote address, origin, user agent).
+  // Returns false if conn is open. A new socket that policy does not admit
+  // (blocked address, beyond limits.max_connections) gets a NOTICE and a Close
+  // action and is not registered.
+  [[nodiscard]] bool open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now,
+                          const ConnMeta& meta = {});
   // After waking: reload persisted subscriptions of open sockets.
   void restore(uint64_t now);
   // One text frame. If `padded`, SIMDJSON_PADDING bytes follow frame.data().
@@ -76,16 +83,23 @@ class Relay {
   void oversized_frame(uint32_t conn, uint64_t size);
   // The socket is gone.
   void close(uint32_t conn);
-  // Completions of D1 / SQL actions (see durable/abi/relay_abi.h).
-  void d1_done(uint32_t token, bool ok, std::string_view results, uint64_t now);
-  // Returns the time (unix seconds) at which timer() has work, or 0 if none:
-  // the host arms a timer for it after every call (and may call early). A
-  // deadline of `now` or earlier means "as soon as the frames already
-  // received are handled" (new REQs' stored queries start there).
+  // Completion of a Store action (results format: durable/abi/relay_abi.h).
+  void store_done(uint32_t token, bool ok, std::string_view results, uint64_t now);
+  // Completion of a LocalSql action that asked for its rows.
+  void local_sql_done(uint32_t token, std::string_view results, uint64_t now);
+  // Two kinds of timed work; timer(now) runs both (and may be called early).
+  // Returns when short-lived work that only matters while the host is awake
+  // (paced stored-query pages, REQs deferred behind a burst) is due, or 0 if
+  // none: the host arms an in-memory timer for it after every call, and 0 lets
+  // it hibernate. A deadline of `now` or earlier means "as soon as the frames
+  // already received are handled".
   uint64_t next_deadline() const { return next_deadline_; }
-  // Time passed: runs what waited for it (paced stored-query pages).
+  // Returns when durable timed work is due (the NIP-40 expiry sweep, AUTH
+  // deadlines), or 0 if none: the host keeps a wake-up alarm at that time
+  // (the Durable Object alarm), which survives hibernation.
+  uint64_t next_alarm() const;
+  // Time passed: runs whatever of both kinds is due.
   void timer(uint64_t now);
-  void sql_done(uint32_t token, std::string_view results, uint64_t now);
 
   // Returns what clients currently make the relay hold, as a JSON object:
   // {"connections","subscriptions","filter_bytes","pending_events",
@@ -101,10 +115,17 @@ class Relay {
   Usage usage() const;
 
   const SubscriptionIndex& index() const { return index_; }
-  ActionWriter& actions() { return out_; }
+  Outbox& actions() { return out_; }
+  // Returns the actions queued since the last take, oldest first.
+  std::vector<Action> take_actions() { return out_.take(); }
   size_t connection_count() const { return conns_.size(); }
   size_t subscription_count() const { return subs_.size(); }
   const RelayConfig& config() const { return config_; }
+  // The metadata conn was opened with, or nullptr if it is not open.
+  const ConnMeta* meta(uint32_t conn) const {
+    auto it = conns_.find(conn);
+    return it == conns_.end() ? nullptr : &it->second.meta;
+  }
 
  private:
   // One stored event a REQ will send: its id, for ordering, and its size, for paging.
@@ -138,8 +159,10 @@ class Relay {
     std::vector<EventId> answered;          // sorted; kept while racing_batch is in flight
   };
   struct Connection {
+    ConnMeta meta;
     std::string challenge;
     std::vector<Pubkey> authed;
+    uint64_t auth_deadline = 0;  // NIP-42 required: closed at this time unless authed (0: none)
     std::map<std::string, SubHandle> subs;  // by sub id
     // Subscriptions are kept in the socket attachment (memory, no storage I/O)
     // until the state outgrows it; then in DO SQLite (table subs) for good.
@@ -182,6 +205,11 @@ class Relay {
     uint32_t conn;
     std::string sub;
   };
+  struct PendingSweep {};    // the NIP-40 expiry sweep's Store batch
+  struct PendingRestore {};  // LocalSql: the persisted subscriptions
+  struct PendingTimers {};   // LocalSql: the persisted timer times
+  // Everything the engine waits for from its host, by token.
+  using PendingOp = std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingRestore, PendingTimers>;
 
   void on_event(uint32_t conn, Event&& e, uint64_t now);
   void on_req(uint32_t conn, ReqMessage&& m, uint64_t now);
@@ -196,6 +224,20 @@ class Relay {
   void on_ids_done(Subscription& s, std::vector<ResultSet>& rs);
   void on_page_done(Subscription& s, size_t rows, std::vector<ResultSet>& rs);
   void on_count_done(PendingCount p, bool ok, std::string_view results);
+  void on_write_done(WriteBatch batch, bool ok, std::string_view results);
+  void on_sweep_done(bool ok, std::string_view results, uint64_t now);
+  void on_timer_rows(std::string_view results, uint64_t now);
+  void start_sweep(uint64_t now);
+  void expire_auth(uint64_t now);
+  // Policy's view of a connection.
+  ConnView view(const Connection& c) const { return ConnView{c.meta, c.authed}; }
+  // Forgets conn (its socket is gone or is being closed).
+  void drop_connection(uint32_t conn);
+  uint32_t add_pending(PendingOp op) {
+    const uint32_t token = next_token();
+    pending_.emplace(token, std::move(op));
+    return token;
+  }
   void on_restore_rows(std::string_view results);
 
   // Stored queries: steps wait per connection and run round-robin while the
@@ -223,7 +265,6 @@ class Relay {
   void save_subscriptions(uint32_t conn, Connection& c, const Subscription* changed, const std::string& closed);
   void send_ok(uint32_t conn, const EventId& id, bool accepted, std::string_view message);
   void attach_state(uint32_t conn, Connection& c);
-  bool is_authed(const Connection& c, const Pubkey& pk) const;
   // Tokens are never 0 (0 means "no result wanted" in SQL actions).
   uint32_t next_token() {
     if (next_token_ == 0) next_token_ = 1;
@@ -231,8 +272,9 @@ class Relay {
   }
 
   RelayConfig config_;
+  Policy policy_{config_};
   MessageParser parser_;
-  ActionWriter out_;
+  Outbox out_;
   SubscriptionIndex index_;
   RecentIds recent_{16384};
   std::unordered_map<uint32_t, Connection> conns_;
@@ -240,12 +282,11 @@ class Relay {
   // Group commit: one D1 write batch in flight; events verified meanwhile wait
   // in write_queue_ and go together in the next batch.
   std::deque<PendingStore> write_queue_;
-  std::unordered_map<uint32_t, WriteBatch> write_batches_;
   uint32_t write_token_ = 0;  // the batch in flight (0: none)
   std::vector<SubHandle> answered_subs_;  // holding `answered` until write_token_ completes
   bool write_in_flight_ = false;
-  std::unordered_map<uint32_t, PendingQuery> queries_;
-  std::unordered_map<uint32_t, PendingCount> counts_;
+  std::unordered_map<uint32_t, PendingOp> pending_;
+  size_t queries_in_flight_ = 0;  // PendingQuery entries of pending_
   std::deque<uint32_t> query_rr_;  // connections with waiting query steps
   // Budget counters (docs/limits.md).
   size_t filter_bytes_ = 0;
@@ -254,13 +295,12 @@ class Relay {
   size_t query_page_bytes_ = 0;  // pages in flight
   size_t pending_counts_ = 0;
   uint64_t next_deadline_ = 0;  // earliest time a paced page may go (0: none)
-  uint32_t restore_token_ = 0;
+  uint64_t sweep_at_ = 0;       // next NIP-40 expiry sweep (0: not scheduled yet)
+  bool sweep_in_flight_ = false;
+  std::set<std::pair<uint64_t, uint32_t>> auth_deadlines_;  // (deadline, conn)
   uint32_t next_token_ = 1;
   SubHandle next_handle_ = 1;
 };
 
-// NIP-42: the host part of a relay URL ("wss://Relay.example.com:443/x" ->
-// "relay.example.com"), used to compare an AUTH event's relay tag.
-std::string relay_url_host(std::string_view url);
 
 }  // namespace nostr::durable

@@ -3,7 +3,9 @@
 // Pure functions, no runtime APIs: unit-tested in plain node
 // (tests/workers/node/codec.test.mjs).
 
-export const ACTION = Object.freeze({ SEND: 1, FANOUT: 2, D1: 3, SQL: 4, ATTACH: 5, CLOSE: 6 });
+// Action kinds (durable/action.h ActionType): the store is D1 here, local SQL
+// is the Durable Object's SQLite, conn state is the socket's attachment.
+export const ACTION = Object.freeze({ SEND: 1, FANOUT: 2, STORE: 3, LOCAL_SQL: 4, CONN_STATE: 5, CLOSE: 6 });
 export const NULL_CELL = 0xffffffff;
 
 // Arithmetic, not `& ~3`: bitwise operators would turn a length >= 2^31 negative.
@@ -52,6 +54,38 @@ export function decodeFanout(bytes, count) {
     off = pad4(off + 8 + prefixLen);
   }
   return { raw, targets };
+}
+
+const textDecoder = new TextDecoder();
+
+// The actions of an action buffer as typed objects, in order (the shape of
+// tests/golden/actions.json, whose bytes the C++ codec writes):
+//   { type: 'send', conn, text }         { type: 'fanout', raw, targets: [{ conn, prefix }] }
+//   { type: 'store', token, stmts_json } { type: 'local_sql', token, stmt_json }
+//   { type: 'conn_state', conn, state }  { type: 'close', conn, code, reason }
+// Throws on a malformed buffer or an unknown kind: an engine bug, never client input.
+export function decodeActionList(buf) {
+  const text = (b) => textDecoder.decode(b);
+  return decodeActions(buf).map(({ type, a, b, bytes }) => {
+    switch (type) {
+      case ACTION.SEND:
+        return { type: 'send', conn: a, text: text(bytes) };
+      case ACTION.FANOUT: {
+        const { raw, targets } = decodeFanout(bytes, a);
+        return { type: 'fanout', raw: text(raw), targets: targets.map((t) => ({ conn: t.conn, prefix: text(t.prefix) })) };
+      }
+      case ACTION.STORE:
+        return { type: 'store', token: a, stmts_json: text(bytes) };
+      case ACTION.LOCAL_SQL:
+        return { type: 'local_sql', token: a, stmt_json: text(bytes) };
+      case ACTION.CONN_STATE:
+        return { type: 'conn_state', conn: a, state: text(bytes) };
+      case ACTION.CLOSE:
+        return { type: 'close', conn: a, code: b, reason: text(bytes) };
+      default:
+        throw new Error(`relay engine emitted unknown action type ${type} (a=${a} b=${b} len=${bytes.length})`);
+    }
+  });
 }
 
 // Growable little-endian byte writer.

@@ -18,9 +18,11 @@
 //                               to [{ changes, columns, rows }] per statement. A
 //                               rejection is storage failure, not engine failure:
 //                               the engine answers OK false.
+//   alarm(at)                   optional: keep one wake-up alarm at `at` (unix seconds)
+//                               that survives hibernation, then call timer(now)
 //   failed(err)                 the engine failed: drop its sockets (called once)
 
-import { ACTION, decodeActions, decodeFanout, encodeResults } from './codec.js';
+import { decodeActionList, encodeResults } from './codec.js';
 import { configFailure } from './config.js';
 import { utf8 } from './wasm_instance.js';
 
@@ -67,12 +69,21 @@ export class RelayEngine {
     return this.wasm.generation;
   }
 
-  // A socket opened (state '' for a new one, else its last ATTACH state after
-  // hibernation). Returns nr_relay_open's code: 0, or -1 if conn is already open.
-  open(conn, challenge, state, now) {
+  // A socket opened (state '' for a new one, else its last conn state after
+  // hibernation). meta: { ip, origin, user_agent } of a new socket (strings,
+  // any may be missing). Returns nr_relay_open's code: 0, or -1 if conn is
+  // already open.
+  open(conn, challenge, state, now, meta = {}) {
+    const metaJson = JSON.stringify({ ip: meta.ip ?? '', origin: meta.origin ?? '', user_agent: meta.user_agent ?? '' });
     return this.#run((r) =>
       this.wasm.withInput(challenge, (cp, cn) =>
-        this.wasm.withInput(state, (sp, sn) => this.wasm.call('nr_relay_open', r, conn, cp, cn, sp, sn, now))));
+        this.wasm.withInput(state, (sp, sn) =>
+          this.wasm.withInput(metaJson, (mp, mn) => this.wasm.call('nr_relay_open', r, conn, cp, cn, sp, sn, mp, mn, now)))));
+  }
+
+  // Timed work is due (the Durable Object alarm fired; early calls are harmless).
+  timer(now) {
+    this.#run((r) => this.wasm.call('nr_relay_timer', r, now));
   }
 
   // After waking: reloads subscriptions of the reopened sockets.
@@ -151,10 +162,18 @@ export class RelayEngine {
     });
   }
 
-  // The engine's next deadline (nr_relay_next_deadline, unix seconds) as one
-  // setTimeout; an earlier deadline replaces a later one. Only armed while the
-  // engine has timed work (paced pages), so an idle object can still hibernate.
+  // The engine's two kinds of timed work. Durable work (nr_relay_next_alarm:
+  // expiry sweep, AUTH deadlines) goes to performer.alarm(at), which keeps the
+  // Durable Object alarm there (only when it changes: it is a storage write).
+  // Short-lived work (nr_relay_next_deadline: paced pages) is one setTimeout;
+  // an earlier deadline replaces a later one. It is only armed while such work
+  // exists, so an idle object can still hibernate.
   #armTimer() {
+    const alarm = this.wasm.call('nr_relay_next_alarm', this.relay);
+    if (alarm && alarm !== this.alarmAt && this.performer.alarm) {
+      this.alarmAt = alarm;
+      this.performer.alarm(alarm);
+    }
     const due = this.wasm.call('nr_relay_next_deadline', this.relay);
     if (!due || (this.timerDue && this.timerDue <= due)) return;
     clearTimeout(this.timer);
@@ -198,38 +217,33 @@ export class RelayEngine {
   #perform(buf) {
     if (buf === null) return;
     const p = this.performer;
-    for (const { type, a, b, bytes } of decodeActions(buf)) {
-      switch (type) {
-        case ACTION.SEND:
-          p.send(a, utf8.decode(bytes));
+    for (const act of decodeActionList(buf)) {
+      switch (act.type) {
+        case 'send':
+          p.send(act.conn, act.text);
           break;
-        case ACTION.FANOUT: {
-          const { raw, targets } = decodeFanout(bytes, a);
-          const event = utf8.decode(raw);
-          for (const { conn, prefix } of targets) p.send(conn, `${utf8.decode(prefix)}${event}]`);
+        case 'fanout':
+          for (const { conn, prefix } of act.targets) p.send(conn, `${prefix}${act.raw}]`);
           break;
-        }
-        case ACTION.D1:
-          this.#startD1(a, bytes);
+        case 'store':
+          this.#startD1(act.token, act.stmts_json);
           break;
-        case ACTION.SQL:
-          this.#sql(a, bytes);
+        case 'local_sql':
+          this.#sql(act.token, act.stmt_json);
           break;
-        case ACTION.ATTACH:
-          p.attach(a, utf8.decode(bytes));
+        case 'conn_state':
+          p.attach(act.conn, act.state);
           break;
-        case ACTION.CLOSE:
-          p.close(a, b, utf8.decode(bytes));
+        case 'close':
+          p.close(act.conn, act.code, act.reason);
           break;
-        default:
-          throw new Error(`relay engine emitted unknown action type ${type} (a=${a} b=${b} len=${bytes.length})`);
       }
     }
   }
 
   // DO SQL, synchronous; a token asks for the results before later records.
-  #sql(token, bytes) {
-    const { sql, params } = JSON.parse(utf8.decode(bytes));
+  #sql(token, json) {
+    const { sql, params } = JSON.parse(json);
     let stmt;
     try {
       stmt = this.performer.sql(sql, params ?? []);
@@ -244,8 +258,8 @@ export class RelayEngine {
 
   // D1 batches start here and complete later (other calls interleave
   // meanwhile: D1 is external I/O); drain() awaits them.
-  #startD1(token, bytes) {
-    const { stmts } = JSON.parse(utf8.decode(bytes));
+  #startD1(token, json) {
+    const { stmts } = JSON.parse(json);
     const work = (async () => {
       let ok = 1;
       let results;

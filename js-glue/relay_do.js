@@ -71,7 +71,12 @@ export class RelayDurableObject extends DurableObject {
     // ATTACH must still find it.
     server.serializeAttachment({ conn, state: '' });
     this.#track(conn, server);
-    const rc = this.engine.open(conn, randomChallenge(), '', now());
+    const meta = {
+      ip: request.headers.get('CF-Connecting-IP') ?? '',
+      origin: request.headers.get('Origin') ?? '',
+      user_agent: request.headers.get('User-Agent') ?? '',
+    };
+    const rc = this.engine.open(conn, randomChallenge(), '', now(), meta);
     if (rc !== 0) console.error(`nr_relay_open(${conn}) returned ${rc}`);
     await this.engine.drain();
     return new Response(null, { status: 101, webSocket: client });
@@ -87,6 +92,12 @@ export class RelayDurableObject extends DurableObject {
     if (conn === undefined) return;
     // Text and binary frames alike go to the engine; it answers whatever is not JSON.
     this.engine.frame(conn, typeof message === 'string' ? message : new Uint8Array(message), now());
+    await this.engine.drain();
+  }
+
+  // The engine's durable timer (expiry sweep, AUTH deadlines) is due.
+  async alarm() {
+    this.engine.timer(now());
     await this.engine.drain();
   }
 
@@ -134,6 +145,9 @@ export class RelayDurableObject extends DurableObject {
       d1: async (stmts) => {
         const batch = await this.env.DB.batch(stmts.map((s) => this.env.DB.prepare(s.sql).bind(...(s.params ?? []))));
         return batch.map(fromD1Result);
+      },
+      alarm: (at) => {
+        this.ctx.storage.setAlarm(at * 1000);
       },
       failed: (err) => this.#reset(err),
     };

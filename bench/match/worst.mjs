@@ -30,7 +30,7 @@ function engine() {
   if (!r) throw new Error('nr_relay_new failed');
   const frame = (conn, text) => w.withInput(text, (p, n) => w.call('nr_relay_frame', r, conn, p, n, NOW));
   const last = () => w.readText(w.u32('nr_relay_actions_ptr', r), w.u32('nr_relay_actions_len', r));
-  const open = (conn) => w.withInput(`challenge-${conn}`, (cp, cn) => w.withInput('', (sp, sn) => w.call('nr_relay_open', r, conn, cp, cn, sp, sn, NOW)));
+  const open = (conn) => w.withInput(`challenge-${conn}`, (cp, cn) => w.withInput('', (sp, sn) => w.call('nr_relay_open', r, conn, cp, cn, sp, sn, 0, 0, NOW)));
   const stats = () => {
     const len = w.u32('nr_relay_stats', r); // fills the buffer nr_relay_stats_ptr points at
     return JSON.parse(w.readText(w.u32('nr_relay_stats_ptr', r), len));

@@ -5,11 +5,13 @@
 #include <string>
 
 #include "core/abi/export.h"
+#include "durable/abi/action_codec.h"
 #include "durable/relay.h"
 
 struct nr_relay {
   explicit nr_relay(nostr::RelayConfig c) : relay(std::move(c)) {}
   nostr::durable::Relay relay;
+  std::string actions;  // the last call's actions, encoded
   std::string stats;
 };
 
@@ -17,10 +19,14 @@ namespace {
 
 std::string_view bytes(const uint8_t* p, uint32_t n) { return {reinterpret_cast<const char*>(p), n}; }
 
-// Actions accumulate per call: the host drains them after each call returns.
-nostr::durable::ActionWriter& fresh(nr_relay* r) {
-  r->relay.actions().clear();
-  return r->relay.actions();
+// Runs one engine call and encodes the actions it queued: the host reads them
+// after the call returns (a call leaves only its own actions).
+template <typename F>
+int32_t run(nr_relay* r, F&& call) {
+  r->actions.clear();
+  const int32_t rc = call(r->relay);
+  nostr::durable::encode_actions(r->relay.take_actions(), r->actions);
+  return rc;
 }
 
 // Linear memory only grows: its size is the module's heap high-water mark.
@@ -45,31 +51,35 @@ NR_EXPORT("nr_relay_new") nr_relay* nr_relay_new(const uint8_t* config_json, uin
 NR_EXPORT("nr_relay_free") void nr_relay_free(nr_relay* r) { delete r; }
 
 NR_EXPORT("nr_relay_actions_ptr") const uint8_t* nr_relay_actions_ptr(const nr_relay* r) {
-  return reinterpret_cast<const uint8_t*>(const_cast<nr_relay*>(r)->relay.actions().bytes().data());
+  return reinterpret_cast<const uint8_t*>(r->actions.data());
 }
 
 NR_EXPORT("nr_relay_actions_len") uint32_t nr_relay_actions_len(const nr_relay* r) {
-  return static_cast<uint32_t>(const_cast<nr_relay*>(r)->relay.actions().bytes().size());
+  return static_cast<uint32_t>(r->actions.size());
 }
 
 NR_EXPORT("nr_relay_open")
 int32_t nr_relay_open(nr_relay* r, uint32_t conn, const uint8_t* challenge, uint32_t challenge_len,
-                      const uint8_t* state, uint32_t state_len, double now) {
-  fresh(r);
-  return r->relay.open(conn, bytes(challenge, challenge_len), bytes(state, state_len), seconds(now)) ? 0 : -1;
+                      const uint8_t* state, uint32_t state_len, const uint8_t* meta, uint32_t meta_len, double now) {
+  const nostr::ConnMeta m = nostr::ConnMeta::from_json(bytes(meta, meta_len));
+  return run(r, [&](auto& relay) {
+    return relay.open(conn, bytes(challenge, challenge_len), bytes(state, state_len), seconds(now), m) ? 0 : -1;
+  });
 }
 
 NR_EXPORT("nr_relay_restore") int32_t nr_relay_restore(nr_relay* r, double now) {
-  fresh(r);
-  r->relay.restore(seconds(now));
-  return 0;
+  return run(r, [&](auto& relay) {
+    relay.restore(seconds(now));
+    return 0;
+  });
 }
 
 NR_EXPORT("nr_relay_frame")
 int32_t nr_relay_frame(nr_relay* r, uint32_t conn, const uint8_t* frame, uint32_t len, double now) {
-  fresh(r);
-  r->relay.frame(conn, bytes(frame, len), /*padded=*/true, seconds(now));
-  return 0;
+  return run(r, [&](auto& relay) {
+    relay.frame(conn, bytes(frame, len), /*padded=*/true, seconds(now));
+    return 0;
+  });
 }
 
 NR_EXPORT("nr_relay_frame_limit") uint32_t nr_relay_frame_limit(const nr_relay* r) {
@@ -78,30 +88,34 @@ NR_EXPORT("nr_relay_frame_limit") uint32_t nr_relay_frame_limit(const nr_relay* 
 
 NR_EXPORT("nr_relay_oversized")
 int32_t nr_relay_oversized(nr_relay* r, uint32_t conn, double size, double /*now*/) {
-  fresh(r);
-  r->relay.oversized_frame(conn, size > 0 ? static_cast<uint64_t>(size) : 0);
-  return 0;
+  return run(r, [&](auto& relay) {
+    relay.oversized_frame(conn, size > 0 ? static_cast<uint64_t>(size) : 0);
+    return 0;
+  });
 }
 
 NR_EXPORT("nr_relay_close") int32_t nr_relay_close(nr_relay* r, uint32_t conn) {
-  fresh(r);
-  r->relay.close(conn);
-  return 0;
+  return run(r, [&](auto& relay) {
+    relay.close(conn);
+    return 0;
+  });
 }
 
 NR_EXPORT("nr_relay_d1_done")
 int32_t nr_relay_d1_done(nr_relay* r, uint32_t token, int32_t ok, const uint8_t* results, uint32_t len,
                          double now) {
-  fresh(r);
-  r->relay.d1_done(token, ok != 0, bytes(results, len), seconds(now));
-  return 0;
+  return run(r, [&](auto& relay) {
+    relay.store_done(token, ok != 0, bytes(results, len), seconds(now));
+    return 0;
+  });
 }
 
 NR_EXPORT("nr_relay_sql_done")
 int32_t nr_relay_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, uint32_t len, double now) {
-  fresh(r);
-  r->relay.sql_done(token, bytes(results, len), seconds(now));
-  return 0;
+  return run(r, [&](auto& relay) {
+    relay.local_sql_done(token, bytes(results, len), seconds(now));
+    return 0;
+  });
 }
 
 NR_EXPORT("nr_relay_connection_count") uint32_t nr_relay_connection_count(const nr_relay* r) {
@@ -125,8 +139,13 @@ NR_EXPORT("nr_relay_next_deadline") double nr_relay_next_deadline(const nr_relay
   return static_cast<double>(r->relay.next_deadline());
 }
 
+NR_EXPORT("nr_relay_next_alarm") double nr_relay_next_alarm(const nr_relay* r) {
+  return static_cast<double>(r->relay.next_alarm());
+}
+
 NR_EXPORT("nr_relay_timer") int32_t nr_relay_timer(nr_relay* r, double now) {
-  fresh(r);
-  r->relay.timer(seconds(now));
-  return 0;
+  return run(r, [&](auto& relay) {
+    relay.timer(seconds(now));
+    return 0;
+  });
 }

@@ -19,6 +19,8 @@
  *   type 2 FANOUT  a=count. bytes: u32 raw_len, raw (UTF-8 event JSON), pad to 4,
  *                  then `count` entries {u32 conn, u32 prefix_len, prefix, pad to 4}.
  *                  Send prefix + raw + "]" as one text frame to each conn.
+ * (durable/action.h: Send, Fanout, Store, LocalSql, ConnState, Close; encoded by
+ * durable/abi/action_codec.cpp, decoded by js-glue/codec.js.)
  *   type 3 D1      a=token. bytes: JSON {"stmts":[{"sql":..,"params":[..]},..]}.
  *                  Run env.DB.batch() over them (one transaction) asynchronously,
  *                  then call nr_relay_d1_done(token, ok, results).
@@ -62,9 +64,13 @@ uint32_t nr_relay_actions_len(const nr_relay* r);
 /* A socket is open. For a new connection pass `state` empty and a fresh random
  * `challenge` (NIP-42; >= 16 chars from a CSPRNG). After hibernation pass the last
  * ATTACH state for that socket (the challenge is then ignored).
+ * `meta`: the connection's metadata as JSON {"ip":..,"origin":..,"user_agent":..}
+ * (CF-Connecting-IP, Origin, User-Agent; every field optional, may be empty);
+ * policy sees it (core/policy.h). After hibernation it comes from `state`.
  * Returns 0, or -1 if conn is already open. */
 int32_t nr_relay_open(nr_relay* r, uint32_t conn, const uint8_t* challenge, uint32_t challenge_len,
-                      const uint8_t* state, uint32_t state_len, double now);
+                      const uint8_t* state, uint32_t state_len, const uint8_t* meta, uint32_t meta_len,
+                      double now);
 
 /* Call once after waking (after nr_relay_open for every surviving socket):
  * reloads the subscriptions of open sockets from DO storage and drops the rest. */
@@ -95,11 +101,16 @@ int32_t nr_relay_d1_done(nr_relay* r, uint32_t token, int32_t ok, const uint8_t*
  * broken (close its sockets with 1011 and rebuild it), not call this. */
 int32_t nr_relay_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, uint32_t len, double now);
 
-/* Returns the time (unix seconds) at which nr_relay_timer has work, or 0 if
- * none. Read it after every call and arm a timer (setTimeout) for it; calling
- * nr_relay_timer early is harmless. */
+/* Returns the time (unix seconds) at which nr_relay_timer has short-lived
+ * work (paced stored-query pages), or 0 if none. Read it after every call and
+ * arm an in-memory timer (setTimeout) for it; 0 lets the object hibernate.
+ * Calling nr_relay_timer early is harmless. */
 double nr_relay_next_deadline(const nr_relay* r);
-/* Time passed: the engine runs what waited for it (paced stored-query pages). */
+/* Returns the time (unix seconds) of the engine's durable timed work (NIP-40
+ * expiry sweep, NIP-42 AUTH deadlines), or 0 if none. Keep the Durable Object
+ * alarm set to it (read after every call); the alarm calls nr_relay_timer. */
+double nr_relay_next_alarm(const nr_relay* r);
+/* Time passed: the engine runs whatever of both kinds is due. */
 int32_t nr_relay_timer(nr_relay* r, double now);
 
 /* Resource use, as JSON (see Relay::stats_json in durable/relay.h), written into an

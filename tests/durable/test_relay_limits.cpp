@@ -448,14 +448,14 @@ TEST_CASE("budget: the filter cost estimate covers the heap a subscription reall
     cfg.limits.max_filter_bytes_total = 256u << 20;
     nostr::durable::Relay relay(cfg);
     for (uint32_t c = 1; c <= 20; ++c) REQUIRE(relay.open(c, "challenge", "", 1700000000));
-    relay.actions().clear();
+    (void)relay.take_actions();
     const size_t before = mallinfo2().uordblks;
     for (uint32_t c = 1; c <= 20; ++c) {
       for (int s = 0; s < 20; ++s) {
         std::string req = "[\"REQ\",\"sub-" + std::to_string(s) + "\"";
         for (int f = 0; f < 10; ++f) req += "," + shape;
         relay.frame(c, req + "]", false, 1700000000);
-        relay.actions().clear();
+        (void)relay.take_actions();
       }
     }
     const size_t measured = mallinfo2().uordblks - before;

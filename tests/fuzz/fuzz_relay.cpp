@@ -16,7 +16,7 @@
 #include <string>
 
 #include "durable/relay.h"
-#include "../support/action_reader.h"
+#include "../support/host_driver.h"
 #include "../support/sqlite_exec.h"
 
 namespace {
@@ -102,7 +102,7 @@ class Host {
     drain();
   }
   void fire_due_timer() {
-    if (relay_->next_deadline() != 0 && relay_->next_deadline() <= now_) {
+    if (nostr::test::timer_due(*relay_, now_)) {
       relay_->timer(now_);
       drain();
     }
@@ -115,33 +115,26 @@ class Host {
       std::string out, err;
       const bool ok = d1_.run_batch(json, out, err);
       check(ok);  // the engine's SQL must always be valid
-      relay_->d1_done(token, ok, out, now_);
+      relay_->store_done(token, ok, out, now_);
       drain();
       check_budgets();
       fire_due_timer();
     }
   }
-  void drain() {
-    const std::string bytes = relay_->actions().bytes();
-    relay_->actions().clear();
-    for (const nostr::test::ActionRecord& r : nostr::test::read_actions(bytes)) {
-      if (r.type == 1) {
-        simdjson::dom::element el;
-        check(json_.parse(r.payload).get(el) == simdjson::SUCCESS && el.is_array());
-      } else if (r.type == 3) {
-        pending_.emplace_back(r.a, r.payload);
-      } else if (r.type == 4) {
-        std::string out, err;
-        check(do_sql_.run_one(r.payload, out, err));
-        if (r.a != 0) {
-          relay_->sql_done(r.a, out, now_);
-          drain();
-        }
-      } else if (r.type == 5) {
-        attach_[r.a] = r.payload;
-      }
-    }
+  void drain() { nostr::test::perform_actions(*relay_, *this, now_); }
+
+public:  // perform_actions' callbacks: every frame is a JSON array; the engine's SQL is always valid.
+  void on_send(uint32_t /*conn*/, const std::string& frame) {
+    simdjson::dom::element el;
+    check(json_.parse(frame).get(el) == simdjson::SUCCESS && el.is_array());
   }
+  void on_store(uint32_t token, std::string json) { pending_.emplace_back(token, std::move(json)); }
+  nostr::test::SqliteDb& local_db() { return do_sql_; }
+  void on_local_sql_error(const std::string& /*err*/) { check(false); }
+  void on_conn_state(uint32_t conn, std::string state) { attach_[conn] = std::move(state); }
+  void on_close(uint32_t /*conn*/, uint32_t /*code*/, const std::string& /*reason*/) {}
+
+ private:
 
   uint64_t now_ = 1760000000;  // the nostr-tools corpus (scripts/gen-corpus.mjs) is signed around this time
   nostr::test::SqliteDb d1_;

@@ -18,7 +18,7 @@
 
 #include "core/config.h"
 #include "durable/relay.h"
-#include "action_reader.h"
+#include "host_driver.h"
 #include "sqlite_exec.h"
 
 namespace nostr::test {
@@ -34,8 +34,8 @@ class SimHost {
   uint64_t now = 1700000000;
   bool fail_d1 = false;  // make every D1 batch fail (storage outage)
 
-  void connect(uint32_t conn) {
-    REQUIRE(relay_->open(conn, "challenge-" + std::to_string(conn), "", now));
+  void connect(uint32_t conn, const ConnMeta& meta = {}) {
+    REQUIRE(relay_->open(conn, "challenge-" + std::to_string(conn), "", now, meta));
     open_.push_back(conn);
     drain();
   }
@@ -56,7 +56,7 @@ class SimHost {
   }
   // Fires the engine's timer if it is due (what the glue's setTimeout does).
   void fire_due_timer() {
-    if (relay_->next_deadline() != 0 && relay_->next_deadline() <= now) {
+    if (nostr::test::timer_due(*relay_, now)) {
       relay_->timer(now);
       drain();
     }
@@ -72,9 +72,9 @@ class SimHost {
       ++d1_batches_run;
       if (!fail_d1 && d1_.run_batch(json, out, err)) {
         max_d1_result_bytes = std::max(max_d1_result_bytes, out.size());
-        relay_->d1_done(token, true, out, now);
+        relay_->store_done(token, true, out, now);
       } else {
-        relay_->d1_done(token, false, fail_d1 ? "D1 unavailable" : err, now);
+        relay_->store_done(token, false, fail_d1 ? "D1 unavailable" : err, now);
         last_d1_error = err;
       }
       drain();
@@ -94,7 +94,7 @@ class SimHost {
   }
   void release_held() {
     for (auto& [token, out] : held_) {
-      relay_->d1_done(token, true, out, now);
+      relay_->store_done(token, true, out, now);
       drain();
     }
     held_.clear();
@@ -127,9 +127,14 @@ class SimHost {
   durable::Relay& relay() { return *relay_; }
   // Connections the engine asked to close (CLOSE actions), in order.
   const std::vector<uint32_t>& closed() const { return closed_; }
+  // The reason of the last Close action for conn ("" if none).
+  std::string close_reason(uint32_t conn) const {
+    auto it = close_reasons_.find(conn);
+    return it == close_reasons_.end() ? std::string() : it->second;
+  }
   // Connects without expecting success (the engine may refuse it).
-  void try_connect(uint32_t conn) {
-    REQUIRE(relay_->open(conn, "challenge-" + std::to_string(conn), "", now));
+  void try_connect(uint32_t conn, const ConnMeta& meta = {}) {
+    REQUIRE(relay_->open(conn, "challenge-" + std::to_string(conn), "", now, meta));
     drain();
   }
   SqliteDb& d1() { return d1_; }
@@ -137,35 +142,24 @@ class SimHost {
   std::string last_d1_error;
 
  private:
-  // Performs the action records, like the JS glue.
-  void drain() {
-    const std::string bytes = relay_->actions().bytes();  // copy: callbacks overwrite it
-    relay_->actions().clear();
-    for (const ActionRecord& r : read_actions(bytes)) {
-      switch (r.type) {
-        case 1: inbox_[r.a].push_back(r.payload); break;
-        case 2:
-          for (auto& [conn, frame] : read_fanout(r.payload, r.a)) inbox_[conn].push_back(std::move(frame));
-          break;
-        case 3: pending_.emplace_back(r.a, r.payload); break;
-        case 4: {
-          ++do_sql_statements;
-          std::string out, err;
-          const bool ok = do_sql_.run_one(r.payload, out, err);
-          REQUIRE_MESSAGE(ok, err);
-          if (r.a != 0) {
-            relay_->sql_done(r.a, out, now);
-            drain();
-          }
-          break;
-        }
-        case 5: attachments_[r.a] = r.payload; break;
-        case 6: closed_.push_back(r.a); break;
-        default: FAIL("unknown action type " << r.type);
-      }
-    }
+  // Performs the engine's actions (tests/support/host_driver.h).
+  void drain() { perform_actions(*relay_, *this, now); }
+
+ public:  // perform_actions' callbacks
+  void on_send(uint32_t conn, std::string frame) { inbox_[conn].push_back(std::move(frame)); }
+  void on_store(uint32_t token, std::string json) { pending_.emplace_back(token, std::move(json)); }
+  SqliteDb& local_db() {
+    ++do_sql_statements;
+    return do_sql_;
+  }
+  void on_local_sql_error(const std::string& err) { FAIL("local SQL failed: " << err); }
+  void on_conn_state(uint32_t conn, std::string state) { attachments_[conn] = std::move(state); }
+  void on_close(uint32_t conn, uint32_t code, const std::string& reason) {
+    closed_.push_back(conn);
+    close_reasons_[conn] = std::to_string(code) + " " + reason;
   }
 
+ private:
   RelayConfig config_;
   SqliteDb d1_;
   SqliteDb do_sql_;
@@ -176,6 +170,7 @@ class SimHost {
   std::vector<std::pair<uint32_t, std::string>> held_;
   std::vector<uint32_t> open_;
   std::vector<uint32_t> closed_;
+  std::map<uint32_t, std::string> close_reasons_;
 };
 
 }  // namespace nostr::test

@@ -1,7 +1,8 @@
 // The glue's byte formats (js-glue/codec.js) against relay_abi.h, in plain node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACTION, NULL_CELL, decodeActions, decodeFanout, encodeResults, fromD1Result } from '../../../js-glue/codec.js';
+import { readFileSync } from 'node:fs';
+import { ACTION, NULL_CELL, decodeActionList, decodeActions, decodeFanout, encodeResults, fromD1Result } from '../../../js-glue/codec.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -37,16 +38,16 @@ const padTo4 = (b) => concat(b, new Uint8Array(((b.length + 3) & ~3) - b.length)
 test('decodeActions splits padded records in order', () => {
   const buf = concat(
     record(ACTION.SEND, 7, 0, enc.encode('["NOTICE","hi"]')),
-    record(ACTION.ATTACH, 7, 0, enc.encode('{}')),
+    record(ACTION.CONN_STATE, 7, 0, enc.encode('{}')),
     record(ACTION.CLOSE, 3, 1008, enc.encode('')),
-    record(ACTION.SQL, 0, 0, enc.encode('{"sql":"SELECT 1","params":[]}')),
+    record(ACTION.LOCAL_SQL, 0, 0, enc.encode('{"sql":"SELECT 1","params":[]}')),
   );
   const recs = decodeActions(buf);
   assert.deepEqual(recs.map((r) => [r.type, r.a, r.b, dec.decode(r.bytes)]), [
     [ACTION.SEND, 7, 0, '["NOTICE","hi"]'],
-    [ACTION.ATTACH, 7, 0, '{}'],
+    [ACTION.CONN_STATE, 7, 0, '{}'],
     [ACTION.CLOSE, 3, 1008, ''],
-    [ACTION.SQL, 0, 0, '{"sql":"SELECT 1","params":[]}'],
+    [ACTION.LOCAL_SQL, 0, 0, '{"sql":"SELECT 1","params":[]}'],
   ]);
   assert.deepEqual(decodeActions(new Uint8Array(0)), []);
 });
@@ -99,4 +100,19 @@ test('fromD1Result keeps the SELECT column order and meta.changes', () => {
   assert.deepEqual(r, { changes: 0, columns: ['raw', 'created_at', 'id'], rows: [['{}', 5, 'a']] });
   assert.deepEqual(fromD1Result({ results: [], meta: { changes: 3 } }), { changes: 3, columns: [], rows: [] });
   assert.deepEqual(fromD1Result({ meta: {} }), { changes: 0, columns: [], rows: [] });
+});
+
+// tests/golden/actions.json: bytes written by the C++ codec
+// (tests/durable/test_action_codec.cpp) decode to the same typed actions here.
+test('golden vectors: the C++ encoding of every action kind decodes to the listed actions', () => {
+  const golden = JSON.parse(readFileSync(new URL('../../golden/actions.json', import.meta.url), 'utf8'));
+  assert.ok(golden.hex.length > 0, 'the C++ test has written the vectors');
+  const bytes = Uint8Array.from(Buffer.from(golden.hex, 'hex'));
+  assert.deepEqual(decodeActionList(bytes), golden.actions);
+  const kinds = new Set(golden.actions.map((a) => a.type));
+  assert.equal(kinds.size, Object.keys(ACTION).length, 'every action kind is covered');
+});
+
+test('decodeActionList refuses an unknown action kind', () => {
+  assert.throws(() => decodeActionList(record(99, 1, 2, enc.encode('x'))), /unknown action type 99/);
 });

@@ -1,47 +1,6 @@
-#include "durable/actions.h"
-
-#include <cstring>
+#include "durable/action.h"
 
 namespace nostr::durable {
-
-void ActionWriter::u32(uint32_t v) {
-  const char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
-                     static_cast<char>(v >> 24)};
-  buf_.append(b, 4);
-}
-
-void ActionWriter::pad() {
-  while (buf_.size() % 4) buf_.push_back('\0');
-}
-
-void ActionWriter::record(ActionType type, uint32_t a, uint32_t b, std::string_view payload) {
-  u32(static_cast<uint32_t>(type));
-  u32(a);
-  u32(b);
-  u32(static_cast<uint32_t>(payload.size()));
-  buf_.append(payload);
-  pad();
-}
-
-void ActionWriter::fanout(std::string_view raw, const std::vector<std::pair<uint32_t, std::string>>& targets) {
-  u32(static_cast<uint32_t>(ActionType::fanout));
-  u32(static_cast<uint32_t>(targets.size()));
-  u32(0);
-  const size_t len_at = buf_.size();
-  u32(0);  // patched below
-  const size_t start = buf_.size();
-  u32(static_cast<uint32_t>(raw.size()));
-  buf_.append(raw);
-  pad();
-  for (const auto& [conn, prefix] : targets) {
-    u32(conn);
-    u32(static_cast<uint32_t>(prefix.size()));
-    buf_.append(prefix);
-    pad();
-  }
-  const auto len = static_cast<uint32_t>(buf_.size() - start);
-  std::memcpy(&buf_[len_at], &len, 4);  // wasm and x86 are little-endian
-}
 
 namespace {
 

@@ -1,0 +1,119 @@
+#include "core/policy.h"
+
+#include <algorithm>
+
+#include "core/json_writer.h"
+#include "core/text.h"
+#include "simdjson.h"
+
+namespace nostr {
+namespace {
+
+// NIP-42: created_at within about ten minutes of now.
+constexpr uint64_t kAuthWindow = 600;
+
+}  // namespace
+
+ConnMeta ConnMeta::from_json(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (json.empty() || parser.parse(json.data(), json.size(), true).get(root) != simdjson::SUCCESS) return {};
+  return from_element(root);
+}
+
+ConnMeta ConnMeta::from_element(simdjson::dom::element root) {
+  ConnMeta m;
+  if (!root.is_object()) return m;
+  auto field = [&root](const char* key, std::string& out) {
+    std::string_view v;
+    if (root[key].get_string().get(v) == simdjson::SUCCESS) out.assign(v.substr(0, kMaxField));
+  };
+  field("ip", m.ip);
+  field("origin", m.origin);
+  field("user_agent", m.user_agent);
+  return m;
+}
+
+std::string ConnMeta::to_json() const {
+  JsonObjectWriter w;
+  if (!ip.empty()) w.string("ip", ip);
+  if (!origin.empty()) w.string("origin", origin);
+  if (!user_agent.empty()) w.string("user_agent", user_agent);
+  return w.finish();
+}
+
+bool ConnView::is_authed(const Pubkey& pk) const { return std::find(authed.begin(), authed.end(), pk) != authed.end(); }
+
+std::optional<Reject> Policy::admit(const ConnMeta& meta, size_t open) const {
+  if (!meta.ip.empty() && std::find(config_.blocked_ips.begin(), config_.blocked_ips.end(), meta.ip) != config_.blocked_ips.end()) {
+    return reject(Code::blocked, "connections from this address are not accepted");
+  }
+  if (open >= config_.limits.max_connections) {
+    return reject(Code::rate_limited, "the relay is at its connection limit (" +
+                                          std::to_string(config_.limits.max_connections) + "), try again later");
+  }
+  return std::nullopt;
+}
+
+std::optional<Reject> Policy::require_auth(const ConnView& c, std::string_view what) const {
+  if (!config_.auth_required || !c.authed.empty()) return std::nullopt;
+  return reject(Code::auth_required, "this relay requires NIP-42 authentication to " + std::string(what));
+}
+
+std::optional<Reject> Policy::event_before_verify(const ConnView& c, const Event& e) const {
+  if (e.kind() == kAuthKind) return reject(Code::auth_only_kind, "kind 22242 is for NIP-42 AUTH messages only");
+  return require_auth(c, "publish");
+}
+
+std::optional<Reject> Policy::event_after_verify(const ConnView& c, const Event& e, uint64_t now) const {
+  if (auto st = check_event_time(e, config_.limits, now); !st) return st.error();
+  if (e.is_protected() && !c.is_authed(e.pubkey())) {
+    return reject(Code::protected_event, "this event may only be published by its author (NIP-70)");
+  }
+  return std::nullopt;
+}
+
+std::optional<Reject> Policy::filters(const ConnView& c, const std::vector<CompiledFilter>& filters) const {
+  for (const auto& f : filters) {
+    if (f.search()) return reject(Code::unsupported_filter, "search (NIP-50) is not supported by this relay");
+  }
+  return require_auth(c, "read");
+}
+
+bool Policy::may_deliver(const ConnView& c, const Event& /*e*/) const {
+  return !config_.auth_required || !c.authed.empty();
+}
+
+std::optional<Reject> Policy::auth(const ConnView& /*c*/, const Event& e, std::string_view challenge,
+                                   uint64_t now) const {
+  if (e.kind() != kAuthKind) return reject(Code::bad_auth, "AUTH event must be kind 22242");
+  const uint64_t t = e.created_at();
+  if (t + kAuthWindow < now || t > now + kAuthWindow) return reject(Code::bad_auth, "AUTH event created_at is not recent");
+  std::string_view got_challenge, relay;
+  for (size_t i = 0; i < e.tag_count(); ++i) {
+    const TagView tag = e.tag(i);
+    if (tag.size() < 2) continue;
+    if (tag[0] == "challenge") got_challenge = tag[1];
+    if (tag[0] == "relay") relay = tag[1];
+  }
+  if (challenge.empty() || got_challenge != challenge) return reject(Code::bad_auth, "AUTH challenge does not match");
+  if (relay.empty()) return reject(Code::bad_auth, "AUTH event has no relay tag");
+  if (!config_.relay_url.empty() && relay_url_host(relay) != relay_url_host(config_.relay_url)) {
+    return reject(Code::bad_auth, "AUTH relay tag is for another relay");
+  }
+  return std::nullopt;
+}
+
+Reject Policy::auth_timed_out() const {
+  return reject(Code::auth_required, "no NIP-42 authentication within " + std::to_string(config_.auth_timeout) +
+                                         " seconds of connecting");
+}
+
+std::string relay_url_host(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
+  const size_t end = url.find_first_of(":/?#");
+  return ascii_lower(url.substr(0, end));
+}
+
+}  // namespace nostr

@@ -1,0 +1,93 @@
+// Policy: every decision about who may do what, in one place, as explicit
+// decision points the engine calls. Fed only by configuration (RelayConfig)
+// and, later, by management state the engine holds (NIP-86 bans, admissions).
+// Each point returns std::nullopt to allow, or the Reject the client is told.
+// Pure: no I/O, time comes in as an argument.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.h"
+#include "core/event.h"
+#include "core/filter.h"
+#include "core/reject.h"
+#include "simdjson.h"
+
+namespace nostr {
+
+// NIP-42 AUTH events.
+inline constexpr uint32_t kAuthKind = 22242;
+
+// What the host knows about a connection when it opens.
+struct ConnMeta {
+  std::string ip;          // remote address (CF-Connecting-IP on Cloudflare); "" unknown
+  std::string origin;      // Origin header; "" none
+  std::string user_agent;  // User-Agent header; "" none
+
+  // Parses the host's {"ip":..,"origin":..,"user_agent":..} (every field
+  // optional; other keys ignored; each value cut to kMaxField bytes). Invalid
+  // JSON gives empty metadata: the host's bug must not refuse a client.
+  static ConnMeta from_json(std::string_view json);
+  // The same from a parsed object (non-objects give empty metadata).
+  static ConnMeta from_element(simdjson::dom::element obj);
+  // The same object, for connection state that survives hibernation.
+  std::string to_json() const;
+  static constexpr size_t kMaxField = 256;
+};
+
+// What policy may know about one connection.
+struct ConnView {
+  const ConnMeta& meta;
+  const std::vector<Pubkey>& authed;  // NIP-42 pubkeys, in login order
+  bool is_authed(const Pubkey& pk) const;
+};
+
+class Policy {
+ public:
+  // Borrows `config`, which must outlive the policy.
+  explicit Policy(const RelayConfig& config) : config_(config) {}
+
+  // A socket opens with `open` connections already open. Returns the refusal
+  // sent as NOTICE before the socket is closed.
+  [[nodiscard]] std::optional<Reject> admit(const ConnMeta& meta, size_t open) const;
+
+  // An EVENT before its signature is checked: rules that need no proven author.
+  [[nodiscard]] std::optional<Reject> event_before_verify(const ConnView& c, const Event& e) const;
+
+  // A verified EVENT: rules about its proven author and its time.
+  [[nodiscard]] std::optional<Reject> event_after_verify(const ConnView& c, const Event& e, uint64_t now) const;
+
+  // The filters of a REQ or COUNT.
+  [[nodiscard]] std::optional<Reject> filters(const ConnView& c, const std::vector<CompiledFilter>& filters) const;
+
+  // Whether a live event may be delivered to this connection. (Stored answers
+  // are governed by `filters`: what may not be delivered is never queried.)
+  [[nodiscard]] bool may_deliver(const ConnView& c, const Event& e) const;
+
+  // NIP-42: whether AUTH event `e` (signature already verified) logs this
+  // connection in, given the challenge it was sent.
+  [[nodiscard]] std::optional<Reject> auth(const ConnView& c, const Event& e, std::string_view challenge,
+                                           uint64_t now) const;
+
+  // When a connection opened at `opened_at` that has not authenticated is
+  // closed, or 0 if authentication is not required.
+  uint64_t auth_deadline(uint64_t opened_at) const {
+    return config_.auth_required ? opened_at + config_.auth_timeout : 0;
+  }
+  // The refusal a connection gets when its AUTH deadline passes.
+  Reject auth_timed_out() const;
+
+ private:
+  std::optional<Reject> require_auth(const ConnView& c, std::string_view what) const;
+  const RelayConfig& config_;
+};
+
+// NIP-42: the host part of a relay URL ("wss://Relay.example.com:443/x" ->
+// "relay.example.com"), used to compare an AUTH event's relay tag.
+std::string relay_url_host(std::string_view url);
+
+}  // namespace nostr

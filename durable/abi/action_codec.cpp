@@ -1,0 +1,67 @@
+#include "durable/abi/action_codec.h"
+
+#include <cstring>
+#include <string_view>
+
+namespace nostr::durable {
+namespace {
+
+class RecordWriter {
+ public:
+  explicit RecordWriter(std::string& out) : out_(out) {}
+
+  void u32(uint32_t v) {
+    const char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 24)};
+    out_.append(b, 4);
+  }
+  void pad() {
+    while (out_.size() % 4) out_.push_back('\0');
+  }
+  // u32 len, bytes, padding.
+  void sized(std::string_view bytes) {
+    u32(static_cast<uint32_t>(bytes.size()));
+    out_.append(bytes);
+    pad();
+  }
+  // Header and payload of a record whose payload is one string.
+  void record(ActionType type, uint32_t a, uint32_t b, std::string_view payload) {
+    u32(static_cast<uint32_t>(type));
+    u32(a);
+    u32(b);
+    sized(payload);
+  }
+
+  void operator()(const Send& s) { record(ActionType::send, s.conn, 0, s.text); }
+  void operator()(const Store& s) { record(ActionType::store, s.token, 0, s.stmts_json); }
+  void operator()(const LocalSql& s) { record(ActionType::local_sql, s.token, 0, s.stmt_json); }
+  void operator()(const ConnState& s) { record(ActionType::conn_state, s.conn, 0, s.state); }
+  void operator()(const Close& c) { record(ActionType::close, c.conn, c.code, c.reason); }
+  void operator()(const Fanout& f) {
+    u32(static_cast<uint32_t>(ActionType::fanout));
+    u32(static_cast<uint32_t>(f.targets.size()));
+    u32(0);
+    const size_t len_at = out_.size();
+    u32(0);  // payload length, patched below
+    const size_t start = out_.size();
+    sized(f.raw);
+    for (const auto& t : f.targets) {
+      u32(t.conn);
+      sized(t.prefix);
+    }
+    const auto len = static_cast<uint32_t>(out_.size() - start);
+    for (int i = 0; i < 4; ++i) out_[len_at + i] = static_cast<char>(len >> (8 * i));
+  }
+
+ private:
+  std::string& out_;
+};
+
+}  // namespace
+
+void encode_actions(const std::vector<Action>& actions, std::string& out) {
+  RecordWriter w(out);
+  for (const Action& a : actions) std::visit(w, a);
+}
+
+}  // namespace nostr::durable

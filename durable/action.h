@@ -1,0 +1,106 @@
+// Action: what the engine asks its host to do, as typed values. The engine
+// queues them in an Outbox during each call; the host takes them after the
+// call returns and performs them in order. Bytes exist only at the wasm ABI
+// (durable/abi/action_codec.h); native hosts (tests/support/host_driver.h,
+// later server/) perform the values directly.
+//
+// Names say the role, not the Cloudflare product: the "store" is where events
+// live (D1 on Cloudflare, SQLite natively); "local SQL" is the host's own
+// synchronous database for connection state that outgrows ConnState (DO
+// SQLite); "conn state" is kept with the socket across hibernation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace nostr::durable {
+
+// One text frame for one socket.
+struct Send {
+  uint32_t conn;
+  std::string text;
+};
+
+// One event for many subscribers: each target gets prefix + raw + "]".
+struct Fanout {
+  struct Target {
+    uint32_t conn;
+    std::string prefix;
+  };
+  std::string raw;
+  std::vector<Target> targets;
+};
+
+// A batch of store statements (JSON {"stmts":[{"sql","params"}..]}), one
+// transaction, run asynchronously; the host answers Relay::store_done(token).
+struct Store {
+  uint32_t token;
+  std::string stmts_json;
+};
+
+// One local SQL statement (JSON {"sql","params"}), run before the next action;
+// token != 0: the host answers Relay::local_sql_done(token) with its rows.
+struct LocalSql {
+  uint32_t token;
+  std::string stmt_json;
+};
+
+// The connection's state to keep with its socket (small JSON text); handed
+// back to Relay::open after hibernation.
+struct ConnState {
+  uint32_t conn;
+  std::string state;
+};
+
+// Close the socket with a WebSocket close code and reason.
+struct Close {
+  uint32_t conn;
+  uint32_t code;
+  std::string reason;
+};
+
+using Action = std::variant<Send, Fanout, Store, LocalSql, ConnState, Close>;
+
+// Wire numbers of the action kinds (durable/abi/relay_abi.h): variant index + 1.
+enum class ActionType : uint32_t { send = 1, fanout = 2, store = 3, local_sql = 4, conn_state = 5, close = 6 };
+inline ActionType type_of(const Action& a) { return static_cast<ActionType>(a.index() + 1); }
+
+// The engine's queue of actions for the current call.
+class Outbox {
+ public:
+  void send(uint32_t conn, std::string text) { q_.emplace_back(Send{conn, std::move(text)}); }
+  void fanout(std::string_view raw, std::vector<Fanout::Target> targets) {
+    q_.emplace_back(Fanout{std::string(raw), std::move(targets)});
+  }
+  void store(uint32_t token, std::string stmts_json) { q_.emplace_back(Store{token, std::move(stmts_json)}); }
+  void local_sql(uint32_t token, std::string stmt_json) { q_.emplace_back(LocalSql{token, std::move(stmt_json)}); }
+  void conn_state(uint32_t conn, std::string state) { q_.emplace_back(ConnState{conn, std::move(state)}); }
+  void close(uint32_t conn, uint32_t code, std::string reason) { q_.emplace_back(Close{conn, code, std::move(reason)}); }
+
+  // Returns the queued actions, oldest first, and empties the queue.
+  std::vector<Action> take() { return std::exchange(q_, {}); }
+  bool empty() const { return q_.empty(); }
+
+ private:
+  std::vector<Action> q_;
+};
+
+// One statement's results from the host (see relay_abi.h). Cells borrow the
+// host buffer.
+struct ResultSet {
+  uint32_t changes = 0;
+  uint32_t rows = 0;
+  uint32_t cols = 0;
+  std::vector<std::pair<bool, std::string_view>> cells;  // (is_null, text)
+  std::string_view cell(uint32_t row, uint32_t col) const { return cells[row * cols + col].second; }
+  bool is_null(uint32_t row, uint32_t col) const { return cells[row * cols + col].first; }
+};
+
+// Decodes a results buffer; returns false if it is malformed (a host bug).
+[[nodiscard]] bool parse_results(std::string_view buf, std::vector<ResultSet>& out);
+
+}  // namespace nostr::durable

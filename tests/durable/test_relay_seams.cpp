@@ -1,0 +1,125 @@
+// The engine's seams, driven through the simulated host: connection metadata
+// reaching a policy decision, a policy hook (NIP-42 required) enforced at every
+// decision point, and both kinds of timers (the AUTH deadline and the NIP-40
+// expiry sweep, which survive hibernation through conn state and local SQL).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "../support/signer.h"
+#include "../support/sim_host.h"
+
+using nostr::ConnMeta;
+using nostr::test::Signer;
+using nostr::test::SimHost;
+
+namespace {
+
+std::string event_frame(const nostr::test::SignedEvent& e) { return "[\"EVENT\"," + e.json + "]"; }
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+size_t count_rows(SimHost& h, const std::string& table) {
+  std::string out, err;
+  REQUIRE(h.d1().run_one("{\"sql\":\"SELECT COUNT(*) FROM " + table + "\",\"params\":[]}", out, err));
+  return std::stoul(out.substr(20));  // the one cell after the result header
+}
+
+}  // namespace
+
+TEST_CASE("connection metadata: policy refuses a blocked address at open, others keep their metadata across hibernation") {
+  nostr::RelayConfig cfg;
+  cfg.blocked_ips = {"203.0.113.9"};
+  SimHost h(cfg);
+  h.try_connect(1, ConnMeta{"203.0.113.9", "https://spam.example", "bot/1.0"});
+  CHECK(h.take(1) == std::vector<std::string>{"[\"NOTICE\",\"blocked: connections from this address are not accepted\"]"});
+  CHECK(h.closed() == std::vector<uint32_t>{1});
+  CHECK(h.close_reason(1) == "1008 blocked: connections from this address are not accepted");
+  CHECK(h.relay().connection_count() == 0);
+  CHECK(h.relay().meta(1) == nullptr);
+
+  h.connect(2, ConnMeta{"198.51.100.7", "https://client.example", "nostr-tools"});
+  CHECK(h.take(2) == std::vector<std::string>{"[\"AUTH\",\"challenge-2\"]"});
+  REQUIRE(h.relay().meta(2) != nullptr);
+  CHECK(h.relay().meta(2)->ip == "198.51.100.7");
+  h.hibernate_and_wake();  // the metadata is part of the connection's state
+  REQUIRE(h.relay().meta(2) != nullptr);
+  CHECK(h.relay().meta(2)->ip == "198.51.100.7");
+  CHECK(h.relay().meta(2)->origin == "https://client.example");
+  CHECK(h.relay().meta(2)->user_agent == "nostr-tools");
+}
+
+TEST_CASE("policy: NIP-42 required refuses REQ, COUNT and EVENT before AUTH, and the timer closes who never authenticates") {
+  nostr::RelayConfig cfg;
+  cfg.auth_required = true;
+  cfg.auth_timeout = 30;
+  cfg.relay_url = "wss://relay.example.com";
+  SimHost h(cfg);
+  Signer alice(301);
+  h.connect(1);
+  h.connect(2);
+  h.take(1);
+  h.take(2);
+  CHECK(h.relay().next_alarm() == h.now + 30);
+  CHECK(h.relay().next_deadline() == 0);  // an alarm, not an in-memory timer: the object may hibernate
+
+  h.send(1, "[\"REQ\",\"r\",{\"kinds\":[1]}]");
+  CHECK(h.take(1) == std::vector<std::string>{
+                         "[\"CLOSED\",\"r\",\"auth-required: this relay requires NIP-42 authentication to read\"]"});
+  h.send(1, "[\"COUNT\",\"c\",{\"kinds\":[1]}]");
+  CHECK(h.take(1) == std::vector<std::string>{
+                         "[\"CLOSED\",\"c\",\"auth-required: this relay requires NIP-42 authentication to read\"]"});
+  const auto note = alice.sign(1, h.now, {}, "hello");
+  h.send(1, event_frame(note));
+  CHECK(h.take(1) == std::vector<std::string>{"[\"OK\",\"" + note.id +
+                                              "\",false,\"auth-required: this relay requires NIP-42 authentication to publish\"]"});
+  CHECK(count_rows(h, "events") == 0);
+
+  // Connection 2 authenticates in time: it reads and publishes.
+  const auto auth = alice.sign(22242, h.now, {{"relay", cfg.relay_url}, {"challenge", "challenge-2"}}, "");
+  h.send(2, "[\"AUTH\"," + auth.json + "]");
+  CHECK(h.take(2) == std::vector<std::string>{"[\"OK\",\"" + auth.id + "\",true,\"\"]"});
+  h.send(2, "[\"REQ\",\"live\",{\"kinds\":[1]}]");
+  CHECK(h.take(2) == std::vector<std::string>{"[\"EOSE\",\"live\"]"});
+  h.send(2, event_frame(note));
+  CHECK(h.take(2) == std::vector<std::string>{"[\"OK\",\"" + note.id + "\",true,\"\"]", "[\"EVENT\",\"live\"," + note.json + "]"});
+
+  // The deadline passes: connection 1 is told why and closed; 2 stays.
+  h.advance(29);
+  CHECK(h.closed().empty());
+  h.advance(1);
+  CHECK(h.take(1) == std::vector<std::string>{
+                         "[\"NOTICE\",\"auth-required: no NIP-42 authentication within 30 seconds of connecting\"]"});
+  CHECK(h.closed() == std::vector<uint32_t>{1});
+  CHECK(starts_with(h.close_reason(1), "1008 auth-required:"));
+  CHECK(h.relay().connection_count() == 1);
+  CHECK(h.relay().next_alarm() > h.now);  // only the expiry sweep is left
+}
+
+TEST_CASE("timers: the NIP-40 expiry sweep deletes expired events and their tags from the store, and its time survives hibernation") {
+  SimHost h;
+  Signer alice(302);
+  h.connect(1);
+  h.take(1);
+  const uint64_t start = h.now;
+  const auto brief = alice.sign(1, h.now, {{"expiration", std::to_string(h.now + 10)}, {"t", "brief"}}, "gone soon");
+  const auto lasting = alice.sign(1, h.now, {{"t", "lasting"}}, "stays");
+  h.send(1, event_frame(brief));
+  h.send(1, event_frame(lasting));
+  h.take(1);
+  CHECK(count_rows(h, "events") == 2);
+  CHECK(count_rows(h, "tags") == 2);
+  const uint64_t sweep = h.relay().next_alarm();
+  CHECK(sweep == start + 3600);  // first start: one interval from now
+
+  h.advance(20);  // expired: never served, but still stored until the sweep
+  h.send(1, "[\"REQ\",\"r\",{\"kinds\":[1]}]");
+  CHECK(h.take(1) == std::vector<std::string>{"[\"EVENT\",\"r\"," + lasting.json + "]", "[\"EOSE\",\"r\"]"});
+  CHECK(count_rows(h, "events") == 2);
+
+  h.hibernate_and_wake();  // the sweep time comes back from local SQL, not reset
+  CHECK(h.relay().next_alarm() == sweep);
+  h.advance(sweep - h.now);
+  CHECK(count_rows(h, "events") == 1);
+  CHECK(count_rows(h, "tags") == 1);
+  CHECK(h.relay().next_alarm() == h.now + 3600);
+}
