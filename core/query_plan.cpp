@@ -323,7 +323,7 @@ StorePlan plan_store(const Event& e) {
   const auto kind = static_cast<int64_t>(e.kind());
   const auto exp = e.expiration();
 
-  StorePlan plan;
+  StorePlan plan{.id = e.id(), .stmts = {}, .tag_rows = {}, .status_row = {}, .insert_row = {}};
   if (!replaceable && !deletion) {
     // Regular events are inserted by their batch's run (plan_store_batch): one
     // row [id,pubkey,created_at,kind,d_tag,raw,expires_at], no statement of their own.
@@ -472,6 +472,7 @@ StoreBatch plan_store_batch(std::vector<StorePlan> plans) {
   };
   batch.probe_stmt.resize(plans.size());
   batch.merged.resize(plans.size());
+  for (const StorePlan& p : plans) batch.ids.push_back(p.id);
   for (size_t i = 0; i < plans.size(); ++i) {
     StorePlan& p = plans[i];
     assert(p.insert_row.empty() != p.stmts.empty());  // a run row, or own statements
@@ -514,11 +515,45 @@ StoreBatch plan_store_batch(std::vector<StorePlan> plans) {
   return batch;
 }
 
-StoreOutcome store_outcome(bool inserted, int status) {
-  if (inserted) return StoreOutcome::stored;
-  if (status == 1) return StoreOutcome::duplicate;
-  if (status == 2) return StoreOutcome::deleted;
-  return StoreOutcome::superseded;
+std::vector<std::optional<StoreOutcome>> StoreBatch::outcomes(const std::vector<ResultSet>* rs) const {
+  std::vector<std::optional<StoreOutcome>> out(ids.size());
+  std::vector<EventId> inserted_here;  // the same event twice in one batch: only the first was inserted
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const size_t probe = probe_stmt[i];
+    if (!rs || rs->size() <= std::max(probe, status_stmt) || (*rs)[status_stmt].rows <= i ||
+        (*rs)[status_stmt].cols < 2) {
+      continue;
+    }
+    const std::string_view cell = (*rs)[status_stmt].cell(static_cast<uint32_t>(i), 1);
+    const auto status = static_cast<StoreStatus>(cell.size() == 1 && cell[0] >= '0' && cell[0] <= '2' ? cell[0] - '0' : 0);
+    bool inserted = false;
+    if (merged[i]) {
+      // Inserted by its run: absent just before the run's insert, present just after.
+      if (rs->size() <= probe + 2) continue;
+      const std::string id = ids[i].hex();
+      auto listed = [&id](const ResultSet& r) {
+        for (uint32_t row = 0; row < r.rows; ++row) {
+          if (r.cols >= 1 && r.cell(row, 0) == id) return true;
+        }
+        return false;
+      };
+      inserted = !listed((*rs)[probe]) && listed((*rs)[probe + 2]);
+    } else {
+      inserted = (*rs)[probe].changes > 0;
+    }
+    if (inserted) {
+      if (std::find(inserted_here.begin(), inserted_here.end(), ids[i]) != inserted_here.end()) {
+        inserted = false;
+      } else {
+        inserted_here.push_back(ids[i]);
+      }
+    }
+    out[i] = inserted                         ? StoreOutcome::stored
+             : status == StoreStatus::stored  ? StoreOutcome::duplicate
+             : status == StoreStatus::deleted ? StoreOutcome::deleted
+                                              : StoreOutcome::superseded;
+  }
+  return out;
 }
 
 }  // namespace nostr

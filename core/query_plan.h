@@ -15,6 +15,7 @@
 #include "core/filter.h"
 #include "core/limits.h"
 #include "core/result.h"
+#include "core/results.h"
 #include "core/sql.h"
 
 namespace nostr {
@@ -47,6 +48,7 @@ std::vector<SqlStatement> plan_expiry_sweep(uint64_t now, uint32_t batch);
 
 // One event's share of a D1 write batch (see plan_store_batch).
 struct StorePlan {
+  EventId id;
   // Replaceable, addressable and deletion events: stmts[0] inserts the event,
   // then replacement / deletion work. Empty for regular events (see insert_row).
   std::vector<SqlStatement> stmts;
@@ -69,9 +71,20 @@ struct StorePlan {
 // Ephemeral events must not be stored (asserted).
 StorePlan plan_store(const Event& e);
 
+enum class StoreOutcome : uint8_t {
+  stored,      // newly inserted
+  duplicate,   // this id was already stored
+  superseded,  // a newer version of this replaceable/addressable event is stored
+  deleted,     // its author deleted it (NIP-09)
+};
+
+// The status query's values (the batch's last statement).
+enum class StoreStatus : uint8_t { absent = 0, stored = 1, deleted = 2 };
+
 // A write batch for several events, run as one D1 batch (one transaction).
 struct StoreBatch {
   std::vector<SqlStatement> stmts;
+  std::vector<EventId> ids;  // the events, in plan order
   // Per event, how to tell whether THIS batch inserted it:
   //   own insert:  stmts[probe].changes > 0;
   //   merged run:  its id is absent from the rows (id) of stmts[probe], the
@@ -79,8 +92,14 @@ struct StoreBatch {
   //                stmts[probe + 2], the query right after the run's insert.
   std::vector<size_t> probe_stmt;
   std::vector<bool> merged;
-  size_t status_stmt = 0;  // rows (id, status), one per event in order:
-                           // 1 stored, 2 deleted by its author, 0 neither
+  size_t status_stmt = 0;  // rows (id, StoreStatus), one per event in order
+
+  // Decodes the batch's results (`rs`: one ResultSet per statement, or nullptr
+  // for a failed batch): per event in plan order, what happened to it, or
+  // nullopt if its part of the results is missing (a failed or foreign batch:
+  // the client gets a transient error). The same event twice in one batch:
+  // only the first counts as inserted.
+  std::vector<std::optional<StoreOutcome>> outcomes(const std::vector<ResultSet>* rs) const;
 };
 
 // Returns the batch for `plans` in order. Consecutive regular events form runs
@@ -95,15 +114,6 @@ StoreBatch plan_store_batch(std::vector<StorePlan> plans);
 // previous plan of the batch, or nullptr): how a caller keeps batches small.
 size_t batch_statements(const StorePlan& p, const StorePlan* prev);
 
-enum class StoreOutcome : uint8_t {
-  stored,      // newly inserted
-  duplicate,   // this id was already stored
-  superseded,  // a newer version of this replaceable/addressable event is stored
-  deleted,     // its author deleted it (NIP-09)
-};
-
-// Interprets an event's results: whether this batch inserted it, and its status.
-StoreOutcome store_outcome(bool inserted, int status);
 
 // NIP-09 `a` tag target "kind:pubkey:d" -> parts; nullopt if malformed.
 struct Address {

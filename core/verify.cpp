@@ -37,4 +37,15 @@ Status verify_event(const Event& e) {
   return {};
 }
 
+Result<VerifiedEvent> validate_event(Event&& e) {
+  if (auto st = verify_event(e); !st) return st.error();
+  return VerifiedEvent(std::move(e));
+}
+
+Result<VerifiedEvent> validate_event_json(simdjson::dom::parser& parser, std::string_view json, const Limits& limits) {
+  auto e = Event::parse(parser, json, limits);
+  if (!e.ok()) return e.error();
+  return validate_event(std::move(e).value());
+}
+
 }  // namespace nostr

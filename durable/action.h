@@ -17,6 +17,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/results.h"
+
 namespace nostr::durable {
 
 // One text frame for one socket.
@@ -51,7 +53,7 @@ struct LocalSql {
 
 // The connection's state to keep with its socket (small JSON text); handed
 // back to Relay::open after hibernation.
-struct ConnState {
+struct SaveConnState {
   uint32_t conn;
   std::string state;
 };
@@ -63,7 +65,7 @@ struct Close {
   std::string reason;
 };
 
-using Action = std::variant<Send, Fanout, Store, LocalSql, ConnState, Close>;
+using Action = std::variant<Send, Fanout, Store, LocalSql, SaveConnState, Close>;
 
 // Wire numbers of the action kinds (durable/abi/relay_abi.h): variant index + 1.
 enum class ActionType : uint32_t { send = 1, fanout = 2, store = 3, local_sql = 4, conn_state = 5, close = 6 };
@@ -78,7 +80,7 @@ class Outbox {
   }
   void store(uint32_t token, std::string stmts_json) { q_.emplace_back(Store{token, std::move(stmts_json)}); }
   void local_sql(uint32_t token, std::string stmt_json) { q_.emplace_back(LocalSql{token, std::move(stmt_json)}); }
-  void conn_state(uint32_t conn, std::string state) { q_.emplace_back(ConnState{conn, std::move(state)}); }
+  void save_conn_state(uint32_t conn, std::string state) { q_.emplace_back(SaveConnState{conn, std::move(state)}); }
   void close(uint32_t conn, uint32_t code, std::string reason) { q_.emplace_back(Close{conn, code, std::move(reason)}); }
 
   // Returns the queued actions, oldest first, and empties the queue.
@@ -88,19 +90,5 @@ class Outbox {
  private:
   std::vector<Action> q_;
 };
-
-// One statement's results from the host (see relay_abi.h). Cells borrow the
-// host buffer.
-struct ResultSet {
-  uint32_t changes = 0;
-  uint32_t rows = 0;
-  uint32_t cols = 0;
-  std::vector<std::pair<bool, std::string_view>> cells;  // (is_null, text)
-  std::string_view cell(uint32_t row, uint32_t col) const { return cells[row * cols + col].second; }
-  bool is_null(uint32_t row, uint32_t col) const { return cells[row * cols + col].first; }
-};
-
-// Decodes a results buffer; returns false if it is malformed (a host bug).
-[[nodiscard]] bool parse_results(std::string_view buf, std::vector<ResultSet>& out);
 
 }  // namespace nostr::durable

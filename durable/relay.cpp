@@ -9,13 +9,11 @@
 #include "core/sql.h"
 #include "core/text.h"
 #include "core/verify.h"
+#include "durable/local_schema.h"
 
 namespace nostr::durable {
 namespace {
 
-// Attachment budget for connection state: Cloudflare allows 16 KiB per socket;
-// past this, subscriptions move to DO SQLite.
-constexpr size_t kMaxAttachmentState = 12 * 1024;
 // Statements per D1 write batch. D1 counts each statement as a query and the
 // free plan allows 50 per invocation; a batch never exceeds that.
 constexpr size_t kMaxBatchStatements = 50;
@@ -23,7 +21,7 @@ constexpr size_t kMaxBatchStatements = 50;
 // latency a large batch adds to its first event.
 constexpr size_t kMaxBatchEvents = 64;
 // NIP-42 challenges from the host are >= 16 random chars; keep at most this.
-constexpr size_t kMaxChallenge = 64;
+constexpr size_t kMaxChallenge = ConnState::kMaxChallenge;
 // A connection may always hold this many filter bytes, whatever the relay-wide
 // total: a client's first small REQ is never refused because others are greedy.
 constexpr size_t kFilterReserve = 1024;
@@ -134,42 +132,23 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
     attach_state(conn, c);
     return true;
   }
-  // Our own ATTACH payload (see attach_state). Should it lack a challenge,
-  // the host's fresh one keeps NIP-42 possible.
-  c.challenge.assign(challenge.substr(0, kMaxChallenge));
-  simdjson::dom::element root;
-  if (parser_.json().parse(state.data(), state.size(), true).get(root) == simdjson::SUCCESS) {
-    std::string_view ch;
-    if (root["challenge"].get_string().get(ch) == simdjson::SUCCESS) c.challenge.assign(ch.substr(0, kMaxChallenge));
-    simdjson::dom::array authed;
-    if (root["authed"].get_array().get(authed) == simdjson::SUCCESS) {
-      for (simdjson::dom::element pk : authed) {
-        std::string_view hex;
-        if (pk.get_string().get(hex) != simdjson::SUCCESS || c.authed.size() >= config_.limits.max_logins) continue;
-        if (auto p = Pubkey::from_hex(hex)) c.authed.push_back(*p);
-      }
+  // Our own ConnState (see attach_state). Should it lack a challenge, the
+  // host's fresh one keeps NIP-42 possible.
+  ConnState st = ConnState::from_json(state, config_.limits.max_logins);
+  c.challenge.assign(st.challenge.empty() ? challenge.substr(0, kMaxChallenge) : std::string_view(st.challenge));
+  c.authed = std::move(st.authed);
+  c.meta = std::move(st.meta);
+  c.subs_in_sql = st.subs_in_local_sql;
+  for (const auto& [id, filters_json] : st.subs) {
+    simdjson::dom::array arr;
+    if (parser_.json().parse(filters_json).get_array().get(arr) != simdjson::SUCCESS) continue;
+    auto sub = SubId::make(id, config_.limits.max_subid_length);
+    std::vector<CompiledFilter> filters;
+    for (simdjson::dom::element f : arr) {
+      if (auto cf = CompiledFilter::compile(f, config_.limits)) filters.push_back(std::move(cf).value());
     }
-    if (simdjson::dom::element m; root["meta"].get(m) == simdjson::SUCCESS) c.meta = ConnMeta::from_element(m);
-    bool in_sql = false;
-    if (root["sql"].get_bool().get(in_sql) == simdjson::SUCCESS) c.subs_in_sql = in_sql;
-    simdjson::dom::array subs;
-    if (root["subs"].get_array().get(subs) == simdjson::SUCCESS) {
-      for (simdjson::dom::element entry : subs) {
-        std::string_view id;
-        simdjson::dom::array filters_json;
-        if (entry.at(0).get_string().get(id) != simdjson::SUCCESS ||
-            entry.at(1).get_array().get(filters_json) != simdjson::SUCCESS) {
-          continue;
-        }
-        auto sub = SubId::make(id, config_.limits.max_subid_length);
-        std::vector<CompiledFilter> filters;
-        for (simdjson::dom::element f : filters_json) {
-          if (auto cf = CompiledFilter::compile(f, config_.limits)) filters.push_back(std::move(cf).value());
-        }
-        if (!sub || filters.empty() || c.subs.count(sub->str())) continue;
-        add_subscription(conn, c, std::move(*sub), std::move(filters), /*live=*/true);
-      }
-    }
+    if (!sub || filters.empty() || c.subs.count(sub->str())) continue;
+    add_subscription(conn, c, std::move(*sub), std::move(filters), /*live=*/true);
   }
   // Hibernation does not stop the clock of an unauthenticated connection, but
   // its start is not kept: it restarts at the wake.
@@ -182,39 +161,27 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
   return true;
 }
 
-// State JSON: {"meta":{..},"challenge":..,"authed":[hex..],"subs":[[id,[filter..]]..]}, or
-// with "sql":true instead of "subs" once subscriptions live in DO SQLite.
+// The connection's ConnState, kept with its socket. Subscriptions go in it
+// while it fits ConnState::kMaxBytes; past that they move to local SQL for good.
 void Relay::attach_state(uint32_t conn, Connection& c) {
-  std::string s = "{\"meta\":" + c.meta.to_json() + ",\"challenge\":";
-  append_json_string(s, c.challenge);
-  s += ",\"authed\":[";
-  for (size_t i = 0; i < c.authed.size(); ++i) {
-    if (i) s += ',';
-    s += '"' + c.authed[i].hex() + '"';
-  }
-  s += ']';
-  const size_t base = s.size();
+  ConnState st;
+  st.meta = c.meta;
+  st.challenge = c.challenge;
+  st.authed = c.authed;
+  st.subs_in_local_sql = c.subs_in_sql;
   if (!c.subs_in_sql) {
-    s += ",\"subs\":[";
-    bool first = true;
-    for (const auto& [id, h] : c.subs) {
-      const Subscription& sub = *subs_.at(h);
-      s += first ? "[" : ",[";
-      first = false;
-      append_json_string(s, id);
-      s += ',' + subs_filters_json(sub.filters) + ']';
-    }
-    s += ']';
-    if (s.size() + 1 > kMaxAttachmentState) {
-      // Too big for the attachment: move this connection's subscriptions to SQL.
-      c.subs_in_sql = true;
-      for (const auto& [id, h] : c.subs) persist_subscription(*subs_.at(h));
-      s.resize(base);
-    }
+    for (const auto& [id, h] : c.subs) st.subs.emplace_back(id, subs_filters_json(subs_.at(h)->filters));
   }
-  if (c.subs_in_sql) s += ",\"sql\":true";
-  s += '}';
-  out_.conn_state(conn, s);
+  std::string json = st.to_json();
+  if (!c.subs_in_sql && json.size() + 1 > ConnState::kMaxBytes) {
+    // Too big for the socket: move this connection's subscriptions to local SQL.
+    c.subs_in_sql = true;
+    for (const auto& [id, h] : c.subs) persist_subscription(*subs_.at(h));
+    st.subs.clear();
+    st.subs_in_local_sql = true;
+    json = st.to_json();
+  }
+  out_.save_conn_state(conn, std::move(json));
 }
 
 void Relay::save_subscriptions(uint32_t conn, Connection& c, const Subscription* changed, const std::string& closed) {
@@ -230,10 +197,23 @@ void Relay::save_subscriptions(uint32_t conn, Connection& c, const Subscription*
 }
 
 void Relay::restore(uint64_t /*now*/) {
-  out_.local_sql(0, stmt_json({"CREATE TABLE IF NOT EXISTS subs (conn INTEGER NOT NULL, sub TEXT NOT NULL,"
-                         " filters TEXT NOT NULL, PRIMARY KEY (conn, sub))",
-                         {}}));
-  out_.local_sql(0, stmt_json({"CREATE TABLE IF NOT EXISTS timers (name TEXT NOT NULL PRIMARY KEY, at INTEGER NOT NULL)", {}}));
+  out_.local_sql(0, stmt_json({"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {}}));
+  out_.local_sql(add_pending(PendingSchema{}), stmt_json({"SELECT MAX(version) FROM schema_version", {}}));
+}
+
+// Brings local SQL to the current schema, then reads what it keeps.
+void Relay::on_schema_version(std::string_view results) {
+  std::vector<ResultSet> rs;
+  uint64_t version = 0;
+  if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 && !rs[0].is_null(0, 0)) {
+    if (!parse_decimal(rs[0].cell(0, 0), version)) version = 0;
+  }
+  const size_t latest = std::size(kLocalMigrations);
+  if (version < latest) {
+    for (size_t v = version; v < latest; ++v) out_.local_sql(0, stmt_json({std::string(kLocalMigrations[v]), {}}));
+    out_.local_sql(0, stmt_json({"DELETE FROM schema_version", {}}));
+    out_.local_sql(0, stmt_json({"INSERT INTO schema_version (version) VALUES (?)", {SqlParam::of(static_cast<int64_t>(latest))}}));
+  }
   out_.local_sql(add_pending(PendingRestore{}), stmt_json({"SELECT conn, sub, filters FROM subs", {}}));
   out_.local_sql(add_pending(PendingTimers{}),
                  stmt_json({"SELECT at FROM timers WHERE name = ?", {SqlParam::of(std::string(kSweepTimer))}}));
@@ -244,7 +224,9 @@ void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t no
   if (it == pending_.end()) return;
   PendingOp op = std::move(it->second);
   pending_.erase(it);
-  if (std::holds_alternative<PendingRestore>(op)) {
+  if (std::holds_alternative<PendingSchema>(op)) {
+    on_schema_version(results);
+  } else if (std::holds_alternative<PendingRestore>(op)) {
     on_restore_rows(results);
   } else if (std::holds_alternative<PendingTimers>(op)) {
     on_timer_rows(results, now);
@@ -360,24 +342,40 @@ void Relay::send_ok(uint32_t conn, const EventId& id, bool accepted, std::string
 }
 
 void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
+  if (!admit_event(conn, e)) return;
+  const EventId id = e.id();
+  auto verified = validate_event(std::move(e));
+  if (!verified) {
+    send_ok(conn, id, false, verified.error().wire_message());
+    return;
+  }
+  apply_event(conn, std::move(verified).value(), now);
+}
+
+void Relay::apply_verified(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
+  if (!conns_.count(conn) || !admit_event(conn, v.event())) return;
+  apply_event(conn, std::move(v), now);
+}
+
+bool Relay::admit_event(uint32_t conn, const Event& e) {
   Connection& c = conns_[conn];
   if (auto refused = policy_.event_before_verify(view(c), e)) {
     send_ok(conn, e.id(), false, refused->wire_message());
-    return;
+    return false;
   }
   // Cheap duplicate check before the expensive signature verification; sound:
   // the event must hash to its id and carry the stored (or a valid) signature.
   if (const Signature* stored = recent_.find(e.id())) {
     if (e.computed_id() != e.id()) {
       send_ok(conn, e.id(), false, reject(Code::id_mismatch, "id is not the sha256 of the serialized event").wire_message());
-      return;
+      return false;
     }
     if (*stored != e.sig() && !schnorr_verify(e.sig(), e.id().data(), e.pubkey())) {
       send_ok(conn, e.id(), false, reject(Code::bad_signature, "signature verification failed").wire_message());
-      return;
+      return false;
     }
     send_ok(conn, e.id(), true, "duplicate: already have this event");
-    return;
+    return false;
   }
   const bool stored_kind = e.kind_class() != KindClass::ephemeral;
   // Write budgets before the ~100 µs verification: a flood costs little.
@@ -385,41 +383,43 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
     send_ok(conn, e.id(), false,
             "rate-limited: " + std::to_string(c.pending_events) +
                 " events of this connection are waiting to be stored; wait for their OK before sending more");
-    return;
+    return false;
   }
   if (stored_kind && c.pending_event_bytes + e.raw().size() > config_.limits.max_pending_event_bytes) {
     send_ok(conn, e.id(), false,
             "rate-limited: this connection's events waiting to be stored take too much room; wait for their OK");
-    return;
+    return false;
   }
   if (stored_kind && pending_event_bytes_ + e.raw().size() > config_.limits.max_pending_event_bytes_total) {
     send_ok(conn, e.id(), false, "rate-limited: the relay is busy storing events, try again shortly");
-    return;
+    return false;
   }
-  if (auto st = verify_event(e); !st) {
-    send_ok(conn, e.id(), false, st.error().wire_message());
-    return;
-  }
-  if (auto refused = policy_.event_after_verify(view(c), e, now)) {
+  return true;
+}
+
+void Relay::apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
+  const Event& e = v.event();
+  if (auto refused = policy_.event_after_verify(view(conns_[conn]), e, now)) {
     send_ok(conn, e.id(), false, refused->wire_message());
     return;
   }
-  if (!stored_kind) {
+  if (e.kind_class() == KindClass::ephemeral) {
     recent_.insert(e.id(), e.sig());  // a repeat is a duplicate, not a second broadcast
     send_ok(conn, e.id(), true, "");
     fan_out(e);
     return;
   }
-  queue_store(conn, std::move(e));
+  queue_store(conn, std::move(v));
 }
 
-void Relay::queue_store(uint32_t conn, Event&& e) {
+void Relay::queue_store(uint32_t conn, VerifiedEvent&& v) {
   Connection& c = conns_[conn];
+  const size_t bytes = v->raw().size();
   ++c.pending_events;
-  c.pending_event_bytes += e.raw().size();
-  pending_event_bytes_ += e.raw().size();
-  StorePlan plan = plan_store(e);
-  write_queue_.push_back(PendingStore{conn, std::make_unique<Event>(std::move(e)), std::move(plan)});
+  c.pending_event_bytes += bytes;
+  pending_event_bytes_ += bytes;
+  StorePlan plan = plan_store(v.event());
+  write_queue_.push_back(PendingStore{conn, std::make_unique<VerifiedEvent>(std::move(v)), std::move(plan)});
   if (!write_in_flight_) flush_writes();
 }
 
@@ -446,50 +446,18 @@ void Relay::flush_writes() {
   write_token_ = token;
 }
 
-void Relay::on_store_done(const PendingStore& p, size_t index, const StoreBatch& plan,
-                          const std::vector<ResultSet>* rs, std::vector<EventId>& inserted_in_batch) {
-  const Event& e = *p.event;
+void Relay::on_store_done(const PendingStore& p, std::optional<StoreOutcome> outcome) {
+  const Event& e = p.event->event();
   pending_event_bytes_ -= e.raw().size();
   if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.pending_events > 0) {
     --c->second.pending_events;
     c->second.pending_event_bytes -= std::min(c->second.pending_event_bytes, e.raw().size());
   }
-  const size_t probe = plan.probe_stmt[index];
-  const size_t row = index;
-  if (!rs || rs->size() <= std::max(probe, plan.status_stmt) || (*rs)[plan.status_stmt].rows <= row ||
-      (*rs)[plan.status_stmt].cols < 2) {
+  if (!outcome) {
     send_ok(p.conn, e.id(), false, "error: could not store the event, please try again");
     return;
   }
-  const std::string_view status = (*rs)[plan.status_stmt].cell(static_cast<uint32_t>(row), 1);
-  const int status_code = status.size() == 1 ? status[0] - '0' : 0;
-  bool inserted = false;
-  if (plan.merged[index]) {
-    // Inserted by its run: absent just before the run's insert, present just after.
-    if (rs->size() <= probe + 2) {
-      send_ok(p.conn, e.id(), false, "error: could not store the event, please try again");
-      return;
-    }
-    const std::string id = e.id().hex();
-    auto listed = [&id](const ResultSet& ids) {
-      for (uint32_t r = 0; r < ids.rows; ++r) {
-        if (ids.cols >= 1 && ids.cell(r, 0) == id) return true;
-      }
-      return false;
-    };
-    inserted = !listed((*rs)[probe]) && listed((*rs)[probe + 2]);
-  } else {
-    inserted = (*rs)[probe].changes > 0;
-  }
-  // The same event twice in one batch: only the first was inserted.
-  if (inserted) {
-    if (std::find(inserted_in_batch.begin(), inserted_in_batch.end(), e.id()) != inserted_in_batch.end()) {
-      inserted = false;
-    } else {
-      inserted_in_batch.push_back(e.id());
-    }
-  }
-  switch (store_outcome(inserted, status_code)) {
+  switch (*outcome) {
     case StoreOutcome::stored:
       remember(e);
       send_ok(p.conn, e.id(), true, "");
@@ -1081,10 +1049,8 @@ void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
     write_token_ = 0;
     std::vector<ResultSet> rs;
     const bool parsed = ok && parse_results(results, rs);
-    std::vector<EventId> inserted;
-    for (size_t i = 0; i < batch.events.size(); ++i) {
-      on_store_done(batch.events[i], i, batch.plan, parsed ? &rs : nullptr, inserted);
-    }
+    const auto outcomes = batch.plan.outcomes(parsed ? &rs : nullptr);
+    for (size_t i = 0; i < batch.events.size(); ++i) on_store_done(batch.events[i], outcomes[i]);
     // Answers that raced this batch have seen its fan-out: forget their ids.
     for (const SubHandle h : answered_subs_) {
       if (auto sub = subs_.find(h); sub != subs_.end()) sub->second->answered = {};

@@ -26,7 +26,9 @@
 #include "core/message.h"
 #include "core/policy.h"
 #include "core/query_plan.h"
+#include "core/verify.h"
 #include "durable/action.h"
+#include "durable/conn_state.h"
 #include "durable/subscription_index.h"
 
 namespace nostr::durable {
@@ -78,6 +80,10 @@ class Relay {
   void restore(uint64_t now);
   // One text frame. If `padded`, SIMDJSON_PADDING bytes follow frame.data().
   void frame(uint32_t conn, std::string_view frame, bool padded, uint64_t now);
+  // An EVENT whose validate step (core/verify.h validate_event) a host ran
+  // elsewhere, e.g. on a worker thread: the same answer as the EVENT frame
+  // would get, with the same policy and budget checks but no second verify.
+  void apply_verified(uint32_t conn, VerifiedEvent&& e, uint64_t now);
   // A frame too large to be worth copying in: at least `size` bytes, more than
   // limits.max_message_length. Answers NOTICE like an oversized frame().
   void oversized_frame(uint32_t conn, uint64_t size);
@@ -185,7 +191,7 @@ class Relay {
   // A verified event waiting for (or inside) a D1 write batch.
   struct PendingStore {
     uint32_t conn;
-    std::unique_ptr<Event> event;
+    std::unique_ptr<VerifiedEvent> event;
     StorePlan plan;           // moved into the batch when sent
   };
   struct WriteBatch {
@@ -206,20 +212,26 @@ class Relay {
     std::string sub;
   };
   struct PendingSweep {};    // the NIP-40 expiry sweep's Store batch
+  struct PendingSchema {};   // LocalSql: the local schema's version
   struct PendingRestore {};  // LocalSql: the persisted subscriptions
   struct PendingTimers {};   // LocalSql: the persisted timer times
   // Everything the engine waits for from its host, by token.
-  using PendingOp = std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingRestore, PendingTimers>;
+  using PendingOp =
+      std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingSchema, PendingRestore, PendingTimers>;
 
   void on_event(uint32_t conn, Event&& e, uint64_t now);
   void on_req(uint32_t conn, ReqMessage&& m, uint64_t now);
   void on_count(uint32_t conn, CountMessage&& m, uint64_t now);
   void on_close(uint32_t conn, const CloseMessage& m);
   void on_auth(uint32_t conn, const Event& e, uint64_t now);
-  void queue_store(uint32_t conn, Event&& e);
+  // EVENT pipeline: admit (policy before verify, cheap duplicate check, write
+  // budgets; false: answered) -> validate_event -> apply (policy after verify,
+  // then broadcast or queue_store).
+  bool admit_event(uint32_t conn, const Event& e);
+  void apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now);
+  void queue_store(uint32_t conn, VerifiedEvent&& v);
   void flush_writes();
-  void on_store_done(const PendingStore& p, size_t index, const StoreBatch& plan, const std::vector<ResultSet>* results,
-                     std::vector<EventId>& inserted_in_batch);
+  void on_store_done(const PendingStore& p, std::optional<StoreOutcome> outcome);
   void on_query_done(const PendingQuery& p, bool ok, std::string_view results, uint64_t now);
   void on_ids_done(Subscription& s, std::vector<ResultSet>& rs);
   void on_page_done(Subscription& s, size_t rows, std::vector<ResultSet>& rs);
@@ -227,6 +239,7 @@ class Relay {
   void on_write_done(WriteBatch batch, bool ok, std::string_view results);
   void on_sweep_done(bool ok, std::string_view results, uint64_t now);
   void on_timer_rows(std::string_view results, uint64_t now);
+  void on_schema_version(std::string_view results);
   void start_sweep(uint64_t now);
   void expire_auth(uint64_t now);
   // Policy's view of a connection.

@@ -35,7 +35,7 @@ class RecordWriter {
   void operator()(const Send& s) { record(ActionType::send, s.conn, 0, s.text); }
   void operator()(const Store& s) { record(ActionType::store, s.token, 0, s.stmts_json); }
   void operator()(const LocalSql& s) { record(ActionType::local_sql, s.token, 0, s.stmt_json); }
-  void operator()(const ConnState& s) { record(ActionType::conn_state, s.conn, 0, s.state); }
+  void operator()(const SaveConnState& s) { record(ActionType::conn_state, s.conn, 0, s.state); }
   void operator()(const Close& c) { record(ActionType::close, c.conn, c.code, c.reason); }
   void operator()(const Fanout& f) {
     u32(static_cast<uint32_t>(ActionType::fanout));

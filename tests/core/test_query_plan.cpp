@@ -315,11 +315,13 @@ TEST_CASE("replaceable events: newest wins, equal created_at keeps the lowest id
     const auto plan = nostr::plan_store_batch({nostr::plan_store(e.value())});
     std::string out, err;
     REQUIRE(db.run_batch(nostr::batch_json(plan.stmts), out, err));
-    // Replaceable kinds use their own insert: its changes, then the status cell.
+    // Replaceable kinds use their own insert; the batch decodes its outcome.
     REQUIRE_FALSE(plan.merged[0]);
-    uint32_t changes;
-    std::memcpy(&changes, out.data() + 4, 4);
-    return nostr::store_outcome(changes > 0, out.back() - '0');
+    std::vector<nostr::ResultSet> rs;
+    REQUIRE(nostr::parse_results(out, rs));
+    const auto outcome = plan.outcomes(&rs).at(0);
+    REQUIRE(outcome.has_value());
+    return *outcome;
   };
   auto ids_of_kind = [&](uint32_t kind) {
     std::string out, err;

@@ -54,7 +54,7 @@ Action from_json(simdjson::dom::element e) {
   }
   if (type == "store") return Store{u32(e, "token"), str(e, "stmts_json")};
   if (type == "local_sql") return LocalSql{u32(e, "token"), str(e, "stmt_json")};
-  if (type == "conn_state") return ConnState{u32(e, "conn"), str(e, "state")};
+  if (type == "conn_state") return SaveConnState{u32(e, "conn"), str(e, "state")};
   REQUIRE(type == "close");
   return Close{u32(e, "conn"), u32(e, "code"), str(e, "reason")};
 }
@@ -97,7 +97,7 @@ TEST_CASE("action records: type numbers follow the variant (the ABI's wire numbe
   CHECK(type_of(Fanout{}) == ActionType::fanout);
   CHECK(type_of(Store{}) == ActionType::store);
   CHECK(type_of(LocalSql{}) == ActionType::local_sql);
-  CHECK(type_of(ConnState{}) == ActionType::conn_state);
+  CHECK(type_of(SaveConnState{}) == ActionType::conn_state);
   CHECK(type_of(Close{}) == ActionType::close);
   CHECK(static_cast<uint32_t>(ActionType::close) == 6);
 }

@@ -7,7 +7,7 @@
 //   LocalSql           -> run now on host.local_db(); with a token, its rows go
 //                         back in as input (Relay::local_sql_done) and the
 //                         actions that input leaves are performed before the rest;
-//   ConnState          -> host.on_conn_state(conn, state);
+//   SaveConnState      -> host.on_conn_state(conn, state);
 //   Close              -> host.on_close(conn, code, reason).
 // A LocalSql statement that fails is reported to host.on_local_sql_error(err).
 #pragma once
@@ -52,7 +52,7 @@ void perform_actions(durable::Relay& relay, Host& host, uint64_t now) {
                        perform_actions(relay, host, now);
                      }
                    },
-                   [&](durable::ConnState& c) { host.on_conn_state(c.conn, std::move(c.state)); },
+                   [&](durable::SaveConnState& c) { host.on_conn_state(c.conn, std::move(c.state)); },
                    [&](durable::Close& c) { host.on_close(c.conn, c.code, c.reason); },
                },
                action);

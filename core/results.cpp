@@ -1,6 +1,6 @@
-#include "durable/action.h"
+#include "core/results.h"
 
-namespace nostr::durable {
+namespace nostr {
 
 namespace {
 
@@ -40,4 +40,4 @@ bool parse_results(std::string_view in, std::vector<ResultSet>& out) {
   return in.empty();
 }
 
-}  // namespace nostr::durable
+}  // namespace nostr

@@ -1,0 +1,64 @@
+#include "durable/conn_state.h"
+
+#include "core/json_writer.h"
+#include "simdjson.h"
+
+namespace nostr::durable {
+
+std::string ConnState::to_json() const {
+  std::string authed_json = "[";
+  for (size_t i = 0; i < authed.size(); ++i) {
+    if (i) authed_json += ',';
+    append_json_string(authed_json, authed[i].hex());
+  }
+  authed_json += ']';
+  JsonObjectWriter w;
+  w.raw("meta", meta.to_json()).string("challenge", challenge).raw("authed", authed_json);
+  if (subs_in_local_sql) {
+    w.boolean("sql", true);
+  } else {
+    std::string subs_json = "[";
+    for (size_t i = 0; i < subs.size(); ++i) {
+      if (i) subs_json += ',';
+      subs_json += '[';
+      append_json_string(subs_json, subs[i].first);
+      subs_json += ',' + subs[i].second + ']';
+    }
+    w.raw("subs", subs_json + ']');
+  }
+  return w.finish();
+}
+
+ConnState ConnState::from_json(std::string_view json, size_t max_logins) {
+  ConnState s;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(json.data(), json.size(), true).get(root) != simdjson::SUCCESS) return s;
+  if (simdjson::dom::element m; root["meta"].get(m) == simdjson::SUCCESS) s.meta = ConnMeta::from_element(m);
+  std::string_view ch;
+  if (root["challenge"].get_string().get(ch) == simdjson::SUCCESS) s.challenge.assign(ch.substr(0, kMaxChallenge));
+  simdjson::dom::array authed;
+  if (root["authed"].get_array().get(authed) == simdjson::SUCCESS) {
+    for (simdjson::dom::element pk : authed) {
+      std::string_view hex;
+      if (s.authed.size() >= max_logins || pk.get_string().get(hex) != simdjson::SUCCESS) continue;
+      if (auto p = Pubkey::from_hex(hex)) s.authed.push_back(*p);
+    }
+  }
+  bool in_sql = false;
+  if (root["sql"].get_bool().get(in_sql) == simdjson::SUCCESS) s.subs_in_local_sql = in_sql;
+  simdjson::dom::array subs;
+  if (root["subs"].get_array().get(subs) == simdjson::SUCCESS) {
+    for (simdjson::dom::element entry : subs) {
+      std::string_view id;
+      simdjson::dom::array filters;
+      if (entry.at(0).get_string().get(id) != simdjson::SUCCESS || entry.at(1).get_array().get(filters) != simdjson::SUCCESS) {
+        continue;
+      }
+      s.subs.emplace_back(std::string(id), simdjson::minify(filters));
+    }
+  }
+  return s;
+}
+
+}  // namespace nostr::durable
