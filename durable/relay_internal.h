@@ -1,0 +1,61 @@
+// Internal to the relay engine's source files (durable/relay*.cpp): the
+// constants its budgets and batches are built from, and small helpers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/filter.h"
+#include "core/sql.h"
+#include "durable/conn_state.h"
+
+namespace nostr::durable::internal {
+
+// Statements per D1 write batch. D1 counts each statement as a query and the
+// free plan allows 50 per invocation; a batch never exceeds that.
+inline constexpr size_t kMaxBatchStatements = 50;
+// Events per write batch: bounds the JSON parameters (~1 KB per event) and the
+// latency a large batch adds to its first event.
+inline constexpr size_t kMaxBatchEvents = 64;
+// NIP-42 challenges from the host are >= 16 random chars; keep at most this.
+inline constexpr size_t kMaxChallenge = ConnState::kMaxChallenge;
+// A connection may always hold this many filter bytes, whatever the relay-wide
+// total: a client's first small REQ is never refused because others are greedy.
+inline constexpr size_t kFilterReserve = 1024;
+// Bytes charged per subscription on top of its filters (entry, id, maps).
+inline constexpr size_t kSubscriptionCost = 256;
+// Bytes an ids-query row may occupy while it is decoded and sorted (the results
+// buffer, its cell table, the sort) and then while it is paged (StoredRow).
+inline constexpr size_t kIdRowBytes = 200;
+// Per fetched row beyond its raw JSON: the id and framing in the results buffer.
+inline constexpr size_t kPageRowOverhead = 96;
+// Live events recorded while a REQ's ids query is in flight (to skip them in
+// its pages), charged to its reservation; beyond this they are still
+// delivered, at worst twice.
+inline constexpr size_t kMaxSentBeforeEose = 128;
+// NIP-40: expired events are never served (every read plan excludes them);
+// the sweep deletes them from the store, at most kSweepBatch per batch, once
+// per kSweepInterval (at once again while a batch comes back full).
+inline constexpr uint64_t kSweepInterval = 3600;
+inline constexpr uint32_t kSweepBatch = 500;
+inline constexpr std::string_view kSweepTimer = "expiry_sweep";
+
+inline std::string subs_filters_json(const std::vector<CompiledFilter>& filters) {
+  std::string out = "[";
+  for (size_t i = 0; i < filters.size(); ++i) {
+    if (i) out += ',';
+    out += filters[i].to_json();
+  }
+  return out + "]";
+}
+
+inline std::string stmt_json(SqlStatement st) {
+  std::string out;
+  append_statement_json(out, st);
+  return out;
+}
+
+}  // namespace nostr::durable::internal

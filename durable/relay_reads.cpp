@@ -1,0 +1,443 @@
+// Relay: where subscriptions live and how stored answers are read. REQ, CLOSE
+// and COUNT; the subscription table; stored queries run in two phases (ids,
+// then pages of raw JSON) round-robin across connections within the query
+// budgets, paced per connection.
+#include "durable/relay.h"
+
+#include <algorithm>
+#include <cassert>
+#include <variant>
+
+#include "core/json_writer.h"
+#include "core/relay_message.h"
+#include "core/sql.h"
+#include "core/text.h"
+#include "core/verify.h"
+#include "durable/local_schema.h"
+#include "durable/relay_internal.h"
+
+namespace nostr::durable {
+
+using namespace internal;
+
+SubHandle Relay::add_subscription(uint32_t conn, Connection& c, SubId id, std::vector<CompiledFilter> filters,
+                                  bool live) {
+  const SubHandle h = next_handle_++;
+  auto sub = std::make_unique<Subscription>(conn, std::move(id), std::move(filters));
+  sub->live = live;
+  sub->cost = kSubscriptionCost + sub->id.str().size();
+  for (const auto& f : sub->filters) sub->cost += f.cost();
+  c.filter_bytes += sub->cost;
+  filter_bytes_ += sub->cost;
+  index_.add(h, sub->filters);
+  c.subs[sub->id.str()] = h;
+  subs_.emplace(h, std::move(sub));
+  return h;
+}
+
+void Relay::remove_subscription(SubHandle h) {
+  auto it = subs_.find(h);
+  if (it == subs_.end()) return;
+  Subscription& s = *it->second;
+  index_.remove(h);
+  filter_bytes_ -= s.cost;
+  query_list_bytes_ -= s.list_bytes;  // in-flight reads release theirs on completion
+  query_page_bytes_ -= s.prefetch_bytes;
+  auto c = conns_.find(s.conn);
+  if (c != conns_.end()) {
+    c->second.filter_bytes -= s.cost;
+    c->second.subs.erase(s.id.str());
+    for (auto* steps : {&c->second.page_steps, &c->second.ids_steps}) {
+      steps->erase(std::remove(steps->begin(), steps->end(), h), steps->end());
+    }
+  }
+  subs_.erase(it);
+}
+
+void Relay::refuse_req(uint32_t conn, std::string sub, std::string_view reason) {
+  out_.send(conn, closed_message(sub, reason));
+  auto c = conns_.find(conn);
+  if (c == conns_.end()) return;
+  auto it = c->second.subs.find(sub);
+  if (it == c->second.subs.end()) return;
+  remove_subscription(it->second);
+  save_subscriptions(conn, c->second, nullptr, sub);
+}
+
+void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
+  Connection& c = conns_[conn];
+  const std::string sub = m.sub.str();
+  const Limits& lim = config_.limits;
+  if (auto refused = policy_.filters(view(c), m.filters)) return refuse_req(conn, sub, refused->wire_message());
+  bool stored = false;
+  for (const auto& f : m.filters) {
+    if (f.matches_nothing() || f.effective_limit(lim) == 0) continue;
+    // Planned now so a filter D1 would refuse is refused here, deterministically.
+    if (auto st = plan_query(f, lim, now); !st) return refuse_req(conn, sub, st.error().wire_message());
+    stored = true;
+  }
+  // Budgets, counting what a replaced subscription of the same id gives back.
+  size_t cost = kSubscriptionCost + sub.size();
+  for (const auto& f : m.filters) cost += f.cost();
+  const auto existing = c.subs.find(sub);
+  const size_t freed = existing != c.subs.end() ? subs_.at(existing->second)->cost : 0;
+  if (existing == c.subs.end() && c.subs.size() >= lim.max_subscriptions) {
+    return refuse_req(conn, sub, "rate-limited: too many open subscriptions (limit is " +
+                                     std::to_string(lim.max_subscriptions) + ")");
+  }
+  if (existing == c.subs.end() && subs_.size() >= lim.max_subscriptions_total) {
+    return refuse_req(conn, sub, "rate-limited: the relay holds too many subscriptions, try again later");
+  }
+  const size_t conn_after = c.filter_bytes - freed + cost;
+  if (conn_after > lim.max_filter_bytes) {
+    return refuse_req(conn, sub, "rate-limited: this connection's filters would take " + std::to_string(conn_after) +
+                                     " bytes (limit is " + std::to_string(lim.max_filter_bytes) +
+                                     "); close subscriptions or use fewer values");
+  }
+  if (conn_after > kFilterReserve && filter_bytes_ - freed + cost > lim.max_filter_bytes_total) {
+    return refuse_req(conn, sub, "rate-limited: the relay holds too many subscriptions, try again later");
+  }
+  if (existing != c.subs.end()) remove_subscription(existing->second);  // same id: the new REQ replaces it
+  const SubHandle h = add_subscription(conn, c, std::move(m.sub), std::move(m.filters), /*live=*/!stored);
+  Subscription& s = *subs_[h];
+  save_subscriptions(conn, c, &s, "");
+  if (!stored) {
+    out_.send(conn, eose_message(s.id));
+    return;
+  }
+  s.stage = QueryStage::ids_waiting;
+  enqueue_query_step(h);
+  if (c.queries_in_flight == 0 && c.ids_steps.size() == 1) {
+    run_query_steps(now);  // an idle connection's REQ starts at once
+  } else if (next_deadline_ == 0 || next_deadline_ > now) {
+    // A busy connection's REQs start from timer(now), right after the frames
+    // already waiting: one closed or replaced within the same burst never
+    // costs a D1 query.
+    next_deadline_ = now;
+  }
+}
+
+void Relay::on_close(uint32_t conn, const CloseMessage& m) {
+  Connection& c = conns_[conn];
+  auto it = c.subs.find(m.sub.str());
+  if (it == c.subs.end()) return;
+  remove_subscription(it->second);
+  save_subscriptions(conn, c, nullptr, m.sub.str());
+}
+
+void Relay::enqueue_query_step(SubHandle h) {
+  const Subscription& s = *subs_.at(h);
+  Connection& c = conns_.at(s.conn);
+  (s.stage == QueryStage::page_waiting ? c.page_steps : c.ids_steps).push_back(h);
+  if (!c.scheduled) {
+    c.scheduled = true;
+    query_rr_.push_back(s.conn);
+  }
+}
+
+// Round-robin over connections, one step each per turn, until a full turn
+// starts nothing: a client with 100 REQs waits its turn like one with one.
+void Relay::run_query_steps(uint64_t now) {
+  if (next_deadline_ != 0 && now >= next_deadline_) next_deadline_ = 0;
+  bool progress = true;
+  while (progress && !query_rr_.empty()) {
+    progress = false;
+    for (size_t turn = query_rr_.size(); turn > 0 && !query_rr_.empty(); --turn) {
+      const uint32_t conn = query_rr_.front();
+      query_rr_.pop_front();
+      auto c = conns_.find(conn);
+      if (c == conns_.end()) continue;
+      Connection& cn = c->second;
+      // A connection's own reads wait for each other: one client's REQ churn
+      // cannot fill D1's queue ahead of everyone else.
+      if (cn.queries_in_flight < config_.limits.max_queries_in_flight &&
+          queries_in_flight_ < config_.limits.max_queries_in_flight_total) {
+        for (auto* steps : {&cn.page_steps, &cn.ids_steps}) {
+          if (steps->empty() || !start_query_step(*subs_.at(steps->front()), steps->front(), now)) continue;
+          ++cn.queries_in_flight;
+          steps->pop_front();
+          progress = true;
+          break;
+        }
+      }
+      if (cn.page_steps.empty() && cn.ids_steps.empty()) {
+        cn.scheduled = false;
+      } else {
+        query_rr_.push_back(conn);
+      }
+    }
+  }
+}
+
+bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
+  const Limits& lim = config_.limits;
+  if (s.stage == QueryStage::ids_waiting) {
+    // Answers (ids, not events) are held by at most half the query budget, so
+    // pages always have the other half and paging never deadlocks.
+    size_t rows = 0;
+    for (const auto& f : s.filters) {
+      if (!f.matches_nothing()) rows += f.effective_limit(lim);
+    }
+    const size_t reserve = std::max<size_t>(rows, 1) * kIdRowBytes + kMaxSentBeforeEose * sizeof(EventId);
+    if (query_list_bytes_ + reserve > lim.max_query_bytes_total / 2 && query_list_bytes_ > 0) return false;
+    std::vector<SqlStatement> stmts;
+    for (const auto& f : s.filters) {
+      if (f.matches_nothing() || f.effective_limit(lim) == 0) continue;
+      auto st = plan_query(f, lim, now);
+      if (st) stmts.push_back(std::move(st).value());
+    }
+    query_list_bytes_ += reserve;
+    // Raw JSON for the answer's first page comes with the ids when the page
+    // budget has room for it: a small answer costs one D1 round trip.
+    const size_t prefetch =
+        query_list_bytes_ + query_page_bytes_ + lim.max_query_page_bytes <= lim.max_query_bytes_total ? lim.max_query_page_bytes : 0;
+    query_page_bytes_ += prefetch;
+    for (auto& st : stmts) st.params.front() = SqlParam::of(static_cast<int64_t>(prefetch / std::max<size_t>(stmts.size(), 1)));
+    out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/false, reserve, 0, prefetch}), batch_json(stmts));
+    ++queries_in_flight_;
+    s.stage = QueryStage::ids_in_flight;
+    s.racing_batch = write_token_;
+    return true;
+  }
+  assert(s.stage == QueryStage::page_waiting);
+  // The next rows up to one page of raw JSON to fetch (at least one row: a
+  // page is >= max_event_size); rows already prefetched cost nothing.
+  size_t bytes = 0, n = 0, fetch = 0;
+  size_t pf = s.prefetched_next;
+  std::vector<EventId> ids;
+  while (s.next_row + n < s.rows.size()) {
+    const size_t i = s.next_row + n;
+    if (pf < s.prefetched.size() && s.prefetched[pf].first == i) {
+      ++pf;
+      ++n;
+      continue;
+    }
+    const size_t row = s.rows[i].size + kPageRowOverhead;
+    if (fetch > 0 && bytes + row > lim.max_query_page_bytes) break;
+    bytes += row;
+    ++fetch;
+    ++n;
+    ids.push_back(s.rows[i].id);
+  }
+  if (query_list_bytes_ + query_page_bytes_ + bytes > lim.max_query_bytes_total && query_page_bytes_ > 0) return false;
+  // Pacing: a connection gets max_query_output_rate bytes/s of stored events
+  // (burst: two seconds' worth); a page that does not fit waits for time.
+  Connection& c = conns_.at(s.conn);
+  const uint64_t rate = lim.max_query_output_rate;
+  if (now > c.tokens_at) {
+    c.output_tokens = std::min<uint64_t>(2 * rate, c.output_tokens + (now - c.tokens_at) * rate);
+    c.tokens_at = now;
+  }
+  if (c.output_tokens < bytes && c.output_tokens < 2 * rate) {  // a full bucket lets any one page go
+    const uint64_t due = now + (bytes - c.output_tokens + rate - 1) / rate;
+    if (next_deadline_ == 0 || due < next_deadline_) next_deadline_ = due;
+    return false;
+  }
+  c.output_tokens -= std::min<uint64_t>(bytes, c.output_tokens);
+  query_page_bytes_ += bytes;
+  out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/true, bytes, n, 0}), batch_json({plan_fetch(ids)}));
+  ++queries_in_flight_;
+  s.stage = QueryStage::page_in_flight;
+  return true;
+}
+
+void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view results, uint64_t now) {
+  (p.page ? query_page_bytes_ : query_list_bytes_) -= p.reserved;
+  query_page_bytes_ -= p.prefetch;
+  if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.queries_in_flight > 0) --c->second.queries_in_flight;
+  auto it = subs_.find(p.handle);
+  if (it != subs_.end()) {
+    Subscription& s = *it->second;
+    std::vector<ResultSet> rs;
+    if (!ok || !parse_results(results, rs)) {
+      refuse_req(s.conn, s.id.str(), "error: could not query stored events, please try again");
+    } else if (p.page) {
+      on_page_done(s, p.rows, rs);
+    } else {
+      on_ids_done(s, rs);
+    }
+  }
+  run_query_steps(now);  // budget was released
+}
+
+void Relay::on_ids_done(Subscription& s, std::vector<ResultSet>& rs) {
+  struct Row {
+    StoredRow row;
+    std::string_view raw;  // borrowed from the results; empty if not prefetched
+    bool has_raw;
+  };
+  std::vector<Row> rows;
+  for (const ResultSet& r : rs) {
+    if (r.cols < 4) continue;
+    for (uint32_t i = 0; i < r.rows; ++i) {
+      uint64_t t = 0, size = 0;
+      auto id = EventId::from_hex(r.cell(i, 0));
+      if (!id || !parse_decimal(r.cell(i, 1), t) || !parse_decimal(r.cell(i, 2), size)) continue;
+      rows.push_back(Row{StoredRow{t, *id, static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX))},
+                         r.is_null(i, 3) ? std::string_view() : r.cell(i, 3), !r.is_null(i, 3)});
+    }
+  }
+  // Several filters: one newest-first stream, each event once (keeping a
+  // copy that came with its raw JSON).
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    if (a.row.created_at != b.row.created_at) return a.row.created_at > b.row.created_at;
+    if (a.row.id != b.row.id) return a.row.id < b.row.id;
+    return a.has_raw && !b.has_raw;
+  });
+  rows.erase(std::unique(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.row.id == b.row.id; }),
+             rows.end());
+  // Already delivered live while this query ran.
+  if (!s.sent_before_eose.empty()) {
+    std::sort(s.sent_before_eose.begin(), s.sent_before_eose.end());
+    rows.erase(std::remove_if(rows.begin(), rows.end(),
+                              [&](const Row& r) {
+                                return std::binary_search(s.sent_before_eose.begin(), s.sent_before_eose.end(), r.row.id);
+                              }),
+               rows.end());
+  }
+  s.sent_before_eose.clear();
+  s.sent_before_eose.shrink_to_fit();
+  // The leading rows that came with their JSON go out now; later ones that did
+  // (another filter's first page) wait for their turn, charged to the page budget.
+  size_t sent = 0, sent_bytes = 0;
+  while (sent < rows.size() && rows[sent].has_raw) {
+    sent_bytes += rows[sent].raw.size();
+    out_.send(s.conn, event_message(s.id, rows[sent++].raw));
+  }
+  spend_output(s.conn, sent_bytes);
+  s.rows.reserve(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    s.rows.push_back(rows[i].row);
+    if (i >= sent && rows[i].has_raw) {
+      s.prefetched.emplace_back(i, std::string(rows[i].raw));
+      s.prefetch_bytes += rows[i].raw.size();
+    }
+  }
+  query_page_bytes_ += s.prefetch_bytes;
+  s.next_row = sent;
+  if (s.next_row >= s.rows.size()) return finish_stored_query(s);
+  s.list_bytes = s.rows.size() * sizeof(StoredRow);
+  query_list_bytes_ += s.list_bytes;
+  s.stage = QueryStage::page_waiting;
+  enqueue_query_step(conns_.at(s.conn).subs.at(s.id.str()));
+}
+
+bool Relay::send_prefetched(Subscription& s) {
+  while (s.next_row < s.rows.size() && s.prefetched_next < s.prefetched.size() &&
+         s.prefetched[s.prefetched_next].first == s.next_row) {
+    auto& [row, raw] = s.prefetched[s.prefetched_next++];
+    out_.send(s.conn, event_message(s.id, raw));
+    spend_output(s.conn, raw.size());
+    query_page_bytes_ -= raw.size();
+    s.prefetch_bytes -= raw.size();
+    std::string().swap(raw);
+    ++s.next_row;
+  }
+  if (s.next_row < s.rows.size()) return false;
+  finish_stored_query(s);
+  return true;
+}
+
+void Relay::spend_output(uint32_t conn, size_t bytes) {
+  auto c = conns_.find(conn);
+  if (c != conns_.end()) c->second.output_tokens -= std::min<uint64_t>(bytes, c->second.output_tokens);
+}
+
+void Relay::release_prefetch(Subscription& s) {
+  query_page_bytes_ -= s.prefetch_bytes;
+  s.prefetch_bytes = 0;
+  s.prefetched = {};
+  s.prefetched_next = 0;
+}
+
+void Relay::on_page_done(Subscription& s, size_t n, std::vector<ResultSet>& rs) {
+  // Rows come back in no order: index them by id, send in the answer's order.
+  std::vector<std::pair<EventId, std::string_view>> got;
+  for (const ResultSet& r : rs) {
+    if (r.cols < 2) continue;
+    for (uint32_t i = 0; i < r.rows; ++i) {
+      if (auto id = EventId::from_hex(r.cell(i, 0))) got.emplace_back(*id, r.cell(i, 1));
+    }
+  }
+  std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  const size_t end = std::min(s.next_row + n, s.rows.size());
+  while (s.next_row < end) {
+    if (s.prefetched_next < s.prefetched.size() && s.prefetched[s.prefetched_next].first == s.next_row) {
+      send_prefetched(s);  // this row and any prefetched ones right after it
+      if (s.stage == QueryStage::none) return;  // finished
+      continue;
+    }
+    const EventId& id = s.rows[s.next_row].id;
+    auto at = std::lower_bound(got.begin(), got.end(), id, [](const auto& a, const EventId& x) { return a.first < x; });
+    if (at != got.end() && at->first == id) out_.send(s.conn, event_message(s.id, at->second));
+    // Missing: deleted since the ids query; nothing to send.
+    ++s.next_row;
+  }
+  if (send_prefetched(s)) return;
+  s.stage = QueryStage::page_waiting;
+  enqueue_query_step(conns_.at(s.conn).subs.at(s.id.str()));
+}
+
+void Relay::finish_stored_query(Subscription& s) {
+  query_list_bytes_ -= s.list_bytes;
+  s.list_bytes = 0;
+  release_prefetch(s);
+  if (s.racing_batch != 0 && s.racing_batch == write_token_ && !s.rows.empty()) {
+    // The batch in flight when the ids query ran may be in this answer and is
+    // fanned out when it completes: remember what was sent until then (kept
+    // within this connection's filter budget: at most max_limit x max_filters ids).
+    s.answered.reserve(s.rows.size());
+    for (const StoredRow& r : s.rows) s.answered.push_back(r.id);
+    std::sort(s.answered.begin(), s.answered.end());
+    answered_subs_.push_back(conns_.at(s.conn).subs.at(s.id.str()));
+  }
+  s.racing_batch = 0;
+  s.rows = {};
+  s.next_row = 0;
+  s.stage = QueryStage::none;
+  s.live = true;
+  s.sent_before_eose = {};
+  out_.send(s.conn, eose_message(s.id));
+}
+
+void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
+  const std::string sub = m.sub.str();
+  Connection& c = conns_[conn];
+  if (auto refused = policy_.filters(view(c), m.filters)) {
+    out_.send(conn, closed_message(sub, refused->wire_message()));
+    return;
+  }
+  if (c.pending_counts >= config_.limits.max_pending_counts) {
+    out_.send(conn, closed_message(sub, "rate-limited: too many COUNTs in flight on this connection (limit is " +
+                                            std::to_string(config_.limits.max_pending_counts) + ")"));
+    return;
+  }
+  if (pending_counts_ >= config_.limits.max_pending_counts_total) {
+    out_.send(conn, closed_message(sub, "rate-limited: the relay is busy counting, try again shortly"));
+    return;
+  }
+  auto st = plan_count(m.filters, now);
+  if (!st) {
+    out_.send(conn, closed_message(sub, st.error().wire_message()));
+    return;
+  }
+  ++c.pending_counts;
+  ++pending_counts_;
+  out_.store(add_pending(PendingCount{conn, sub}), batch_json({std::move(st).value()}));
+}
+
+void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
+  --pending_counts_;
+  auto c = conns_.find(p.conn);
+  if (c == conns_.end()) return;
+  --c->second.pending_counts;
+  std::vector<ResultSet> rs;
+  uint64_t n = 0;
+  if (!ok || !parse_results(results, rs) || rs.empty() || rs[0].rows != 1 || !parse_decimal(rs[0].cell(0, 0), n)) {
+    out_.send(p.conn, closed_message(p.sub, "error: could not count stored events, please try again"));
+    return;
+  }
+  out_.send(p.conn, count_message(*SubId::make(p.sub), n, false));
+}
+
+}  // namespace nostr::durable

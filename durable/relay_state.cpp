@@ -1,0 +1,141 @@
+// Relay: what survives hibernation. Connection state kept with the socket
+// (ConnState), subscriptions that outgrew it and timer times in local SQL,
+// the local schema's migrations, and reading all of it back at a wake.
+#include "durable/relay.h"
+
+#include <algorithm>
+#include <cassert>
+#include <variant>
+
+#include "core/json_writer.h"
+#include "core/relay_message.h"
+#include "core/sql.h"
+#include "core/text.h"
+#include "core/verify.h"
+#include "durable/local_schema.h"
+#include "durable/relay_internal.h"
+
+namespace nostr::durable {
+
+using namespace internal;
+
+// The connection's ConnState, kept with its socket. Subscriptions go in it
+// while it fits ConnState::kMaxBytes; past that they move to local SQL for good.
+void Relay::attach_state(uint32_t conn, Connection& c) {
+  ConnState st;
+  st.meta = c.meta;
+  st.challenge = c.challenge;
+  st.authed = c.authed;
+  st.subs_in_local_sql = c.subs_in_sql;
+  if (!c.subs_in_sql) {
+    for (const auto& [id, h] : c.subs) st.subs.emplace_back(id, subs_filters_json(subs_.at(h)->filters));
+  }
+  std::string json = st.to_json();
+  if (!c.subs_in_sql && json.size() + 1 > ConnState::kMaxBytes) {
+    // Too big for the socket: move this connection's subscriptions to local SQL.
+    c.subs_in_sql = true;
+    for (const auto& [id, h] : c.subs) persist_subscription(*subs_.at(h));
+    st.subs.clear();
+    st.subs_in_local_sql = true;
+    json = st.to_json();
+  }
+  out_.save_conn_state(conn, std::move(json));
+}
+
+void Relay::save_subscriptions(uint32_t conn, Connection& c, const Subscription* changed, const std::string& closed) {
+  if (!c.subs_in_sql) {
+    attach_state(conn, c);  // may move everything to SQL
+    return;
+  }
+  if (changed) persist_subscription(*changed);
+  if (!closed.empty()) {
+    out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
+                           {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(closed)}}));
+  }
+}
+
+void Relay::persist_subscription(const Subscription& s) {
+  out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO subs (conn, sub, filters) VALUES (?, ?, ?)",
+                         {SqlParam::of(static_cast<int64_t>(s.conn)), SqlParam::of(s.id.str()),
+                          SqlParam::of(subs_filters_json(s.filters))}}));
+}
+
+void Relay::restore(uint64_t /*now*/) {
+  out_.local_sql(0, stmt_json({"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {}}));
+  out_.local_sql(add_pending(PendingSchema{}), stmt_json({"SELECT MAX(version) FROM schema_version", {}}));
+}
+
+// Brings local SQL to the current schema, then reads what it keeps.
+void Relay::on_schema_version(std::string_view results) {
+  std::vector<ResultSet> rs;
+  uint64_t version = 0;
+  if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 && !rs[0].is_null(0, 0)) {
+    if (!parse_decimal(rs[0].cell(0, 0), version)) version = 0;
+  }
+  const size_t latest = std::size(kLocalMigrations);
+  if (version < latest) {
+    for (size_t v = version; v < latest; ++v) out_.local_sql(0, stmt_json({std::string(kLocalMigrations[v]), {}}));
+    out_.local_sql(0, stmt_json({"DELETE FROM schema_version", {}}));
+    out_.local_sql(0, stmt_json({"INSERT INTO schema_version (version) VALUES (?)", {SqlParam::of(static_cast<int64_t>(latest))}}));
+  }
+  out_.local_sql(add_pending(PendingRestore{}), stmt_json({"SELECT conn, sub, filters FROM subs", {}}));
+  out_.local_sql(add_pending(PendingTimers{}),
+                 stmt_json({"SELECT at FROM timers WHERE name = ?", {SqlParam::of(std::string(kSweepTimer))}}));
+}
+
+// The persisted sweep time, or (first start) one interval from now, persisted.
+void Relay::on_timer_rows(std::string_view results, uint64_t now) {
+  std::vector<ResultSet> rs;
+  uint64_t at = 0;
+  if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 &&
+      parse_decimal(rs[0].cell(0, 0), at) && at != 0) {
+    sweep_at_ = at;
+    return;
+  }
+  sweep_at_ = now + kSweepInterval;
+  out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO timers (name, at) VALUES (?, ?)",
+                               {SqlParam::of(std::string(kSweepTimer)), SqlParam::of(static_cast<int64_t>(sweep_at_))}}));
+}
+
+void Relay::on_restore_rows(std::string_view results) {
+  std::vector<ResultSet> rs;
+  if (!parse_results(results, rs) || rs.size() != 1 || rs[0].cols != 3) return;
+  std::vector<uint64_t> dead;
+  for (uint32_t r = 0; r < rs[0].rows; ++r) {
+    uint64_t conn = 0;
+    if (!parse_decimal(rs[0].cell(r, 0), conn)) continue;
+    auto c = conns_.find(static_cast<uint32_t>(conn));
+    auto sub = SubId::make(rs[0].cell(r, 1), config_.limits.max_subid_length);
+    if (c == conns_.end() || !c->second.subs_in_sql) {
+      dead.push_back(conn);  // a closed socket's, or stale
+      continue;
+    }
+    if (!sub) {  // unreadable now (e.g. max_subid_length lowered): drop only that row
+      out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
+                             {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(std::string(rs[0].cell(r, 1)))}}));
+      continue;
+    }
+    const std::string_view text = rs[0].cell(r, 2);
+    simdjson::dom::element root;
+    simdjson::dom::array arr;
+    if (parser_.json().parse(text.data(), text.size(), true).get(root) != simdjson::SUCCESS ||
+        root.get_array().get(arr) != simdjson::SUCCESS) {
+      continue;
+    }
+    std::vector<CompiledFilter> filters;
+    for (simdjson::dom::element f : arr) {
+      auto cf = CompiledFilter::compile(f, config_.limits);
+      if (cf) filters.push_back(std::move(cf).value());
+    }
+    if (filters.empty()) continue;
+    if (c->second.subs.count(sub->str())) continue;  // already live (should not happen)
+    add_subscription(c->first, c->second, std::move(*sub), std::move(filters), /*live=*/true);
+  }
+  std::sort(dead.begin(), dead.end());
+  dead.erase(std::unique(dead.begin(), dead.end()), dead.end());
+  for (const uint64_t conn : dead) {
+    out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
+  }
+}
+
+}  // namespace nostr::durable

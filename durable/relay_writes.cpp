@@ -1,0 +1,237 @@
+// Relay: the EVENT pipeline. Admit (policy before verify, duplicate check,
+// write budgets) -> validate -> apply (policy after verify); group commit into
+// store batches; each event's outcome read from its batch; fan-out of what was
+// stored; the NIP-40 expiry sweep.
+#include "durable/relay.h"
+
+#include <algorithm>
+#include <cassert>
+#include <variant>
+
+#include "core/json_writer.h"
+#include "core/relay_message.h"
+#include "core/sql.h"
+#include "core/text.h"
+#include "core/verify.h"
+#include "durable/local_schema.h"
+#include "durable/relay_internal.h"
+
+namespace nostr::durable {
+
+using namespace internal;
+
+void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
+  if (!admit_event(conn, e)) return;
+  const EventId id = e.id();
+  auto verified = validate_event(std::move(e));
+  if (!verified) {
+    send_ok(conn, id, false, verified.error().wire_message());
+    return;
+  }
+  apply_event(conn, std::move(verified).value(), now);
+}
+
+void Relay::apply_verified(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
+  if (!conns_.count(conn) || !admit_event(conn, v.event())) return;
+  apply_event(conn, std::move(v), now);
+}
+
+bool Relay::admit_event(uint32_t conn, const Event& e) {
+  Connection& c = conns_[conn];
+  if (auto refused = policy_.event_before_verify(view(c), e)) {
+    send_ok(conn, e.id(), false, refused->wire_message());
+    return false;
+  }
+  // Cheap duplicate check before the expensive signature verification; sound:
+  // the event must hash to its id and carry the stored (or a valid) signature.
+  if (const Signature* stored = recent_.find(e.id())) {
+    if (e.computed_id() != e.id()) {
+      send_ok(conn, e.id(), false, reject(Code::id_mismatch, "id is not the sha256 of the serialized event").wire_message());
+      return false;
+    }
+    if (*stored != e.sig() && !schnorr_verify(e.sig(), e.id().data(), e.pubkey())) {
+      send_ok(conn, e.id(), false, reject(Code::bad_signature, "signature verification failed").wire_message());
+      return false;
+    }
+    send_ok(conn, e.id(), true, "duplicate: already have this event");
+    return false;
+  }
+  const bool stored_kind = e.kind_class() != KindClass::ephemeral;
+  // Write budgets before the ~100 µs verification: a flood costs little.
+  if (stored_kind && c.pending_events >= config_.limits.max_pending_events) {
+    send_ok(conn, e.id(), false,
+            "rate-limited: " + std::to_string(c.pending_events) +
+                " events of this connection are waiting to be stored; wait for their OK before sending more");
+    return false;
+  }
+  if (stored_kind && c.pending_event_bytes + e.raw().size() > config_.limits.max_pending_event_bytes) {
+    send_ok(conn, e.id(), false,
+            "rate-limited: this connection's events waiting to be stored take too much room; wait for their OK");
+    return false;
+  }
+  if (stored_kind && pending_event_bytes_ + e.raw().size() > config_.limits.max_pending_event_bytes_total) {
+    send_ok(conn, e.id(), false, "rate-limited: the relay is busy storing events, try again shortly");
+    return false;
+  }
+  return true;
+}
+
+void Relay::apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
+  const Event& e = v.event();
+  if (auto refused = policy_.event_after_verify(view(conns_[conn]), e, now)) {
+    send_ok(conn, e.id(), false, refused->wire_message());
+    return;
+  }
+  if (e.kind_class() == KindClass::ephemeral) {
+    recent_.insert(e.id(), e.sig());  // a repeat is a duplicate, not a second broadcast
+    send_ok(conn, e.id(), true, "");
+    fan_out(e);
+    return;
+  }
+  queue_store(conn, std::move(v));
+}
+
+void Relay::queue_store(uint32_t conn, VerifiedEvent&& v) {
+  Connection& c = conns_[conn];
+  const size_t bytes = v->raw().size();
+  ++c.pending_events;
+  c.pending_event_bytes += bytes;
+  pending_event_bytes_ += bytes;
+  StorePlan plan = plan_store(v.event());
+  write_queue_.push_back(PendingStore{conn, std::make_unique<VerifiedEvent>(std::move(v)), std::move(plan)});
+  if (!write_in_flight_) flush_writes();
+}
+
+void Relay::flush_writes() {
+  if (write_queue_.empty()) return;
+  WriteBatch batch;
+  std::vector<StorePlan> plans;
+  size_t statements = 2;  // the batch's tag insert and status query
+  while (!write_queue_.empty() && plans.size() < kMaxBatchEvents) {
+    PendingStore& w = write_queue_.front();
+    const size_t cost = batch_statements(w.plan, plans.empty() ? nullptr : &plans.back());
+    if (!plans.empty() && statements + cost > kMaxBatchStatements) break;
+    statements += cost;
+    plans.push_back(std::move(w.plan));
+    batch.events.push_back(std::move(w));
+    write_queue_.pop_front();
+  }
+  batch.plan = plan_store_batch(std::move(plans));
+  std::string json = batch_json(batch.plan.stmts);
+  batch.plan.stmts.clear();  // sent; keep only the indexes
+  const uint32_t token = add_pending(std::move(batch));
+  out_.store(token, std::move(json));
+  write_in_flight_ = true;
+  write_token_ = token;
+}
+
+void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
+  {
+    write_in_flight_ = false;
+    write_token_ = 0;
+    std::vector<ResultSet> rs;
+    const bool parsed = ok && parse_results(results, rs);
+    const auto outcomes = batch.plan.outcomes(parsed ? &rs : nullptr);
+    for (size_t i = 0; i < batch.events.size(); ++i) on_store_done(batch.events[i], outcomes[i]);
+    // Answers that raced this batch have seen its fan-out: forget their ids.
+    for (const SubHandle h : answered_subs_) {
+      if (auto sub = subs_.find(h); sub != subs_.end()) sub->second->answered = {};
+    }
+    answered_subs_.clear();
+    flush_writes();
+  }
+}
+
+void Relay::on_store_done(const PendingStore& p, std::optional<StoreOutcome> outcome) {
+  const Event& e = p.event->event();
+  pending_event_bytes_ -= e.raw().size();
+  if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.pending_events > 0) {
+    --c->second.pending_events;
+    c->second.pending_event_bytes -= std::min(c->second.pending_event_bytes, e.raw().size());
+  }
+  if (!outcome) {
+    send_ok(p.conn, e.id(), false, "error: could not store the event, please try again");
+    return;
+  }
+  switch (*outcome) {
+    case StoreOutcome::stored:
+      remember(e);
+      send_ok(p.conn, e.id(), true, "");
+      fan_out(e);
+      break;
+    case StoreOutcome::duplicate:
+      remember(e);
+      send_ok(p.conn, e.id(), true, "duplicate: already have this event");
+      break;
+    case StoreOutcome::superseded:
+      send_ok(p.conn, e.id(), false, "duplicate: a newer version of this replaceable event is already stored");
+      break;
+    case StoreOutcome::deleted:
+      send_ok(p.conn, e.id(), false, "blocked: this event was deleted by its author (NIP-09)");
+      break;
+  }
+}
+
+void Relay::remember(const Event& e) {
+  // Only ids that stay stored may answer "duplicate" from memory: replaceable
+  // versions can be superseded, so they always go to D1.
+  if (e.kind_class() == KindClass::regular) recent_.insert(e.id(), e.sig());
+  if (e.kind() == kDeletionKind) {  // NIP-09: its targets are no longer stored
+    for (size_t i = 0; i < e.tag_count(); ++i) {
+      const TagView t = e.tag(i);
+      if (t.size() >= 2 && t[0] == "e") {
+        if (auto id = EventId::from_hex(t[1])) recent_.erase(*id);
+      }
+    }
+  }
+}
+
+void Relay::fan_out(const Event& e) {
+  std::vector<SubHandle> hits;
+  index_.match(e, hits);
+  if (hits.empty()) return;
+  std::vector<Fanout::Target> targets;
+  targets.reserve(hits.size());
+  for (const SubHandle h : hits) {
+    auto it = subs_.find(h);
+    if (it == subs_.end()) continue;
+    Subscription& s = *it->second;
+    if (auto c = conns_.find(s.conn); c == conns_.end() || !policy_.may_deliver(view(c->second), e)) continue;
+    if (!s.answered.empty() && std::binary_search(s.answered.begin(), s.answered.end(), e.id())) {
+      continue;  // sent with the stored answer while this event's write was in flight
+    }
+    if (!s.live && e.kind_class() != KindClass::ephemeral) {  // ephemeral events are never in an answer
+      if (s.stage == QueryStage::ids_waiting) {
+        continue;  // already stored: the ids query, not started yet, will find it
+      } else if (s.stage == QueryStage::page_waiting || s.stage == QueryStage::page_in_flight) {
+        // The stored answer is known: an event in it comes (or came) with its page.
+        const StoredRow key{e.created_at(), e.id(), 0};
+        const bool listed = std::binary_search(s.rows.begin(), s.rows.end(), key, [](const StoredRow& a, const StoredRow& b) {
+          return a.created_at != b.created_at ? a.created_at > b.created_at : a.id < b.id;
+        });
+        if (listed) continue;
+      } else if (s.sent_before_eose.size() < kMaxSentBeforeEose) {
+        s.sent_before_eose.push_back(e.id());
+      }
+    }
+    targets.push_back(Fanout::Target{s.conn, event_message_prefix(s.id)});
+  }
+  if (!targets.empty()) out_.fanout(e.raw(), std::move(targets));
+}
+
+void Relay::start_sweep(uint64_t now) {
+  sweep_in_flight_ = true;
+  out_.store(add_pending(PendingSweep{}), batch_json(plan_expiry_sweep(now, kSweepBatch)));
+}
+
+void Relay::on_sweep_done(bool ok, std::string_view results, uint64_t now) {
+  sweep_in_flight_ = false;
+  std::vector<ResultSet> rs;
+  const bool full = ok && parse_results(results, rs) && !rs.empty() && rs.back().changes >= kSweepBatch;
+  // A full batch: more are expired, go on at once. Otherwise (or on failure) next interval.
+  sweep_at_ = full ? now : now + kSweepInterval;
+  out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO timers (name, at) VALUES (?, ?)",
+                               {SqlParam::of(std::string(kSweepTimer)), SqlParam::of(static_cast<int64_t>(sweep_at_))}}));
+}
+
+}  // namespace nostr::durable
