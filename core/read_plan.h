@@ -1,0 +1,43 @@
+// Read plans: a CompiledFilter becomes one parameterised SELECT over the
+// store schema (schema.sql), from a fixed set of shapes:
+//   ids      events by primary key
+//   tag1     tags(name, value) index scan joined to events, for one tag value
+//   tagN     events whose id is IN a tags subquery, for several tag values
+//   events   events by (pubkey, kind, created_at) / (kind, created_at) / (created_at)
+// Every shape orders by created_at DESC, id ASC and honours the limit. Also the
+// COUNT (NIP-45) and page-fetch statements.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/filter.h"
+#include "core/limits.h"
+#include "core/result.h"
+#include "core/sql.h"
+#include "core/types.h"
+
+namespace nostr {
+
+
+// Returns the SELECT for `f` yielding columns (id, created_at, size of raw in
+// bytes, raw or NULL), newest first, ties by lowest id, at most
+// f.effective_limit(limits) rows, never an event expired at `now` (NIP-40).
+// raw is given for the leading rows whose sizes add up to at most
+// `prefetch_bytes`, NULL after (those are fetched later: plan_fetch). Lists go
+// inline while they fit the 100-parameter cap, otherwise through json_each(?).
+// Fails with bad_filter ("invalid:") for what D1 would refuse: more than 40
+// conditions (its expression-depth limit) or more than 100 parameters.
+[[nodiscard]] Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now,
+                                              uint64_t prefetch_bytes = 0);
+
+// Returns SELECT COUNT(*) of distinct events matching any of `filters` (limits
+// ignored, as NIP-45 counts). One column, one row. Any number of filters: the
+// union is nested so no compound SELECT has more than D1's 5 terms.
+[[nodiscard]] Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now);
+
+// Returns the SELECT yielding (id, raw) of the stored events among `ids`, in
+// no particular order: one page of a stored query whose ids plan_query found.
+SqlStatement plan_fetch(const std::vector<EventId>& ids);
+
+}  // namespace nostr

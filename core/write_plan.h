@@ -1,0 +1,101 @@
+// Write plans: the statements that store an event (with NIP-09 deletions and
+// replaceable/addressable replacement), batch several events into one store
+// transaction, read each event's outcome back from the batch's results, and
+// sweep NIP-40-expired events.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/event.h"
+#include "core/results.h"
+#include "core/sql.h"
+
+namespace nostr {
+// NIP-40: the statements (one batch, one transaction) deleting at most
+// `batch` events whose expiration is at or before `now`, oldest expiry first,
+// with their tag rows. The last statement's `changes` is how many events went:
+// `batch` means more may be left. Served by the events_expires index.
+std::vector<SqlStatement> plan_expiry_sweep(uint64_t now, uint32_t batch);
+
+// One event's share of a D1 write batch (see plan_store_batch).
+struct StorePlan {
+  EventId id;
+  // Replaceable, addressable and deletion events: stmts[0] inserts the event,
+  // then replacement / deletion work. Empty for regular events (see insert_row).
+  std::vector<SqlStatement> stmts;
+  std::string tag_rows;    // JSON array items [id,name,value,created_at,kind],... ("" if none)
+  std::string status_row;  // JSON array item [id,pubkey,address,created_at]
+  // Regular, non-deletion events only: [id,pubkey,created_at,kind,d_tag,raw,expires_at],
+  // inserted by a batch-level run statement (plan_store_batch).
+  std::string insert_row;
+};
+
+// Returns one event's statements:
+//  - insert the event unless its author deleted it (NIP-09 tombstones) and, for
+//    replaceable/addressable kinds, unless a newer version exists (equal
+//    created_at keeps the lowest id);
+//  - delete the versions it replaces, with their tags;
+//  - for a kind 5 deletion request: record tombstones for its `e` ids and for
+//    its `a` addresses of the same author, and delete the author's matching
+//    events (never other kind 5 events; addresses up to its created_at);
+// plus its single-letter tag rows and status key for the batch-level statements.
+// Ephemeral events must not be stored (asserted).
+StorePlan plan_store(const Event& e);
+
+enum class StoreOutcome : uint8_t {
+  stored,      // newly inserted
+  duplicate,   // this id was already stored
+  superseded,  // a newer version of this replaceable/addressable event is stored
+  deleted,     // its author deleted it (NIP-09)
+};
+
+// The status query's values (the batch's last statement).
+enum class StoreStatus : uint8_t { absent = 0, stored = 1, deleted = 2 };
+
+// A write batch for several events, run as one D1 batch (one transaction).
+struct StoreBatch {
+  std::vector<SqlStatement> stmts;
+  std::vector<EventId> ids;  // the events, in plan order
+  // Per event, how to tell whether THIS batch inserted it:
+  //   own insert:  stmts[probe].changes > 0;
+  //   merged run:  its id is absent from the rows (id) of stmts[probe], the
+  //                run's pre-insert existence query, and present in those of
+  //                stmts[probe + 2], the query right after the run's insert.
+  std::vector<size_t> probe_stmt;
+  std::vector<bool> merged;
+  size_t status_stmt = 0;  // rows (id, StoreStatus), one per event in order
+
+  // Decodes the batch's results (`rs`: one ResultSet per statement, or nullptr
+  // for a failed batch): per event in plan order, what happened to it, or
+  // nullopt if its part of the results is missing (a failed or foreign batch:
+  // the client gets a transient error). The same event twice in one batch:
+  // only the first counts as inserted.
+  std::vector<std::optional<StoreOutcome>> outcomes(const std::vector<ResultSet>* rs) const;
+};
+
+// Returns the batch for `plans` in order. Consecutive regular events form runs
+// that cost three statements (existence query, one multi-row insert, existence
+// query);
+// other events use their own statements. Then ONE statement inserts every
+// event's tag rows (only for events still stored at that point, so replaced or
+// deleted ones leave no tags), and ONE status query ends the batch.
+StoreBatch plan_store_batch(std::vector<StorePlan> plans);
+
+// Statements plan_store_batch spends on `p` when appended after `prev` (the
+// previous plan of the batch, or nullptr): how a caller keeps batches small.
+size_t batch_statements(const StorePlan& p, const StorePlan* prev);
+
+
+// NIP-09 `a` tag target "kind:pubkey:d" -> parts; nullopt if malformed.
+struct Address {
+  uint32_t kind;
+  std::string pubkey;  // 64 lowercase hex
+  std::string d;
+};
+std::optional<Address> parse_address(std::string_view a);
+
+}  // namespace nostr
