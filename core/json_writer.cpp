@@ -2,10 +2,11 @@
 
 #include <utility>
 
+#include "core/hex.h"
+
 namespace nostr {
 
 void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   size_t run_start = 0;
@@ -23,7 +24,8 @@ void append_json_string(std::string& out, std::string_view s) {
       case '\r': out.append("\\r"); break;
       case '\t': out.append("\\t"); break;
       default: {
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+        char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+        encode_hex(&c, 1, esc + 4);
         out.append(esc, 6);
       }
     }

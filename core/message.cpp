@@ -1,5 +1,7 @@
 #include "core/message.h"
 
+#include "core/relay_message.h"
+
 #include <cmath>
 #include <cstdlib>
 
@@ -237,6 +239,16 @@ ParsedFrame MessageParser::parse(std::string_view frame, bool padded, size_t fil
 
   const std::string shown(utf8_prefix(type, 32));
   return fail(Code::unknown_message_type, "unknown message type " + shown);
+}
+
+std::string reply_for(const MessageError& err) {
+  const std::string text = err.reject.wire_message();
+  switch (err.reply) {
+    case ReplyKind::ok: return ok_message(err.event_id, false, text);
+    case ReplyKind::closed: return closed_message(err.sub_id, text);
+    case ReplyKind::notice: break;
+  }
+  return notice_message(text);
 }
 
 }  // namespace nostr

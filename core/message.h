@@ -107,4 +107,8 @@ std::optional<std::string> neutralize_huge_numbers(std::string_view frame);
 // unexpected (a byte order mark, a non-object) gives nullopt. Borrows `frame`.
 std::optional<std::string_view> second_element_raw(std::string_view frame);
 
+// Returns the frame that answers a refused client frame: OK false (EVENT),
+// CLOSED (REQ/COUNT), or NOTICE, carrying err.reject's wire message.
+std::string reply_for(const MessageError& err);
+
 }  // namespace nostr

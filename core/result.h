@@ -68,10 +68,3 @@ class [[nodiscard]] Status {
 };
 
 }  // namespace nostr
-
-// Propagate a failed Result/Status from the current function.
-#define NOSTR_TRY(expr)                              \
-  do {                                               \
-    auto&& nostr_try_r_ = (expr);                    \
-    if (!nostr_try_r_.ok()) return nostr_try_r_.error(); \
-  } while (0)

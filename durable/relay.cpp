@@ -41,28 +41,20 @@ std::string Relay::stats_json(uint64_t memory_bytes) const {
     pending_events += c.pending_events;
     waiting += c.page_steps.size() + c.ids_steps.size();
   }
-  std::string s = "{";
-  auto field = [&s](const char* name, uint64_t v) {
-    if (s.size() > 1) s += ',';
-    s += '"';
-    s += name;
-    s += "\":";
-    append_uint(s, v);
-  };
-  field("connections", conns_.size());
-  field("subscriptions", subs_.size());
-  field("filter_bytes", filter_bytes_);
-  field("pending_events", pending_events);
-  field("pending_event_bytes", pending_event_bytes_);
-  field("query_list_bytes", query_list_bytes_);
-  field("query_page_bytes", query_page_bytes_);
-  field("queries_active", queries_in_flight_);
-  field("queries_waiting", waiting);
-  field("pending_counts", pending_counts_);
-  field("recent_ids", recent_.size());
-  field("memory_bytes", memory_bytes);
-  s += '}';
-  return s;
+  return JsonObjectWriter()
+      .uint("connections", conns_.size())
+      .uint("subscriptions", subs_.size())
+      .uint("filter_bytes", filter_bytes_)
+      .uint("pending_events", pending_events)
+      .uint("pending_event_bytes", pending_event_bytes_)
+      .uint("query_list_bytes", query_list_bytes_)
+      .uint("query_page_bytes", query_page_bytes_)
+      .uint("queries_active", queries_in_flight_)
+      .uint("queries_waiting", waiting)
+      .uint("pending_counts", pending_counts_)
+      .uint("recent_ids", recent_.size())
+      .uint("memory_bytes", memory_bytes)
+      .finish();
 }
 
 Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.limits) { crypto_selftest(); }
@@ -128,18 +120,8 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
   ParsedFrame r = parser_.parse(bytes, padded, config_.limits.max_filter_bytes);
   if (!r.ok()) {
     const MessageError& err = r.error;
-    const std::string text = err.reject.wire_message();
-    switch (err.reply) {
-      case ReplyKind::ok: out_.send(conn, ok_message(err.event_id, false, text)); break;
-      case ReplyKind::closed:
-        if (err.ends_subscription) {
-          refuse_req(conn, err.sub_id, text);
-        } else {
-          out_.send(conn, closed_message(err.sub_id, text));
-        }
-        break;
-      case ReplyKind::notice: out_.send(conn, notice_message(text)); break;
-    }
+    if (err.reply == ReplyKind::closed && err.ends_subscription) return refuse_req(conn, err.sub_id, err.reject.wire_message());
+    out_.send(conn, reply_for(err));
     return;
   }
   ClientMessage& m = *r.message;

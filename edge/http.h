@@ -15,7 +15,7 @@ struct HttpRequest {
   std::string method;
   std::string path;
   // Lowercase header names; absent headers are empty strings.
-  std::string accept, upgrade, connection, websocket_key, websocket_version, origin, authorization;
+  std::string accept, upgrade, connection, websocket_key, websocket_version, authorization;
 };
 
 // Host settings that are not relay configuration: they come from Worker

@@ -5,7 +5,7 @@
 import { configFailure } from './config.js';
 
 // The request headers the edge handler looks at (edge_abi.h).
-const EDGE_HEADERS = ['accept', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'origin', 'authorization'];
+const EDGE_HEADERS = ['accept', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'authorization'];
 
 // RELAY_CONFIG refused by the core: the message names the key.
 export class EdgeConfigError extends Error {}

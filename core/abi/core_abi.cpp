@@ -70,14 +70,8 @@ NR_EXPORT("nr_check_frame")
 int32_t nr_check_frame(nr_ctx* ctx, const uint8_t* frame, uint32_t len, double now) {
   nostr::ParsedFrame parsed = ctx->parser.parse(bytes(frame, len), true);
   if (!parsed.ok()) {
-    const auto& err = parsed.error;
-    const std::string text = err.reject.wire_message();
-    switch (err.reply) {
-      case nostr::ReplyKind::ok: ctx->out = nostr::ok_message(err.event_id, false, text); break;
-      case nostr::ReplyKind::closed: ctx->out = nostr::closed_message(err.sub_id, text); break;
-      case nostr::ReplyKind::notice: ctx->out = nostr::notice_message(text); break;
-    }
-    return static_cast<int32_t>(err.reject.code);
+    ctx->out = nostr::reply_for(parsed.error);
+    return static_cast<int32_t>(parsed.error.reject.code);
   }
   static constexpr const char* kNames[] = {"EVENT", "REQ", "COUNT", "CLOSE", "AUTH", "NEG"};
   const nostr::ClientMessage& m = *parsed.message;

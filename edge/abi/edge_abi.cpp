@@ -62,7 +62,6 @@ NR_EXPORT("nr_edge_request") int32_t nr_edge_request(nr_edge* e, const uint8_t* 
       r.connection = field(h, "connection");
       r.websocket_key = field(h, "sec-websocket-key");
       r.websocket_version = field(h, "sec-websocket-version");
-      r.origin = field(h, "origin");
       r.authorization = field(h, "authorization");
     }
   }
