@@ -86,6 +86,16 @@ class CompiledFilter {
   const std::optional<std::vector<Pubkey>>& authors() const { return authors_; }
   const std::optional<std::vector<uint16_t>>& kinds() const { return kinds_; }
   const std::vector<TagCondition>& tags() const { return tags_; }  // sorted by letter
+  // The tag condition with the fewest values (the first such, by letter), the
+  // most selective guess for an index to start from; nullptr if none. Used by
+  // the read planner and the subscription index alike.
+  const TagCondition* narrowest_tag() const {
+    const TagCondition* best = nullptr;
+    for (const auto& t : tags_) {
+      if (!best || t.values.size() < best->values.size()) best = &t;
+    }
+    return best;
+  }
   std::optional<uint64_t> since() const { return since_; }
   std::optional<uint64_t> until() const { return until_; }
   std::optional<uint64_t> limit() const { return limit_; }

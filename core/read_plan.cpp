@@ -103,13 +103,7 @@ size_t list_values(const CompiledFilter& f) {
 }
 
 // Which tag condition drives a tag-shaped query: the one with fewest values.
-const TagCondition* driving_tag(const CompiledFilter& f) {
-  const TagCondition* best = nullptr;
-  for (const auto& t : f.tags()) {
-    if (!best || t.values.size() < best->values.size()) best = &t;
-  }
-  return best;
-}
+const TagCondition* driving_tag(const CompiledFilter& f) { return f.narrowest_tag(); }
 
 enum class Shape { ids, tag1, tag_n, events };
 

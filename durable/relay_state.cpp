@@ -73,8 +73,10 @@ void Relay::on_schema_version(std::string_view results) {
     if (!parse_decimal(rs[0].cell(0, 0), version)) version = 0;
   }
   const size_t latest = std::size(kLocalMigrations);
+  for (size_t v = 0; v < latest; ++v) {
+    if (v >= version || kLocalMigrations[v].idempotent) out_.local_sql(0, stmt_json({std::string(kLocalMigrations[v].sql), {}}));
+  }
   if (version < latest) {
-    for (size_t v = version; v < latest; ++v) out_.local_sql(0, stmt_json({std::string(kLocalMigrations[v]), {}}));
     out_.local_sql(0, stmt_json({"DELETE FROM schema_version", {}}));
     out_.local_sql(0, stmt_json({"INSERT INTO schema_version (version) VALUES (?)", {SqlParam::of(static_cast<int64_t>(latest))}}));
   }

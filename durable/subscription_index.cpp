@@ -35,12 +35,7 @@ void SubscriptionIndex::add(SubHandle h, const std::vector<CompiledFilter>& filt
       for (const auto& id : *f.ids()) file(id_key(id), &f);
     } else if (f.authors()) {
       for (const auto& pk : *f.authors()) file(author_key(pk), &f);
-    } else if (!f.tags().empty()) {
-      // The tag condition with the fewest values is the most selective guess.
-      const TagCondition* best = &f.tags()[0];
-      for (const auto& t : f.tags()) {
-        if (t.values.size() < best->values.size()) best = &t;
-      }
+    } else if (const TagCondition* best = f.narrowest_tag()) {
       for (const auto& v : best->values) file(tag_key(best->letter, v), &f);
     } else if (f.kinds()) {
       for (const uint16_t k : *f.kinds()) file(kind_key(k), &f);

@@ -248,7 +248,8 @@ export class RelayEngine {
     try {
       stmt = this.performer.sql(sql, params ?? []);
     } catch (err) {
-      throw new Error(`DO SQL failed: ${err?.message ?? err}; sql=${sql} params=${JSON.stringify(params)}`);
+      const shown = JSON.stringify(params);
+      throw new Error(`DO SQL failed: ${err?.message ?? err}; sql=${sql} params=${shown.length > 300 ? `${shown.slice(0, 300)}… (${shown.length} chars)` : shown}`);
     }
     if (token === 0) return;
     const results = encodeResults([stmt]);

@@ -116,6 +116,14 @@ TEST_CASE("query plans use the schema's indexes") {
     CAPTURE(plan);
     CHECK(uses_indexes(plan));
   }
+  // The NIP-40 sweep finds expired events through the partial expiry index.
+  for (const auto& st : nostr::plan_expiry_sweep(100, 500)) {
+    const std::string plan = db.explain(stmt_json(st));
+    CAPTURE(st.sql);
+    CAPTURE(plan);
+    CHECK(uses_indexes(plan));
+    CHECK(plan.find("events_expires") != std::string::npos);
+  }
 }
 
 TEST_CASE("stored queries equal a naive in-memory store on random data") {

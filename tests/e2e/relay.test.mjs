@@ -581,6 +581,70 @@ test('200 concurrent connections: each subscribes, one event reaches all, all cl
   });
 });
 
+// nostr-tools' Relay as a client application uses it (merged from the former
+// relay.e2e.test.mjs, which started a second wrangler dev for these).
+describe('nostr-tools client', () => {
+  const collect = (client, filters) => {
+    const events = [];
+    let eose;
+    const eosed = new Promise((r) => (eose = r));
+    const sub = client.subscribe(filters, { onevent: (e) => events.push(e), oneose: () => eose() });
+    return { sub, events, eosed };
+  };
+  const waitUntil = async (pred, ms, what) => {
+    const deadline = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  const note = (sk, content) => sign(sk, { content });
+
+  test('publish, query, live delivery and COUNT with nostr-tools', async () => {
+    const sk = generateSecretKey();
+    const a = await connectTools();
+    const b = await connectTools();
+    try {
+      const first = note(sk, 'first');
+      assert.match(await a.publish(first), /^$|duplicate/);
+
+      const stored = collect(b, [{ authors: [getPublicKey(sk)] }]);
+      await stored.eosed;
+      assert.deepEqual(stored.events.map((e) => e.id), [first.id]);
+
+      const second = note(sk, 'second');
+      await a.publish(second);
+      await waitUntil(() => stored.events.length === 2, 5000, 'the live event');
+      assert.equal(stored.events[1].id, second.id);
+
+      const n = await b.count([{ authors: [getPublicKey(sk)] }], {});
+      assert.equal(n, 2);
+      stored.sub.close();
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  test('a subscription keeps working across an idle period (local hibernation ~10 s)', { timeout: 60000 }, async () => {
+    const sk = generateSecretKey();
+    const listener = await connectTools();
+    const publisher = await connectTools();
+    try {
+      const live = collect(listener, [{ authors: [getPublicKey(sk)], kinds: [1] }]);
+      await live.eosed;
+      await new Promise((r) => setTimeout(r, 13000)); // no traffic: the object may hibernate
+      const ev = note(sk, 'after the nap');
+      await publisher.publish(ev);
+      await waitUntil(() => live.events.length === 1, 5000, 'the event after hibernation');
+      assert.equal(live.events[0].id, ev.id);
+    } finally {
+      listener.close();
+      publisher.close();
+    }
+  });
+});
+
 test('the workerd log shows no engine failure or uncaught exception', () => {
   const log = relay.log();
   for (const bad of ['relay engine failed', 'Uncaught', 'nr_relay_open(', 'DO SQL failed']) {

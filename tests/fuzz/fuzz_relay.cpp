@@ -1,6 +1,9 @@
 // libFuzzer target: the whole relay engine as the Durable Object runs it.
 // Input lines are operations: the first byte picks a connection (1-4) and an
-// operation (frame / reconnect / hibernate), the rest is the frame. D1 and DO
+// operation (frame / an hour passes / reconnect / hibernate), the rest is the
+// frame. An input whose first byte has its top bit set runs with NIP-42
+// required (20 s to authenticate) and connection 4 opening from a blocked
+// address, so the policy stage and both kinds of timers are exercised. D1 and DO
 // storage are real SQLite databases (schema.sql). Invariants: nothing crashes
 // or trips a sanitizer, every frame the relay sends is a JSON array, every
 // budget counter stays within its limit (small limits, so they are reached),
@@ -26,8 +29,11 @@ void check(bool cond) {
 }
 
 // Budgets small enough for short inputs to reach them.
-nostr::RelayConfig fuzz_config() {
+nostr::RelayConfig fuzz_config(bool strict) {
   nostr::RelayConfig c;
+  c.auth_required = strict;
+  c.auth_timeout = 20;
+  if (strict) c.blocked_ips = {"203.0.113.9"};
   c.limits.max_connections = 3;
   c.limits.max_subscriptions = 4;
   c.limits.max_subscriptions_total = 10;
@@ -46,7 +52,9 @@ nostr::RelayConfig fuzz_config() {
 
 class Host {
  public:
-  Host() : d1_(std::string(NOSTR_SOURCE_DIR) + "/schema.sql"), relay_(std::make_unique<nostr::durable::Relay>(fuzz_config())) {
+  explicit Host(bool strict)
+      : strict_(strict), d1_(std::string(NOSTR_SOURCE_DIR) + "/schema.sql"),
+        relay_(std::make_unique<nostr::durable::Relay>(fuzz_config(strict))) {
     relay_->restore(now_);
     drain();
   }
@@ -88,16 +96,22 @@ class Host {
   }
   void hibernate() {
     pump();
-    relay_ = std::make_unique<nostr::durable::Relay>(fuzz_config());
+    relay_ = std::make_unique<nostr::durable::Relay>(fuzz_config(strict_));
     for (const uint32_t c : open_) check(relay_->open(c, "", attach_[c], now_));
     relay_->restore(now_);
     drain();
   }
   void tick() { now_ += 7; }
+  // An hour passes: AUTH deadlines and the expiry sweep come due.
+  void hour() {
+    now_ += 3601;
+    pump();
+  }
 
  private:
   void open(uint32_t conn) {
-    check(relay_->open(conn, "challenge", "", now_));
+    const nostr::ConnMeta meta{strict_ && conn == 4 ? "203.0.113.9" : "198.51.100.1", "", ""};
+    check(relay_->open(conn, "challenge", "", now_, meta));
     if (relay_->connection_count() > open_.size()) open_.insert(conn);  // else refused: over max_connections
     drain();
   }
@@ -132,10 +146,14 @@ public:  // perform_actions' callbacks: every frame is a JSON array; the engine'
   nostr::test::SqliteDb& local_db() { return do_sql_; }
   void on_local_sql_error(const std::string& /*err*/) { check(false); }
   void on_conn_state(uint32_t conn, std::string state) { attach_[conn] = std::move(state); }
-  void on_close(uint32_t /*conn*/, uint32_t /*code*/, const std::string& /*reason*/) {}
+  void on_close(uint32_t conn, uint32_t code, const std::string& reason) {
+    check(code >= 1000 && code < 5000 && !reason.empty());
+    open_.erase(conn);  // the host drops the socket
+  }
 
  private:
 
+  bool strict_;
   uint64_t now_ = 1760000000;  // the nostr-tools corpus (scripts/gen-corpus.mjs) is signed around this time
   nostr::test::SqliteDb d1_;
   nostr::test::SqliteDb do_sql_;
@@ -149,7 +167,7 @@ public:  // perform_actions' callbacks: every frame is a JSON array; the engine'
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  Host host;
+  Host host(size > 0 && (data[0] & 0x80) != 0);
   const std::string input(reinterpret_cast<const char*>(data), size);
   size_t pos = 0;
   int ops = 0;
@@ -162,6 +180,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto b = static_cast<uint8_t>(line[0]);
     const uint32_t conn = 1 + (b & 3);
     switch ((b >> 2) & 7) {
+      case 4: host.hour(); break;
       case 5: host.frame(conn, line.substr(1), /*async=*/true); break;
       case 6: host.reconnect(conn); break;
       case 7: host.hibernate(); break;
