@@ -135,13 +135,15 @@ void Relay::enqueue_query_step(SubHandle h) {
   }
 }
 
-// Round-robin over connections, one step each per turn, until a full turn
-// starts nothing: a client with 100 REQs waits its turn like one with one.
+// Each free read slot goes to a waiting connection with the fewest reads in
+// flight, round-robin among equals: one pass over the queue per level (0 reads
+// in flight, then 1, ...), so a client waiting for its first read is never
+// queued behind other clients' second, third or fourth, and a client with 100
+// REQs waits its turn like one with one. O(connections x max_queries_in_flight).
 void Relay::run_query_steps(uint64_t now) {
   if (next_deadline_ != 0 && now >= next_deadline_) next_deadline_ = 0;
-  bool progress = true;
-  while (progress && !query_rr_.empty()) {
-    progress = false;
+  const Limits& lim = config_.limits;
+  for (uint32_t level = 0; level < lim.max_queries_in_flight && !query_rr_.empty(); ++level) {
     for (size_t turn = query_rr_.size(); turn > 0 && !query_rr_.empty(); --turn) {
       const uint32_t conn = query_rr_.front();
       query_rr_.pop_front();
@@ -150,13 +152,11 @@ void Relay::run_query_steps(uint64_t now) {
       Connection& cn = c->second;
       // A connection's own reads wait for each other: one client's REQ churn
       // cannot fill D1's queue ahead of everyone else.
-      if (cn.queries_in_flight < config_.limits.max_queries_in_flight &&
-          queries_in_flight_ < config_.limits.max_queries_in_flight_total) {
+      if (cn.queries_in_flight == level && queries_in_flight_ < lim.max_queries_in_flight_total) {
         for (auto* steps : {&cn.page_steps, &cn.ids_steps}) {
           if (steps->empty() || !start_query_step(*subs_.at(steps->front()), steps->front(), now)) continue;
           ++cn.queries_in_flight;
           steps->pop_front();
-          progress = true;
           break;
         }
       }

@@ -712,3 +712,36 @@ TEST_CASE("a stored answer that fits one page costs one D1 round trip; a larger 
   CHECK(h.d1_batches_run - before >= 2);
   CHECK(h.relay().usage().query_page_bytes == 0);
 }
+
+TEST_CASE("review: a free D1 read slot goes to the connection with the fewest reads in flight") {
+  // Found by the hostile suite: with the relay-wide read slots taken by busy
+  // connections, a bystander's single REQ waited behind their second, third
+  // and fourth reads (round-robin by connection, not by reads in flight).
+  nostr::RelayConfig cfg;
+  cfg.limits.max_queries_in_flight = 2;
+  cfg.limits.max_queries_in_flight_total = 3;
+  SimHost h(cfg);
+  for (uint32_t c : {1u, 2u, 4u}) {
+    h.connect(c);
+    h.take(c);
+  }
+  for (int i = 0; i < 4; ++i) {
+    for (uint32_t c : {1u, 2u}) h.send_async(c, "[\"REQ\",\"busy" + std::to_string(i) + "\",{\"kinds\":[1]}]");
+  }
+  h.fire_due_timer();  // busy connections' REQs start after the burst
+  REQUIRE(h.pending_d1() == 3);  // the relay-wide cap
+  h.send_async(4, "[\"REQ\",\"mine\",{\"kinds\":[1]}]");
+  h.fire_due_timer();
+  REQUIRE(h.pending_d1() == 3);  // waits for a slot
+  int completions = 0;
+  while (h.take(4).empty()) {
+    REQUIRE(completions < 20);
+    h.execute_first_and_hold();
+    h.release_held();
+    ++completions;
+  }
+  // The first freed slot starts connection 4's read (it has none in flight),
+  // which completes after the two reads already queued ahead of it in D1.
+  CHECK(completions == 4);
+  h.pump();
+}

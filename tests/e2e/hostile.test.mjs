@@ -564,6 +564,7 @@ async function attack(t, name, { setup, run, teardown, repeat = false, minRoundT
   const started = await bystander.start(name);
   if (started.reconnected || baseStart.reconnected) notes.push('bystander had to reconnect before this attack (its socket had closed)');
   const t0 = performance.now();
+  ctx.startedAt = Date.now();
   try {
     do {
       await run(ctx, prepared, ctx.round);
@@ -599,7 +600,7 @@ async function attack(t, name, { setup, run, teardown, repeat = false, minRoundT
   const byReq = rep.samples.filter((s) => s.op === 'REQ');
   const slow = rep.samples.filter((s) => !(s.ms < BYSTANDER_MS));
   const wrong = rep.samples.filter((s) => (s.op === 'EVENT' ? !okAnswer(s) : !reqAnswer(s)));
-  const fmt = (s) => `${s.op} ${Number.isFinite(s.ms) ? `${s.ms.toFixed(0)} ms` : 'no answer'} → ${s.answer}`;
+  const fmt = (s) => `${s.op} ${Number.isFinite(s.ms) ? `${s.ms.toFixed(0)} ms` : 'no answer'} → ${s.answer} (sent at +${s.at - (Number.isFinite(s.ms) ? s.ms : 0) - ctx.startedAt} ms)`;
   if (slow.length) failures.push(`(b) ${slow.length}/${rep.samples.length} bystander round trips took ≥ ${BYSTANDER_MS} ms: ${slow.slice(0, 6).map(fmt).join('; ')}`);
   if (wrong.length) failures.push(`(b) ${wrong.length} bystander answers were not OK true / EOSE / a rate-limited refusal: ${wrong.slice(0, 6).map(fmt).join('; ')}`);
   if (rep.closedDuring) failures.push(`(b) the bystander's socket was closed during the attack: code ${rep.closedDuring.code} ${JSON.stringify(rep.closedDuring.reason)} (the relay was reset)`);
@@ -745,6 +746,8 @@ async function subscribeAll(ctx, label, conns, subPrefix, nSubs, reqFrame, timeo
     const ahead = due - (performance.now() - t0);
     await (ahead > 1 ? sleep(ahead) : tick());
   }
+  const sentAt = Date.now() - (ctx.startedAt ?? Date.now());
+  const sentMs = performance.now() - t0;
   const total = conns.length * nSubs;
   const answered = () => answers.reduce((a, m) => a + m.size, 0);
   try {
@@ -752,8 +755,10 @@ async function subscribeAll(ctx, label, conns, subPrefix, nSubs, reqFrame, timeo
   } catch (err) {
     ctx.check(`${label}: every REQ answered`, () => assert.fail(err.message));
   }
+  const answeredMs = performance.now() - t0;
   await sleep(200);
   offs.forEach((off) => off());
+  ctx.note(`${label}: sent in ${sentMs.toFixed(0)} ms (done at +${sentAt} ms into the attack), all answered ${answeredMs.toFixed(0)} ms after the first`);
   const closedConns = conns.filter((c) => c.closeInfo);
   ctx.check(`${label}: no attacking socket dropped`, () => assert.equal(closedConns.length, 0,
     `${closedConns.length}/${conns.length} attacking sockets closed, e.g. code ${closedConns[0]?.closeInfo.code} ${JSON.stringify(closedConns[0]?.closeInfo.reason)}`));
