@@ -28,6 +28,7 @@ uint32_t* u32_limit(Limits& l, std::string_view k) {
       {"max_event_size", &Limits::max_event_size},
       {"max_filter_values", &Limits::max_filter_values},
       {"max_connections", &Limits::max_connections},
+      {"max_connections_per_ip", &Limits::max_connections_per_ip},
       {"max_logins", &Limits::max_logins},
       {"max_subscriptions_total", &Limits::max_subscriptions_total},
       {"max_filter_bytes", &Limits::max_filter_bytes},

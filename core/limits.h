@@ -26,6 +26,7 @@ struct Limits {
   // and a relay-wide bound (docs/limits.md). The defaults keep the wasm heap of
   // one Durable Object under 48 MiB whatever clients do.
   uint32_t max_connections = 4096;           // open sockets, relay-wide
+  uint32_t max_connections_per_ip = 0;       // open sockets per remote address (0: no cap)
   uint32_t max_logins = 8;                   // NIP-42 pubkeys per connection
   uint32_t max_subscriptions_total = 20000;  // open REQs, relay-wide
   // Compiled filters of open subscriptions, in estimated heap bytes

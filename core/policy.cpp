@@ -44,9 +44,14 @@ std::string ConnMeta::to_json() const {
 
 bool ConnView::is_authed(const Pubkey& pk) const { return std::find(authed.begin(), authed.end(), pk) != authed.end(); }
 
-std::optional<Reject> Policy::admit(const ConnMeta& meta, size_t open) const {
+std::optional<Reject> Policy::admit(const ConnMeta& meta, size_t open, size_t from_ip) const {
   if (!meta.ip.empty() && std::find(config_.blocked_ips.begin(), config_.blocked_ips.end(), meta.ip) != config_.blocked_ips.end()) {
     return reject(Code::blocked, "connections from this address are not accepted");
+  }
+  const uint32_t per_ip = config_.limits.max_connections_per_ip;
+  if (per_ip != 0 && !meta.ip.empty() && from_ip >= per_ip) {
+    return reject(Code::rate_limited,
+                  "too many connections from this address (limit is " + std::to_string(per_ip) + "), try again later");
   }
   if (open >= config_.limits.max_connections) {
     return reject(Code::rate_limited, "the relay is at its connection limit (" +

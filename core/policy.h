@@ -51,9 +51,9 @@ class Policy {
   // Borrows `config`, which must outlive the policy.
   explicit Policy(const RelayConfig& config) : config_(config) {}
 
-  // A socket opens with `open` connections already open. Returns the refusal
-  // sent as NOTICE before the socket is closed.
-  [[nodiscard]] std::optional<Reject> admit(const ConnMeta& meta, size_t open) const;
+  // A socket opens with `open` connections already open, `from_ip` of them
+  // from meta.ip. Returns the refusal sent as NOTICE before the socket is closed.
+  [[nodiscard]] std::optional<Reject> admit(const ConnMeta& meta, size_t open, size_t from_ip) const;
 
   // An EVENT before its signature is checked: rules that need no proven author.
   [[nodiscard]] std::optional<Reject> event_before_verify(const ConnView& c, const Event& e) const;

@@ -63,7 +63,8 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
                  const ConnMeta& meta) {
   if (conns_.count(conn)) return false;
   if (state.empty()) {
-    if (auto refused = policy_.admit(meta, conns_.size())) {
+    const auto same_ip = meta.ip.empty() ? conns_per_ip_.end() : conns_per_ip_.find(meta.ip);
+    if (auto refused = policy_.admit(meta, conns_.size(), same_ip == conns_per_ip_.end() ? 0 : same_ip->second)) {
       const std::string why = refused->wire_message();
       out_.send(conn, notice_message(why));
       // 1013: try again later; 1008: policy violation.
@@ -82,6 +83,7 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
       c.auth_deadline = due;
       auth_deadlines_.emplace(due, conn);
     }
+    if (!c.meta.ip.empty()) ++conns_per_ip_[c.meta.ip];
     attach_state(conn, c);
     return true;
   }
@@ -111,6 +113,7 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
       auth_deadlines_.emplace(due, conn);
     }
   }
+  if (!c.meta.ip.empty()) ++conns_per_ip_[c.meta.ip];
   return true;
 }
 
@@ -190,6 +193,10 @@ void Relay::drop_connection(uint32_t conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   if (it->second.auth_deadline != 0) auth_deadlines_.erase({it->second.auth_deadline, conn});
+  if (const std::string& ip = it->second.meta.ip; !ip.empty()) {
+    auto n = conns_per_ip_.find(ip);
+    if (n != conns_per_ip_.end() && --n->second == 0) conns_per_ip_.erase(n);
+  }
   std::vector<SubHandle> handles;
   for (const auto& [id, h] : it->second.subs) handles.push_back(h);
   for (const SubHandle h : handles) remove_subscription(h);

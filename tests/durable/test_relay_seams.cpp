@@ -152,3 +152,25 @@ TEST_CASE("local SQL schema: a table that went missing is re-created at the next
   REQUIRE(h.local_db().run_one("{\"sql\":\"SELECT COUNT(*) FROM subs\",\"params\":[]}", out, err));
   CHECK(out.substr(20) == "0");
 }
+
+TEST_CASE("policy: limits.max_connections_per_ip caps the sockets of one address, counting closes and wakes") {
+  nostr::RelayConfig cfg;
+  cfg.limits.max_connections_per_ip = 2;
+  SimHost h(cfg);
+  const ConnMeta a{"198.51.100.1", "", ""}, b{"198.51.100.2", "", ""};
+  h.connect(1, a);
+  h.connect(2, a);
+  h.try_connect(3, a);
+  CHECK(h.take(3) == std::vector<std::string>{
+                         "[\"NOTICE\",\"rate-limited: too many connections from this address (limit is 2), try again later\"]"});
+  CHECK(h.close_reason(3) == "1013 rate-limited: too many connections from this address (limit is 2), try again later");
+  h.connect(4, b);   // another address is not affected
+  h.connect(5, {});  // nor is an unknown one
+  CHECK(h.relay().connection_count() == 4);
+  h.hibernate_and_wake();  // the count is rebuilt from the surviving sockets' state
+  h.try_connect(6, a);
+  CHECK(h.relay().meta(6) == nullptr);
+  h.disconnect(1);  // a close frees a place
+  h.connect(7, a);
+  CHECK(h.relay().meta(7) != nullptr);
+}

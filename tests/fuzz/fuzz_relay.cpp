@@ -34,6 +34,7 @@ nostr::RelayConfig fuzz_config(bool strict) {
   c.auth_required = strict;
   c.auth_timeout = 20;
   if (strict) c.blocked_ips = {"203.0.113.9"};
+  if (strict) c.limits.max_connections_per_ip = 2;  // connections 1-3 share an address
   c.limits.max_connections = 3;
   c.limits.max_subscriptions = 4;
   c.limits.max_subscriptions_total = 10;
