@@ -79,16 +79,20 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
   if (state.empty()) {
     c.challenge.assign(challenge.substr(0, kMaxChallenge));
     out_.send(conn, auth_message(c.challenge));
-    if (const uint64_t due = policy_.auth_deadline(now)) {
-      c.auth_deadline = due;
-      auth_deadlines_.emplace(due, conn);
-    }
-    if (!c.meta.ip.empty()) ++conns_per_ip_[c.meta.ip];
-    attach_state(conn, c);
-    return true;
+  } else {
+    restore_conn_state(conn, c, challenge, state);
   }
-  // Our own ConnState (see attach_state). Should it lack a challenge, the
-  // host's fresh one keeps NIP-42 possible.
+  // An unauthenticated connection's AUTH clock starts; after hibernation it
+  // restarts at the wake (its start is not kept).
+  if (c.authed.empty()) set_auth_deadline(conn, c, policy_.auth_deadline(now));
+  if (!c.meta.ip.empty()) ++conns_per_ip_[c.meta.ip];
+  if (state.empty()) attach_state(conn, c);
+  return true;
+}
+
+// Our own ConnState (see attach_state). Should it lack a challenge, the host's
+// fresh one keeps NIP-42 possible.
+void Relay::restore_conn_state(uint32_t conn, Connection& c, std::string_view challenge, std::string_view state) {
   ConnState st = ConnState::from_json(state, config_.limits.max_logins);
   c.challenge.assign(st.challenge.empty() ? challenge.substr(0, kMaxChallenge) : std::string_view(st.challenge));
   c.authed = std::move(st.authed);
@@ -105,16 +109,12 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
     if (!sub || filters.empty() || c.subs.count(sub->str())) continue;
     add_subscription(conn, c, std::move(*sub), std::move(filters), /*live=*/true);
   }
-  // Hibernation does not stop the clock of an unauthenticated connection, but
-  // its start is not kept: it restarts at the wake.
-  if (c.authed.empty()) {
-    if (const uint64_t due = policy_.auth_deadline(now)) {
-      c.auth_deadline = due;
-      auth_deadlines_.emplace(due, conn);
-    }
-  }
-  if (!c.meta.ip.empty()) ++conns_per_ip_[c.meta.ip];
-  return true;
+}
+
+void Relay::set_auth_deadline(uint32_t conn, Connection& c, uint64_t due) {
+  if (c.auth_deadline != 0) auth_deadlines_.erase({c.auth_deadline, conn});
+  c.auth_deadline = due;
+  if (due != 0) auth_deadlines_.emplace(due, conn);
 }
 
 void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t now) {
@@ -183,16 +183,14 @@ void Relay::expire_auth(uint64_t now) {
     const std::string why = policy_.auth_timed_out().wire_message();
     out_.send(conn, notice_message(why));
     out_.close(conn, 1008, why);
-    drop_connection(conn);  // erases its deadline
+    close(conn);  // forgets the connection, and so its deadline
   }
 }
 
-void Relay::close(uint32_t conn) { drop_connection(conn); }
-
-void Relay::drop_connection(uint32_t conn) {
+void Relay::close(uint32_t conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
-  if (it->second.auth_deadline != 0) auth_deadlines_.erase({it->second.auth_deadline, conn});
+  set_auth_deadline(conn, it->second, 0);
   if (const std::string& ip = it->second.meta.ip; !ip.empty()) {
     auto n = conns_per_ip_.find(ip);
     if (n != conns_per_ip_.end() && --n->second == 0) conns_per_ip_.erase(n);
@@ -249,10 +247,7 @@ void Relay::on_auth(uint32_t conn, const Event& e, uint64_t now) {
     }
     c.authed.push_back(e.pubkey());
   }
-  if (c.auth_deadline != 0) {
-    auth_deadlines_.erase({c.auth_deadline, conn});
-    c.auth_deadline = 0;
-  }
+  set_auth_deadline(conn, c, 0);
   send_ok(conn, e.id(), true, "");
   attach_state(conn, c);
 }

@@ -244,8 +244,12 @@ class Relay {
   void expire_auth(uint64_t now);
   // Policy's view of a connection.
   ConnView view(const Connection& c) const { return ConnView{c.meta, c.authed}; }
-  // Forgets conn (its socket is gone or is being closed).
-  void drop_connection(uint32_t conn);
+  // A woken connection's state (challenge, logins, metadata, subscriptions).
+  void restore_conn_state(uint32_t conn, Connection& c, std::string_view challenge, std::string_view state);
+  // Replaces conn's AUTH deadline (0: none).
+  void set_auth_deadline(uint32_t conn, Connection& c, uint64_t due);
+  // Sets the next expiry sweep time and keeps it in local SQL.
+  void schedule_sweep(uint64_t at);
   uint32_t add_pending(PendingOp op) {
     const uint32_t token = next_token();
     pending_.emplace(token, std::move(op));

@@ -94,9 +94,13 @@ void Relay::on_timer_rows(std::string_view results, uint64_t now) {
     sweep_at_ = at;
     return;
   }
-  sweep_at_ = now + kSweepInterval;
+  schedule_sweep(now + kSweepInterval);
+}
+
+void Relay::schedule_sweep(uint64_t at) {
+  sweep_at_ = at;
   out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO timers (name, at) VALUES (?, ?)",
-                               {SqlParam::of(std::string(kSweepTimer)), SqlParam::of(static_cast<int64_t>(sweep_at_))}}));
+                               {SqlParam::of(std::string(kSweepTimer)), SqlParam::of(static_cast<int64_t>(at))}}));
 }
 
 void Relay::on_restore_rows(std::string_view results) {

@@ -229,9 +229,7 @@ void Relay::on_sweep_done(bool ok, std::string_view results, uint64_t now) {
   std::vector<ResultSet> rs;
   const bool full = ok && parse_results(results, rs) && !rs.empty() && rs.back().changes >= kSweepBatch;
   // A full batch: more are expired, go on at once. Otherwise (or on failure) next interval.
-  sweep_at_ = full ? now : now + kSweepInterval;
-  out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO timers (name, at) VALUES (?, ?)",
-                               {SqlParam::of(std::string(kSweepTimer)), SqlParam::of(static_cast<int64_t>(sweep_at_))}}));
+  schedule_sweep(full ? now : now + kSweepInterval);
 }
 
 }  // namespace nostr::durable

@@ -84,11 +84,11 @@ async function launch(migrate) {
 // nice value is per thread, and new threads inherit it). The relay still has
 // to process every byte the attackers send.
 const ATTACKER_NICE = 10;
-function niceAttackers(notes) {
+function niceAttackers() {
   try {
     setPriority(ATTACKER_NICE); // this thread only
   } catch (err) {
-    notes?.push(`could not lower the attackers' priority: ${err?.message ?? err}`);
+    console.error(`could not lower the attackers' priority: ${err?.message ?? err}`);
   }
 }
 
