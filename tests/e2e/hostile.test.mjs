@@ -705,12 +705,12 @@ async function ensureHugeEvents(ctx) {
 // ------------------------------------------------------------------ the attacks
 
 // Input bandwidth of the REQ floods (bytes/s, all attacking connections
-// together). workerd reads ~165 MB/s of 100 KB frames into one Durable Object
-// locally, and a Durable Object that does nothing with them is no faster
-// (docs/limits.md, "What is not bounded"): a flood of bytes above what one
-// object can read delays everyone whatever the engine does, and is bounded
-// at the edge (per-IP limits), not here. The floods stay at about a seventh of that
-// rate: 200 MB take about 8 s.
+// together). The relay's Durable Object reads ~165 MB/s of 100 KB REQ frames
+// locally, about 40% of that cost being workerd's own (bench/flood/flood.mjs;
+// docs/limits.md, "What is not bounded"): a flood of bytes above what one
+// object can read delays everyone by the backlog, and is bounded at the edge
+// (per-IP limits), not here. The floods stay at about a seventh of that rate:
+// 200 MB take about 8 s.
 const ATTACK_INPUT_RATE = 25e6;
 // Frames per second likewise: each costs workerd ~0.15 ms before the engine
 // sees it (and a REQ the engine compiles and stores, more), and frame rates are
