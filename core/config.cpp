@@ -121,6 +121,7 @@ Result<RelayConfig> parse_config(std::string_view json) {
                          : k == "description" ? &c.description
                          : k == "pubkey"      ? &c.pubkey
                          : k == "contact"     ? &c.contact
+                         : k == "icon"        ? &c.icon
                          : k == "relay_url"   ? &c.relay_url
                          : k == "software"    ? &c.software
                          : k == "version"     ? &c.version
@@ -145,6 +146,10 @@ std::string relay_info_json(const RelayConfig& c) {
   if (!c.contact.empty()) {
     out += ",\"contact\":";
     append_json_string(out, c.contact);
+  }
+  if (!c.icon.empty()) {
+    out += ",\"icon\":";
+    append_json_string(out, c.icon);
   }
   // Only what this relay really implements end to end.
   out += ",\"supported_nips\":[1,9,11,40,42,45,70],\"software\":";

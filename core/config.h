@@ -15,6 +15,7 @@ struct RelayConfig {
   std::string description = "A Nostr relay on Cloudflare's edge";
   std::string pubkey;     // operator's hex pubkey, may be empty
   std::string contact;
+  std::string icon;       // NIP-11 icon URL, may be empty
   std::string relay_url;  // public ws(s):// URL; NIP-42 AUTH checks the relay tag against it
   std::string software = "https://github.com/nostr-edge/nostr-edge-relay";
   std::string version = "0.1.0";
