@@ -78,6 +78,110 @@ Status parse_limits(simdjson::dom::object obj, Limits& l) {
   return {};
 }
 
+Status parse_strings(simdjson::dom::element v, std::string_view key, std::vector<std::string>& out) {
+  simdjson::dom::array arr;
+  if (v.get_array().get(arr) != SUCCESS) return bad_config(std::string(key) + " must be an array of strings");
+  for (simdjson::dom::element item : arr) {
+    std::string_view s;
+    if (item.get_string().get(s) != SUCCESS || s.empty()) {
+      return bad_config(std::string(key) + " must be an array of non-empty strings");
+    }
+    out.emplace_back(s);
+  }
+  return {};
+}
+
+Status parse_pubkeys(simdjson::dom::element v, std::string_view key, std::vector<Pubkey>& out) {
+  std::vector<std::string> hex;
+  if (auto st = parse_strings(v, key, hex); !st) return st;
+  for (const std::string& h : hex) {
+    auto pk = Pubkey::from_hex(h);
+    if (!pk) return bad_config(std::string(key) + ": \"" + h + "\" is not a 64-character lowercase hex pubkey");
+    out.push_back(*pk);
+  }
+  return {};
+}
+
+Status parse_kinds(simdjson::dom::element v, std::string_view key, std::vector<uint32_t>& out) {
+  simdjson::dom::array arr;
+  if (v.get_array().get(arr) != SUCCESS) return bad_config(std::string(key) + " must be an array of kinds");
+  for (simdjson::dom::element item : arr) {
+    uint64_t k = 0;
+    if (item.get_uint64().get(k) != SUCCESS || k > 65535) {
+      return bad_config(std::string(key) + " must be an array of integers in 0..65535");
+    }
+    out.push_back(static_cast<uint32_t>(k));
+  }
+  return {};
+}
+
+// ADMIN_PUBKEYS: comma-separated hex, spaces ignored, empty items skipped.
+Status parse_admins(simdjson::dom::element v, std::vector<Pubkey>& out) {
+  std::string_view s;
+  if (v.get_string().get(s) != SUCCESS) return bad_config("ADMIN_PUBKEYS (admin_pubkeys) must be a string");
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t end = s.find(',', pos);
+    if (end == std::string_view::npos) end = s.size();
+    std::string_view item = s.substr(pos, end - pos);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (!item.empty()) {
+      auto pk = Pubkey::from_hex(item);
+      if (!pk) {
+        return bad_config("ADMIN_PUBKEYS: \"" + std::string(item) + "\" is not a 64-character lowercase hex pubkey");
+      }
+      out.push_back(*pk);
+    }
+    pos = end + 1;
+  }
+  return {};
+}
+
+Status parse_rate_limits(simdjson::dom::element v, RateLimits& r) {
+  simdjson::dom::object obj;
+  if (v.get_object().get(obj) != SUCCESS) return bad_config("rate_limits must be an object");
+  for (simdjson::dom::key_value_pair kv : obj) {
+    const std::string_view k = kv.key;
+    const std::string name = "rate_limits." + std::string(k);
+    if (k == "max_refusals") {
+      uint64_t n = 0;
+      if (kv.value.get_uint64().get(n) != SUCCESS || n == 0 || n > 1000000) {
+        return bad_config(name + " must be an integer in 1..1000000");
+      }
+      r.max_refusals = static_cast<uint32_t>(n);
+      continue;
+    }
+    RateLimit* l = k == "event_per_connection" ? &r.event_per_connection
+                   : k == "event_per_ip"       ? &r.event_per_ip
+                   : k == "event_per_pubkey"   ? &r.event_per_pubkey
+                   : k == "req_per_connection" ? &r.req_per_connection
+                   : k == "req_per_ip"         ? &r.req_per_ip
+                   : k == "req_per_pubkey"     ? &r.req_per_pubkey
+                                               : nullptr;
+    if (!l) return bad_config("unknown rate limit " + name);
+    simdjson::dom::object lim;
+    if (kv.value.get_object().get(lim) != SUCCESS) return bad_config(name + " must be {per_minute, burst}");
+    RateLimit out;
+    for (simdjson::dom::key_value_pair f : lim) {
+      uint64_t n = 0;
+      if (f.value.get_uint64().get(n) != SUCCESS || n > 1000000) {
+        return bad_config(name + "." + std::string(f.key) + " must be an integer in 0..1000000");
+      }
+      if (f.key == "per_minute") {
+        out.per_minute = static_cast<uint32_t>(n);
+      } else if (f.key == "burst") {
+        out.burst = static_cast<uint32_t>(n);
+      } else {
+        return bad_config("unknown key " + name + "." + std::string(f.key));
+      }
+    }
+    if (out.per_minute > 0 && out.burst == 0) return bad_config(name + ".burst must be at least 1 when per_minute is set");
+    *l = out;
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<RelayConfig> parse_config(std::string_view json) {
@@ -117,6 +221,34 @@ Result<RelayConfig> parse_config(std::string_view json) {
       }
       continue;
     }
+    WritePolicy& w = c.write_policy;
+    Status st;
+    bool handled = true;
+    if (k == "admin_pubkeys") {
+      st = parse_admins(kv.value, c.admin_pubkeys);
+    } else if (k == "restricted_writes") {
+      if (kv.value.get_bool().get(w.restricted_writes) != SUCCESS) st = bad_config("restricted_writes must be true or false");
+    } else if (k == "allowed_pubkeys") {
+      st = parse_pubkeys(kv.value, k, w.allowed_pubkeys);
+    } else if (k == "banned_pubkeys") {
+      st = parse_pubkeys(kv.value, k, w.banned_pubkeys);
+    } else if (k == "trusted_pubkeys") {
+      st = parse_pubkeys(kv.value, k, w.trusted_pubkeys);
+    } else if (k == "allowed_kinds") {
+      st = parse_kinds(kv.value, k, w.allowed_kinds);
+    } else if (k == "banned_kinds") {
+      st = parse_kinds(kv.value, k, w.banned_kinds);
+    } else if (k == "blocked_phrases") {
+      st = parse_strings(kv.value, k, w.blocked_phrases);
+    } else if (k == "unlimited_ips") {
+      st = parse_strings(kv.value, k, w.unlimited_ips);
+    } else if (k == "rate_limits") {
+      st = parse_rate_limits(kv.value, c.rate_limits);
+    } else {
+      handled = false;
+    }
+    if (!st) return st.error();
+    if (handled) continue;
     std::string* field = k == "name"          ? &c.name
                          : k == "description" ? &c.description
                          : k == "pubkey"      ? &c.pubkey
@@ -158,7 +290,7 @@ std::string relay_info_json(const RelayConfig& c) {
   append_json_string(out, c.version);
   out += ",\"limitation\":";
   append_nip11_limitation(out, c.limits, c.auth_required, /*payment_required=*/false,
-                          /*restricted_writes=*/false);
+                          /*restricted_writes=*/c.write_policy.restricted_writes);
   out += '}';
   return out;
 }

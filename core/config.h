@@ -7,8 +7,48 @@
 
 #include "core/limits.h"
 #include "core/result.h"
+#include "core/types.h"
 
 namespace nostr {
+
+// A token bucket's shape: `per_minute` tokens refill per minute up to `burst`.
+// per_minute 0: no limit.
+struct RateLimit {
+  uint32_t per_minute = 0;
+  uint32_t burst = 0;
+};
+
+// Token buckets for EVENT and for REQ/COUNT, per connection, per remote
+// address (across its connections) and per pubkey (an EVENT's verified
+// author; a REQ's authenticated pubkeys).
+struct RateLimits {
+  RateLimit event_per_connection{120, 60};
+  RateLimit event_per_ip{0, 0};
+  RateLimit event_per_pubkey{120, 60};
+  RateLimit req_per_connection{240, 120};
+  RateLimit req_per_ip{0, 0};
+  RateLimit req_per_pubkey{0, 0};
+  // A connection refused this many times for rate within a minute is closed.
+  uint32_t max_refusals = 30;
+  // Every bucket off (tests of other limits; trusted private relays).
+  static RateLimits unlimited() { return RateLimits{{}, {}, {}, {}, {}, {}, 30}; }
+};
+
+// Who may write what (NIP-86 management state adds to these lists).
+struct WritePolicy {
+  // Only allowed_pubkeys (and those NIP-86 allowpubkey admits) may publish.
+  bool restricted_writes = false;
+  std::vector<Pubkey> allowed_pubkeys;
+  std::vector<Pubkey> banned_pubkeys;
+  // Non-empty: only these kinds are accepted (NIP-86 allowkind adds more).
+  std::vector<uint32_t> allowed_kinds;
+  std::vector<uint32_t> banned_kinds;
+  // Content containing one of these (ASCII case-insensitive) is refused.
+  std::vector<std::string> blocked_phrases;
+  // Exempt from rate limits.
+  std::vector<Pubkey> trusted_pubkeys;
+  std::vector<std::string> unlimited_ips;
+};
 
 struct RelayConfig {
   std::string name = "nostr-edge-relay";
@@ -26,13 +66,24 @@ struct RelayConfig {
   // Remote addresses refused at connection time (exact match on the host's
   // connection metadata: CF-Connecting-IP on Cloudflare).
   std::vector<std::string> blocked_ips;
+  // NIP-86 administrators: the ADMIN_PUBKEYS secret (the glue passes it as
+  // "admin_pubkeys", comma-separated hex). Empty: no management API.
+  std::vector<Pubkey> admin_pubkeys;
+  WritePolicy write_policy;
+  RateLimits rate_limits;
   Limits limits;
 };
 
 // Parses configuration JSON:
 //   {"name":..,"description":..,"pubkey":..,"contact":..,"relay_url":..,
 //    "software":..,"version":..,"auth_required":bool,"auth_timeout":seconds,
-//    "blocked_ips":[string..],"limits":{<Limits field>: <integer>, ..}}
+//    "blocked_ips":[string..],"admin_pubkeys":"hex,hex..",
+//    "restricted_writes":bool,"allowed_pubkeys":[hex..],"banned_pubkeys":[hex..],
+//    "allowed_kinds":[int..],"banned_kinds":[int..],"blocked_phrases":[string..],
+//    "trusted_pubkeys":[hex..],"unlimited_ips":[string..],
+//    "rate_limits":{"event_per_connection":{"per_minute":n,"burst":n}, ..,
+//                   "max_refusals":n},
+//    "limits":{<Limits field>: <integer>, ..}}
 // Every key is optional (defaults above); unknown keys are refused so typos
 // don't silently fall back to defaults. `json` is copied.
 [[nodiscard]] Result<RelayConfig> parse_config(std::string_view json);

@@ -45,8 +45,11 @@ std::string ConnMeta::to_json() const {
 bool ConnView::is_authed(const Pubkey& pk) const { return std::find(authed.begin(), authed.end(), pk) != authed.end(); }
 
 std::optional<Reject> Policy::admit(const ConnMeta& meta, size_t open, size_t from_ip) const {
-  if (!meta.ip.empty() && std::find(config_.blocked_ips.begin(), config_.blocked_ips.end(), meta.ip) != config_.blocked_ips.end()) {
+  if (mgmt().ip_blocked(config_, meta.ip)) {
     return reject(Code::blocked, "connections from this address are not accepted");
+  }
+  if (!mgmt().maintenance.empty()) {
+    return reject(Code::restricted, "not accepting new connections: " + mgmt().maintenance);
   }
   const uint32_t per_ip = config_.limits.max_connections_per_ip;
   if (per_ip != 0 && !meta.ip.empty() && from_ip >= per_ip) {
@@ -67,7 +70,43 @@ std::optional<Reject> Policy::require_auth(const ConnView& c, std::string_view w
 
 std::optional<Reject> Policy::event_before_verify(const ConnView& c, const Event& e) const {
   if (e.kind() == kAuthKind) return reject(Code::auth_only_kind, "kind 22242 is for NIP-42 AUTH messages only");
-  return require_auth(c, "publish");
+  if (auto r = require_auth(c, "publish")) return r;
+  return write_rules(e);
+}
+
+bool Policy::is_admin(const Pubkey& pk) const {
+  return std::find(config_.admin_pubkeys.begin(), config_.admin_pubkeys.end(), pk) != config_.admin_pubkeys.end();
+}
+
+std::optional<Reject> Policy::write_rules(const Event& e) const {
+  const WritePolicy& w = config_.write_policy;
+  const ManagementState& m = mgmt();
+  if (is_admin(e.pubkey())) return std::nullopt;
+  if (m.event_banned(e.id())) return reject(Code::blocked, "this event is banned from this relay");
+  if (m.pubkey_banned(w, e.pubkey())) return reject(Code::blocked, "this pubkey is banned from this relay");
+  if (!m.kind_allowed(w, e.kind())) return reject(Code::blocked, "kind " + std::to_string(e.kind()) + " is not accepted by this relay");
+  if (!w.blocked_phrases.empty()) {
+    const std::string content = ascii_lower(e.content());
+    for (const std::string& phrase : w.blocked_phrases) {
+      if (content.find(ascii_lower(phrase)) != std::string::npos) return reject(Code::blocked, "content contains a blocked phrase");
+    }
+  }
+  if (w.restricted_writes && !m.pubkey_allowed(w, e.pubkey())) {
+    return reject(Code::restricted, "only admitted pubkeys may publish to this relay");
+  }
+  return std::nullopt;
+}
+
+bool Policy::rate_exempt(const ConnView& c, const Pubkey* author) const {
+  const WritePolicy& w = config_.write_policy;
+  auto trusted = [&](const Pubkey& pk) {
+    return is_admin(pk) || std::find(w.trusted_pubkeys.begin(), w.trusted_pubkeys.end(), pk) != w.trusted_pubkeys.end();
+  };
+  if (!c.meta.ip.empty() && std::find(w.unlimited_ips.begin(), w.unlimited_ips.end(), c.meta.ip) != w.unlimited_ips.end()) {
+    return true;
+  }
+  if (author && trusted(*author)) return true;
+  return std::any_of(c.authed.begin(), c.authed.end(), trusted);
 }
 
 std::optional<Reject> Policy::event_after_verify(const ConnView& c, const Event& e, uint64_t now) const {

@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/event.h"
 #include "core/filter.h"
+#include "core/management.h"
 #include "core/reject.h"
 #include "simdjson.h"
 
@@ -50,6 +51,9 @@ class Policy {
  public:
   // Borrows `config`, which must outlive the policy.
   explicit Policy(const RelayConfig& config) : config_(config) {}
+  // Borrows `config` and the management state (NIP-86), both of which must
+  // outlive the policy.
+  Policy(const RelayConfig& config, const ManagementState& mgmt) : config_(config), mgmt_(&mgmt) {}
 
   // A socket opens with `open` connections already open, `from_ip` of them
   // from meta.ip. Returns the refusal sent as NOTICE before the socket is closed.
@@ -57,6 +61,18 @@ class Policy {
 
   // An EVENT before its signature is checked: rules that need no proven author.
   [[nodiscard]] std::optional<Reject> event_before_verify(const ConnView& c, const Event& e) const;
+
+  // The write policy (configuration + management state): bans, allow lists,
+  // kinds, blocked phrases, restricted writes. Checked before verification
+  // and again just before the event is stored (the state may have changed).
+  // Administrators are exempt.
+  [[nodiscard]] std::optional<Reject> write_rules(const Event& e) const;
+
+  // Whether rate limits skip this connection (an unlimited address, or logged
+  // in as a trusted pubkey or administrator) or this event's author (trusted,
+  // administrator; `author` may be null).
+  bool rate_exempt(const ConnView& c, const Pubkey* author) const;
+  bool is_admin(const Pubkey& pk) const;
 
   // A verified EVENT: rules about its proven author and its time.
   [[nodiscard]] std::optional<Reject> event_after_verify(const ConnView& c, const Event& e, uint64_t now) const;
@@ -84,6 +100,9 @@ class Policy {
  private:
   std::optional<Reject> require_auth(const ConnView& c, std::string_view what) const;
   const RelayConfig& config_;
+  const ManagementState* mgmt_ = nullptr;
+  ManagementState empty_;
+  const ManagementState& mgmt() const { return mgmt_ ? *mgmt_ : empty_; }
 };
 
 // NIP-42: the host part of a relay URL ("wss://Relay.example.com:443/x" ->

@@ -65,19 +65,48 @@ struct Close {
   std::string reason;
 };
 
-using Action = std::variant<Send, Fanout, Store, LocalSql, SaveConnState, Close>;
+// The answer to an HTTP request the host handed in (Relay::http_admin).
+struct HttpReply {
+  uint32_t request;
+  uint32_t status;
+  std::string body;  // JSON
+};
+
+// One structured log line (a JSON object) for the operator's logs.
+struct Log {
+  std::string line;
+};
+
+using Action = std::variant<Send, Fanout, Store, LocalSql, SaveConnState, Close, HttpReply, Log>;
 
 // Wire numbers of the action kinds (durable/abi/relay_abi.h): variant index + 1.
-enum class ActionType : uint32_t { send = 1, fanout = 2, store = 3, local_sql = 4, conn_state = 5, close = 6 };
+enum class ActionType : uint32_t {
+  send = 1,
+  fanout = 2,
+  store = 3,
+  local_sql = 4,
+  conn_state = 5,
+  close = 6,
+  http_reply = 7,
+  log = 8
+};
 inline ActionType type_of(const Action& a) { return static_cast<ActionType>(a.index() + 1); }
 
 // The engine's queue of actions for the current call.
 class Outbox {
  public:
-  void send(uint32_t conn, std::string text) { q_.emplace_back(Send{conn, std::move(text)}); }
+  void send(uint32_t conn, std::string text) {
+    ++frames_;
+    q_.emplace_back(Send{conn, std::move(text)});
+  }
   void fanout(std::string_view raw, std::vector<Fanout::Target> targets) {
+    frames_ += targets.size();
     q_.emplace_back(Fanout{std::string(raw), std::move(targets)});
   }
+  void http_reply(uint32_t request, uint32_t status, std::string body) {
+    q_.emplace_back(HttpReply{request, status, std::move(body)});
+  }
+  void log(std::string line) { q_.emplace_back(Log{std::move(line)}); }
   void store(uint32_t token, std::string stmts_json) { q_.emplace_back(Store{token, std::move(stmts_json)}); }
   void local_sql(uint32_t token, std::string stmt_json) { q_.emplace_back(LocalSql{token, std::move(stmt_json)}); }
   void save_conn_state(uint32_t conn, std::string state) { q_.emplace_back(SaveConnState{conn, std::move(state)}); }
@@ -86,9 +115,12 @@ class Outbox {
   // Returns the queued actions, oldest first, and empties the queue.
   std::vector<Action> take() { return std::exchange(q_, {}); }
   bool empty() const { return q_.empty(); }
+  // Frames queued for sockets so far (sends + fan-out targets), ever.
+  uint64_t frames() const { return frames_; }
 
  private:
   std::vector<Action> q_;
+  uint64_t frames_ = 0;
 };
 
 }  // namespace nostr::durable

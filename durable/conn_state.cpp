@@ -14,6 +14,22 @@ std::string ConnState::to_json() const {
   authed_json += ']';
   JsonObjectWriter w;
   w.raw("meta", meta.to_json()).string("challenge", challenge).raw("authed", authed_json);
+  const Bucket* bs[] = {&buckets.event, &buckets.req, &buckets.refusals};
+  if (buckets.event.used || buckets.req.used || buckets.refusals.used) {
+    // [milli, at] per bucket; [] for one never charged.
+    std::string rl = "[";
+    for (size_t i = 0; i < 3; ++i) {
+      if (i) rl += ',';
+      rl += '[';
+      if (bs[i]->used) {
+        append_uint(rl, bs[i]->milli);
+        rl += ',';
+        append_uint(rl, bs[i]->at);
+      }
+      rl += ']';
+    }
+    w.raw("rl", rl + "]");
+  }
   if (subs_in_local_sql) {
     w.boolean("sql", true);
   } else {
@@ -43,6 +59,19 @@ ConnState ConnState::from_json(std::string_view json, size_t max_logins) {
       std::string_view hex;
       if (s.authed.size() >= max_logins || pk.get_string().get(hex) != simdjson::SUCCESS) continue;
       if (auto p = Pubkey::from_hex(hex)) s.authed.push_back(*p);
+    }
+  }
+  simdjson::dom::array rl;
+  if (root["rl"].get_array().get(rl) == simdjson::SUCCESS) {
+    Bucket* bs[] = {&s.buckets.event, &s.buckets.req, &s.buckets.refusals};
+    size_t i = 0;
+    for (simdjson::dom::element b : rl) {
+      if (i >= 3) break;
+      uint64_t milli = 0, at = 0;
+      if (b.at(0).get_uint64().get(milli) == simdjson::SUCCESS && b.at(1).get_uint64().get(at) == simdjson::SUCCESS) {
+        *bs[i] = Bucket{milli, at, true};
+      }
+      ++i;
     }
   }
   bool in_sql = false;

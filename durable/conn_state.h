@@ -12,9 +12,15 @@
 #include <vector>
 
 #include "core/policy.h"
+#include "core/rate_limit.h"
 #include "core/types.h"
 
 namespace nostr::durable {
+
+// A connection's rate-limit buckets (config rate_limits).
+struct ConnBuckets {
+  Bucket event, req, refusals;
+};
 
 struct ConnState {
   ConnMeta meta;
@@ -23,6 +29,7 @@ struct ConnState {
   bool subs_in_local_sql = false;
   // Subscription id -> its filters as a JSON array text (when not in local SQL).
   std::vector<std::pair<std::string, std::string>> subs;
+  ConnBuckets buckets;
 
   // Cloudflare allows 16 KiB of attachment per socket; the state stays below.
   static constexpr size_t kMaxBytes = 12 * 1024;

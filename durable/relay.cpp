@@ -62,10 +62,20 @@ Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.l
 bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now,
                  const ConnMeta& meta) {
   if (conns_.count(conn)) return false;
+  now_ = std::max(now_, now);
   if (state.empty()) {
+    maybe_check_management(now);
     const auto same_ip = meta.ip.empty() ? conns_per_ip_.end() : conns_per_ip_.find(meta.ip);
     if (auto refused = policy_.admit(meta, conns_.size(), same_ip == conns_per_ip_.end() ? 0 : same_ip->second)) {
       const std::string why = refused->wire_message();
+      ++metrics_.connections_refused;
+      log_json(JsonObjectWriter()
+                   .string("level", "info")
+                   .string("msg", "refused")
+                   .string("what", "connection")
+                   .string("ip", meta.ip)
+                   .string("reason", why)
+                   .finish());
       out_.send(conn, notice_message(why));
       // 1013: try again later; 1008: policy violation.
       out_.close(conn, refused->code == Code::rate_limited ? 1013 : 1008, why);
@@ -77,6 +87,7 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
   c.tokens_at = now;
   c.meta = meta;
   if (state.empty()) {
+    ++metrics_.connections_opened;
     c.challenge.assign(challenge.substr(0, kMaxChallenge));
     out_.send(conn, auth_message(c.challenge));
   } else {
@@ -97,6 +108,7 @@ void Relay::restore_conn_state(uint32_t conn, Connection& c, std::string_view ch
   c.challenge.assign(st.challenge.empty() ? challenge.substr(0, kMaxChallenge) : std::string_view(st.challenge));
   c.authed = std::move(st.authed);
   c.meta = std::move(st.meta);
+  c.buckets = st.buckets;
   c.subs_in_sql = st.subs_in_local_sql;
   for (const auto& [id, filters_json] : st.subs) {
     simdjson::dom::array arr;
@@ -118,10 +130,15 @@ void Relay::set_auth_deadline(uint32_t conn, Connection& c, uint64_t due) {
 }
 
 void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t now) {
-  if (!conns_.count(conn)) return;  // host bug: frames for an unknown socket
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;  // host bug: frames for an unknown socket
+  Connection& c = it->second;
+  now_ = std::max(now_, now);
+  maybe_check_management(now);
   // A REQ bigger than a connection may ever hold is refused before compiling.
   ParsedFrame r = parser_.parse(bytes, padded, config_.limits.max_filter_bytes);
   if (!r.ok()) {
+    ++metrics_.messages_in["invalid"];
     const MessageError& err = r.error;
     if (err.reply == ReplyKind::closed && err.ends_subscription) return refuse_req(conn, err.sub_id, err.reject.wire_message());
     out_.send(conn, reply_for(err));
@@ -129,16 +146,25 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
   }
   ClientMessage& m = *r.message;
   if (auto* ev = std::get_if<EventMessage>(&m)) {
+    ++metrics_.messages_in["EVENT"];
+    if (!rate_event(conn, c, ev->event, now)) return;
     on_event(conn, std::move(ev->event), now);
   } else if (auto* req = std::get_if<ReqMessage>(&m)) {
+    ++metrics_.messages_in["REQ"];
+    if (!rate_req(conn, c, req->sub, now)) return;
     on_req(conn, std::move(*req), now);
   } else if (auto* count = std::get_if<CountMessage>(&m)) {
+    ++metrics_.messages_in["COUNT"];
+    if (!rate_req(conn, c, count->sub, now)) return;
     on_count(conn, std::move(*count), now);
   } else if (auto* cl = std::get_if<CloseMessage>(&m)) {
+    ++metrics_.messages_in["CLOSE"];
     on_close(conn, *cl);
   } else if (auto* auth = std::get_if<AuthMessage>(&m)) {
+    ++metrics_.messages_in["AUTH"];
     on_auth(conn, auth->event, now);
   } else if (auto* neg = std::get_if<NegMessage>(&m)) {
+    ++metrics_.messages_in["NEG"];
     const std::string reason = "error: negentropy (NIP-77) is not supported by this relay";
     if (neg->sub) {
       out_.send(conn, neg_err_message(neg->sub->str(), reason));
@@ -157,10 +183,20 @@ void Relay::oversized_frame(uint32_t conn, uint64_t size) {
 }
 
 void Relay::send_ok(uint32_t conn, const EventId& id, bool accepted, std::string_view message) {
+  if (!accepted) {
+    metrics_.refused(message);
+    log_refusal(conn, "EVENT", message);
+  } else if (message.empty()) {
+    ++metrics_.events_accepted;
+  } else {
+    ++metrics_.events_duplicate;
+  }
   if (conns_.count(conn)) out_.send(conn, ok_message(id.hex(), accepted, message));
 }
 
 void Relay::timer(uint64_t now) {
+  now_ = std::max(now_, now);
+  if (rate_flush_at_ != 0 && now >= rate_flush_at_) flush_rate_state(now);
   run_query_steps(now);  // which clears a passed query deadline
   expire_auth(now);
   if (sweep_at_ != 0 && !sweep_in_flight_ && now >= sweep_at_) start_sweep(now);
@@ -204,6 +240,7 @@ void Relay::close(uint32_t conn) {
 }
 
 void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64_t now) {
+  now_ = std::max(now_, now);
   auto it = pending_.find(token);
   if (it == pending_.end()) return;  // host bug: not ours
   PendingOp op = std::move(it->second);
@@ -217,6 +254,12 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
     on_count_done(std::move(*cnt), ok, results);
   } else if (std::holds_alternative<PendingSweep>(op)) {
     on_sweep_done(ok, results, now);
+  } else if (std::holds_alternative<PendingMgmtLoad>(op)) {
+    on_management_loaded(ok, results, now);
+  } else if (std::holds_alternative<PendingMgmtVersion>(op)) {
+    on_management_version(ok, results);
+  } else if (auto* admin = std::get_if<PendingAdmin>(&op)) {
+    on_admin_done(std::move(*admin), ok, results);
   }
 }
 
@@ -231,6 +274,14 @@ void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t no
     on_restore_rows(results);
   } else if (std::holds_alternative<PendingTimers>(op)) {
     on_timer_rows(results, now);
+  } else if (std::holds_alternative<PendingBuckets>(op)) {
+    on_bucket_rows(results);
+  } else if (std::holds_alternative<PendingWakes>(op)) {
+    std::vector<ResultSet> rs;
+    uint64_t n = 0;
+    if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 && parse_decimal(rs[0].cell(0, 0), n)) {
+      metrics_.wakes = n;
+    }
   }
 }
 

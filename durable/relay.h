@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -23,12 +24,15 @@
 
 #include "core/config.h"
 #include "core/event.h"
+#include "core/management.h"
+#include "core/rate_limit.h"
 #include "core/message.h"
 #include "core/policy.h"
 #include "core/query_plan.h"
 #include "core/verify.h"
 #include "durable/action.h"
 #include "durable/conn_state.h"
+#include "durable/metrics.h"
 #include "durable/subscription_index.h"
 
 namespace nostr::durable {
@@ -65,6 +69,8 @@ class RecentIds {
 
 class Relay {
  public:
+  // Keys per cross-connection bucket map (addresses, pubkeys).
+  static constexpr size_t kMaxBucketKeys = 20000;
   explicit Relay(RelayConfig config);
 
   // A socket opened (state empty: new, send the NIP-42 challenge, at most 64
@@ -99,13 +105,33 @@ class Relay {
   // none: the host arms an in-memory timer for it after every call, and 0 lets
   // it hibernate. A deadline of `now` or earlier means "as soon as the frames
   // already received are handled".
-  uint64_t next_deadline() const { return next_deadline_; }
+  uint64_t next_deadline() const {
+    if (rate_flush_at_ == 0) return next_deadline_;
+    return next_deadline_ == 0 ? rate_flush_at_ : std::min(next_deadline_, rate_flush_at_);
+  }
   // Returns when durable timed work is due (the NIP-40 expiry sweep, AUTH
   // deadlines), or 0 if none: the host keeps a wake-up alarm at that time
   // (the Durable Object alarm), which survives hibernation.
   uint64_t next_alarm() const;
   // Time passed: runs whatever of both kinds is due.
   void timer(uint64_t now);
+
+  // A NIP-86 management request (HTTP POST with Content-Type
+  // application/nostr+json+rpc) with the host's id `request`: `url` as the host
+  // received it, the Authorization header, the body. Answered by one HttpReply
+  // action (status + JSON body), at once or when its storage work completes.
+  // Borrows its arguments only for the call.
+  void http_admin(uint32_t request, std::string_view url, std::string_view authorization, std::string_view body,
+                  uint64_t now);
+  // A store batch took `seconds` (measured by the host): the latency histogram.
+  void observe_store_latency(double seconds) { metrics_.store_latency.observe(seconds); }
+  // The Prometheus text exposition of the engine's metrics (docs/operations.md).
+  std::string metrics_text(uint64_t memory_bytes) const;
+  // A small JSON object for GET /health: {"connections","subscriptions",
+  //  "events_accepted","management_loaded","maintenance"}.
+  std::string health_json() const;
+  const ManagementState& management() const { return mgmt_; }
+  const Metrics& metrics() const { return metrics_; }
 
   // Returns what clients currently make the relay hold, as a JSON object:
   // {"connections","subscriptions","filter_bytes","pending_events",
@@ -187,6 +213,9 @@ class Relay {
     // Output pacing of stored-query pages (limits.max_query_output_rate).
     uint64_t output_tokens = 0;
     uint64_t tokens_at = 0;  // when output_tokens was last refilled
+    // Rate limits (config rate_limits), kept in its ConnState.
+    ConnBuckets buckets;
+    bool buckets_dirty = false;  // changed since its ConnState was last saved
   };
   // A verified event waiting for (or inside) a D1 write batch.
   struct PendingStore {
@@ -215,9 +244,24 @@ class Relay {
   struct PendingSchema {};   // LocalSql: the local schema's version
   struct PendingRestore {};  // LocalSql: the persisted subscriptions
   struct PendingTimers {};   // LocalSql: the persisted timer times
+  struct PendingBuckets {};  // LocalSql: the persisted per-address/pubkey buckets
+  struct PendingWakes {};    // LocalSql: the wake counter
+  struct PendingMgmtLoad {};     // Store: the management state
+  struct PendingMgmtVersion {};  // Store: mgmt_version alone
+  struct PendingAdmin {          // Store: a management request's statements
+    uint32_t request;
+    AdminRequest req;
+    Pubkey admin;
+  };
   // Everything the engine waits for from its host, by token.
-  using PendingOp =
-      std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingSchema, PendingRestore, PendingTimers>;
+  using PendingOp = std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingSchema, PendingRestore,
+                                 PendingTimers, PendingBuckets, PendingWakes, PendingMgmtLoad, PendingMgmtVersion,
+                                 PendingAdmin>;
+  // A management request that arrived before the state was loaded.
+  struct WaitingAdmin {
+    uint32_t request;
+    std::string url, authorization, body;
+  };
 
   void on_event(uint32_t conn, Event&& e, uint64_t now);
   void on_req(uint32_t conn, ReqMessage&& m, uint64_t now);
@@ -232,6 +276,8 @@ class Relay {
   void queue_store(uint32_t conn, VerifiedEvent&& v);
   void flush_writes();
   void on_store_done(const PendingStore& p, std::optional<StoreOutcome> outcome);
+  // Gives back the write budgets a pending event held.
+  void release_pending(const PendingStore& p);
   void on_query_done(const PendingQuery& p, bool ok, std::string_view results, uint64_t now);
   void on_ids_done(Subscription& s, std::vector<ResultSet>& rs);
   void on_page_done(Subscription& s, size_t rows, std::vector<ResultSet>& rs);
@@ -256,6 +302,36 @@ class Relay {
     return token;
   }
   void on_restore_rows(std::string_view results);
+
+  // Management (relay_admin.cpp): the state from D1, loaded at start and
+  // re-read when its version changes (checked at most every kMgmtCheck
+  // seconds while clients are active); NIP-86 requests.
+  void load_management();
+  void maybe_check_management(uint64_t now);
+  void on_management_loaded(bool ok, std::string_view results, uint64_t now);
+  void on_management_version(bool ok, std::string_view results);
+  void run_admin(uint32_t request, std::string_view url, std::string_view authorization, std::string_view body,
+                 uint64_t now);
+  void on_admin_done(PendingAdmin p, bool ok, std::string_view results);
+  // Closes connections by id, address or pubkey; returns how many.
+  size_t disconnect_where(const std::string& target, const std::string& value, const std::string& why);
+  void enforce_management();  // closes connections the state no longer admits
+  void admin_reply(uint32_t request, uint32_t status, std::string body);
+
+  // Rate limits (relay_rates.cpp). Each returns false after answering the
+  // refusal (and closing a connection that keeps hammering).
+  bool rate_event(uint32_t conn, Connection& c, const Event& e, uint64_t now);
+  bool rate_event_author(uint32_t conn, Connection& c, const Event& e, uint64_t now);
+  bool rate_req(uint32_t conn, Connection& c, const SubId& sub, uint64_t now);
+  // A rate refusal was sent: counts it, closes conn past rate_limits.max_refusals.
+  void count_rate_refusal(uint32_t conn, Connection& c, uint64_t now);
+  void mark_buckets_dirty(Connection& c, uint64_t now);
+  void flush_rate_state(uint64_t now);
+  void on_bucket_rows(std::string_view results);
+
+  // One structured log line (at most kLogPerSecond a second; the rest counted).
+  void log_refusal(uint32_t conn, std::string_view what, std::string_view reason);
+  void log_json(std::string line);
 
   // Stored queries: steps wait per connection and run round-robin while the
   // query budgets allow (limits.max_query_bytes_total).
@@ -289,7 +365,23 @@ class Relay {
   }
 
   RelayConfig config_;
-  Policy policy_{config_};
+  ManagementState mgmt_;
+  Policy policy_{config_, mgmt_};
+  bool mgmt_loaded_ = false;
+  bool mgmt_busy_ = false;       // a load or version check in flight
+  uint64_t mgmt_checked_at_ = 0;
+  std::deque<WaitingAdmin> waiting_admin_;
+  size_t admin_in_flight_ = 0;
+  simdjson::dom::parser admin_parser_;  // NIP-98 events
+  Metrics metrics_;
+  uint64_t now_ = 0;  // the latest time any call brought
+  uint64_t log_second_ = 0;
+  uint32_t logs_this_second_ = 0;
+  uint64_t logs_suppressed_ = 0;
+  // Rate limits across connections (config rate_limits): by address, by pubkey.
+  BucketMap event_ip_buckets_{kMaxBucketKeys}, event_pubkey_buckets_{kMaxBucketKeys};
+  BucketMap req_ip_buckets_{kMaxBucketKeys}, req_pubkey_buckets_{kMaxBucketKeys};
+  uint64_t rate_flush_at_ = 0;  // when dirty bucket state is saved (0: nothing dirty)
   MessageParser parser_;
   Outbox out_;
   SubscriptionIndex index_;

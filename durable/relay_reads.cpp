@@ -55,6 +55,8 @@ void Relay::remove_subscription(SubHandle h) {
 }
 
 void Relay::refuse_req(uint32_t conn, std::string sub, std::string_view reason) {
+  ++metrics_.reqs_refused;
+  log_refusal(conn, "REQ", reason);
   out_.send(conn, closed_message(sub, reason));
   auto c = conns_.find(conn);
   if (c == conns_.end()) return;

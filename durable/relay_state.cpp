@@ -26,6 +26,7 @@ void Relay::attach_state(uint32_t conn, Connection& c) {
   st.meta = c.meta;
   st.challenge = c.challenge;
   st.authed = c.authed;
+  st.buckets = c.buckets;
   st.subs_in_local_sql = c.subs_in_sql;
   if (!c.subs_in_sql) {
     for (const auto& [id, h] : c.subs) st.subs.emplace_back(id, subs_filters_json(subs_.at(h)->filters));
@@ -60,7 +61,10 @@ void Relay::persist_subscription(const Subscription& s) {
                           SqlParam::of(subs_filters_json(s.filters))}}));
 }
 
-void Relay::restore(uint64_t /*now*/) {
+void Relay::restore(uint64_t now) {
+  now_ = std::max(now_, now);
+  mgmt_checked_at_ = now;
+  load_management();
   out_.local_sql(0, stmt_json({"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {}}));
   out_.local_sql(add_pending(PendingSchema{}), stmt_json({"SELECT MAX(version) FROM schema_version", {}}));
 }
@@ -81,6 +85,11 @@ void Relay::on_schema_version(std::string_view results) {
     out_.local_sql(0, stmt_json({"INSERT INTO schema_version (version) VALUES (?)", {SqlParam::of(static_cast<int64_t>(latest))}}));
   }
   out_.local_sql(add_pending(PendingRestore{}), stmt_json({"SELECT conn, sub, filters FROM subs", {}}));
+  out_.local_sql(add_pending(PendingBuckets{}), stmt_json({"SELECT key, milli, at FROM buckets", {}}));
+  out_.local_sql(add_pending(PendingWakes{}),
+                 stmt_json({"INSERT INTO counters (name, value) VALUES ('wakes', 1) ON CONFLICT (name) DO UPDATE SET"
+                            " value = value + 1 RETURNING value",
+                            {}}));
   out_.local_sql(add_pending(PendingTimers{}),
                  stmt_json({"SELECT at FROM timers WHERE name = ?", {SqlParam::of(std::string(kSweepTimer))}}));
 }

@@ -32,7 +32,10 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
 }
 
 void Relay::apply_verified(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
-  if (!conns_.count(conn) || !admit_event(conn, v.event())) return;
+  auto c = conns_.find(conn);
+  if (c == conns_.end()) return;
+  now_ = std::max(now_, now);
+  if (!rate_event(conn, c->second, v.event(), now) || !admit_event(conn, v.event())) return;
   apply_event(conn, std::move(v), now);
 }
 
@@ -78,10 +81,12 @@ bool Relay::admit_event(uint32_t conn, const Event& e) {
 
 void Relay::apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
   const Event& e = v.event();
-  if (auto refused = policy_.event_after_verify(view(conns_[conn]), e, now)) {
+  Connection& c = conns_[conn];
+  if (auto refused = policy_.event_after_verify(view(c), e, now)) {
     send_ok(conn, e.id(), false, refused->wire_message());
     return;
   }
+  if (!rate_event_author(conn, c, e, now)) return;
   if (e.kind_class() == KindClass::ephemeral) {
     recent_.insert(e.id(), e.sig());  // a repeat is a duplicate, not a second broadcast
     send_ok(conn, e.id(), true, "");
@@ -103,6 +108,19 @@ void Relay::queue_store(uint32_t conn, VerifiedEvent&& v) {
 }
 
 void Relay::flush_writes() {
+  // Bans and allow lists must be known before anything is stored.
+  if (write_queue_.empty() || !mgmt_loaded_) return;
+  // The write policy again: management may have changed since admission.
+  for (auto it = write_queue_.begin(); it != write_queue_.end();) {
+    if (auto refused = policy_.write_rules(it->event->event())) {
+      PendingStore p = std::move(*it);
+      it = write_queue_.erase(it);
+      release_pending(p);
+      send_ok(p.conn, p.event->event().id(), false, refused->wire_message());
+    } else {
+      ++it;
+    }
+  }
   if (write_queue_.empty()) return;
   WriteBatch batch;
   std::vector<StorePlan> plans;
@@ -142,13 +160,18 @@ void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
   }
 }
 
-void Relay::on_store_done(const PendingStore& p, std::optional<StoreOutcome> outcome) {
+void Relay::release_pending(const PendingStore& p) {
   const Event& e = p.event->event();
   pending_event_bytes_ -= e.raw().size();
   if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.pending_events > 0) {
     --c->second.pending_events;
     c->second.pending_event_bytes -= std::min(c->second.pending_event_bytes, e.raw().size());
   }
+}
+
+void Relay::on_store_done(const PendingStore& p, std::optional<StoreOutcome> outcome) {
+  const Event& e = p.event->event();
+  release_pending(p);
   if (!outcome) {
     send_ok(p.conn, e.id(), false, "error: could not store the event, please try again");
     return;

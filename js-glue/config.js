@@ -4,10 +4,21 @@
 // Relay configuration JSON for nr_edge_new / nr_relay_new: RELAY_CONFIG from
 // [vars] is an object (TOML table) or, when set as a plain variable/secret,
 // JSON text.
+// ADMIN_PUBKEYS (secret or variable, comma-separated hex) joins it as
+// "admin_pubkeys", which the core checks (naming ADMIN_PUBKEYS when refused).
 export function configJson(env) {
   const cfg = env.RELAY_CONFIG;
-  if (cfg === undefined || cfg === null) return '{}';
-  return typeof cfg === 'string' ? cfg : JSON.stringify(cfg);
+  const admins = env.ADMIN_PUBKEYS;
+  let text = cfg === undefined || cfg === null ? '{}' : typeof cfg === 'string' ? cfg : JSON.stringify(cfg);
+  if (admins === undefined || admins === null || admins === '') return text;
+  let obj;
+  try {
+    obj = JSON.parse(text);
+  } catch {
+    return text; // the core names the bad JSON
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return text;
+  return JSON.stringify({ ...obj, admin_pubkeys: String(admins) });
 }
 
 // The METRICS_TOKEN secret that enables GET /stats, or '' (disabled). It is

@@ -20,6 +20,8 @@
 //                               the engine answers OK false.
 //   alarm(at)                   optional: keep one wake-up alarm at `at` (unix seconds)
 //                               that survives hibernation, then call timer(now)
+//   reply(request, status, body) the answer to httpAdmin(request, ...) (JSON text)
+//   log(line)                   optional: one structured log line (JSON text); default console.log
 //   failed(err)                 the engine failed: drop its sockets (called once)
 
 import { decodeActionList, encodeResults } from './codec.js';
@@ -116,6 +118,31 @@ export class RelayEngine {
     });
   }
 
+  // A NIP-86 management request (nr_relay_http_admin): the answer comes to
+  // performer.reply(request, ...), now or after a D1 batch (drain() awaits it).
+  httpAdmin(request, url, authorization, body, now) {
+    this.#run((r) =>
+      this.wasm.withInput(url, (up, un) =>
+        this.wasm.withInput(authorization, (ap, an) =>
+          this.wasm.withInput(body, (bp, bn) => this.wasm.call('nr_relay_http_admin', r, request, up, un, ap, an, bp, bn, now)))));
+  }
+
+  // The Prometheus text of the engine's metrics (nr_relay_metrics).
+  metrics() {
+    return this.#query((r) => {
+      const len = this.wasm.u32('nr_relay_metrics', r);
+      return this.wasm.readText(this.wasm.u32('nr_relay_stats_ptr', r), len);
+    });
+  }
+
+  // The engine's part of GET /health (nr_relay_health), parsed.
+  health() {
+    return this.#query((r) => {
+      const len = this.wasm.u32('nr_relay_health', r);
+      return JSON.parse(this.wasm.readText(this.wasm.u32('nr_relay_stats_ptr', r), len));
+    });
+  }
+
   connectionCount() {
     return this.#query((r) => this.wasm.u32('nr_relay_connection_count', r));
   }
@@ -136,7 +163,7 @@ export class RelayEngine {
   dispose() {
     if (this.disposed) return;
     this.disposed = true;
-    clearTimeout(this.timer);
+    clearTimeout(this.timeout);
     if (liveEngines.get(this.key) === this) liveEngines.delete(this.key);
     if (!this.failure && !this.wasm.trapped) {
       try {
@@ -176,10 +203,10 @@ export class RelayEngine {
     }
     const due = this.wasm.call('nr_relay_next_deadline', this.relay);
     if (!due || (this.timerDue && this.timerDue <= due)) return;
-    clearTimeout(this.timer);
+    clearTimeout(this.timeout);
     this.timerDue = due;
-    this.timer = setTimeout(() => {
-      this.timer = null;
+    this.timeout = setTimeout(() => {
+      this.timeout = null;
       this.timerDue = 0;
       try {
         this.#run((r) => this.wasm.call('nr_relay_timer', r, this.now()));
@@ -187,7 +214,7 @@ export class RelayEngine {
         console.error('relay engine timer failed:', err?.stack ?? err); // #fail already ran
       }
     }, Math.max(0, (due - this.now()) * 1000));
-    this.timer?.unref?.(); // node: never keeps a test process alive
+    this.timeout?.unref?.(); // node: never keeps a test process alive
   }
 
   // Runs a call that leaves no actions (the action buffer still holds the
@@ -237,6 +264,12 @@ export class RelayEngine {
         case 'close':
           p.close(act.conn, act.code, act.reason);
           break;
+        case 'http_reply':
+          p.reply(act.request, act.status, act.body);
+          break;
+        case 'log':
+          (p.log ?? console.log)(act.line);
+          break;
       }
     }
   }
@@ -264,8 +297,10 @@ export class RelayEngine {
     const work = (async () => {
       let ok = 1;
       let results;
+      const started = Date.now();
       try {
         results = encodeResults(await this.performer.d1(stmts));
+        if (!this.failure && !this.disposed) this.wasm.call('nr_relay_store_latency', this.relay, (Date.now() - started) / 1000);
       } catch (err) {
         ok = 0;
         // Transient or not, the operator should see why storage refused.
@@ -285,7 +320,7 @@ export class RelayEngine {
   #fail(err) {
     if (this.failure) return;
     this.failure = err;
-    clearTimeout(this.timer);
+    clearTimeout(this.timeout);
     this.wasm.discard();
     if (liveEngines.get(this.key) === this) liveEngines.delete(this.key);
     try {

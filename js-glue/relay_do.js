@@ -17,6 +17,35 @@ function randomChallenge() {
   return s;
 }
 
+// The engine refuses bodies over 16 KiB (core/management.h kMaxAdminBody):
+// reading one byte more is enough for it to say so.
+const ADMIN_BODY_CAP = 16 * 1024 + 1;
+
+// The request body as text, at most `cap` bytes of it (a larger body is cut:
+// the engine then refuses it by its size).
+async function readCapped(request, cap) {
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  while (size < cap) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  reader.cancel().catch(() => {});
+  const all = new Uint8Array(Math.min(size, cap));
+  let off = 0;
+  for (const c of chunks) {
+    const part = c.subarray(0, Math.min(c.byteLength, all.length - off));
+    all.set(part, off);
+    off += part.byteLength;
+    if (off >= all.length) break;
+  }
+  return new TextDecoder().decode(all);
+}
+
 export class RelayDurableObject extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
@@ -46,6 +75,14 @@ export class RelayDurableObject extends DurableObject {
   }
 
   async fetch(request) {
+    if (request.method === 'POST' && /^application\/nostr\+json\+rpc\b/i.test(request.headers.get('content-type') ?? '')) {
+      // NIP-86: the engine authorises and answers (the Worker routed it here).
+      const body = await readCapped(request, ADMIN_BODY_CAP);
+      const { status, body: json } = await this.host.admin(request.url, request.headers.get('authorization') ?? '', body);
+      const headers = { 'content-type': 'application/json', 'access-control-allow-origin': '*' };
+      if (status === 401) headers['www-authenticate'] = 'Nostr';
+      return new Response(json, { status, headers });
+    }
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected a WebSocket upgrade\n', { status: 426 });
     }
@@ -67,6 +104,16 @@ export class RelayDurableObject extends DurableObject {
   // RPC for the Worker's GET /stats: the engine's stats, as the engine wrote them.
   async stats() {
     return this.host.stats();
+  }
+
+  // RPC for GET /health: { ok, d1, connections, subscriptions, events_accepted, ... }.
+  async health() {
+    return this.host.health();
+  }
+
+  // RPC for GET /metrics: Prometheus text.
+  async metrics() {
+    return this.host.metrics();
   }
 
   async webSocketMessage(ws, message) {

@@ -27,6 +27,8 @@ export class RelayHost {
     this.sockets = new Map(); // conn -> socket
     this.connOf = new Map(); // socket -> conn
     this.nextConn = 1;
+    this.replies = new Map(); // management request id -> resolve({ status, body })
+    this.nextRequest = 1;
     this.engine = new RelayEngine({ getWasm, config, performer: this.#performer(), key, now: platform.now });
   }
 
@@ -106,6 +108,44 @@ export class RelayHost {
     return this.engine.stats();
   }
 
+  // A NIP-86 request: resolves to { status, body } (body: JSON text).
+  async admin(url, authorization, body) {
+    const request = this.nextRequest++;
+    const answer = new Promise((resolve) => this.replies.set(request, resolve));
+    try {
+      this.engine.httpAdmin(request, url, authorization, body, this.platform.now());
+      await this.engine.drain();
+    } catch (err) {
+      this.replies.delete(request);
+      return { status: 500, body: JSON.stringify({ result: null, error: `error: ${err?.message ?? err}` }) };
+    }
+    if (this.replies.has(request)) {
+      // The engine answers every request; none means a bug, not a client error.
+      this.replies.delete(request);
+      return { status: 500, body: JSON.stringify({ result: null, error: 'error: no answer from the relay engine' }) };
+    }
+    return answer;
+  }
+
+  // GET /health: the engine's counters and whether D1 answers.
+  async health() {
+    let d1 = false;
+    let error;
+    try {
+      const [r] = await this.platform.d1([{ sql: 'SELECT 1 AS ok', params: [] }]);
+      d1 = r?.rows?.length === 1;
+    } catch (err) {
+      error = `D1: ${err?.message ?? err}`;
+    }
+    const engine = this.engine.health();
+    return { ok: d1, d1, ...engine, ...(error ? { error } : {}) };
+  }
+
+  // GET /metrics: the engine's Prometheus text.
+  metrics() {
+    return this.engine.metrics();
+  }
+
   // ------------------------------------------------------------ internals
 
   // The I/O the engine asks for (see js-glue/engine.js).
@@ -137,6 +177,12 @@ export class RelayHost {
       sql: (sql, params) => p.sql(sql, params),
       d1: (stmts) => p.d1(stmts),
       alarm: (at) => p.setAlarm(at * 1000),
+      reply: (request, status, body) => {
+        const resolve = this.replies.get(request);
+        this.replies.delete(request);
+        resolve?.({ status, body });
+      },
+      log: (line) => console.log(line),
       failed: (err) => this.#reset(err),
     };
   }

@@ -37,6 +37,8 @@ class RecordWriter {
   void operator()(const LocalSql& s) { record(ActionType::local_sql, s.token, 0, s.stmt_json); }
   void operator()(const SaveConnState& s) { record(ActionType::conn_state, s.conn, 0, s.state); }
   void operator()(const Close& c) { record(ActionType::close, c.conn, c.code, c.reason); }
+  void operator()(const HttpReply& h) { record(ActionType::http_reply, h.request, h.status, h.body); }
+  void operator()(const Log& l) { record(ActionType::log, 0, 0, l.line); }
   void operator()(const Fanout& f) {
     u32(static_cast<uint32_t>(ActionType::fanout));
     u32(static_cast<uint32_t>(f.targets.size()));

@@ -118,6 +118,29 @@ int32_t nr_relay_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, u
   });
 }
 
+NR_EXPORT("nr_relay_http_admin")
+int32_t nr_relay_http_admin(nr_relay* r, uint32_t request, const uint8_t* url, uint32_t url_len, const uint8_t* auth,
+                            uint32_t auth_len, const uint8_t* body, uint32_t body_len, double now) {
+  return run(r, [&](auto& relay) {
+    relay.http_admin(request, bytes(url, url_len), bytes(auth, auth_len), bytes(body, body_len), seconds(now));
+    return 0;
+  });
+}
+
+NR_EXPORT("nr_relay_store_latency") void nr_relay_store_latency(nr_relay* r, double seconds_taken) {
+  r->relay.observe_store_latency(seconds_taken > 0 ? seconds_taken : 0);
+}
+
+NR_EXPORT("nr_relay_metrics") uint32_t nr_relay_metrics(nr_relay* r) {
+  r->stats = r->relay.metrics_text(memory_bytes());
+  return static_cast<uint32_t>(r->stats.size());
+}
+
+NR_EXPORT("nr_relay_health") uint32_t nr_relay_health(nr_relay* r) {
+  r->stats = r->relay.health_json();
+  return static_cast<uint32_t>(r->stats.size());
+}
+
 NR_EXPORT("nr_relay_connection_count") uint32_t nr_relay_connection_count(const nr_relay* r) {
   return static_cast<uint32_t>(r->relay.connection_count());
 }

@@ -19,7 +19,8 @@
  *   type 2 FANOUT  a=count. bytes: u32 raw_len, raw (UTF-8 event JSON), pad to 4,
  *                  then `count` entries {u32 conn, u32 prefix_len, prefix, pad to 4}.
  *                  Send prefix + raw + "]" as one text frame to each conn.
- * (durable/action.h: Send, Fanout, Store, LocalSql, ConnState, Close; encoded by
+ * (durable/action.h: Send, Fanout, Store, LocalSql, ConnState, Close,
+ * HttpReply, Log; encoded by
  * durable/abi/action_codec.cpp, decoded by js-glue/codec.js.)
  *   type 3 D1      a=token. bytes: JSON {"stmts":[{"sql":..,"params":[..]},..]}.
  *                  Run env.DB.batch() over them (one transaction) asynchronously,
@@ -33,6 +34,9 @@
  *                  Keep it with the socket (serializeAttachment) and hand it back
  *                  to nr_relay_open after hibernation.
  *   type 6 CLOSE   a=conn, b=websocket close code. bytes: reason. Close the socket.
+ *   type 7 HTTP    a=request id (nr_relay_http_admin), b=HTTP status. bytes: the
+ *                  JSON body of the answer to that request.
+ *   type 8 LOG     bytes: one structured log line (a JSON object): print it.
  *
  * Results (nr_relay_d1_done / nr_relay_sql_done), little-endian, no padding:
  *   u32 nstmts; per statement: u32 changes, u32 nrows, u32 ncols, then
@@ -119,6 +123,21 @@ int32_t nr_relay_timer(nr_relay* r, double now);
  * module's linear memory, which never shrinks, so it is the heap high-water mark. */
 uint32_t nr_relay_stats(nr_relay* r);
 const uint8_t* nr_relay_stats_ptr(const nr_relay* r);
+
+/* A NIP-86 management request (HTTP POST, Content-Type
+ * application/nostr+json+rpc) with the host's id `request`: the URL the host
+ * received, the Authorization header ('' if none) and the body. The answer
+ * comes as one HTTP action (type 7) for `request`, from this call or from a
+ * later nr_relay_d1_done. */
+int32_t nr_relay_http_admin(nr_relay* r, uint32_t request, const uint8_t* url, uint32_t url_len,
+                            const uint8_t* auth, uint32_t auth_len, const uint8_t* body, uint32_t body_len,
+                            double now);
+/* A D1 batch took `seconds` (host-measured): the store latency histogram. */
+void nr_relay_store_latency(nr_relay* r, double seconds);
+/* The Prometheus text of the engine's metrics / the small JSON of GET /health,
+ * written like nr_relay_stats (length returned; nr_relay_stats_ptr). */
+uint32_t nr_relay_metrics(nr_relay* r);
+uint32_t nr_relay_health(nr_relay* r);
 
 /* Diagnostics: open connections and subscriptions. */
 uint32_t nr_relay_connection_count(const nr_relay* r);

@@ -55,6 +55,8 @@ Action from_json(simdjson::dom::element e) {
   if (type == "store") return Store{u32(e, "token"), str(e, "stmts_json")};
   if (type == "local_sql") return LocalSql{u32(e, "token"), str(e, "stmt_json")};
   if (type == "conn_state") return SaveConnState{u32(e, "conn"), str(e, "state")};
+  if (type == "http_reply") return HttpReply{u32(e, "request"), u32(e, "status"), str(e, "body")};
+  if (type == "log") return Log{str(e, "line")};
   REQUIRE(type == "close");
   return Close{u32(e, "conn"), u32(e, "code"), str(e, "reason")};
 }
@@ -100,4 +102,7 @@ TEST_CASE("action records: type numbers follow the variant (the ABI's wire numbe
   CHECK(type_of(SaveConnState{}) == ActionType::conn_state);
   CHECK(type_of(Close{}) == ActionType::close);
   CHECK(static_cast<uint32_t>(ActionType::close) == 6);
+  CHECK(type_of(HttpReply{}) == ActionType::http_reply);
+  CHECK(type_of(Log{}) == ActionType::log);
+  CHECK(static_cast<uint32_t>(ActionType::log) == 8);
 }

@@ -568,6 +568,7 @@ TEST_CASE("review: pages go before waiting ids queries, so the answers' budget n
   cfg.limits.max_query_page_bytes = 131072;
   cfg.limits.max_query_bytes_total = 262144;
   cfg.limits.max_query_output_rate = 1 << 30;
+  cfg.rate_limits = nostr::RateLimits::unlimited();  // 500 events from one connection
   SimHost h(cfg);
   Signer alice(130);
   h.connect(9);

@@ -147,6 +147,8 @@ public:  // perform_actions' callbacks: every frame is a JSON array; the engine'
   nostr::test::SqliteDb& local_db() { return do_sql_; }
   void on_local_sql_error(const std::string& /*err*/) { check(false); }
   void on_conn_state(uint32_t conn, std::string state) { attach_[conn] = std::move(state); }
+  void on_http_reply(uint32_t /*request*/, uint32_t /*status*/, std::string /*body*/) {}
+  void on_log(std::string line) { check(!line.empty() && line.front() == '{'); }
   void on_close(uint32_t conn, uint32_t code, const std::string& reason) {
     check(code >= 1000 && code < 5000 && !reason.empty());
     open_.erase(conn);  // the host drops the socket

@@ -54,6 +54,8 @@ void perform_actions(durable::Relay& relay, Host& host, uint64_t now) {
                    },
                    [&](durable::SaveConnState& c) { host.on_conn_state(c.conn, std::move(c.state)); },
                    [&](durable::Close& c) { host.on_close(c.conn, c.code, c.reason); },
+                   [&](durable::HttpReply& h) { host.on_http_reply(h.request, h.status, std::move(h.body)); },
+                   [&](durable::Log& l) { host.on_log(std::move(l.line)); },
                },
                action);
   }

@@ -29,6 +29,7 @@ class SimHost {
       : config_(std::move(config)), d1_(std::string(NOSTR_SOURCE_DIR) + "/schema.sql"), relay_(std::make_unique<durable::Relay>(config_)) {
     relay_->restore(now);
     drain();
+    pump();  // the management state load
   }
 
   uint64_t now = 1700000000;
@@ -122,7 +123,22 @@ class SimHost {
     for (const uint32_t conn : open_) REQUIRE(relay_->open(conn, "", attachments_[conn], now));
     relay_->restore(now);
     drain();
+    pump();
   }
+  // A NIP-86 request (see Relay::http_admin); returns {status, body} once
+  // storage work is done, or {0, ""} if no answer came.
+  std::pair<uint32_t, std::string> admin(const std::string& url, const std::string& authorization,
+                                         const std::string& body) {
+    const uint32_t request = ++next_request_;
+    relay_->http_admin(request, url, authorization, body, now);
+    drain();
+    pump();
+    auto it = replies_.find(request);
+    if (it == replies_.end()) return {0, ""};
+    return it->second;
+  }
+  // Structured log lines (Log actions) so far.
+  std::vector<std::string> logs;
 
   durable::Relay& relay() { return *relay_; }
   // Connections the engine asked to close (CLOSE actions), in order.
@@ -154,6 +170,8 @@ class SimHost {
   }
   void on_local_sql_error(const std::string& err) { FAIL("local SQL failed: " << err); }
   void on_conn_state(uint32_t conn, std::string state) { attachments_[conn] = std::move(state); }
+  void on_http_reply(uint32_t request, uint32_t status, std::string body) { replies_[request] = {status, std::move(body)}; }
+  void on_log(std::string line) { logs.push_back(std::move(line)); }
   void on_close(uint32_t conn, uint32_t code, const std::string& reason) {
     closed_.push_back(conn);
     close_reasons_[conn] = std::to_string(code) + " " + reason;
@@ -171,6 +189,8 @@ class SimHost {
   std::vector<uint32_t> open_;
   std::vector<uint32_t> closed_;
   std::map<uint32_t, std::string> close_reasons_;
+  std::map<uint32_t, std::pair<uint32_t, std::string>> replies_;
+  uint32_t next_request_ = 0;
 };
 
 }  // namespace nostr::test

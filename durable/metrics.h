@@ -1,0 +1,50 @@
+// The engine's counters for GET /metrics (Prometheus text format). Counters
+// live in the engine's memory: they restart from zero when the object is
+// evicted (hibernation), as a Prometheus counter does at a process restart;
+// the wake counter itself is kept in local SQL.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace nostr::durable {
+
+struct Histogram {
+  // Upper bounds in seconds (the +Inf bucket is `count`).
+  static constexpr std::array<double, 10> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
+  std::array<uint64_t, kBounds.size()> buckets{};  // non-cumulative
+  uint64_t count = 0;
+  double sum = 0;
+  void observe(double seconds);
+};
+
+struct Metrics {
+  uint64_t events_accepted = 0;
+  uint64_t events_duplicate = 0;
+  std::map<std::string, uint64_t> events_refused;  // by NIP-01 prefix ("blocked", "rate-limited", ...)
+  std::map<std::string, uint64_t> messages_in;     // by message type ("EVENT", "REQ", ..., "invalid")
+  uint64_t reqs_refused = 0;
+  uint64_t connections_opened = 0;
+  uint64_t connections_refused = 0;
+  uint64_t rate_limited = 0;
+  uint64_t rate_disconnects = 0;
+  uint64_t admin_requests = 0;
+  uint64_t admin_refused = 0;  // 401s
+  uint64_t wakes = 0;          // persisted (local SQL)
+  Histogram store_latency;
+  // A refusal message "prefix: text": counted under its prefix.
+  void refused(std::string_view message);
+};
+
+// Gauges the engine reads at render time.
+struct Gauges {
+  uint64_t connections, subscriptions, memory_bytes, frames_out, pending_events;
+};
+
+// Returns the text exposition (version 0.0.4) of `m` and `g`.
+std::string render_metrics(const Metrics& m, const Gauges& g);
+
+}  // namespace nostr::durable

@@ -1,0 +1,277 @@
+// Relay: management. The NIP-86 state is loaded from the store at start and
+// re-read when its version changes; NIP-86 requests (authorised by NIP-98
+// from an ADMIN_PUBKEYS key) change it through one store batch each and act on
+// this object at once (closing connections a ban or block no longer admits).
+// Also the operator's read-outs: metrics, health, structured logs.
+#include <algorithm>
+
+#include "core/json_writer.h"
+#include "core/nip98.h"
+#include "core/relay_message.h"
+#include "core/text.h"
+#include "durable/relay.h"
+#include "durable/relay_internal.h"
+
+namespace nostr::durable {
+
+using namespace internal;
+
+namespace {
+
+// How often an active object asks whether the management state changed, and
+// retries a load that failed.
+constexpr uint64_t kMgmtCheck = 5;
+// Management requests queued while the state loads, and in flight.
+constexpr size_t kMaxWaitingAdmin = 8;
+constexpr size_t kMaxAdminInFlight = 8;
+// Structured log lines per second; the rest are counted and summarised.
+constexpr uint32_t kLogPerSecond = 20;
+
+}  // namespace
+
+void Relay::load_management() {
+  mgmt_busy_ = true;
+  out_.store(add_pending(PendingMgmtLoad{}), batch_json(plan_management_load(now_)));
+}
+
+void Relay::maybe_check_management(uint64_t now) {
+  if (mgmt_busy_ || now < mgmt_checked_at_ + kMgmtCheck) return;
+  mgmt_checked_at_ = now;
+  if (!mgmt_loaded_) return load_management();
+  mgmt_busy_ = true;
+  out_.store(add_pending(PendingMgmtVersion{}), batch_json({plan_management_version()}));
+}
+
+void Relay::on_management_version(bool ok, std::string_view results) {
+  mgmt_busy_ = false;
+  std::vector<ResultSet> rs;
+  uint64_t version = 0;
+  if (!ok || !parse_results(results, rs) || rs.size() != 1 || rs[0].rows != 1 || rs[0].cols != 1 ||
+      !parse_decimal(rs[0].cell(0, 0), version)) {
+    return log_json(JsonObjectWriter().string("level", "error").string("msg", "management version check failed").finish());
+  }
+  if (version != mgmt_.version) load_management();
+}
+
+void Relay::on_management_loaded(bool ok, std::string_view results, uint64_t now) {
+  mgmt_busy_ = false;
+  std::vector<ResultSet> rs;
+  ManagementState loaded;
+  if (!ok || !parse_results(results, rs) || !parse_management(rs, loaded)) {
+    log_json(JsonObjectWriter()
+                 .string("level", "error")
+                 .string("msg", "management state could not be loaded (is migrations/0005_management.sql applied?)")
+                 .string("detail", utf8_prefix(results, 300))
+                 .finish());
+    if (mgmt_loaded_) return;  // keep the state we have; the next check retries
+    // Without it bans cannot be enforced: refuse what waits (transiently).
+    mgmt_checked_at_ = now;
+    while (!write_queue_.empty()) {
+      PendingStore p = std::move(write_queue_.front());
+      write_queue_.pop_front();
+      on_store_done(p, std::nullopt);
+    }
+    for (const WaitingAdmin& w : waiting_admin_) admin_reply(w.request, 503, admin_error("error: management state unavailable, try again"));
+    waiting_admin_.clear();
+    return;
+  }
+  // NIP-98 ids accepted meanwhile are not lost with the reload.
+  loaded.auth_ids.insert(mgmt_.auth_ids.begin(), mgmt_.auth_ids.end());
+  mgmt_ = std::move(loaded);
+  mgmt_loaded_ = true;
+  enforce_management();
+  if (!write_in_flight_) flush_writes();
+  std::deque<WaitingAdmin> waiting = std::move(waiting_admin_);
+  waiting_admin_.clear();
+  for (const WaitingAdmin& w : waiting) run_admin(w.request, w.url, w.authorization, w.body, now);
+}
+
+void Relay::enforce_management() {
+  std::vector<uint32_t> blocked;
+  for (const auto& [conn, c] : conns_) {
+    if (mgmt_.ip_blocked(config_, c.meta.ip)) blocked.push_back(conn);
+  }
+  for (const uint32_t conn : blocked) {
+    const std::string why = "blocked: connections from this address are not accepted";
+    out_.send(conn, notice_message(why));
+    out_.close(conn, 1008, why);
+    close(conn);
+  }
+}
+
+void Relay::admin_reply(uint32_t request, uint32_t status, std::string body) {
+  if (status == 401) ++metrics_.admin_refused;
+  out_.http_reply(request, status, std::move(body));
+}
+
+void Relay::http_admin(uint32_t request, std::string_view url, std::string_view authorization, std::string_view body,
+                       uint64_t now) {
+  now_ = std::max(now_, now);
+  ++metrics_.admin_requests;
+  if (config_.admin_pubkeys.empty()) {
+    return admin_reply(request, 404, admin_error("the management API is disabled: no ADMIN_PUBKEYS are configured"));
+  }
+  if (body.size() > kMaxAdminBody) {
+    return admin_reply(request, 413, admin_error("request body is larger than " + std::to_string(kMaxAdminBody) + " bytes"));
+  }
+  if (!mgmt_loaded_) {
+    if (waiting_admin_.size() >= kMaxWaitingAdmin) {
+      return admin_reply(request, 503, admin_error("error: management state is loading, try again"));
+    }
+    waiting_admin_.push_back(WaitingAdmin{request, std::string(url), std::string(authorization), std::string(body)});
+    maybe_check_management(now);
+    return;
+  }
+  run_admin(request, url, authorization, body, now);
+}
+
+void Relay::run_admin(uint32_t request, std::string_view url, std::string_view authorization, std::string_view body,
+                      uint64_t now) {
+  // The relay's ws(s):// URL is "the relay URL" too (NIP-86 `u`), in its http(s) form.
+  std::string also_url;
+  if (config_.relay_url.rfind("ws", 0) == 0) also_url = "http" + config_.relay_url.substr(2);
+  HttpAuthCheck check{authorization, url, "POST", body, now, kAdminAuthWindow};
+  auto auth = verify_http_auth(admin_parser_, check, also_url);
+  if (!auth) return admin_reply(request, 401, admin_error("unauthorized: " + auth.error().text));
+  const Event& ev = auth.value().event();
+  if (!policy_.is_admin(ev.pubkey())) {
+    return admin_reply(request, 401, admin_error("unauthorized: " + ev.pubkey().hex() + " is not an administrator"));
+  }
+  if (mgmt_.auth_ids.count(ev.id())) {
+    return admin_reply(request, 401, admin_error("unauthorized: this authorization event was already used"));
+  }
+  auto parsed = parse_admin_request(body);
+  if (!parsed) return admin_reply(request, 400, admin_error(parsed.error().text));
+  AdminRequest req = std::move(parsed).value();
+  if (admin_in_flight_ >= kMaxAdminInFlight) return admin_reply(request, 503, admin_error("error: too many management requests in flight"));
+  // Spent from now on, even if the batch fails (a retry signs a new event).
+  mgmt_.auth_ids.insert(ev.id());
+  log_json(JsonObjectWriter()
+               .string("level", "info")
+               .string("msg", "management request")
+               .string("method", admin_method_name(req.method))
+               .string("admin", ev.pubkey().hex())
+               .finish());
+  // Every request, changing or not, records its authorization event id.
+  std::vector<SqlStatement> stmts = plan_admin_change(req, ev.id(), ev.created_at(), now);
+  if (req.method == AdminMethod::listeventsneedingmoderation) stmts.push_back(plan_moderation_queue());
+  ++admin_in_flight_;
+  out_.store(add_pending(PendingAdmin{request, std::move(req), ev.pubkey()}), batch_json(stmts));
+}
+
+void Relay::on_admin_done(PendingAdmin p, bool ok, std::string_view results) {
+  --admin_in_flight_;
+  std::vector<ResultSet> rs;
+  if (!ok || !parse_results(results, rs)) {
+    log_json(JsonObjectWriter()
+                 .string("level", "error")
+                 .string("msg", "management request failed in storage")
+                 .string("method", admin_method_name(p.req.method))
+                 .string("detail", utf8_prefix(results, 300))
+                 .finish());
+    return admin_reply(p.request, 500, admin_error("error: storage failed, nothing was changed; try again"));
+  }
+  const AdminRequest& r = p.req;
+  std::string result = "true";
+  if (r.changes_state()) {
+    apply_admin_change(mgmt_, r);
+    if (r.method == AdminMethod::banevent && r.event) recent_.erase(*r.event);
+    if (r.method == AdminMethod::blockip) enforce_management();
+  } else if (r.method == AdminMethod::listeventsneedingmoderation) {
+    result = rs.empty() ? "[]" : moderation_queue_json(rs.back(), mgmt_);
+  } else if (r.method == AdminMethod::listconnections) {
+    std::vector<uint32_t> ids;
+    for (const auto& [conn, c] : conns_) ids.push_back(conn);
+    std::sort(ids.begin(), ids.end());
+    result = "[";
+    for (const uint32_t conn : ids) {
+      const Connection& c = conns_.at(conn);
+      std::string pubkeys = "[";
+      for (const Pubkey& pk : c.authed) {
+        if (pubkeys.size() > 1) pubkeys += ',';
+        append_json_string(pubkeys, pk.hex());
+      }
+      if (result.size() > 1) result += ',';
+      result += JsonObjectWriter()
+                    .uint("id", conn)
+                    .string("ip", c.meta.ip)
+                    .string("user_agent", c.meta.user_agent)
+                    .raw("pubkeys", pubkeys + "]")
+                    .uint("subscriptions", c.subs.size())
+                    .finish();
+    }
+    result += ']';
+  } else if (r.method == AdminMethod::disconnect) {
+    const std::string why = "blocked: disconnected by the relay operator" + (r.reason.empty() ? std::string() : ": " + r.reason);
+    result = std::to_string(disconnect_where(r.target, r.text, why));
+  } else {
+    result = admin_list_result(r.method, mgmt_, config_);
+  }
+  admin_reply(p.request, 200, admin_result(result));
+}
+
+size_t Relay::disconnect_where(const std::string& target, const std::string& value, const std::string& why) {
+  std::vector<uint32_t> hit;
+  uint64_t id = 0;
+  const bool by_id = target == "connection" && parse_decimal(value, id);
+  const auto pk = target == "pubkey" ? Pubkey::from_hex(value) : std::nullopt;
+  for (const auto& [conn, c] : conns_) {
+    if ((by_id && conn == id) || (target == "ip" && c.meta.ip == value) ||
+        (pk && std::find(c.authed.begin(), c.authed.end(), *pk) != c.authed.end())) {
+      hit.push_back(conn);
+    }
+  }
+  for (const uint32_t conn : hit) {
+    out_.send(conn, notice_message(why));
+    out_.close(conn, 1008, why);
+    close(conn);
+  }
+  return hit.size();
+}
+
+std::string Relay::metrics_text(uint64_t memory_bytes) const {
+  size_t pending_events = 0;
+  for (const auto& [id, c] : conns_) pending_events += c.pending_events;
+  return render_metrics(metrics_, Gauges{conns_.size(), subs_.size(), memory_bytes, out_.frames(), pending_events});
+}
+
+std::string Relay::health_json() const {
+  return JsonObjectWriter()
+      .uint("connections", conns_.size())
+      .uint("subscriptions", subs_.size())
+      .uint("events_accepted", metrics_.events_accepted)
+      .boolean("management_loaded", mgmt_loaded_)
+      .boolean("maintenance", !mgmt_.maintenance.empty())
+      .finish();
+}
+
+void Relay::log_json(std::string line) {
+  if (now_ != log_second_) {
+    if (logs_suppressed_ != 0) {
+      out_.log(JsonObjectWriter()
+                   .string("level", "warn")
+                   .string("msg", "log lines suppressed (rate limit)")
+                   .uint("count", logs_suppressed_)
+                   .finish());
+    }
+    log_second_ = now_;
+    logs_this_second_ = 0;
+    logs_suppressed_ = 0;
+  }
+  if (logs_this_second_ >= kLogPerSecond) {
+    ++logs_suppressed_;
+    return;
+  }
+  ++logs_this_second_;
+  out_.log(std::move(line));
+}
+
+void Relay::log_refusal(uint32_t conn, std::string_view what, std::string_view reason) {
+  JsonObjectWriter w;
+  w.string("level", "info").string("msg", "refused").string("what", what).uint("conn", conn);
+  if (auto c = conns_.find(conn); c != conns_.end() && !c->second.meta.ip.empty()) w.string("ip", c->second.meta.ip);
+  w.string("reason", utf8_prefix(reason, 300));
+  log_json(w.finish());
+}
+
+}  // namespace nostr::durable
