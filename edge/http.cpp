@@ -2,6 +2,7 @@
 
 #include "core/config.h"
 #include "core/text.h"
+#include "edge/page.h"
 
 namespace nostr::edge {
 namespace {
@@ -36,10 +37,22 @@ bool valid_websocket_key(std::string_view k) {
   return true;
 }
 
+// True if the media type of `content_type` (parameters ignored, case-insensitive)
+// is exactly `type`: "application/nostr+json+rpc; charset=utf-8" is NIP-86,
+// "application/nostr+json" is not.
+bool media_type_is(std::string_view content_type, std::string_view type) {
+  std::string_view t = content_type.substr(0, content_type.find(';'));
+  while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+  return ascii_lower(t) == type;
+}
+
+constexpr std::string_view kNip86Type = "application/nostr+json+rpc";
+
 void add_cors(HttpResponse& r) {
   r.headers.emplace_back("Access-Control-Allow-Origin", "*");
   r.headers.emplace_back("Access-Control-Allow-Headers", "Accept, Content-Type, Authorization");
-  r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+  r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
 }
 
 // Compares in time independent of where the strings differ (the token is a
@@ -72,30 +85,97 @@ HttpResponse text(int status, std::string body) {
   return r;
 }
 
-// GET /stats: the relay's resource use, for operators and load tests.
-HttpResponse stats_request(const HttpRequest& req, const EdgeOptions& options, bool get) {
+HttpResponse method_not_allowed(std::string_view allow) {
+  HttpResponse r = text(405, "Method Not Allowed");
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
+// GET /stats (the engine's resource use, JSON) and GET /metrics (Prometheus
+// text): for operators and load tests, behind the metrics token.
+HttpResponse token_request(const HttpRequest& req, const EdgeOptions& options, bool get,
+                           Route route) {
   if (options.metrics_token.empty()) return text(404, "Not Found");
-  if (!get) {
-    HttpResponse r = text(405, "Method Not Allowed");
-    r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
-    return r;
-  }
+  if (!get) return method_not_allowed("GET, HEAD, OPTIONS");
   if (!bearer_matches(req.authorization, options.metrics_token)) {
-    HttpResponse r = text(401, "Unauthorized: /stats needs Authorization: Bearer <METRICS_TOKEN>");
+    HttpResponse r = text(401, "Unauthorized: " + req.path + " needs Authorization: Bearer <METRICS_TOKEN>");
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;
   }
   HttpResponse r;
-  r.stats = true;
+  r.route = route;
+  r.headers.emplace_back("Content-Type", route == Route::metrics ? "text/plain; version=0.0.4"
+                                                                 : "application/json");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  add_cors(r);
+  return r;
+}
+
+// GET /health: public; the Worker answers 200 or 503 from the relay object's health().
+HttpResponse health_request(bool get) {
+  if (!get) return method_not_allowed("GET, HEAD, OPTIONS");
+  HttpResponse r;
+  r.route = Route::health;
   r.headers.emplace_back("Content-Type", "application/json");
   r.headers.emplace_back("Cache-Control", "no-store");
   add_cors(r);
   return r;
 }
 
+// Returns the relay's public WebSocket URL: relay_url if configured, else
+// ws(s):// and the host the request came to, else "" (unknown).
+std::string public_relay_url(const RelayConfig& config, std::string_view origin_url) {
+  if (!config.relay_url.empty()) return config.relay_url;
+  const std::string lower = ascii_lower(origin_url.substr(0, 8));
+  std::string_view host;
+  std::string scheme;
+  if (lower.starts_with("https://")) {
+    scheme = "wss://";
+    host = origin_url.substr(8);
+  } else if (lower.starts_with("http://")) {
+    scheme = "ws://";
+    host = origin_url.substr(7);
+  }
+  host = host.substr(0, host.find_first_of("/?#"));
+  return host.empty() ? std::string() : scheme + std::string(host);
+}
+
+RelayConfig with_overrides(const RelayConfig& config, const RelayOverrides& o) {
+  RelayConfig c = config;
+  if (o.name) c.name = *o.name;
+  if (o.description) c.description = *o.description;
+  if (o.icon) c.icon = *o.icon;
+  return c;
+}
+
+// GET / without an upgrade: NIP-11 (Accept: application/nostr+json), the
+// relay page (Accept: text/html), else one sentence of text.
+HttpResponse home(const HttpRequest& req, const RelayConfig& config) {
+  HttpResponse r;
+  if (has_token(req.accept, "application/nostr+json")) {
+    r.headers.emplace_back("Content-Type", "application/nostr+json");
+    r.body = relay_info_json(config);
+    add_cors(r);
+  } else if (has_token(req.accept, "text/html")) {
+    r.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
+    r.headers.emplace_back("Content-Security-Policy", relay_page_csp());
+    r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    r.body = relay_page(config, public_relay_url(config, req.origin_url), relay_info_json(config));
+    add_cors(r);
+  } else {
+    const std::string url = public_relay_url(config, req.origin_url);
+    r = text(200, config.name + ": a Nostr relay. Connect with a Nostr client to " +
+                      (url.empty() ? std::string("this server's URL") : url) +
+                      " (NIP-11 information: send Accept: application/nostr+json).");
+  }
+  r.headers.emplace_back("Vary", "Accept");
+  return r;
+}
+
 }  // namespace
 
-HttpResponse handle_request(const HttpRequest& req, const RelayConfig& config, const EdgeOptions& options) {
+HttpResponse handle_request(const HttpRequest& req, const RelayConfig& config, const EdgeOptions& options,
+                            const std::optional<RelayOverrides>& overrides) {
   const bool get = req.method == "GET" || req.method == "HEAD";
   if (req.method == "OPTIONS") {
     HttpResponse r;
@@ -116,26 +196,31 @@ HttpResponse handle_request(const HttpRequest& req, const RelayConfig& config, c
     }
     if (!valid_websocket_key(req.websocket_key)) return text(400, "Bad Request: missing or malformed Sec-WebSocket-Key");
     HttpResponse r;
-    r.forward = true;
+    r.route = Route::forward;
     return r;
   }
-  if (req.path == "/stats") return stats_request(req, options, get);
+  if (req.path == "/stats") return token_request(req, options, get, Route::stats);
+  if (req.path == "/metrics") return token_request(req, options, get, Route::metrics);
+  if (req.path == "/health") return health_request(get);
   if (req.path != "/") return text(404, "Not Found");
-  if (!get) {
-    HttpResponse r = text(405, "Method Not Allowed");
-    r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
-    return r;
-  }
-  if (has_token(req.accept, "application/nostr+json")) {
+  // NIP-86 before anything reads Accept: "application/nostr+json" is a prefix
+  // of its media type.
+  if (req.method == "POST" && media_type_is(req.content_type, kNip86Type)) {
     HttpResponse r;
-    r.headers.emplace_back("Content-Type", "application/nostr+json");
-    add_cors(r);
-    r.body = relay_info_json(config);
+    r.route = Route::forward;
     return r;
   }
-  const std::string url = config.relay_url.empty() ? std::string("this server's URL") : config.relay_url;
-  return text(200, config.name + ": a Nostr relay. Connect with a Nostr client to " + url +
-                       " (NIP-11 information: send Accept: application/nostr+json).");
+  if (!get) {
+    HttpResponse r = method_not_allowed("GET, HEAD, POST, OPTIONS");
+    if (req.method == "POST") r.body = "Method Not Allowed: POST / needs Content-Type: application/nostr+json+rpc (NIP-86)\n";
+    return r;
+  }
+  if (!overrides) {
+    HttpResponse r;
+    r.route = Route::need_overrides;
+    return r;
+  }
+  return home(req, with_overrides(config, *overrides));
 }
 
 }  // namespace nostr::edge

@@ -5,7 +5,10 @@
 import { configFailure } from './config.js';
 
 // The request headers the edge handler looks at (edge_abi.h).
-const EDGE_HEADERS = ['accept', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'authorization'];
+const EDGE_HEADERS = ['accept', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'authorization', 'content-type'];
+
+// nr_edge_request's return codes (edge_abi.h) and what decide() calls them.
+const ROUTES = ['answer', 'forward', 'stats', 'metrics', 'health', 'overrides'];
 
 // RELAY_CONFIG refused by the core: the message names the key.
 export class EdgeConfigError extends Error {}
@@ -30,30 +33,39 @@ function handler(wasm, config, token) {
   return edge;
 }
 
-function requestJson(request) {
+function requestJson(request, overrides) {
   const headers = {};
   for (const name of EDGE_HEADERS) {
     const v = request.headers.get(name);
     if (v !== null) headers[name] = v;
   }
-  return JSON.stringify({ method: request.method, path: new URL(request.url).pathname, headers });
+  const url = new URL(request.url);
+  const req = { method: request.method, path: url.pathname, origin: url.origin, headers };
+  if (overrides) req.overrides = overrides;
+  return JSON.stringify(req);
 }
 
-// Decides on `request`. Returns { route: 'forward' } (to the relay Durable
-// Object), { route: 'stats', status, headers } (answer with the relay's stats
-// as body) or { route: 'answer', status, headers, body }. Throws
-// EdgeConfigError for a refused RELAY_CONFIG; any other throw retires the
-// wasm instance (the next request gets a fresh one).
-export function decide(getWasm, request, config, token) {
+// Decides on `request`. `overrides`: the management settings
+// ({ name?, description?, icon? }, see overrides.js) or null if not loaded.
+// Returns one of
+//   { route: 'answer', status, headers, body }
+//   { route: 'forward' }                       to the relay Durable Object, unchanged
+//   { route: 'stats' | 'metrics' | 'health', status, headers }
+//                                              the body comes from the relay object's RPC
+//   { route: 'overrides' }                     ask again with the overrides loaded
+// Throws EdgeConfigError for a refused RELAY_CONFIG; any other throw retires
+// the wasm instance (the next request gets a fresh one).
+export function decide(getWasm, request, config, token, overrides = null) {
   const wasm = getWasm();
   try {
     const { ptr } = handler(wasm, config, token);
-    const rc = wasm.withInput(requestJson(request), (p, n) => wasm.call('nr_edge_request', ptr, p, n));
-    if (rc === 1) return { route: 'forward' };
+    const rc = wasm.withInput(requestJson(request, overrides), (p, n) => wasm.call('nr_edge_request', ptr, p, n));
+    const route = ROUTES[rc];
+    if (route === undefined) throw new Error(`nr_edge_request returned ${rc}`);
+    if (route === 'forward' || route === 'overrides') return { route };
     const out = JSON.parse(wasm.readText(wasm.u32('nr_edge_out_ptr', ptr), wasm.u32('nr_edge_out_len', ptr)));
-    if (rc === 2) return { route: 'stats', status: out.status, headers: out.headers };
-    if (rc === 0) return { route: 'answer', ...out };
-    throw new Error(`nr_edge_request returned ${rc}`);
+    if (route === 'answer') return { route, ...out };
+    return { route, status: out.status, headers: out.headers };
   } catch (err) {
     if (!(err instanceof EdgeConfigError)) wasm.discard();
     throw err;

@@ -1,11 +1,14 @@
 // Worker entry: hands every HTTP request to the wasm edge handler
-// (js-glue/edge.js), which either answers it (NIP-11, CORS preflight, the
-// HTML page, refusals of malformed upgrades), says "forward" (the request goes
-// to the relay Durable Object unchanged) or "stats" (the relay object's
-// stats() become the body of the answer the edge prepared).
+// (js-glue/edge.js), which either answers it (NIP-11, the relay page, CORS
+// preflight, refusals of malformed upgrades), says "forward" (WebSocket
+// upgrades and NIP-86 calls go to the relay Durable Object unchanged), asks
+// for the management overrides of the relay's texts (js-glue/overrides.js),
+// or prepares the answer whose body the relay object's RPC gives:
+// stats() for /stats, metrics() for /metrics, health() for /health.
 
 import { configJson, metricsToken } from './config.js';
 import { EdgeConfigError, decide } from './edge.js';
+import { relayOverrides } from './overrides.js';
 import { getWasm } from './wasm.js';
 
 export { RelayDurableObject } from './relay_do.js';
@@ -15,11 +18,38 @@ const TEXT = { 'content-type': 'text/plain; charset=utf-8' };
 
 const relayStub = (env) => env.RELAY.get(env.RELAY.idFromName('relay'));
 
+// GET /health: 200 with the relay object's report when it and D1 answer,
+// 503 with { ok: false, ..., error } otherwise.
+async function health(env, headers) {
+  let report;
+  try {
+    report = await relayStub(env).health();
+  } catch (err) {
+    console.error('relay health() failed:', err?.stack ?? err);
+    report = { ok: false, error: `relay object unavailable: ${err?.message ?? err}` };
+  }
+  if (report === null || typeof report !== 'object') report = { error: `health() returned ${report}` };
+  const healthy = report.ok === true && report.d1 === true;
+  const body = healthy ? report : { ...report, ok: false, error: report.error ?? (report.d1 === false ? 'D1 unavailable' : 'relay not healthy') };
+  return new Response(JSON.stringify(body), { status: healthy ? 200 : 503, headers });
+}
+
+// The body of /stats (JSON) or /metrics (text) from the relay object's RPC.
+async function rpcBody(env, route) {
+  const stub = relayStub(env);
+  if (route === 'stats') return JSON.stringify(await stub.stats());
+  const text = await stub.metrics();
+  if (typeof text !== 'string') throw new Error(`metrics() returned ${typeof text}, not text`);
+  return text;
+}
+
 export default {
   async fetch(request, env) {
     let decision;
     try {
-      decision = decide(getWasm, request, configJson(env), metricsToken(env));
+      const ask = (overrides) => decide(getWasm, request, configJson(env), metricsToken(env), overrides);
+      decision = ask(null);
+      if (decision.route === 'overrides') decision = ask(await relayOverrides(env.DB));
     } catch (err) {
       if (err instanceof EdgeConfigError) {
         console.error(err.message);
@@ -28,18 +58,21 @@ export default {
       console.error('edge handler failed:', err?.stack ?? err);
       return new Response('internal error\n', { status: 500, headers: TEXT });
     }
-    if (decision.route === 'forward') return relayStub(env).fetch(request);
-    const { status, headers } = decision;
-    if (decision.route === 'stats') {
-      let stats;
+    const { route, status, headers } = decision;
+    if (route === 'forward') return relayStub(env).fetch(request);
+    if (route === 'health') return health(env, headers);
+    if (route === 'stats' || route === 'metrics') {
+      let body;
       try {
-        stats = await relayStub(env).stats();
+        body = await rpcBody(env, route);
       } catch (err) {
-        console.error('relay stats() failed:', err?.stack ?? err);
-        return new Response('relay stats unavailable\n', { status: 500, headers: TEXT });
+        console.error(`relay ${route}() failed:`, err?.stack ?? err);
+        // Only an operator (with the metrics token) reads this.
+        return new Response(`relay ${route} unavailable: ${err?.message ?? err}\n`, { status: 500, headers: TEXT });
       }
-      return new Response(JSON.stringify(stats), { status, headers });
+      return new Response(body, { status, headers });
     }
+    if (route !== 'answer') throw new Error(`edge route ${route} after the overrides were given`);
     return new Response(NULL_BODY_STATUS.has(status) ? null : decision.body, { status, headers });
   },
 };

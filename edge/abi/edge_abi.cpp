@@ -2,6 +2,7 @@
 #include "edge/abi/edge_abi.h"
 
 #include <new>
+#include <optional>
 #include <string>
 
 #include "core/abi/export.h"
@@ -24,6 +25,26 @@ std::string field(simdjson::dom::element el, const char* key) {
   std::string_view s;
   if (el[key].get_string().get(s) != simdjson::SUCCESS) return {};
   return std::string(s);
+}
+
+// The string member `key` of `el`, or nullopt if absent or not a string.
+std::optional<std::string> optional_field(simdjson::dom::element el, const char* key) {
+  std::string_view s;
+  if (el[key].get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
+  return std::string(s);
+}
+
+int32_t route_code(nostr::edge::Route route) {
+  using nostr::edge::Route;
+  switch (route) {
+    case Route::answer: return 0;
+    case Route::forward: return 1;
+    case Route::stats: return 2;
+    case Route::metrics: return 3;
+    case Route::health: return 4;
+    case Route::need_overrides: return 5;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -51,10 +72,19 @@ NR_EXPORT("nr_edge_out_len") uint32_t nr_edge_out_len(const nr_edge* e) { return
 
 NR_EXPORT("nr_edge_request") int32_t nr_edge_request(nr_edge* e, const uint8_t* req, uint32_t len) {
   nostr::edge::HttpRequest r;
+  std::optional<nostr::edge::RelayOverrides> overrides;
   simdjson::dom::element root;
   if (e->parser.parse(reinterpret_cast<const char*>(req), len, false).get(root) == simdjson::SUCCESS) {
     r.method = field(root, "method");
     r.path = field(root, "path");
+    r.origin_url = field(root, "origin");
+    simdjson::dom::element o;
+    if (root["overrides"].get(o) == simdjson::SUCCESS) {
+      overrides.emplace();
+      overrides->name = optional_field(o, "name");
+      overrides->description = optional_field(o, "description");
+      overrides->icon = optional_field(o, "icon");
+    }
     simdjson::dom::element h;
     if (root["headers"].get(h) == simdjson::SUCCESS) {
       r.accept = field(h, "accept");
@@ -63,11 +93,15 @@ NR_EXPORT("nr_edge_request") int32_t nr_edge_request(nr_edge* e, const uint8_t* 
       r.websocket_key = field(h, "sec-websocket-key");
       r.websocket_version = field(h, "sec-websocket-version");
       r.authorization = field(h, "authorization");
+      r.content_type = field(h, "content-type");
     }
   }
-  const nostr::edge::HttpResponse resp = nostr::edge::handle_request(r, e->config, e->options);
+  const nostr::edge::HttpResponse resp = nostr::edge::handle_request(r, e->config, e->options, overrides);
   e->out.clear();
-  if (resp.forward) return 1;
+  const int32_t code = route_code(resp.route);
+  if (resp.route == nostr::edge::Route::forward || resp.route == nostr::edge::Route::need_overrides) {
+    return code;
+  }
   e->out = "{\"status\":" + std::to_string(resp.status) + ",\"headers\":{";
   for (size_t i = 0; i < resp.headers.size(); ++i) {
     if (i) e->out += ',';
@@ -78,5 +112,5 @@ NR_EXPORT("nr_edge_request") int32_t nr_edge_request(nr_edge* e, const uint8_t* 
   e->out += "},\"body\":";
   nostr::append_json_string(e->out, resp.body);
   e->out += '}';
-  return resp.stats ? 2 : 0;
+  return code;
 }

@@ -20,26 +20,38 @@ typedef struct nr_edge nr_edge;
 nr_edge* nr_edge_new(const uint8_t* config_json, uint32_t len);
 void nr_edge_free(nr_edge* e);
 
-/* Enables GET /stats for requests carrying "Authorization: Bearer <token>"
- * (the Worker passes its METRICS_TOKEN secret; it is not part of the relay
- * configuration). An empty token (the default) disables /stats: 404. The token
- * is copied. */
+/* Enables GET /stats and GET /metrics for requests carrying
+ * "Authorization: Bearer <token>" (the Worker passes its METRICS_TOKEN secret;
+ * it is not part of the relay configuration). An empty token (the default)
+ * disables both: 404. The token is copied. */
 void nr_edge_set_metrics_token(nr_edge* e, const uint8_t* token, uint32_t len);
 
 const uint8_t* nr_edge_out_ptr(const nr_edge* e);
 uint32_t nr_edge_out_len(const nr_edge* e);
 
 /* Decides on one request. `req` is JSON:
- *   {"method":"GET","path":"/","headers":{"accept":..,"upgrade":..,"connection":..,
- *    "sec-websocket-key":..,"sec-websocket-version":..,"origin":..,"authorization":..}}
- * (header names lowercase; absent headers omitted).
- * Returns 1: forward the request to the relay Durable Object (a valid WebSocket
- *            upgrade); the output is empty.
+ *   {"method":"GET","path":"/","origin":"https://relay.example",
+ *    "headers":{"accept":..,"upgrade":..,"connection":..,"sec-websocket-key":..,
+ *               "sec-websocket-version":..,"authorization":..,"content-type":..},
+ *    "overrides":{"name":..,"description":..,"icon":..}}
+ * Header names lowercase; absent headers omitted. "origin" is the request
+ * URL's scheme and host (the relay page derives ws(s)://host from it when the
+ * configuration has no relay_url). "overrides" are the management settings
+ * (D1 mgmt_settings; each key optional, a present one replaces RELAY_CONFIG's);
+ * omit the member entirely if they have not been loaded.
+ * Returns 1: forward the request, unchanged, to the relay Durable Object (a
+ *            valid WebSocket upgrade, or a NIP-86 POST /); the output is empty.
  *         0: answer directly; the output is JSON
  *            {"status":N,"headers":{"name":"value",..},"body":"text"}.
- *         2: an authorized GET /stats: answer with the output's status and
- *            headers (JSON as for 0, body empty) and, as the body, the relay
- *            Durable Object's stats JSON (nr_relay_stats, durable/abi/relay_abi.h).
+ *         2, 3, 4: answer with the output's status and headers (JSON as for 0,
+ *            body empty) and, as the body, what the relay Durable Object
+ *            returns for an authorized GET /stats (2: stats(), JSON,
+ *            nr_relay_stats in durable/abi/relay_abi.h), an authorized
+ *            GET /metrics (3: metrics(), Prometheus text) or GET /health
+ *            (4: health(), JSON; the host answers 503 instead of the output's
+ *            status unless it reports ok and d1).
+ *         5: the answer needs the management overrides: ask again with
+ *            "overrides" in `req`; the output is empty.
  */
 int32_t nr_edge_request(nr_edge* e, const uint8_t* req, uint32_t len);
 
