@@ -78,7 +78,7 @@ Result<VerifiedEvent> verify_http_auth(simdjson::dom::parser& parser, const Http
   if (!has_u || (u != c.url && (also_url.empty() || u != also_url))) {
     return unauthorized("Authorization event u tag is not this URL (" + std::string(c.url) + ")");
   }
-  if (!has_method || method != c.method) {
+  if (!has_method || ascii_lower(method) != ascii_lower(c.method)) {
     return unauthorized("Authorization event method tag is not " + std::string(c.method));
   }
   const Digest32 body_hash = sha256(c.body);

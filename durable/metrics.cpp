@@ -59,6 +59,18 @@ void Metrics::refused(std::string_view message) {
   ++events_refused[std::string(prefix)];
 }
 
+void Metrics::restore(std::string_view name, uint64_t value) {
+  if (name.rfind("refused:", 0) == 0) {
+    events_refused[std::string(name.substr(8))] += value;
+  } else if (name.rfind("in:", 0) == 0) {
+    messages_in[std::string(name.substr(3))] += value;
+  } else {
+    for_each_counter([&](const std::string& n, uint64_t& v) {
+      if (n == name) v += value;
+    });
+  }
+}
+
 std::string render_metrics(const Metrics& m, const Gauges& g) {
   std::string out;
   simple(out, "nostr_relay_connections", "gauge", "Open WebSocket connections.", static_cast<double>(g.connections));

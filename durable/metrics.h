@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace nostr::durable {
 
@@ -37,6 +38,24 @@ struct Metrics {
   Histogram store_latency;
   // A refusal message "prefix: text": counted under its prefix.
   void refused(std::string_view message);
+  // Calls fn(name, value&) for every counter (not the histogram): how they are
+  // saved in local SQL (table counters) and restored at a wake.
+  template <typename F>
+  void for_each_counter(F&& fn) {
+    fn("events_accepted", events_accepted);
+    fn("events_duplicate", events_duplicate);
+    fn("reqs_refused", reqs_refused);
+    fn("connections_opened", connections_opened);
+    fn("connections_refused", connections_refused);
+    fn("rate_limited", rate_limited);
+    fn("rate_disconnects", rate_disconnects);
+    fn("admin_requests", admin_requests);
+    fn("admin_refused", admin_refused);
+    for (auto& [k, v] : events_refused) fn("refused:" + k, v);
+    for (auto& [k, v] : messages_in) fn("in:" + k, v);
+  }
+  // Adds one saved counter to this one (unknown names are ignored).
+  void restore(std::string_view name, uint64_t value);
 };
 
 // Gauges the engine reads at render time.

@@ -61,6 +61,7 @@ Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.l
 
 bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now,
                  const ConnMeta& meta) {
+  const NoteCounters note{*this, now};
   if (conns_.count(conn)) return false;
   now_ = std::max(now_, now);
   if (state.empty()) {
@@ -130,6 +131,7 @@ void Relay::set_auth_deadline(uint32_t conn, Connection& c, uint64_t due) {
 }
 
 void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t now) {
+  const NoteCounters note{*this, now};
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;  // host bug: frames for an unknown socket
   Connection& c = it->second;
@@ -195,8 +197,10 @@ void Relay::send_ok(uint32_t conn, const EventId& id, bool accepted, std::string
 }
 
 void Relay::timer(uint64_t now) {
+  const NoteCounters note{*this, now};
   now_ = std::max(now_, now);
   if (rate_flush_at_ != 0 && now >= rate_flush_at_) flush_rate_state(now);
+  if (counters_flush_at_ != 0 && now >= counters_flush_at_) save_counters();
   run_query_steps(now);  // which clears a passed query deadline
   expire_auth(now);
   if (sweep_at_ != 0 && !sweep_in_flight_ && now >= sweep_at_) start_sweep(now);
@@ -240,6 +244,7 @@ void Relay::close(uint32_t conn) {
 }
 
 void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64_t now) {
+  const NoteCounters note{*this, now};
   now_ = std::max(now_, now);
   auto it = pending_.find(token);
   if (it == pending_.end()) return;  // host bug: not ours
@@ -276,6 +281,8 @@ void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t no
     on_timer_rows(results, now);
   } else if (std::holds_alternative<PendingBuckets>(op)) {
     on_bucket_rows(results);
+  } else if (std::holds_alternative<PendingCounters>(op)) {
+    on_counter_rows(results);
   } else if (std::holds_alternative<PendingWakes>(op)) {
     std::vector<ResultSet> rs;
     uint64_t n = 0;

@@ -71,6 +71,9 @@ class Relay {
  public:
   // Keys per cross-connection bucket map (addresses, pubkeys).
   static constexpr size_t kMaxBucketKeys = 20000;
+  // Changed counters are saved to local SQL (one row each) this long after
+  // the first change: at most one small write burst per interval.
+  static constexpr uint64_t kCounterFlush = 10;
   explicit Relay(RelayConfig config);
 
   // A socket opened (state empty: new, send the NIP-42 challenge, at most 64
@@ -106,8 +109,11 @@ class Relay {
   // it hibernate. A deadline of `now` or earlier means "as soon as the frames
   // already received are handled".
   uint64_t next_deadline() const {
-    if (rate_flush_at_ == 0) return next_deadline_;
-    return next_deadline_ == 0 ? rate_flush_at_ : std::min(next_deadline_, rate_flush_at_);
+    uint64_t due = next_deadline_;
+    for (const uint64_t t : {rate_flush_at_, counters_flush_at_}) {
+      if (t != 0 && (due == 0 || t < due)) due = t;
+    }
+    return due;
   }
   // Returns when durable timed work is due (the NIP-40 expiry sweep, AUTH
   // deadlines), or 0 if none: the host keeps a wake-up alarm at that time
@@ -246,6 +252,7 @@ class Relay {
   struct PendingTimers {};   // LocalSql: the persisted timer times
   struct PendingBuckets {};  // LocalSql: the persisted per-address/pubkey buckets
   struct PendingWakes {};    // LocalSql: the wake counter
+  struct PendingCounters {};  // LocalSql: the saved counters
   struct PendingMgmtLoad {};     // Store: the management state
   struct PendingMgmtVersion {};  // Store: mgmt_version alone
   struct PendingAdmin {          // Store: a management request's statements
@@ -255,7 +262,7 @@ class Relay {
   };
   // Everything the engine waits for from its host, by token.
   using PendingOp = std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingSchema, PendingRestore,
-                                 PendingTimers, PendingBuckets, PendingWakes, PendingMgmtLoad, PendingMgmtVersion,
+                                 PendingTimers, PendingBuckets, PendingWakes, PendingCounters, PendingMgmtLoad, PendingMgmtVersion,
                                  PendingAdmin>;
   // A management request that arrived before the state was loaded.
   struct WaitingAdmin {
@@ -328,6 +335,16 @@ class Relay {
   void mark_buckets_dirty(Connection& c, uint64_t now);
   void flush_rate_state(uint64_t now);
   void on_bucket_rows(std::string_view results);
+  // At the end of each call (a guard in every entry point): schedules saving
+  // counters that changed.
+  struct NoteCounters {
+    Relay& relay;
+    uint64_t now;
+    ~NoteCounters() { relay.note_counters(now); }
+  };
+  void note_counters(uint64_t now);
+  void save_counters();
+  void on_counter_rows(std::string_view results);
 
   // One structured log line (at most kLogPerSecond a second; the rest counted).
   void log_refusal(uint32_t conn, std::string_view what, std::string_view reason);
@@ -382,6 +399,9 @@ class Relay {
   BucketMap event_ip_buckets_{kMaxBucketKeys}, event_pubkey_buckets_{kMaxBucketKeys};
   BucketMap req_ip_buckets_{kMaxBucketKeys}, req_pubkey_buckets_{kMaxBucketKeys};
   uint64_t rate_flush_at_ = 0;  // when dirty bucket state is saved (0: nothing dirty)
+  // Counters are saved to local SQL at most every kCounterFlush seconds.
+  std::map<std::string, uint64_t> counters_saved_;
+  uint64_t counters_flush_at_ = 0;
   MessageParser parser_;
   Outbox out_;
   SubscriptionIndex index_;

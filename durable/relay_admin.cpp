@@ -106,6 +106,7 @@ void Relay::admin_reply(uint32_t request, uint32_t status, std::string body) {
 
 void Relay::http_admin(uint32_t request, std::string_view url, std::string_view authorization, std::string_view body,
                        uint64_t now) {
+  const NoteCounters note{*this, now};
   now_ = std::max(now_, now);
   ++metrics_.admin_requests;
   if (config_.admin_pubkeys.empty()) {
@@ -227,6 +228,39 @@ size_t Relay::disconnect_where(const std::string& target, const std::string& val
     close(conn);
   }
   return hit.size();
+}
+
+void Relay::note_counters(uint64_t now) {
+  if (counters_flush_at_ != 0) return;
+  bool changed = false;
+  metrics_.for_each_counter([&](const std::string& name, uint64_t& v) {
+    auto it = counters_saved_.find(name);
+    if (v != (it == counters_saved_.end() ? 0 : it->second)) changed = true;
+  });
+  if (changed) counters_flush_at_ = now + kCounterFlush;
+}
+
+void Relay::save_counters() {
+  counters_flush_at_ = 0;
+  metrics_.for_each_counter([&](const std::string& name, uint64_t& v) {
+    uint64_t& saved = counters_saved_[name];
+    if (saved == v) return;
+    saved = v;
+    out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)",
+                                 {SqlParam::of(name), SqlParam::of(static_cast<int64_t>(v))}}));
+  });
+}
+
+void Relay::on_counter_rows(std::string_view results) {
+  std::vector<ResultSet> rs;
+  if (!parse_results(results, rs) || rs.size() != 1 || rs[0].cols != 2) return;
+  for (uint32_t r = 0; r < rs[0].rows; ++r) {
+    uint64_t v = 0;
+    const std::string_view name = rs[0].cell(r, 0);
+    if (name == "wakes" || !parse_decimal(rs[0].cell(r, 1), v)) continue;
+    metrics_.restore(name, v);  // adds: counts made before the rows came back stay
+    counters_saved_[std::string(name)] = v;
+  }
 }
 
 std::string Relay::metrics_text(uint64_t memory_bytes) const {
