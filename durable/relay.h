@@ -71,9 +71,9 @@ class Relay {
  public:
   // Keys per cross-connection bucket map (addresses, pubkeys).
   static constexpr size_t kMaxBucketKeys = 20000;
-  // Changed counters are saved to local SQL (one row each) this long after
-  // the first change: at most one small write burst per interval.
-  static constexpr uint64_t kCounterFlush = 10;
+  // Changed counters are saved to local SQL (one row for all) this long after
+  // the first change: short, as an idle object may be evicted after ~10 s.
+  static constexpr uint64_t kCounterFlush = 2;
   explicit Relay(RelayConfig config);
 
   // A socket opened (state empty: new, send the NIP-42 challenge, at most 64

@@ -240,26 +240,28 @@ void Relay::note_counters(uint64_t now) {
   if (changed) counters_flush_at_ = now + kCounterFlush;
 }
 
+// All counters in one row (a JSON object): DO SQLite bills per row written.
 void Relay::save_counters() {
   counters_flush_at_ = 0;
+  JsonObjectWriter w;
   metrics_.for_each_counter([&](const std::string& name, uint64_t& v) {
-    uint64_t& saved = counters_saved_[name];
-    if (saved == v) return;
-    saved = v;
-    out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)",
-                                 {SqlParam::of(name), SqlParam::of(static_cast<int64_t>(v))}}));
+    counters_saved_[name] = v;
+    w.uint(name, v);
   });
+  out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO counters (name, value) VALUES ('metrics', ?)", {SqlParam::of(w.finish())}}));
 }
 
 void Relay::on_counter_rows(std::string_view results) {
   std::vector<ResultSet> rs;
-  if (!parse_results(results, rs) || rs.size() != 1 || rs[0].cols != 2) return;
-  for (uint32_t r = 0; r < rs[0].rows; ++r) {
+  if (!parse_results(results, rs) || rs.size() != 1 || rs[0].cols != 1 || rs[0].rows != 1) return;
+  const std::string_view json = rs[0].cell(0, 0);
+  simdjson::dom::object obj;
+  if (parser_.json().parse(json.data(), json.size(), true).get_object().get(obj) != simdjson::SUCCESS) return;
+  for (simdjson::dom::key_value_pair kv : obj) {
     uint64_t v = 0;
-    const std::string_view name = rs[0].cell(r, 0);
-    if (name == "wakes" || !parse_decimal(rs[0].cell(r, 1), v)) continue;
-    metrics_.restore(name, v);  // adds: counts made before the rows came back stay
-    counters_saved_[std::string(name)] = v;
+    if (kv.value.get_uint64().get(v) != simdjson::SUCCESS) continue;
+    metrics_.restore(kv.key, v);  // adds: counts made before the row came back stay
+    counters_saved_[std::string(kv.key)] = v;
   }
 }
 

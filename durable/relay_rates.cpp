@@ -1,7 +1,7 @@
 // Relay: rate limits (config rate_limits). Token buckets per connection (kept
 // in its ConnState), per remote address and per pubkey (kept in local SQL
-// table buckets), saved at most once a second so that hibernation does not
-// refill them. Exempt: unlimited addresses, trusted pubkeys, administrators.
+// table buckets, one row each, only when hibernating would refill them), saved
+// at most once a second so that hibernation does not refill them. Exempt: unlimited addresses, trusted pubkeys, administrators.
 #include <algorithm>
 
 #include "core/json_writer.h"
@@ -20,6 +20,13 @@ namespace {
 constexpr uint64_t kRateFlushDelay = 1;
 // Saved buckets untouched this long are full again: dropped.
 constexpr uint64_t kBucketRetention = 86400;
+// An object hibernates after about this long idle; a bucket that refills
+// within it is not worth a (billed) row: losing it gives nothing away.
+constexpr uint64_t kIdleBeforeHibernation = 10;
+
+bool worth_saving(const Bucket& b, const RateLimit& l, uint64_t now) {
+  return !bucket_full(b, l, now + kIdleBeforeHibernation);
+}
 
 std::string too_fast(std::string_view what, std::string_view scope) {
   return "rate-limited: too many " + std::string(what) + " from this " + std::string(scope) + ", slow down";
@@ -105,17 +112,19 @@ void Relay::flush_rate_state(uint64_t now) {
     c.buckets_dirty = false;
     attach_state(conn, c);
   }
-  auto save = [&](BucketMap& m, std::string_view prefix) {
+  const RateLimits& rl = config_.rate_limits;
+  auto save = [&](BucketMap& m, std::string_view prefix, const RateLimit& limit) {
     for (const auto& [key, b] : m.take_dirty()) {
+      if (!worth_saving(b, limit, now)) continue;
       out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO buckets (key, milli, at) VALUES (?, ?, ?)",
                                    {SqlParam::of(std::string(prefix) + key), SqlParam::of(static_cast<int64_t>(b.milli)),
                                     SqlParam::of(static_cast<int64_t>(b.at))}}));
     }
   };
-  save(event_ip_buckets_, "ei:");
-  save(event_pubkey_buckets_, "ep:");
-  save(req_ip_buckets_, "ri:");
-  save(req_pubkey_buckets_, "rp:");
+  save(event_ip_buckets_, "ei:", rl.event_per_ip);
+  save(event_pubkey_buckets_, "ep:", rl.event_per_pubkey);
+  save(req_ip_buckets_, "ri:", rl.req_per_ip);
+  save(req_pubkey_buckets_, "rp:", rl.req_per_pubkey);
   if (now > kBucketRetention) {
     out_.local_sql(0, stmt_json({"DELETE FROM buckets WHERE at < ?", {SqlParam::of(static_cast<int64_t>(now - kBucketRetention))}}));
   }
