@@ -5,10 +5,11 @@
 //   node bench/flood/flood.mjs --noop     a Durable Object that does nothing (bench/flood/noop_do)
 // Results: docs/limits.md, "Input bandwidth".
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, openSocket, startRelay } from '../../tests/e2e/harness.mjs';
+import { NO_RATE_LIMITS, cpuSeconds, openSocket, relayConfigArgs, startRelay } from '../../tests/e2e/harness.mjs';
 
 const noop = process.argv.includes('--noop');
-const relay = await startRelay(noop ? { root: fileURLToPath(new URL('./noop_do/', import.meta.url)), migrate: false } : {});
+// Rate limits off: the bench measures what a frame costs once it is read.
+const relay = await startRelay(noop ? { root: fileURLToPath(new URL('./noop_do/', import.meta.url)), migrate: false } : { extraArgs: relayConfigArgs({ rate_limits: NO_RATE_LIMITS }) });
 try {
   const conns = await Promise.all(Array.from({ length: 20 }, () => openSocket(relay.wsUrl, 20000)));
   let answers = 0;

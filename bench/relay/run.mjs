@@ -12,7 +12,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, startRelay } from '../../tests/e2e/harness.mjs';
+import { NO_RATE_LIMITS, freePort, relayConfigArgs, startRelay } from '../../tests/e2e/harness.mjs';
+
+// Throughput from one machine: rate limits off (they would cut a pipelined client off).
+const UNLIMITED = relayConfigArgs({ rate_limits: NO_RATE_LIMITS });
 import { costCorpus, fanoutCorpus, ingestCorpus, seedCorpus } from './corpora.mjs';
 import { costs } from './costs.mjs';
 import { fanout } from './fanout.mjs';
@@ -61,7 +64,7 @@ async function phase1(run) {
   log(`phase 1 (${run.client}): fresh state`);
   const inspectorPort = opt.profile ? await freePort() : 0;
   const relay = await startRelay({
-    extraArgs: [...(opt.profile ? ['--inspector-port', String(inspectorPort)] : []), ...compat],
+    extraArgs: [...(opt.profile ? ['--inspector-port', String(inspectorPort)] : []), ...compat, ...UNLIMITED],
     ...(opt.wasm ? { root: await projectWithWasm(opt.wasm) } : {}),
   });
   let profiler = null;
@@ -95,7 +98,7 @@ async function phase1(run) {
 
 async function phase2(run) {
   log(`phase 2 (${run.client}): stored set in ${STATE_DIR}`);
-  const relay = await startRelay({ persistTo: STATE_DIR, keepState: true, extraArgs: compat });
+  const relay = await startRelay({ persistTo: STATE_DIR, keepState: true, extraArgs: [...compat, ...UNLIMITED] });
   try {
     let n = await storedCount(relay);
     log(`stored events: ${n}`);

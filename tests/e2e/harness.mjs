@@ -37,6 +37,17 @@ export function offlineEnv() {
   };
 }
 
+// Rate limits off (every bucket's per_minute 0), for RELAY_CONFIG in tests and
+// benchmarks that measure something else (budgets, throughput) from one
+// machine, where every client shares 127.0.0.1.
+const OFF = { per_minute: 0, burst: 0 };
+export const NO_RATE_LIMITS = {
+  event_per_connection: OFF, event_per_ip: OFF, event_per_pubkey: OFF, req_per_connection: OFF, req_per_ip: OFF, req_per_pubkey: OFF,
+};
+// wrangler dev arguments that replace wrangler.toml's RELAY_CONFIG with
+// `config` (omitted keys take the core's defaults, which wrangler.toml repeats).
+export const relayConfigArgs = (config) => ['--var', `RELAY_CONFIG:${JSON.stringify(config)}`];
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();

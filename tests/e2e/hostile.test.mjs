@@ -30,7 +30,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure';
-import { RawClient, WASM, cpuSeconds, openSocket, startRelay } from './harness.mjs';
+import { NO_RATE_LIMITS, RawClient, WASM, cpuSeconds, openSocket, relayConfigArgs, startRelay } from './harness.mjs';
 
 const MiB = 1024 * 1024;
 const HEAP_LIMIT = 48 * MiB;
@@ -63,7 +63,12 @@ let bystander;
 let restarts = 0;
 
 async function launch(migrate) {
-  relay = await startRelay({ persistTo: stateDir, keepState: true, migrate, extraArgs: ['--var', `METRICS_TOKEN:${TOKEN}`] });
+  // Rate limits off: these attacks measure the budgets behind them (a flooder
+  // that the rate limits would cut off is exactly what the budgets must survive).
+  relay = await startRelay({
+    persistTo: stateDir, keepState: true, migrate,
+    extraArgs: ['--var', `METRICS_TOKEN:${TOKEN}`, ...relayConfigArgs({ rate_limits: NO_RATE_LIMITS })],
+  });
   // A relay restarted after the attackers were niced inherits their priority:
   // give it back the normal one (allowed as root; otherwise it stays niced,
   // like the attackers, which only makes the test harder).

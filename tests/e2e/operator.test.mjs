@@ -10,15 +10,11 @@ import { createHash } from 'node:crypto';
 import { Relay } from 'nostr-tools/relay';
 import { getToken } from 'nostr-tools/nip98';
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure';
-import { RawClient, startRelay } from './harness.mjs';
+import { NO_RATE_LIMITS, RawClient, relayConfigArgs, startRelay } from './harness.mjs';
 
 const ADMIN_SK = generateSecretKey();
 const ADMIN = getPublicKey(ADMIN_SK);
 const TOKEN = 'operator-metrics-token';
-const OFF = { per_minute: 0, burst: 0 };
-const NO_RATE_LIMITS = {
-  event_per_connection: OFF, event_per_ip: OFF, event_per_pubkey: OFF, req_per_connection: OFF, req_per_ip: OFF, req_per_pubkey: OFF,
-};
 
 const nowSec = () => Math.floor(Date.now() / 1000);
 const sign = (sk, tpl) => finalizeEvent({ kind: 1, created_at: nowSec(), tags: [], content: '', ...tpl }, sk);
@@ -26,7 +22,7 @@ const sha256hex = (s) => createHash('sha256').update(s).digest('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function configArgs(config) {
-  return ['--var', `RELAY_CONFIG:${JSON.stringify(config)}`, '--var', `METRICS_TOKEN:${TOKEN}`, '--var', `ADMIN_PUBKEYS:${ADMIN}`];
+  return [...relayConfigArgs(config), '--var', `METRICS_TOKEN:${TOKEN}`, '--var', `ADMIN_PUBKEYS:${ADMIN}`];
 }
 
 let relay; // management relay

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { configError } from '../../../js-glue/config.js';
+import { configError, configJson } from '../../../js-glue/config.js';
 import { ConfigError, RelayEngine } from '../../../js-glue/engine.js';
 import { instanceSource, WasmInstance } from '../../../js-glue/wasm_instance.js';
 
@@ -158,6 +158,23 @@ test('a refused RELAY_CONFIG throws ConfigError naming the key', () => {
   );
   // A bad config is not an engine failure: the instance stays in use.
   assert.equal(getWasm().retired, false);
+});
+
+test('ADMIN_PUBKEYS from the environment joins RELAY_CONFIG; a bad one is refused at start, named', () => {
+  const getWasm = instanceSource(module);
+  const good = 'a'.repeat(64);
+  const merged = JSON.parse(configJson({ RELAY_CONFIG: { name: 'x' }, ADMIN_PUBKEYS: ` ${good}, ` }));
+  assert.deepEqual(merged, { name: 'x', admin_pubkeys: ` ${good}, ` });
+  assert.equal(configJson({ RELAY_CONFIG: '{"name":"y"}' }), '{"name":"y"}');
+  new RelayEngine({ getWasm, config: configJson({ ADMIN_PUBKEYS: good }), performer: performer().p }).dispose();
+  assert.throws(
+    () => new RelayEngine({ getWasm, config: configJson({ ADMIN_PUBKEYS: `${good},npub1xyz` }), performer: performer().p }),
+    (e) => e instanceof ConfigError && /ADMIN_PUBKEYS: "npub1xyz" is not a 64-character lowercase hex pubkey/.test(e.message),
+  );
+  assert.throws(
+    () => new RelayEngine({ getWasm, config: configJson({ RELAY_CONFIG: { rate_limits: { req_per_ip: { per_minute: 5 } } } }), performer: performer().p }),
+    (e) => e instanceof ConfigError && /rate_limits\.req_per_ip\.burst/.test(e.message),
+  );
 });
 
 test('configError: empty for a valid config, the whole reason however long', () => {
