@@ -1,6 +1,10 @@
 #include "edge/http.h"
 
+#include <algorithm>
+
 #include "core/config.h"
+#include "core/management.h"
+#include "core/nip98.h"
 #include "core/text.h"
 #include "edge/page.h"
 
@@ -172,6 +176,47 @@ HttpResponse home(const HttpRequest& req, const RelayConfig& config) {
   return r;
 }
 
+HttpResponse admin_json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json");
+  if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Nostr");
+  add_cors(r);
+  r.body = std::move(body);
+  return r;
+}
+
+// NIP-86: everything that needs no state is checked here, in the stateless
+// Worker, so that unauthorised calls never reach (nor bill) the relay object:
+// the administrator's NIP-98 signature, time, URL, method and payload. The
+// relay object checks again and refuses replays (it keeps the used ids).
+HttpResponse admin_request(const HttpRequest& req, const RelayConfig& config) {
+  if (config.admin_pubkeys.empty()) {
+    return admin_json(404, admin_error("the management API is disabled: no ADMIN_PUBKEYS are configured"));
+  }
+  if (!req.body) {
+    HttpResponse r;
+    r.route = Route::need_body;
+    return r;
+  }
+  if (req.body->size() > kMaxAdminBody) {
+    return admin_json(413, admin_error("request body is larger than " + std::to_string(kMaxAdminBody) + " bytes"));
+  }
+  std::string also_url;
+  if (config.relay_url.rfind("ws", 0) == 0) also_url = "http" + config.relay_url.substr(2);
+  simdjson::dom::parser parser;
+  auto auth = verify_http_auth(parser, HttpAuthCheck{req.authorization, req.url, "POST", *req.body, req.now, kAdminAuthWindow},
+                               also_url);
+  if (!auth) return admin_json(401, admin_error("unauthorized: " + auth.error().text));
+  const Pubkey& pk = auth.value().event().pubkey();
+  if (std::find(config.admin_pubkeys.begin(), config.admin_pubkeys.end(), pk) == config.admin_pubkeys.end()) {
+    return admin_json(401, admin_error("unauthorized: " + pk.hex() + " is not an administrator"));
+  }
+  HttpResponse r;
+  r.route = Route::forward;
+  return r;
+}
+
 }  // namespace
 
 HttpResponse handle_request(const HttpRequest& req, const RelayConfig& config, const EdgeOptions& options,
@@ -205,11 +250,7 @@ HttpResponse handle_request(const HttpRequest& req, const RelayConfig& config, c
   if (req.path != "/") return text(404, "Not Found");
   // NIP-86 before anything reads Accept: "application/nostr+json" is a prefix
   // of its media type.
-  if (req.method == "POST" && media_type_is(req.content_type, kNip86Type)) {
-    HttpResponse r;
-    r.route = Route::forward;
-    return r;
-  }
+  if (req.method == "POST" && media_type_is(req.content_type, kNip86Type)) return admin_request(req, config);
   if (!get) {
     HttpResponse r = method_not_allowed("GET, HEAD, POST, OPTIONS");
     if (req.method == "POST") r.body = "Method Not Allowed: POST / needs Content-Type: application/nostr+json+rpc (NIP-86)\n";

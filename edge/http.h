@@ -21,6 +21,11 @@ struct HttpRequest {
   std::string origin_url;
   // Lowercase header names; absent headers are empty strings.
   std::string accept, upgrade, connection, websocket_key, websocket_version, authorization, content_type;
+  // The full URL as received (NIP-98's `u`), the time (unix seconds), and the
+  // body when the host has read it (NIP-86 calls: Route::need_body asks).
+  std::string url;
+  uint64_t now = 0;
+  std::optional<std::string> body;
 };
 
 // Host settings that are not relay configuration: they come from Worker
@@ -51,6 +56,9 @@ enum class Route {
   // The answer shows the relay's name, description or icon: ask again with
   // the management overrides (handle_request's `overrides`).
   need_overrides,
+  // A NIP-86 call: ask again with its body (at most kMaxAdminBody + 1 bytes
+  // read), which the NIP-98 check covers. An authorised call is forwarded.
+  need_body,
 };
 
 struct HttpResponse {

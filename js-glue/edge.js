@@ -8,7 +8,7 @@ import { configFailure } from './config.js';
 const EDGE_HEADERS = ['accept', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'authorization', 'content-type'];
 
 // nr_edge_request's return codes (edge_abi.h) and what decide() calls them.
-const ROUTES = ['answer', 'forward', 'stats', 'metrics', 'health', 'overrides'];
+const ROUTES = ['answer', 'forward', 'stats', 'metrics', 'health', 'overrides', 'body'];
 
 // RELAY_CONFIG refused by the core: the message names the key.
 export class EdgeConfigError extends Error {}
@@ -33,36 +33,39 @@ function handler(wasm, config, token) {
   return edge;
 }
 
-function requestJson(request, overrides) {
+function requestJson(request, { overrides = null, body = null, now = Date.now() / 1000 } = {}) {
   const headers = {};
   for (const name of EDGE_HEADERS) {
     const v = request.headers.get(name);
     if (v !== null) headers[name] = v;
   }
   const url = new URL(request.url);
-  const req = { method: request.method, path: url.pathname, origin: url.origin, headers };
+  const req = { method: request.method, path: url.pathname, origin: url.origin, url: request.url, now, headers };
   if (overrides) req.overrides = overrides;
+  if (body !== null) req.body = body;
   return JSON.stringify(req);
 }
 
-// Decides on `request`. `overrides`: the management settings
-// ({ name?, description?, icon? }, see overrides.js) or null if not loaded.
+// Decides on `request`. extra.overrides: the management settings
+// ({ name?, description?, icon? }, see overrides.js) or absent if not loaded;
+// extra.body: the request body's text, once asked for; extra.now: the time.
 // Returns one of
 //   { route: 'answer', status, headers, body }
 //   { route: 'forward' }                       to the relay Durable Object, unchanged
 //   { route: 'stats' | 'metrics' | 'health', status, headers }
 //                                              the body comes from the relay object's RPC
 //   { route: 'overrides' }                     ask again with the overrides loaded
+//   { route: 'body' }                          ask again with the body (a NIP-86 call)
 // Throws EdgeConfigError for a refused RELAY_CONFIG; any other throw retires
 // the wasm instance (the next request gets a fresh one).
-export function decide(getWasm, request, config, token, overrides = null) {
+export function decide(getWasm, request, config, token, extra = {}) {
   const wasm = getWasm();
   try {
     const { ptr } = handler(wasm, config, token);
-    const rc = wasm.withInput(requestJson(request, overrides), (p, n) => wasm.call('nr_edge_request', ptr, p, n));
+    const rc = wasm.withInput(requestJson(request, extra), (p, n) => wasm.call('nr_edge_request', ptr, p, n));
     const route = ROUTES[rc];
     if (route === undefined) throw new Error(`nr_edge_request returned ${rc}`);
-    if (route === 'forward' || route === 'overrides') return { route };
+    if (route === 'forward' || route === 'overrides' || route === 'body') return { route };
     const out = JSON.parse(wasm.readText(wasm.u32('nr_edge_out_ptr', ptr), wasm.u32('nr_edge_out_len', ptr)));
     if (route === 'answer') return { route, ...out };
     return { route, status: out.status, headers: out.headers };

@@ -8,6 +8,7 @@ import { fromD1Result } from './codec.js';
 import { configJson } from './config.js';
 import { RelayHost } from './relay_host.js';
 import { getWasm } from './wasm.js';
+import { ADMIN_BODY_CAP, readCapped } from './body.js';
 
 // NIP-42 challenge: 16 random bytes as 32 hex chars.
 function randomChallenge() {
@@ -15,35 +16,6 @@ function randomChallenge() {
   let s = '';
   for (const x of b) s += x.toString(16).padStart(2, '0');
   return s;
-}
-
-// The engine refuses bodies over 16 KiB (core/management.h kMaxAdminBody):
-// reading one byte more is enough for it to say so.
-const ADMIN_BODY_CAP = 16 * 1024 + 1;
-
-// The request body as text, at most `cap` bytes of it (a larger body is cut:
-// the engine then refuses it by its size).
-async function readCapped(request, cap) {
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks = [];
-  let size = 0;
-  while (size < cap) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-  }
-  reader.cancel().catch(() => {});
-  const all = new Uint8Array(Math.min(size, cap));
-  let off = 0;
-  for (const c of chunks) {
-    const part = c.subarray(0, Math.min(c.byteLength, all.length - off));
-    all.set(part, off);
-    off += part.byteLength;
-    if (off >= all.length) break;
-  }
-  return new TextDecoder().decode(all);
 }
 
 export class RelayDurableObject extends DurableObject {

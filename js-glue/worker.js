@@ -10,6 +10,7 @@ import { configJson, metricsToken } from './config.js';
 import { EdgeConfigError, decide } from './edge.js';
 import { relayOverrides } from './overrides.js';
 import { getWasm } from './wasm.js';
+import { ADMIN_BODY_CAP, readCapped } from './body.js';
 
 export { RelayDurableObject } from './relay_do.js';
 
@@ -46,10 +47,17 @@ async function rpcBody(env, route) {
 export default {
   async fetch(request, env) {
     let decision;
+    let body = null;
     try {
-      const ask = (overrides) => decide(getWasm, request, configJson(env), metricsToken(env), overrides);
-      decision = ask(null);
-      if (decision.route === 'overrides') decision = ask(await relayOverrides(env.DB));
+      const ask = (extra) => decide(getWasm, request, configJson(env), metricsToken(env), extra);
+      decision = ask({});
+      if (decision.route === 'overrides') decision = ask({ overrides: await relayOverrides(env.DB) });
+      if (decision.route === 'body') {
+        // NIP-86: the edge checks the NIP-98 authorization over the body
+        // before the call may reach (and bill) the relay object.
+        body = await readCapped(request, ADMIN_BODY_CAP);
+        decision = ask({ body });
+      }
     } catch (err) {
       if (err instanceof EdgeConfigError) {
         console.error(err.message);
@@ -59,7 +67,10 @@ export default {
       return new Response('internal error\n', { status: 500, headers: TEXT });
     }
     const { route, status, headers } = decision;
-    if (route === 'forward') return relayStub(env).fetch(request);
+    if (route === 'forward') {
+      // The body was read for the check: forward what was checked.
+      return relayStub(env).fetch(body === null ? request : new Request(request, { body }));
+    }
     if (route === 'health') return health(env, headers);
     if (route === 'stats' || route === 'metrics') {
       let body;

@@ -43,6 +43,7 @@ int32_t route_code(nostr::edge::Route route) {
     case Route::metrics: return 3;
     case Route::health: return 4;
     case Route::need_overrides: return 5;
+    case Route::need_body: return 6;
   }
   return 0;
 }
@@ -78,6 +79,10 @@ NR_EXPORT("nr_edge_request") int32_t nr_edge_request(nr_edge* e, const uint8_t* 
     r.method = field(root, "method");
     r.path = field(root, "path");
     r.origin_url = field(root, "origin");
+    r.url = field(root, "url");
+    double now = 0;
+    if (root["now"].get_double().get(now) == simdjson::SUCCESS && now > 0) r.now = static_cast<uint64_t>(now);
+    r.body = optional_field(root, "body");
     simdjson::dom::element o;
     if (root["overrides"].get(o) == simdjson::SUCCESS) {
       overrides.emplace();
@@ -99,7 +104,8 @@ NR_EXPORT("nr_edge_request") int32_t nr_edge_request(nr_edge* e, const uint8_t* 
   const nostr::edge::HttpResponse resp = nostr::edge::handle_request(r, e->config, e->options, overrides);
   e->out.clear();
   const int32_t code = route_code(resp.route);
-  if (resp.route == nostr::edge::Route::forward || resp.route == nostr::edge::Route::need_overrides) {
+  if (resp.route == nostr::edge::Route::forward || resp.route == nostr::edge::Route::need_overrides ||
+      resp.route == nostr::edge::Route::need_body) {
     return code;
   }
   e->out = "{\"status\":" + std::to_string(resp.status) + ",\"headers\":{";

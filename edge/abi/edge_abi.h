@@ -33,7 +33,8 @@ uint32_t nr_edge_out_len(const nr_edge* e);
  *   {"method":"GET","path":"/","origin":"https://relay.example",
  *    "headers":{"accept":..,"upgrade":..,"connection":..,"sec-websocket-key":..,
  *               "sec-websocket-version":..,"authorization":..,"content-type":..},
- *    "overrides":{"name":..,"description":..,"icon":..}}
+ *    "overrides":{"name":..,"description":..,"icon":..},
+ *    "url":"https://host/path", "now":<unix seconds>, "body":".."}
  * Header names lowercase; absent headers omitted. "origin" is the request
  * URL's scheme and host (the relay page derives ws(s)://host from it when the
  * configuration has no relay_url). "overrides" are the management settings
@@ -52,6 +53,11 @@ uint32_t nr_edge_out_len(const nr_edge* e);
  *            status unless it reports ok and d1).
  *         5: the answer needs the management overrides: ask again with
  *            "overrides" in `req`; the output is empty.
+ *         6: a NIP-86 call (POST /, Content-Type application/nostr+json+rpc):
+ *            ask again with "body" (its text, at most 16 KiB + 1 byte read),
+ *            "url" (the full request URL) and "now" (unix seconds) in `req`;
+ *            the output is empty. Then 1 (authorised: forward it, with that
+ *            body) or 0 (401/404/413 answers, JSON bodies).
  */
 int32_t nr_edge_request(nr_edge* e, const uint8_t* req, uint32_t len);
 

@@ -4,11 +4,14 @@
 
 #include <string>
 
+#include "../support/nip98_token.h"
+#include "../support/signer.h"
 #include "edge/http.h"
 #include "edge/page.h"
 #include "simdjson.h"
 
 using nostr::edge::HttpRequest;
+using nostr::test::Signer;
 using nostr::edge::Route;
 using nostr::edge::handle_request;
 
@@ -356,18 +359,21 @@ TEST_CASE("management overrides replace name, description and icon") {
   CHECK(handle_request(get("/", kBrowserAccept), cfg, {}, no_icon).body.find("id=\"icon\"") == std::string::npos);
 }
 
-TEST_CASE("NIP-86: POST / with application/nostr+json+rpc goes to the relay object") {
+TEST_CASE("NIP-86: POST / with application/nostr+json+rpc is a management call (its body is asked for)") {
+  Signer admin(77);
+  nostr::RelayConfig cfg;
+  cfg.admin_pubkeys = {*nostr::Pubkey::from_hex(admin.pubkey())};
   HttpRequest r;
   r.method = "POST";
   r.path = "/";
   r.content_type = "application/nostr+json+rpc";
   r.authorization = "Nostr abc";
-  CHECK(handle_request(r, {}, {}, std::nullopt).route == Route::forward);
+  CHECK(handle_request(r, cfg, {}, std::nullopt).route == Route::need_body);
   for (const char* ct : {"application/nostr+json+rpc; charset=utf-8", "Application/Nostr+JSON+RPC",
                          " application/nostr+json+rpc ;charset=utf-8"}) {
     CAPTURE(ct);
     r.content_type = ct;
-    CHECK(handle_request(r, {}).route == Route::forward);
+    CHECK(handle_request(r, cfg).route == Route::need_body);
   }
   // The prefix trap: the NIP-11 media type (or any other) is not NIP-86, and
   // a NIP-86 Accept header does not make a POST one.
@@ -376,7 +382,7 @@ TEST_CASE("NIP-86: POST / with application/nostr+json+rpc goes to the relay obje
     CAPTURE(ct);
     r.content_type = ct;
     r.accept = "application/nostr+json+rpc";
-    const auto resp = handle_request(r, {});
+    const auto resp = handle_request(r, cfg);
     CHECK(resp.route == Route::answer);
     CHECK(resp.status == 405);
   }
@@ -384,7 +390,7 @@ TEST_CASE("NIP-86: POST / with application/nostr+json+rpc goes to the relay obje
   // is still a call.
   r.content_type = "application/nostr+json+rpc";
   r.accept = "application/nostr+json";
-  CHECK(handle_request(r, {}).route == Route::forward);
+  CHECK(handle_request(r, cfg).route == Route::need_body);
   // Only on the relay URL, only with POST.
   r.path = "/rpc";
   CHECK(handle_request(r, {}).status == 404);
@@ -456,4 +462,42 @@ TEST_CASE("GET /metrics: Prometheus text behind the metrics token, like /stats")
   r.method = "GET";
   r.path = "/metrics/";
   CHECK(handle_request(r, {}, opts).status == 404);
+}
+
+TEST_CASE("NIP-86 at the edge: only an administrator's valid NIP-98 authorization reaches the relay object") {
+  Signer admin(77), stranger(78);
+  nostr::RelayConfig cfg;
+  cfg.admin_pubkeys = {*nostr::Pubkey::from_hex(admin.pubkey())};
+  const std::string body = R"({"method":"supportedmethods","params":[]})";
+  HttpRequest r;
+  r.method = "POST";
+  r.path = "/";
+  r.url = "https://relay.example.com/";
+  r.now = 1700000000;
+  r.content_type = "application/nostr+json+rpc";
+  r.body = body;
+  r.authorization = nostr::test::nip98_header(admin, r.url, body, r.now);
+  CHECK(handle_request(r, cfg).route == Route::forward);
+  auto refused = [&](const std::string& auth) {
+    r.authorization = auth;
+    const auto resp = handle_request(r, cfg);
+    CHECK(resp.route == Route::answer);
+    CHECK(resp.status == 401);
+    CHECK(header(resp, "WWW-Authenticate") == "Nostr");
+    return resp.body;
+  };
+  CHECK(refused("").find("missing Authorization") != std::string::npos);
+  CHECK(refused(nostr::test::nip98_header(stranger, r.url, body, r.now)).find("is not an administrator") != std::string::npos);
+  CHECK(refused(nostr::test::nip98_header(admin, r.url, body, r.now - 61)).find("created_at") != std::string::npos);
+  CHECK(refused(nostr::test::nip98_header(admin, "https://x.example/", body, r.now)).find("u tag") != std::string::npos);
+  CHECK(refused(nostr::test::nip98_header(admin, r.url, body, r.now, "PUT")).find("method tag") != std::string::npos);
+  CHECK(refused(nostr::test::nip98_header(admin, r.url, body + " ", r.now)).find("payload") != std::string::npos);
+  // Too big to be a call: 413 before any signature is checked.
+  r.body = std::string(16 * 1024 + 1, ' ');
+  CHECK(handle_request(r, cfg).status == 413);
+  // No administrators configured: the API does not exist.
+  r.body = body;
+  const auto off = handle_request(r, nostr::RelayConfig{});
+  CHECK(off.status == 404);
+  CHECK(off.body.find("ADMIN_PUBKEYS") != std::string::npos);
 }
