@@ -21,6 +21,8 @@
 
 namespace nostr {
 
+struct AdminRequest;
+
 // What the management API has decided, as loaded from D1.
 struct ManagementState {
   struct Entry {
@@ -46,7 +48,14 @@ struct ManagementState {
   std::vector<uint32_t> allowed_kinds(const WritePolicy& w) const;
   std::vector<uint32_t> disallowed_kinds(const WritePolicy& w) const;
   bool ip_blocked(const RelayConfig& c, std::string_view ip) const;
+  size_t entries() const { return pubkeys.size() + events.size() + kinds.size() + ips.size(); }
+  // Whether applying `r` would add an entry to the lists.
+  bool would_grow(const AdminRequest& r) const;
 };
+
+// Entries the management lists may hold together (each ~150 bytes in every
+// relay object's memory): a ban beyond it is refused until some are removed.
+inline constexpr size_t kMaxManagedEntries = 100000;
 
 // How long a NIP-98 event id is remembered: its created_at must be within
 // kAdminAuthWindow of now, so older ids cannot be replayed anyway.

@@ -145,6 +145,10 @@ void Relay::run_admin(uint32_t request, std::string_view url, std::string_view a
   if (!parsed) return admin_reply(request, 400, admin_error(parsed.error().text));
   AdminRequest req = std::move(parsed).value();
   if (admin_in_flight_ >= kMaxAdminInFlight) return admin_reply(request, 503, admin_error("error: too many management requests in flight"));
+  if (mgmt_.would_grow(req) && mgmt_.entries() >= kMaxManagedEntries) {
+    return admin_reply(request, 400, admin_error("the management lists are full (" + std::to_string(kMaxManagedEntries) +
+                                                 " entries): remove some before adding more"));
+  }
   // Spent from now on, even if the batch fails (a retry signs a new event).
   mgmt_.auth_ids.insert(ev.id());
   log_json(JsonObjectWriter()

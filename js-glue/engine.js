@@ -24,6 +24,7 @@
 //   log(line)                   optional: one structured log line (JSON text); default console.log
 //   failed(err)                 the engine failed: drop its sockets (called once)
 
+import { logError } from './log.js';
 import { decodeActionList, encodeResults } from './codec.js';
 import { configFailure } from './config.js';
 import { utf8 } from './wasm_instance.js';
@@ -170,7 +171,7 @@ export class RelayEngine {
         this.wasm.call('nr_relay_free', this.relay);
       } catch (err) {
         this.wasm.discard();
-        console.error('nr_relay_free failed:', err?.message ?? err);
+        logError('nr_relay_free failed', err);
       }
     }
     this.relay = 0;
@@ -211,7 +212,7 @@ export class RelayEngine {
       try {
         this.#run((r) => this.wasm.call('nr_relay_timer', r, this.now()));
       } catch (err) {
-        console.error('relay engine timer failed:', err?.stack ?? err); // #fail already ran
+        logError('relay engine timer failed', err); // #fail already ran
       }
     }, Math.max(0, (due - this.now()) * 1000));
     this.timeout?.unref?.(); // node: never keeps a test process alive
@@ -304,7 +305,7 @@ export class RelayEngine {
       } catch (err) {
         ok = 0;
         // Transient or not, the operator should see why storage refused.
-        console.error(`D1 batch of ${stmts.length} statement(s) failed: ${err?.message ?? err}`);
+        logError('D1 batch failed', err, { statements: stmts.length });
         results = utf8.encode(String(err?.message ?? err));
       }
       if (this.failure) return;
@@ -326,7 +327,7 @@ export class RelayEngine {
     try {
       this.performer.failed(err);
     } catch (e) {
-      console.error('performer.failed threw:', e?.stack ?? e);
+      logError('performer.failed threw', e);
     }
   }
 }

@@ -4,6 +4,8 @@
 // isolate, so a change shows within seconds and a page view costs no query.
 // No runtime imports: unit-tested in plain node.
 
+import { logError } from './log.js';
+
 export const OVERRIDES_TTL_MS = 5000;
 export const OVERRIDES_SQL = "SELECT key, value FROM mgmt_settings WHERE key IN ('name', 'description', 'icon')";
 
@@ -22,7 +24,7 @@ async function load(db) {
   } catch (err) {
     // Without the table (migrations not applied) or D1 down, the configured
     // texts are still right: log once, answer from RELAY_CONFIG.
-    if (!failing) console.error(`mgmt_settings unreadable, using RELAY_CONFIG's name/description/icon: ${err?.message ?? err}`);
+    if (!failing) logError("mgmt_settings unreadable, using RELAY_CONFIG's name/description/icon", err);
     failing = true;
     return {};
   }

@@ -9,6 +9,7 @@ import { configJson } from './config.js';
 import { RelayHost } from './relay_host.js';
 import { getWasm } from './wasm.js';
 import { ADMIN_BODY_CAP, readCapped } from './body.js';
+import { logError } from './log.js';
 
 // NIP-42 challenge: 16 random bytes as 32 hex chars.
 function randomChallenge() {
@@ -40,7 +41,7 @@ export class RelayDurableObject extends DurableObject {
     try {
       this.host = new RelayHost({ getWasm, config: configJson(env), key: ctx.id.toString(), platform });
     } catch (err) {
-      console.error(`relay Durable Object cannot start: ${err?.message ?? err}`);
+      logError('relay Durable Object cannot start', err);
       throw err;
     }
     ctx.blockConcurrencyWhile(() => this.host.wake());

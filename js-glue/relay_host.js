@@ -17,6 +17,7 @@
 // deserializeAttachment(). Its attachment is { conn, state }: the connection id
 // and the engine's conn state, which is all that survives hibernation.
 
+import { logError } from './log.js';
 import { RelayEngine } from './engine.js';
 
 export class RelayHost {
@@ -54,7 +55,7 @@ export class RelayHost {
     }
     for (const [conn, ws] of this.sockets) {
       const rc = this.engine.open(conn, this.platform.challenge(), ws.deserializeAttachment().state ?? '', t);
-      if (rc !== 0) console.error(`nr_relay_open(${conn}) after wake returned ${rc}`);
+      if (rc !== 0) logError('nr_relay_open after wake failed', undefined, { conn, rc });
       await this.engine.drain();
     }
     this.engine.restore(t);
@@ -69,7 +70,7 @@ export class RelayHost {
     ws.serializeAttachment({ conn, state: '' });
     this.#track(conn, ws);
     const rc = this.engine.open(conn, this.platform.challenge(), '', this.platform.now(), meta);
-    if (rc !== 0) console.error(`nr_relay_open(${conn}) returned ${rc}`);
+    if (rc !== 0) logError('nr_relay_open failed', undefined, { conn, rc });
     await this.engine.drain();
   }
 
@@ -167,7 +168,7 @@ export class RelayHost {
         try {
           ws.serializeAttachment({ conn, state });
         } catch (err) {
-          console.error(`serializeAttachment(conn ${conn}, ${state.length} chars) failed:`, err?.message ?? err);
+          logError('serializeAttachment failed', err, { conn, chars: state.length });
         }
       },
       close: (conn, code, reason) => {
@@ -190,7 +191,7 @@ export class RelayHost {
   // The engine failed (it has already retired its wasm instance): drop every
   // socket and the object; the next connection gets a fresh one.
   #reset(err) {
-    console.error('relay engine failed; resetting the Durable Object:', err?.stack ?? err);
+    logError('relay engine failed; resetting the Durable Object', err);
     for (const ws of this.platform.getWebSockets()) closeQuietly(ws, 1011, 'error: internal');
     this.sockets.clear();
     this.connOf.clear();
@@ -222,6 +223,6 @@ function closeQuietly(ws, code, reason, log = true) {
   try {
     ws.close(code, reason);
   } catch (err) {
-    if (log) console.error(`close(${code}, ${JSON.stringify(reason)}) failed:`, err?.message ?? err);
+    if (log) logError('close failed', err, { code, reason });
   }
 }

@@ -6,6 +6,7 @@
 // or prepares the answer whose body the relay object's RPC gives:
 // stats() for /stats, metrics() for /metrics, health() for /health.
 
+import { logError } from './log.js';
 import { configJson, metricsToken } from './config.js';
 import { EdgeConfigError, decide } from './edge.js';
 import { relayOverrides } from './overrides.js';
@@ -26,7 +27,7 @@ async function health(env, headers) {
   try {
     report = await relayStub(env).health();
   } catch (err) {
-    console.error('relay health() failed:', err?.stack ?? err);
+    logError('relay health() failed', err);
     report = { ok: false, error: `relay object unavailable: ${err?.message ?? err}` };
   }
   if (report === null || typeof report !== 'object') report = { error: `health() returned ${report}` };
@@ -60,10 +61,10 @@ export default {
       }
     } catch (err) {
       if (err instanceof EdgeConfigError) {
-        console.error(err.message);
+        logError('RELAY_CONFIG refused', undefined, { reason: err.message });
         return new Response(`${err.message}\n`, { status: 500, headers: TEXT });
       }
-      console.error('edge handler failed:', err?.stack ?? err);
+      logError('edge handler failed', err);
       return new Response('internal error\n', { status: 500, headers: TEXT });
     }
     const { route, status, headers } = decision;
@@ -77,7 +78,7 @@ export default {
       try {
         body = await rpcBody(env, route);
       } catch (err) {
-        console.error(`relay ${route}() failed:`, err?.stack ?? err);
+        logError(`relay ${route}() failed`, err);
         // Only an operator (with the metrics token) reads this.
         return new Response(`relay ${route} unavailable: ${err?.message ?? err}\n`, { status: 500, headers: TEXT });
       }

@@ -78,6 +78,13 @@ TEST_CASE("nip86: requests parse into typed methods; bad ones say why") {
   CHECK(maint.value().flag);
   CHECK(maint.value().reason == "the relay is in maintenance");
   CHECK(parse_admin_request("nope").error().text == "request is not valid JSON");
+  // No "params" at all: a method without parameters (regression: fuzz_relay
+  // found the absent array iterated as a null document).
+  auto bare = parse_admin_request(R"({"method":"listblockedips"})");
+  REQUIRE(bare);
+  CHECK(bare.value().method == AdminMethod::listblockedips);
+  CHECK(parse_admin_request(R"({"method":"banpubkey"})").error().text == "banpubkey: missing pubkey");
+  CHECK(parse_admin_request(R"({"method":"allowkind","params":{}})").error().text == "\"params\" must be an array");
   CHECK(parse_admin_request(R"({"params":[]})").error().text.find("method") != std::string::npos);
   CHECK(parse_admin_request(R"({"method":"frobnicate"})").error().text == "unsupported method: frobnicate");
   CHECK(parse_admin_request(R"({"method":"banpubkey","params":["xyz"]})").error().text.find("64 lowercase hex") !=
@@ -119,6 +126,13 @@ TEST_CASE("management state: bans override configured allow lists, kinds allow l
   CHECK(admin_list_result(AdminMethod::listdisallowedkinds, s, c) == "[1]");
   CHECK(admin_list_result(AdminMethod::listbannedpubkeys, s, c) == "[{\"pubkey\":\"" + a.pubkey() + "\",\"reason\":\"\"}]");
   CHECK(s.version == 3);
+  // The lists' cap counts new entries only.
+  CHECK(s.entries() == 3);
+  CHECK(!s.would_grow(ban));  // a already listed
+  AdminRequest block;
+  block.method = AdminMethod::blockip;
+  block.text = "192.0.2.1";
+  CHECK(s.would_grow(block));
   // No allow list at all: every kind not disallowed.
   ManagementState open;
   CHECK(open.kind_allowed(RelayConfig{}.write_policy, 12345));

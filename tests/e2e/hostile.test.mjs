@@ -217,7 +217,7 @@ const wasmMtime = () => {
   }
 };
 const LOG_BAD = ['relay engine failed', 'Uncaught', 'lost connection state'];
-const RESET_LINE = 'relay engine failed; resetting the Durable Object:'; // js-glue/relay_do.js
+const RESET_LINE = 'relay engine failed; resetting the Durable Object'; // js-glue/relay_host.js (a JSON log line)
 
 // ------------------------------------------------------------------ bystander (worker thread)
 

@@ -71,6 +71,14 @@ function header(sk, { u = url(), method = 'POST', payload, created_at = nowSec()
 }
 
 const connect = () => RawClient.connect(relay.wsUrl);
+
+// One unlabelled metric's value from `r`'s /metrics.
+async function metric(r, name) {
+  const text = await (await fetch(`${r.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
+  const m = text.match(new RegExp(`^${name} ([0-9.e+]+)$`, 'm'));
+  assert.ok(m, `${name} not in /metrics`);
+  return Number(m[1]);
+}
 const count = async (c, filter) => (await c.query(`q${Math.random()}`, filter)).events.length;
 
 describe('NIP-86 authorization (401 with a reason for each failure)', () => {
@@ -292,6 +300,23 @@ describe('write policy from RELAY_CONFIG', () => {
   });
 });
 
+describe('hostile management callers', () => {
+  test('a flood of unauthorised NIP-86 calls is refused by the Worker: none reaches the relay object', async () => {
+    const before = await metric(relay, 'nostr_relay_admin_requests_total');
+    const body = JSON.stringify({ method: 'banpubkey', params: [ADMIN] });
+    const forged = header(generateSecretKey(), { payload: sha256hex(body) });
+    let refused = 0;
+    for (let round = 0; round < 10; round++) {
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => rpc(body, i % 2 ? forged : 'Nostr garbage')));
+      refused += answers.filter((a) => a.status === 401).length;
+    }
+    assert.equal(refused, 200);
+    // A body over 16 KiB is refused by its size.
+    assert.equal((await rpc(' '.repeat(20000), forged)).status, 413);
+    assert.equal(await metric(relay, 'nostr_relay_admin_requests_total'), before);
+  });
+});
+
 describe('metrics and health', () => {
   test('/metrics needs the token and shows the counters in Prometheus format', async () => {
     assert.equal((await fetch(`${relay.url}/metrics`)).status, 401);
@@ -370,5 +395,24 @@ describe('rate limits and connection caps (a second relay)', () => {
     assert.equal(gone.code, 1008);
     assert.equal(gone.reason, 'rate-limited: too many messages over the rate limit; closing the connection');
     b.close();
+  });
+
+  test('a socket\'s bucket survives the object hibernating', async () => {
+    const c = await RawClient.connect(limited.wsUrl);
+    const sk = generateSecretKey();
+    const spent = [];
+    for (let i = 0; i < 4; i++) spent.push((await c.publish(sign(sk, { content: `h${i}` })))[2]);
+    assert.deepEqual(spent, [true, true, true, false]);
+    const wakes = await metric(limited, 'nostr_relay_hibernation_wakes_total');
+    // Idle: workerd hibernates the object (its socket stays open) after ~10 s.
+    // This /metrics call wakes it again.
+    await sleep(16000);
+    assert.ok(await metric(limited, 'nostr_relay_hibernation_wakes_total') > wakes, 'the object did not hibernate while idle');
+    // 16 s at 6 a minute refilled one token and a half: one event, then refusals.
+    // A bucket lost with the object's memory would be full again (3).
+    const after = [];
+    for (let i = 0; i < 3; i++) after.push((await c.publish(sign(sk, { content: `w${i}` })))[2]);
+    assert.deepEqual(after, [true, false, false]);
+    c.close();
   });
 });

@@ -1,9 +1,11 @@
 // libFuzzer target: the whole relay engine as the Durable Object runs it.
 // Input lines are operations: the first byte picks a connection (1-4) and an
-// operation (frame / an hour passes / reconnect / hibernate), the rest is the
-// frame. An input whose first byte has its top bit set runs with NIP-42
-// required (20 s to authenticate) and connection 4 opening from a blocked
-// address, so the policy stage and both kinds of timers are exercised. D1 and DO
+// operation (frame / an hour passes / reconnect / hibernate / a NIP-86 call
+// whose body is the rest of the line, validly signed by an administrator, or
+// sent unsigned), the rest is the frame. An input whose first byte has its top
+// bit set runs with NIP-42 required (20 s to authenticate), connection 4
+// opening from a blocked address and tight rate limits, so the policy stage,
+// rate limits and both kinds of timers are exercised. D1 and DO
 // storage are real SQLite databases (schema.sql). Invariants: nothing crashes
 // or trips a sanitizer, every frame the relay sends is a JSON array, every
 // budget counter stays within its limit (small limits, so they are reached),
@@ -20,12 +22,19 @@
 
 #include "durable/relay.h"
 #include "../support/host_driver.h"
+#include "../support/nip98_token.h"
+#include "../support/signer.h"
 #include "../support/sqlite_exec.h"
 
 namespace {
 
 void check(bool cond) {
   if (!cond) std::abort();
+}
+
+const nostr::test::Signer& admin_key() {
+  static const nostr::test::Signer key(4242);
+  return key;
 }
 
 // Budgets small enough for short inputs to reach them.
@@ -48,6 +57,13 @@ nostr::RelayConfig fuzz_config(bool strict) {
   c.limits.max_pending_counts = 2;
   c.limits.max_pending_counts_total = 3;
   c.limits.max_logins = 2;
+  c.admin_pubkeys = {*nostr::Pubkey::from_hex(admin_key().pubkey())};
+  if (strict) {
+    c.rate_limits.event_per_connection = {60, 3};
+    c.rate_limits.req_per_ip = {60, 5};
+    c.rate_limits.event_per_pubkey = {60, 2};
+    c.rate_limits.max_refusals = 4;
+  }
   return c;
 }
 
@@ -103,6 +119,16 @@ class Host {
     drain();
   }
   void tick() { now_ += 7; }
+  // A NIP-86 call with `body`, signed by the administrator or not at all.
+  void admin(const std::string& body, bool signed_call) {
+    const std::string url = "https://relay.example.com/";
+    const std::string auth = signed_call ? nostr::test::nip98_header(admin_key(), url, body, now_, "POST",
+                                                                     std::to_string(++calls_))
+                                         : "Nostr " + body;
+    relay_->http_admin(++calls_, url, auth, body, now_);
+    drain();
+    pump();
+  }
   // An hour passes: AUTH deadlines and the expiry sweep come due.
   void hour() {
     now_ += 3601;
@@ -147,7 +173,11 @@ public:  // perform_actions' callbacks: every frame is a JSON array; the engine'
   nostr::test::SqliteDb& local_db() { return do_sql_; }
   void on_local_sql_error(const std::string& /*err*/) { check(false); }
   void on_conn_state(uint32_t conn, std::string state) { attach_[conn] = std::move(state); }
-  void on_http_reply(uint32_t /*request*/, uint32_t /*status*/, std::string /*body*/) {}
+  void on_http_reply(uint32_t /*request*/, uint32_t status, std::string body) {
+    check(status == 200 || status == 400 || status == 401 || status == 404 || status == 413 || status == 500 || status == 503);
+    simdjson::dom::element el;
+    check(json_.parse(body).get(el) == simdjson::SUCCESS && el.is_object());
+  }
   void on_log(std::string line) { check(!line.empty() && line.front() == '{'); }
   void on_close(uint32_t conn, uint32_t code, const std::string& reason) {
     check(code >= 1000 && code < 5000 && !reason.empty());
@@ -157,6 +187,7 @@ public:  // perform_actions' callbacks: every frame is a JSON array; the engine'
  private:
 
   bool strict_;
+  uint32_t calls_ = 0;
   uint64_t now_ = 1760000000;  // the nostr-tools corpus (scripts/gen-corpus.mjs) is signed around this time
   nostr::test::SqliteDb d1_;
   nostr::test::SqliteDb do_sql_;
@@ -183,6 +214,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto b = static_cast<uint8_t>(line[0]);
     const uint32_t conn = 1 + (b & 3);
     switch ((b >> 2) & 7) {
+      case 3: host.admin(line.substr(1), (b & 1) == 0); break;
       case 4: host.hour(); break;
       case 5: host.frame(conn, line.substr(1), /*async=*/true); break;
       case 6: host.reconnect(conn); break;
