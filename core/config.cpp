@@ -284,7 +284,9 @@ std::string relay_info_json(const RelayConfig& c) {
     append_json_string(out, c.icon);
   }
   // Only what this relay really implements end to end.
-  out += ",\"supported_nips\":[1,9,11,40,42,45,70],\"software\":";
+  // NIP-86 only where it answers: with administrators configured.
+  out += c.admin_pubkeys.empty() ? ",\"supported_nips\":[1,9,11,40,42,45,70]" : ",\"supported_nips\":[1,9,11,40,42,45,70,86]";
+  out += ",\"software\":";
   append_json_string(out, c.software);
   out += ",\"version\":";
   append_json_string(out, c.version);

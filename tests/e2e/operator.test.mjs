@@ -233,6 +233,7 @@ describe('NIP-86 methods', () => {
     assert.equal(info.name, 'Renamed by NIP-86');
     assert.equal(info.description, 'managed description');
     assert.equal(info.icon, 'https://example.com/relay.png');
+    assert.ok(info.supported_nips.includes(86), 'NIP-86 advertised with ADMIN_PUBKEYS set');
   });
 
   test('listconnections and disconnect (by connection, by authenticated pubkey)', async () => {
