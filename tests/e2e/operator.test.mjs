@@ -417,3 +417,72 @@ describe('rate limits and connection caps (a second relay)', () => {
     c.close();
   });
 });
+
+describe('restricted writes, trusted pubkeys, per-author buckets, the relay-wide cap, unlimited addresses (two more relays)', () => {
+  const A_SK = generateSecretKey();
+  const T_SK = generateSecretKey();
+  let policy;
+  let unlimited;
+  before(async () => {
+    // One after the other: two wrangler dev starting at once collide on an internal socket.
+    policy = await startRelay({
+      extraArgs: configArgs({
+        restricted_writes: true,
+        allowed_pubkeys: [getPublicKey(A_SK), getPublicKey(T_SK)],
+        trusted_pubkeys: [getPublicKey(T_SK)],
+        rate_limits: { ...NO_RATE_LIMITS, event_per_pubkey: { per_minute: 6, burst: 2 } },
+        limits: { max_connections: 3 },
+      }),
+    });
+    unlimited = await startRelay({
+      extraArgs: configArgs({ rate_limits: { ...NO_RATE_LIMITS, event_per_connection: { per_minute: 6, burst: 1 } }, unlimited_ips: ['127.0.0.1'] }),
+    });
+  });
+  after(async () => {
+    await Promise.all([policy?.stop(), unlimited?.stop()]);
+  });
+
+  test('restricted writes: strangers get restricted:, admitted and administrator keys publish, allowpubkey admits more', async () => {
+    const c = await RawClient.connect(policy.wsUrl);
+    const stranger = generateSecretKey();
+    const refused = sign(stranger, { content: 'let me in' });
+    assert.deepEqual(await c.publish(refused), ['OK', refused.id, false, 'restricted: only admitted pubkeys may publish to this relay']);
+    assert.equal((await c.publish(sign(A_SK, { content: 'admitted' })))[2], true);
+    assert.equal((await c.publish(sign(ADMIN_SK, { content: 'the operator' })))[2], true);
+    // Admission through NIP-86 on this relay (the paid-relay hook).
+    const u = `${policy.url}/`;
+    const payload = { method: 'allowpubkey', params: [getPublicKey(stranger), 'paid'] };
+    const token = await getToken(u, 'POST', (e) => finalizeEvent(e, ADMIN_SK), true, payload);
+    const res = await fetch(u, { method: 'POST', headers: { 'content-type': 'application/nostr+json+rpc', authorization: token }, body: JSON.stringify(payload) });
+    assert.equal(res.status, 200);
+    assert.equal((await c.publish(sign(stranger, { content: 'paid now' })))[2], true);
+    await c.close();
+  });
+
+  test('per-author buckets count verified authors across sockets; trusted authors are exempt', async () => {
+    const a = await RawClient.connect(policy.wsUrl);
+    const b = await RawClient.connect(policy.wsUrl);
+    // A published once above: one token of two left.
+    assert.equal((await a.publish(sign(A_SK, { content: 'a2' })))[2], true);
+    const third = sign(A_SK, { content: 'a3' });
+    assert.deepEqual(await b.publish(third), ['OK', third.id, false, 'rate-limited: too many events from this pubkey, slow down']);
+    for (let i = 0; i < 5; i++) assert.equal((await a.publish(sign(T_SK, { content: `t${i}` })))[2], true);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('limits.max_connections: the relay-wide cap refuses with rate-limited: and 1013', async () => {
+    const open = await Promise.all([0, 1, 2].map(() => RawClient.connect(policy.wsUrl)));
+    const over = await RawClient.connect(policy.wsUrl, { expectAuth: false });
+    const notice = await over.take();
+    assert.match(notice.msg[1], /^rate-limited: the relay is at its connection limit \(3\)/);
+    assert.equal((await over.closed).code, 1013);
+    for (const c of open) c.close();
+  });
+
+  test('unlimited_ips: no bucket applies to that address', async () => {
+    const c = await RawClient.connect(unlimited.wsUrl);
+    const sk = generateSecretKey();
+    for (let i = 0; i < 5; i++) assert.equal((await c.publish(sign(sk, { content: `u${i}` })))[2], true);
+    c.close();
+  });
+});
