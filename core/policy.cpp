@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/json_writer.h"
+#include "core/read_plan.h"
 #include "core/text.h"
 #include "simdjson.h"
 
@@ -121,11 +122,32 @@ std::optional<Reject> Policy::filters(const ConnView& c, const std::vector<Compi
   for (const auto& f : filters) {
     if (f.search()) return reject(Code::unsupported_filter, "search (NIP-50) is not supported by this relay");
   }
-  return require_auth(c, "read");
+  if (auto r = require_auth(c, "read")) return r;
+  // NIP-59: a REQ that can only match gift wraps needs a login to mean
+  // anything (others' wraps are never served: the read plans leave them out).
+  if (c.authed.empty()) {
+    const bool only_wraps = std::all_of(filters.begin(), filters.end(), [](const CompiledFilter& f) {
+      return f.kinds() && f.kinds()->size() == 1 && f.kinds()->front() == kGiftWrapKind;
+    });
+    if (only_wraps && !filters.empty()) {
+      return reject(Code::auth_required, "gift wraps (kind 1059) are only served to their recipients: authenticate (NIP-42)");
+    }
+  }
+  return std::nullopt;
 }
 
-bool Policy::may_deliver(const ConnView& c, const Event& /*e*/) const {
-  return !config_.auth_required || !c.authed.empty();
+bool Policy::may_deliver(const ConnView& c, const Event& e) const {
+  if (config_.auth_required && c.authed.empty()) return false;
+  if (e.kind() == kGiftWrapKind) {
+    // NIP-59: only to a login that is one of its p-tagged recipients.
+    for (size_t i = 0; i < e.tag_count(); ++i) {
+      const TagView t = e.tag(i);
+      if (t.size() < 2 || t[0] != "p") continue;
+      if (auto pk = Pubkey::from_hex(t[1]); pk && c.is_authed(*pk)) return true;
+    }
+    return false;
+  }
+  return true;
 }
 
 std::optional<Reject> Policy::auth(const ConnView& /*c*/, const Event& e, std::string_view challenge,

@@ -1,5 +1,6 @@
 #include "core/read_plan.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "core/json_writer.h"
@@ -115,7 +116,7 @@ Shape shape_of(const CompiledFilter& f) {
 
 // Appends the conditions of `f` on events alias `e` except the driving tag.
 // Returns "FROM ..." for the shape.
-std::string build_from_where(const CompiledFilter& f, QueryBuilder& q, uint64_t now) {
+std::string build_from_where(const CompiledFilter& f, QueryBuilder& q, uint64_t now, const std::vector<Pubkey>& readers) {
   const Shape shape = shape_of(f);
   const TagCondition* drive = (shape == Shape::tag1 || shape == Shape::tag_n) ? driving_tag(f) : nullptr;
   std::string from = " FROM events e";
@@ -160,6 +161,18 @@ std::string build_from_where(const CompiledFilter& f, QueryBuilder& q, uint64_t 
   }
   q.add("(e.expires_at IS NULL OR e.expires_at > ?)");
   q.param(SqlParam::of(static_cast<int64_t>(now)));
+  // NIP-59: others' gift wraps are never in an answer.
+  const bool may_match_wraps =
+      !f.kinds() || std::find(f.kinds()->begin(), f.kinds()->end(), kGiftWrapKind) != f.kinds()->end();
+  if (may_match_wraps) {
+    if (readers.empty()) {
+      q.add("e.kind != " + std::to_string(kGiftWrapKind));
+    } else {
+      q.add("(e.kind != " + std::to_string(kGiftWrapKind) +
+            " OR EXISTS (SELECT 1 FROM tags g WHERE g.event_id = e.id AND g.name = 'p' AND " +
+            q.in_list("g.value", hex_params(readers)) + "))");
+    }
+  }
   return from;
 }
 
@@ -185,11 +198,12 @@ size_t condition_count(const CompiledFilter& f) {
 
 }  // namespace
 
-Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now, uint64_t prefetch_bytes) {
+Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now, uint64_t prefetch_bytes,
+                                const std::vector<Pubkey>& readers) {
   // ~10 parameters go to scalars; lists inline only while everything fits.
   if (condition_count(f) > kMaxConditions) return too_complex();
-  QueryBuilder q(/*lists_as_json=*/list_values(f) + 10 > kMaxSqlParams);
-  const std::string from = build_from_where(f, q, now);
+  QueryBuilder q(/*lists_as_json=*/list_values(f) + readers.size() + 10 > kMaxSqlParams);
+  const std::string from = build_from_where(f, q, now, readers);
   const bool by_tag = shape_of(f) == Shape::tag1;
   SqlStatement st;
   // The innermost SELECT is the filter's answer (newest first, limited); the
@@ -238,19 +252,20 @@ std::string nested_union(const std::vector<std::string>& terms, size_t lo, size_
 
 }  // namespace
 
-Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now) {
+Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now,
+                                const std::vector<Pubkey>& readers) {
   assert(!filters.empty());
   size_t values = 0;
   for (const auto& f : filters) {
     if (condition_count(f) > kMaxConditions) return too_complex();
-    values += list_values(f) + 6;
+    values += list_values(f) + readers.size() + 6;
   }
   const bool as_json = values > kMaxSqlParams;
   SqlStatement st;
   std::vector<std::string> terms;
   for (const auto& f : filters) {
     QueryBuilder q(as_json);
-    const std::string from = build_from_where(f, q, now);
+    const std::string from = build_from_where(f, q, now, readers);
     terms.push_back("SELECT e.id AS id" + from + q.where());
     for (auto& p : q.take_params()) st.params.push_back(std::move(p));
   }

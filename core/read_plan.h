@@ -19,6 +19,9 @@
 
 namespace nostr {
 
+// NIP-59 gift wraps: served only to a reader authenticated (NIP-42) as one of
+// their p-tagged recipients.
+inline constexpr uint32_t kGiftWrapKind = 1059;
 
 // Returns the SELECT for `f` yielding columns (id, created_at, size of raw in
 // bytes, raw or NULL), newest first, ties by lowest id, at most
@@ -28,13 +31,16 @@ namespace nostr {
 // inline while they fit the 100-parameter cap, otherwise through json_each(?).
 // Fails with bad_filter ("invalid:") for what D1 would refuse: more than 40
 // conditions (its expression-depth limit) or more than 100 parameters.
+// `readers`: the reading connection's NIP-42 pubkeys; a filter that can match
+// kind 1059 only yields the gift wraps p-tagged to one of them (none if empty).
 [[nodiscard]] Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now,
-                                              uint64_t prefetch_bytes = 0);
+                                              uint64_t prefetch_bytes = 0, const std::vector<Pubkey>& readers = {});
 
 // Returns SELECT COUNT(*) of distinct events matching any of `filters` (limits
 // ignored, as NIP-45 counts). One column, one row. Any number of filters: the
 // union is nested so no compound SELECT has more than D1's 5 terms.
-[[nodiscard]] Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now);
+[[nodiscard]] Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now,
+                                              const std::vector<Pubkey>& readers = {});
 
 // Returns the SELECT yielding (id, raw) of the stored events among `ids`, in
 // no particular order: one page of a stored query whose ids plan_query found.

@@ -75,7 +75,7 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   for (const auto& f : m.filters) {
     if (f.matches_nothing() || f.effective_limit(lim) == 0) continue;
     // Planned now so a filter D1 would refuse is refused here, deterministically.
-    if (auto st = plan_query(f, lim, now); !st) return refuse_req(conn, sub, st.error().wire_message());
+    if (auto st = plan_query(f, lim, now, 0, c.authed); !st) return refuse_req(conn, sub, st.error().wire_message());
     stored = true;
   }
   // Budgets, counting what a replaced subscription of the same id gives back.
@@ -183,9 +183,13 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     const size_t reserve = std::max<size_t>(rows, 1) * kIdRowBytes + kMaxSentBeforeEose * sizeof(EventId);
     if (query_list_bytes_ + reserve > lim.max_query_bytes_total / 2 && query_list_bytes_ > 0) return false;
     std::vector<SqlStatement> stmts;
+    // The reader's logins decide which gift wraps (NIP-59) the answer may hold.
+    const auto reader = conns_.find(s.conn);
+    const std::vector<Pubkey> anonymous;
+    const std::vector<Pubkey>& readers = reader == conns_.end() ? anonymous : reader->second.authed;
     for (const auto& f : s.filters) {
       if (f.matches_nothing() || f.effective_limit(lim) == 0) continue;
-      auto st = plan_query(f, lim, now);
+      auto st = plan_query(f, lim, now, 0, readers);
       if (st) stmts.push_back(std::move(st).value());
     }
     query_list_bytes_ += reserve;
@@ -418,7 +422,7 @@ void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
     out_.send(conn, closed_message(sub, "rate-limited: the relay is busy counting, try again shortly"));
     return;
   }
-  auto st = plan_count(m.filters, now);
+  auto st = plan_count(m.filters, now, c.authed);
   if (!st) {
     out_.send(conn, closed_message(sub, st.error().wire_message()));
     return;
