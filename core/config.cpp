@@ -30,6 +30,7 @@ uint32_t* u32_limit(Limits& l, std::string_view k) {
       {"max_connections", &Limits::max_connections},
       {"max_connections_per_ip", &Limits::max_connections_per_ip},
       {"max_logins", &Limits::max_logins},
+      {"min_pow_difficulty", &Limits::min_pow_difficulty},
       {"max_subscriptions_total", &Limits::max_subscriptions_total},
       {"max_filter_bytes", &Limits::max_filter_bytes},
       {"max_filter_bytes_total", &Limits::max_filter_bytes_total},

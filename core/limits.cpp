@@ -27,6 +27,7 @@ std::string check_limits(const Limits& l) {
     return "max_pending_event_bytes_total must be at least max_pending_event_bytes";
   }
   if (l.max_event_size < 1024) return "max_event_size must be at least 1024";
+  if (l.min_pow_difficulty > 256) return "min_pow_difficulty must be at most 256";
   return {};
 }
 
@@ -48,7 +49,7 @@ void append_nip11_limitation(std::string& out, const Limits& l, bool auth_requir
   field("max_subid_length", l.max_subid_length);
   field("max_event_tags", l.max_event_tags);
   field("max_content_length", l.max_content_length);
-  field("min_pow_difficulty", 0);
+  field("min_pow_difficulty", l.min_pow_difficulty);
   if (l.created_at_lower_limit) field("created_at_lower_limit", l.created_at_lower_limit);
   if (l.created_at_upper_limit) field("created_at_upper_limit", l.created_at_upper_limit);
   out += "\"auth_required\":";

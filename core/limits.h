@@ -28,6 +28,9 @@ struct Limits {
   uint32_t max_connections = 4096;           // open sockets, relay-wide
   uint32_t max_connections_per_ip = 0;       // open sockets per remote address (0: no cap)
   uint32_t max_logins = 8;                   // NIP-42 pubkeys per connection
+  // NIP-13: an event's id must have at least this many leading zero bits,
+  // committed to by a nonce tag's target (0: no proof of work required).
+  uint32_t min_pow_difficulty = 0;
   uint32_t max_subscriptions_total = 20000;  // open REQs, relay-wide
   // Compiled filters of open subscriptions, in estimated heap bytes
   // (filter_cost()); each connection may always hold 2 KiB whatever the total.

@@ -75,6 +75,43 @@ std::optional<Reject> Policy::event_before_verify(const ConnView& c, const Event
   return write_rules(e);
 }
 
+std::optional<Reject> proof_of_work(const Event& e, uint32_t min_difficulty) {
+  if (min_difficulty == 0) return std::nullopt;
+  uint32_t committed = 0;
+  bool has_nonce = false;
+  for (size_t i = 0; i < e.tag_count(); ++i) {
+    const TagView t = e.tag(i);
+    if (t.size() < 3 || t[0] != "nonce") continue;
+    has_nonce = true;
+    uint64_t v = 0;
+    if (parse_decimal(t[2], v)) committed = static_cast<uint32_t>(std::min<uint64_t>(v, 256));
+    break;
+  }
+  const std::string need = std::to_string(min_difficulty);
+  if (!has_nonce) return reject(Code::pow_too_low, "this relay requires proof of work (NIP-13) of difficulty " + need);
+  if (committed < min_difficulty) {
+    return reject(Code::pow_too_low, "committed target " + std::to_string(committed) + " is less than " + need);
+  }
+  const uint32_t bits = pow_difficulty(e.id());
+  if (bits < min_difficulty) {
+    return reject(Code::pow_too_low, "difficulty " + std::to_string(bits) + " is less than " + need);
+  }
+  return std::nullopt;
+}
+
+uint32_t pow_difficulty(const EventId& id) {
+  uint32_t bits = 0;
+  for (const uint8_t b : id.bytes()) {
+    if (b == 0) {
+      bits += 8;
+      continue;
+    }
+    bits += static_cast<uint32_t>(__builtin_clz(b)) - 24;  // leading zeros of the byte
+    break;
+  }
+  return bits;
+}
+
 bool Policy::is_admin(const Pubkey& pk) const {
   return std::find(config_.admin_pubkeys.begin(), config_.admin_pubkeys.end(), pk) != config_.admin_pubkeys.end();
 }
@@ -83,6 +120,7 @@ std::optional<Reject> Policy::write_rules(const Event& e) const {
   const WritePolicy& w = config_.write_policy;
   const ManagementState& m = mgmt();
   if (is_admin(e.pubkey())) return std::nullopt;
+  if (auto r = proof_of_work(e, config_.limits.min_pow_difficulty)) return r;
   if (m.event_banned(e.id())) return reject(Code::blocked, "this event is banned from this relay");
   if (m.pubkey_banned(w, e.pubkey())) return reject(Code::blocked, "this pubkey is banned from this relay");
   if (!m.kind_allowed(w, e.kind())) return reject(Code::blocked, "kind " + std::to_string(e.kind()) + " is not accepted by this relay");

@@ -105,6 +105,13 @@ class Policy {
   const ManagementState& mgmt() const { return mgmt_ ? *mgmt_ : empty_; }
 };
 
+// NIP-13: the number of leading zero bits of `id` (its difficulty).
+uint32_t pow_difficulty(const EventId& id);
+// NIP-13 with a minimum of `min_difficulty` (0: none): the event needs a nonce
+// tag whose committed target (third element) is at least the minimum, and an
+// id of at least that difficulty. Returns the "pow:" refusal, or nullopt.
+[[nodiscard]] std::optional<Reject> proof_of_work(const Event& e, uint32_t min_difficulty);
+
 // NIP-42: the host part of a relay URL ("wss://Relay.example.com:443/x" ->
 // "relay.example.com"), used to compare an AUTH event's relay tag.
 std::string relay_url_host(std::string_view url);

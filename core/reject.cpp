@@ -65,6 +65,7 @@ std::string_view code_name(Code c) {
     NOSTR_CODE_NAME(unsupported_filter)
     NOSTR_CODE_NAME(auth_only_kind)
     NOSTR_CODE_NAME(protected_event)
+    NOSTR_CODE_NAME(pow_too_low)
 #undef NOSTR_CODE_NAME
   }
   return "unknown";
@@ -81,6 +82,7 @@ Prefix code_prefix(Code c) {
     case Code::blocked: return Prefix::blocked;
     case Code::unsupported_filter: return Prefix::unsupported;
     case Code::protected_event: return Prefix::auth_required;
+    case Code::pow_too_low: return Prefix::pow;
     default: return Prefix::invalid;
   }
 }

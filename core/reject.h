@@ -76,6 +76,7 @@ enum class Code : uint16_t {
   unsupported_filter = 58,  // a filter feature this relay does not implement (search)
   auth_only_kind = 59,   // kind 22242 published as an EVENT
   protected_event = 60,  // NIP-70: only its authenticated author may publish it
+  pow_too_low = 61,      // NIP-13: below limits.min_pow_difficulty
 };
 
 // Returns a stable snake_case name for the code ("id_mismatch"). Static storage.

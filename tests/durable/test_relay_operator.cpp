@@ -373,3 +373,36 @@ TEST_CASE("metrics and logs: counters by reason, a latency histogram, structured
   CHECK(h.relay().metrics().events_refused.at("blocked") == 1);
   CHECK(h.relay().health_json() == R"({"connections":1,"subscriptions":0,"events_accepted":1,"management_loaded":true,"maintenance":false})");
 }
+
+TEST_CASE("NIP-13: limits.min_pow_difficulty refuses events without a nonce, a lower committed target or a weaker id") {
+  Signer alice(1);
+  nostr::RelayConfig c;
+  c.limits.min_pow_difficulty = 8;
+  SimHost h(c);
+  h.connect(1);
+  h.take(1);
+  // Mine: a nonce tag committing to `target`, until the id has >= 8 zero bits.
+  auto mine = [&](const std::string& target) {
+    for (uint64_t n = 0;; ++n) {
+      const auto e = alice.sign(1, h.now, {{"nonce", std::to_string(n), target}}, "work");
+      if (nostr::pow_difficulty(*nostr::EventId::from_hex(e.id)) >= 8) return e;
+    }
+  };
+  const auto good = mine("8");
+  const auto cheap_commit = mine("4");
+  const auto no_nonce = alice.sign(1, h.now, {}, "no work");
+  nostr::test::SignedEvent weak;
+  for (uint64_t n = 0;; ++n) {  // committed 8 but the id is weaker
+    weak = alice.sign(1, h.now, {{"nonce", std::to_string(n), "8"}}, "weak");
+    if (nostr::pow_difficulty(*nostr::EventId::from_hex(weak.id)) < 8) break;
+  }
+  for (const nostr::test::SignedEvent* e : {&good, &cheap_commit, &no_nonce, static_cast<const nostr::test::SignedEvent*>(&weak)}) h.send(1, event_frame(*e));
+  const auto weak_bits = std::to_string(nostr::pow_difficulty(*nostr::EventId::from_hex(weak.id)));
+  CHECK(h.take(1) == std::vector<std::string>{
+                         ok_frame(good, true, ""), ok_frame(cheap_commit, false, "pow: committed target 4 is less than 8"),
+                         ok_frame(no_nonce, false, "pow: this relay requires proof of work (NIP-13) of difficulty 8"),
+                         ok_frame(weak, false, "pow: difficulty " + weak_bits + " is less than 8")});
+  CHECK(nostr::relay_info_json(c).find("\"min_pow_difficulty\":8") != std::string::npos);
+  CHECK(nostr::pow_difficulty(*nostr::EventId::from_hex("000000000e9d97a1ab09fc381030b346cdd7a142ad57e6df0b46dc9bef6c7e2d")) == 36);
+  CHECK(!nostr::parse_config(R"({"limits":{"min_pow_difficulty":257}})"));
+}
