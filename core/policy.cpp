@@ -99,6 +99,80 @@ std::optional<Reject> proof_of_work(const Event& e, uint32_t min_difficulty) {
   return std::nullopt;
 }
 
+namespace {
+
+// Parses one IPv6 hextet (1-4 hex digits).
+bool hextet(std::string_view s, uint32_t& out) {
+  if (s.empty() || s.size() > 4) return false;
+  out = 0;
+  for (const char c : s) {
+    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (v < 0) return false;
+    out = out * 16 + static_cast<uint32_t>(v);
+  }
+  return true;
+}
+
+// Splits "a:b:c" into hextets; false on a bad one. An embedded IPv4 tail
+// ("::ffff:1.2.3.4") is returned in `v4`.
+bool hextets(std::string_view s, std::vector<uint32_t>& out, std::string_view& v4) {
+  if (s.empty()) return true;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t end = s.find(':', pos);
+    if (end == std::string_view::npos) end = s.size();
+    const std::string_view part = s.substr(pos, end - pos);
+    if (end == s.size() && part.find('.') != std::string_view::npos) {
+      v4 = part;
+      out.push_back(0);
+      out.push_back(0);  // an IPv4 tail takes two hextets
+      return true;
+    }
+    uint32_t v = 0;
+    if (!hextet(part, v)) return false;
+    out.push_back(v);
+    pos = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string address_key(std::string_view ip) {
+  if (ip.find(':') == std::string_view::npos) return std::string(ip);
+  std::string_view addr = ip.substr(0, ip.find('%'));  // zone id
+  std::vector<uint32_t> head, tail;
+  std::string_view v4;
+  const size_t gap = addr.find("::");
+  bool ok;
+  if (gap == std::string_view::npos) {
+    ok = hextets(addr, head, v4) && head.size() == 8;
+  } else {
+    ok = hextets(addr.substr(0, gap), head, v4) && v4.empty() && hextets(addr.substr(gap + 2), tail, v4) &&
+         head.size() + tail.size() < 8;
+  }
+  if (!ok) return std::string(ip);
+  std::vector<uint32_t> all = head;
+  all.resize(8 - tail.size(), 0);
+  all.insert(all.end(), tail.begin(), tail.end());
+  // ::ffff:a.b.c.d is an IPv4 client.
+  if (!v4.empty() && all[0] == 0 && all[1] == 0 && all[2] == 0 && all[3] == 0 && all[4] == 0 && all[5] == 0xffff) {
+    return std::string(v4);
+  }
+  std::string key;
+  for (size_t i = 0; i < 4; ++i) {
+    static const char* kHex = "0123456789abcdef";
+    std::string h;
+    uint32_t v = all[i];
+    do {
+      h.insert(h.begin(), kHex[v & 15]);
+      v >>= 4;
+    } while (v);
+    key += h + ":";
+  }
+  return key + ":/64";
+}
+
 uint32_t pow_difficulty(const EventId& id) {
   uint32_t bits = 0;
   for (const uint8_t b : id.bytes()) {

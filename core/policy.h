@@ -105,6 +105,12 @@ class Policy {
   const ManagementState& mgmt() const { return mgmt_ ? *mgmt_ : empty_; }
 };
 
+// The key per-address limits count a remote address under: IPv4 as given;
+// IPv6 by its /64 prefix ("2001:db8:0:1::/64"; one subscriber usually holds a
+// whole /64, so per-address limits would otherwise not hold), IPv4-mapped IPv6
+// as its IPv4 address. Text that is not an address is returned as is.
+std::string address_key(std::string_view ip);
+
 // NIP-13: the number of leading zero bits of `id` (its difficulty).
 uint32_t pow_difficulty(const EventId& id);
 // NIP-13 with a minimum of `min_difficulty` (0: none): the event needs a nonce

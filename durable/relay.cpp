@@ -66,7 +66,7 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
   now_ = std::max(now_, now);
   if (state.empty()) {
     maybe_check_management(now);
-    const auto same_ip = meta.ip.empty() ? conns_per_ip_.end() : conns_per_ip_.find(meta.ip);
+    const auto same_ip = meta.ip.empty() ? conns_per_ip_.end() : conns_per_ip_.find(address_key(meta.ip));
     if (auto refused = policy_.admit(meta, conns_.size(), same_ip == conns_per_ip_.end() ? 0 : same_ip->second)) {
       const std::string why = refused->wire_message();
       ++metrics_.connections_refused;
@@ -97,7 +97,7 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
   // An unauthenticated connection's AUTH clock starts; after hibernation it
   // restarts at the wake (its start is not kept).
   if (c.authed.empty()) set_auth_deadline(conn, c, policy_.auth_deadline(now));
-  if (!c.meta.ip.empty()) ++conns_per_ip_[c.meta.ip];
+  if (!c.meta.ip.empty()) ++conns_per_ip_[address_key(c.meta.ip)];
   if (state.empty()) attach_state(conn, c);
   return true;
 }
@@ -232,7 +232,7 @@ void Relay::close(uint32_t conn) {
   if (it == conns_.end()) return;
   set_auth_deadline(conn, it->second, 0);
   if (const std::string& ip = it->second.meta.ip; !ip.empty()) {
-    auto n = conns_per_ip_.find(ip);
+    auto n = conns_per_ip_.find(address_key(ip));
     if (n != conns_per_ip_.end() && --n->second == 0) conns_per_ip_.erase(n);
   }
   std::vector<SubHandle> handles;

@@ -427,8 +427,9 @@ class Relay {
   uint64_t sweep_at_ = 0;       // next NIP-40 expiry sweep (0: not scheduled yet)
   bool sweep_in_flight_ = false;
   std::set<std::pair<uint64_t, uint32_t>> auth_deadlines_;  // (deadline, conn)
-  // Open connections per remote address (known addresses only; at most
-  // max_connections entries): limits.max_connections_per_ip.
+  // Open connections per remote address key (address_key: IPv6 by its /64;
+  // known addresses only; at most max_connections entries):
+  // limits.max_connections_per_ip.
   std::unordered_map<std::string, uint32_t> conns_per_ip_;
   uint32_t next_token_ = 1;
   SubHandle next_handle_ = 1;

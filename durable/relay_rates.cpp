@@ -40,7 +40,7 @@ bool Relay::rate_event(uint32_t conn, Connection& c, const Event& e, uint64_t no
   std::string why;
   if (!take_token(c.buckets.event, rl.event_per_connection, now)) {
     why = too_fast("events", "connection");
-  } else if (!c.meta.ip.empty() && !event_ip_buckets_.take(c.meta.ip, rl.event_per_ip, now)) {
+  } else if (!c.meta.ip.empty() && !event_ip_buckets_.take(address_key(c.meta.ip), rl.event_per_ip, now)) {
     why = too_fast("events", "address");
   }
   mark_buckets_dirty(c, now);
@@ -68,7 +68,7 @@ bool Relay::rate_req(uint32_t conn, Connection& c, const SubId& sub, uint64_t no
   std::string why;
   if (!take_token(c.buckets.req, rl.req_per_connection, now)) {
     why = too_fast("subscription requests", "connection");
-  } else if (!c.meta.ip.empty() && !req_ip_buckets_.take(c.meta.ip, rl.req_per_ip, now)) {
+  } else if (!c.meta.ip.empty() && !req_ip_buckets_.take(address_key(c.meta.ip), rl.req_per_ip, now)) {
     why = too_fast("subscription requests", "address");
   } else {
     for (const Pubkey& pk : c.authed) {

@@ -153,6 +153,30 @@ TEST_CASE("rate limits: per connection, per address across connections, per pubk
   CHECK(h.relay().metrics().rate_disconnects == 1);
 }
 
+TEST_CASE("per-address limits count an IPv6 /64 as one address") {
+  nostr::RelayConfig c;
+  c.rate_limits = nostr::RateLimits::unlimited();
+  c.rate_limits.req_per_ip = {60, 2};
+  c.limits.max_connections_per_ip = 2;
+  SimHost h(c);
+  h.connect(1, ConnMeta{"2001:db8:0:1::a", "", ""});
+  h.connect(2, ConnMeta{"2001:db8:0:1:ffff::b", "", ""});
+  h.try_connect(3, ConnMeta{"2001:db8:0:1::c", "", ""});  // same /64: over the cap
+  CHECK(h.relay().meta(3) == nullptr);
+  h.connect(4, ConnMeta{"2001:db8:0:2::a", "", ""});  // another /64
+  for (uint32_t conn : {1u, 2u, 4u}) h.take(conn);
+  h.send(1, R"(["REQ","a",{"kinds":[0]}])");
+  h.send(2, R"(["REQ","b",{"kinds":[0]}])");
+  h.send(2, R"(["REQ","c",{"kinds":[0]}])");
+  h.take(1);
+  CHECK(h.take(2).back() == R"(["CLOSED","c","rate-limited: too many subscription requests from this address, slow down"])");
+  h.send(4, R"(["REQ","d",{"kinds":[0]}])");
+  CHECK(h.take(4).back() == R"(["EOSE","d"])");
+  h.disconnect(1);
+  h.connect(5, ConnMeta{"2001:db8:0:1::d", "", ""});  // room again in that /64
+  CHECK(h.relay().meta(5) != nullptr);
+}
+
 TEST_CASE("rate limits: bucket state survives hibernation (connection buckets in conn state, address buckets in local SQL)") {
   Signer alice(1);
   nostr::RelayConfig c;
