@@ -1,10 +1,11 @@
 #include "core/management.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "core/event.h"
 #include "core/json_writer.h"
+#include "core/nip98.h"
+#include "core/text.h"
 #include "simdjson.h"
 
 namespace nostr {
@@ -17,11 +18,6 @@ bool contains(const std::vector<T>& v, const T& x) {
 
 SqlParam text(std::string s) { return SqlParam::of(std::move(s)); }
 SqlParam integer(uint64_t v) { return SqlParam::of(static_cast<int64_t>(v)); }
-
-bool parse_u64(std::string_view s, uint64_t& out) {
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
 
 struct MethodName {
   std::string_view name;
@@ -160,10 +156,13 @@ bool ManagementState::kind_allowed(const WritePolicy& w, uint32_t kind) const {
   return contains(w.allowed_kinds, kind);
 }
 
-std::vector<uint32_t> ManagementState::allowed_kinds(const WritePolicy& w) const {
-  std::set<uint32_t> out(w.allowed_kinds.begin(), w.allowed_kinds.end());
-  for (const auto& [k, allowed] : kinds) {
-    if (allowed) {
+// The configured list `base` with management's kinds in state `allowed`
+// added and those in the other state removed, sorted.
+std::vector<uint32_t> merged_kinds(const std::vector<uint32_t>& base, const std::map<uint32_t, bool>& kinds,
+                                   bool allowed) {
+  std::set<uint32_t> out(base.begin(), base.end());
+  for (const auto& [k, state] : kinds) {
+    if (state == allowed) {
       out.insert(k);
     } else {
       out.erase(k);
@@ -172,16 +171,12 @@ std::vector<uint32_t> ManagementState::allowed_kinds(const WritePolicy& w) const
   return {out.begin(), out.end()};
 }
 
+std::vector<uint32_t> ManagementState::allowed_kinds(const WritePolicy& w) const {
+  return merged_kinds(w.allowed_kinds, kinds, true);
+}
+
 std::vector<uint32_t> ManagementState::disallowed_kinds(const WritePolicy& w) const {
-  std::set<uint32_t> out(w.banned_kinds.begin(), w.banned_kinds.end());
-  for (const auto& [k, allowed] : kinds) {
-    if (allowed) {
-      out.erase(k);
-    } else {
-      out.insert(k);
-    }
-  }
-  return {out.begin(), out.end()};
+  return merged_kinds(w.banned_kinds, kinds, false);
 }
 
 bool ManagementState::would_grow(const AdminRequest& r) const {
@@ -225,7 +220,7 @@ SqlStatement plan_management_version() { return SqlStatement{"SELECT version FRO
 bool parse_management(const std::vector<ResultSet>& rs, ManagementState& out) {
   if (rs.size() != 7) return false;
   ManagementState s;
-  if (rs[0].rows == 1 && rs[0].cols == 1 && !parse_u64(rs[0].cell(0, 0), s.version)) return false;
+  if (rs[0].rows == 1 && rs[0].cols == 1 && !parse_decimal(rs[0].cell(0, 0), s.version)) return false;
   for (uint32_t i = 0; i < rs[1].rows; ++i) {
     if (rs[1].cols != 3) return false;
     auto pk = Pubkey::from_hex(rs[1].cell(i, 0));
@@ -240,7 +235,7 @@ bool parse_management(const std::vector<ResultSet>& rs, ManagementState& out) {
   }
   for (uint32_t i = 0; i < rs[3].rows; ++i) {
     uint64_t k = 0;
-    if (rs[3].cols != 2 || !parse_u64(rs[3].cell(i, 0), k) || k > 65535) continue;
+    if (rs[3].cols != 2 || !parse_decimal(rs[3].cell(i, 0), k) || k > 65535) continue;
     s.kinds[static_cast<uint32_t>(k)] = rs[3].cell(i, 1) == "1";
   }
   for (uint32_t i = 0; i < rs[4].rows; ++i) {
@@ -265,6 +260,18 @@ bool parse_management(const std::vector<ResultSet>& rs, ManagementState& out) {
   if (s.entries() > kMaxManagedEntries) return false;
   out = std::move(s);
   return true;
+}
+
+Result<VerifiedEvent> authorize_admin(simdjson::dom::parser& parser, const RelayConfig& config, std::string_view url,
+                                      std::string_view authorization, std::string_view body, uint64_t now) {
+  // The relay's ws(s):// URL is "the relay URL" too (NIP-86 `u`), in its http(s) form.
+  std::string also_url;
+  if (config.relay_url.rfind("ws", 0) == 0) also_url = "http" + config.relay_url.substr(2);
+  auto auth = verify_http_auth(parser, HttpAuthCheck{authorization, url, "POST", body, now, kAdminAuthWindow}, also_url);
+  if (!auth) return reject(Code::restricted, "unauthorized: " + auth.error().text);
+  const Pubkey& pk = auth.value().event().pubkey();
+  if (!contains(config.admin_pubkeys, pk)) return reject(Code::restricted, "unauthorized: " + pk.hex() + " is not an administrator");
+  return auth;
 }
 
 std::string_view admin_method_name(AdminMethod m) {

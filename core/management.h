@@ -18,6 +18,8 @@
 #include "core/results.h"
 #include "core/sql.h"
 #include "core/types.h"
+#include "core/verify.h"
+#include "simdjson.h"
 
 namespace nostr {
 
@@ -99,6 +101,15 @@ enum class AdminMethod : uint8_t {
   listconnections,  // [] -> [{"id","ip","pubkeys","subscriptions"}]
   disconnect,       // ["connection"|"ip"|"pubkey", "<value>", "<optional-reason>"] -> count closed
 };
+
+// NIP-86 authorization of a POST of `body` to `url`: a NIP-98 event
+// (verify_http_auth, `u` = `url` or the configured relay_url in its http(s)
+// form, within kAdminAuthWindow) signed by one of config.admin_pubkeys.
+// Returns the event, or the reason for the 401 ("unauthorized: ..."). Replays
+// are the caller's to refuse (it keeps the used ids). Borrows everything.
+[[nodiscard]] Result<VerifiedEvent> authorize_admin(simdjson::dom::parser& parser, const RelayConfig& config,
+                                                    std::string_view url, std::string_view authorization,
+                                                    std::string_view body, uint64_t now);
 
 // The method's wire name.
 std::string_view admin_method_name(AdminMethod m);

@@ -6,7 +6,6 @@
 #include <algorithm>
 
 #include "core/json_writer.h"
-#include "core/nip98.h"
 #include "core/relay_message.h"
 #include "core/text.h"
 #include "durable/relay.h"
@@ -128,16 +127,9 @@ void Relay::http_admin(uint32_t request, std::string_view url, std::string_view 
 
 void Relay::run_admin(uint32_t request, std::string_view url, std::string_view authorization, std::string_view body,
                       uint64_t now) {
-  // The relay's ws(s):// URL is "the relay URL" too (NIP-86 `u`), in its http(s) form.
-  std::string also_url;
-  if (config_.relay_url.rfind("ws", 0) == 0) also_url = "http" + config_.relay_url.substr(2);
-  HttpAuthCheck check{authorization, url, "POST", body, now, kAdminAuthWindow};
-  auto auth = verify_http_auth(admin_parser_, check, also_url);
-  if (!auth) return admin_reply(request, 401, admin_error("unauthorized: " + auth.error().text));
+  auto auth = authorize_admin(admin_parser_, config_, url, authorization, body, now);
+  if (!auth) return admin_reply(request, 401, admin_error(auth.error().text));
   const Event& ev = auth.value().event();
-  if (!policy_.is_admin(ev.pubkey())) {
-    return admin_reply(request, 401, admin_error("unauthorized: " + ev.pubkey().hex() + " is not an administrator"));
-  }
   if (mgmt_.auth_ids.count(ev.id())) {
     return admin_reply(request, 401, admin_error("unauthorized: this authorization event was already used"));
   }
@@ -222,7 +214,7 @@ size_t Relay::disconnect_where(const std::string& target, const std::string& val
   const auto pk = target == "pubkey" ? Pubkey::from_hex(value) : std::nullopt;
   for (const auto& [conn, c] : conns_) {
     if ((by_id && conn == id) || (target == "ip" && c.meta.ip == value) ||
-        (pk && std::find(c.authed.begin(), c.authed.end(), *pk) != c.authed.end())) {
+        (pk && view(c).is_authed(*pk))) {
       hit.push_back(conn);
     }
   }

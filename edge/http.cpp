@@ -1,10 +1,8 @@
 #include "edge/http.h"
 
-#include <algorithm>
 
 #include "core/config.h"
 #include "core/management.h"
-#include "core/nip98.h"
 #include "core/text.h"
 #include "edge/page.h"
 
@@ -202,16 +200,9 @@ HttpResponse admin_request(const HttpRequest& req, const RelayConfig& config) {
   if (req.body->size() > kMaxAdminBody) {
     return admin_json(413, admin_error("request body is larger than " + std::to_string(kMaxAdminBody) + " bytes"));
   }
-  std::string also_url;
-  if (config.relay_url.rfind("ws", 0) == 0) also_url = "http" + config.relay_url.substr(2);
   simdjson::dom::parser parser;
-  auto auth = verify_http_auth(parser, HttpAuthCheck{req.authorization, req.url, "POST", *req.body, req.now, kAdminAuthWindow},
-                               also_url);
-  if (!auth) return admin_json(401, admin_error("unauthorized: " + auth.error().text));
-  const Pubkey& pk = auth.value().event().pubkey();
-  if (std::find(config.admin_pubkeys.begin(), config.admin_pubkeys.end(), pk) == config.admin_pubkeys.end()) {
-    return admin_json(401, admin_error("unauthorized: " + pk.hex() + " is not an administrator"));
-  }
+  auto auth = authorize_admin(parser, config, req.url, req.authorization, *req.body, req.now);
+  if (!auth) return admin_json(401, admin_error(auth.error().text));
   HttpResponse r;
   r.route = Route::forward;
   return r;
