@@ -1,6 +1,5 @@
 #include "edge/http.h"
 
-
 #include "core/config.h"
 #include "core/management.h"
 #include "core/text.h"
