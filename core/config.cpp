@@ -239,6 +239,11 @@ Result<RelayConfig> parse_config(std::string_view json) {
       st = parse_kinds(kv.value, k, w.allowed_kinds);
     } else if (k == "banned_kinds") {
       st = parse_kinds(kv.value, k, w.banned_kinds);
+    } else if (k == "search_kinds") {
+      c.search_kinds.clear();
+      st = parse_kinds(kv.value, k, c.search_kinds);
+      std::sort(c.search_kinds.begin(), c.search_kinds.end());
+      c.search_kinds.erase(std::unique(c.search_kinds.begin(), c.search_kinds.end()), c.search_kinds.end());
     } else if (k == "blocked_phrases") {
       st = parse_strings(kv.value, k, w.blocked_phrases);
     } else if (k == "unlimited_ips") {
@@ -284,9 +289,13 @@ std::string relay_info_json(const RelayConfig& c) {
     out += ",\"icon\":";
     append_json_string(out, c.icon);
   }
-  // Only what this relay really implements end to end.
-  // NIP-86 only where it answers: with administrators configured.
-  out += c.admin_pubkeys.empty() ? ",\"supported_nips\":[1,9,11,40,42,45,70]" : ",\"supported_nips\":[1,9,11,40,42,45,70,86]";
+  // Only what this relay really implements end to end: NIP-50 where search
+  // is on, NIP-86 where it answers (administrators configured).
+  out += ",\"supported_nips\":[1,9,11,40,42,45";
+  if (!c.search_kinds.empty()) out += ",50";
+  out += ",70";
+  if (!c.admin_pubkeys.empty()) out += ",86";
+  out += ']';
   out += ",\"software\":";
   append_json_string(out, c.software);
   out += ",\"version\":";

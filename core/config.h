@@ -1,6 +1,7 @@
 // Relay configuration: what an operator sets in wrangler.toml [vars].RELAY_CONFIG.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 #include <string_view>
@@ -72,6 +73,14 @@ struct RelayConfig {
   WritePolicy write_policy;
   RateLimits rate_limits;
   Limits limits;
+  // NIP-50: the kinds whose content the search index holds (sorted, unique).
+  // Empty: no search (filters with `search` are refused). The relay keeps the
+  // D1 table search_kinds equal to it; events stored while their kind was not
+  // listed stay out of the index.
+  std::vector<uint32_t> search_kinds = {0, 1, 1111, 9802, 30023};
+  bool is_search_kind(uint32_t kind) const {
+    return std::binary_search(search_kinds.begin(), search_kinds.end(), kind);
+  }
 };
 
 // Parses configuration JSON:
@@ -80,7 +89,7 @@ struct RelayConfig {
 //    "blocked_ips":[string..],"admin_pubkeys":"hex,hex..",
 //    "restricted_writes":bool,"allowed_pubkeys":[hex..],"banned_pubkeys":[hex..],
 //    "allowed_kinds":[int..],"banned_kinds":[int..],"blocked_phrases":[string..],
-//    "trusted_pubkeys":[hex..],"unlimited_ips":[string..],
+//    "trusted_pubkeys":[hex..],"unlimited_ips":[string..],"search_kinds":[int..],
 //    "rate_limits":{"event_per_connection":{"per_minute":n,"burst":n}, ..,
 //                   "max_refusals":n},
 //    "limits":{<Limits field>: <integer>, ..}}

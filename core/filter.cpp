@@ -39,33 +39,7 @@ Result<std::vector<T>> hex_array(element v, std::string_view field, const Limits
 
 bool is_tag_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-bool contains_ci(std::string_view hay, std::string_view needle) {
-  if (needle.empty()) return true;
-  if (needle.size() > hay.size()) return false;
-  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    size_t j = 0;
-    while (j < needle.size() && ascii_lower(hay[i + j]) == ascii_lower(needle[j])) ++j;
-    if (j == needle.size()) return true;
-  }
-  return false;
-}
-
 }  // namespace
-
-bool search_matches(std::string_view query, std::string_view content) {
-  size_t pos = 0;
-  while (pos < query.size()) {
-    while (pos < query.size() && query[pos] == ' ') ++pos;
-    size_t end = pos;
-    while (end < query.size() && query[end] != ' ') ++end;
-    const std::string_view word = query.substr(pos, end - pos);
-    if (!word.empty() && word.find(':') == std::string_view::npos && !contains_ci(content, word)) {
-      return false;
-    }
-    pos = end;
-  }
-  return true;
-}
 
 Result<CompiledFilter> CompiledFilter::compile(element el, const Limits& limits) {
   simdjson::dom::object obj;
@@ -110,7 +84,10 @@ Result<CompiledFilter> CompiledFilter::compile(element el, const Limits& limits)
       if (f.search_) return bad("duplicate key search");
       std::string_view s;
       if (kv.value.get_string().get(s) != SUCCESS) return bad("search must be a string");
+      auto q = SearchQuery::compile(s);
+      if (!q) return q.error();
       f.search_ = std::string(s);
+      f.query_ = std::move(q).value();
     } else if (key.size() == 2 && key[0] == '#' && is_tag_letter(key[1])) {
       const char letter = key[1];
       for (const auto& t : f.tags_) {
@@ -175,11 +152,11 @@ bool CompiledFilter::matches(const Event& e) const {
     }
     if (!found) return false;
   }
-  if (search_ && !search_matches(*search_, e.content())) return false;
+  if (const SearchQuery* q = search_query(); q && !q->matches(search_token_set(e.content()))) return false;
   return true;
 }
 
-EventTagIndex::EventTagIndex(const Event& e) {
+EventTagIndex::EventTagIndex(const Event& e, bool searchable) : event_(&e), searchable_(searchable) {
   entries_.reserve(e.tag_count());
   for (size_t i = 0; i < e.tag_count(); ++i) {
     const TagView t = e.tag(i);
@@ -215,8 +192,16 @@ bool CompiledFilter::matches(const Event& e, const EventTagIndex& index) const {
     }
     if (!found) return false;
   }
-  if (search_ && !search_matches(*search_, e.content())) return false;
+  if (const SearchQuery* q = search_query(); q && (!index.searchable() || !q->matches(index.content_tokens()))) {
+    return false;
+  }
   return true;
+}
+
+const std::vector<std::string>& EventTagIndex::content_tokens() const {
+  if (!tokenized_ && searchable_) tokens_ = search_token_set(event_->content());
+  tokenized_ = true;
+  return tokens_;
 }
 
 namespace {
@@ -232,7 +217,9 @@ size_t tag_value_cost(size_t len) { return 3 * (len + 2) + 160; }
 }  // namespace
 
 size_t CompiledFilter::cost() const {
-  size_t n = kPerFilter + (search_ ? search_->size() + 48 : 0);
+  // A search holds its text and its folded tokens (at most as long, plus a
+  // string header each).
+  size_t n = kPerFilter + (search_ ? 2 * search_->size() + 48 + 40 * query_->tokens().size() : 0);
   if (ids_) n += ids_->size() * kPerHexValue;
   if (authors_) n += authors_->size() * kPerHexValue;
   if (kinds_) n += kinds_->size() * kPerKind;
@@ -251,7 +238,7 @@ size_t CompiledFilter::estimate_cost(simdjson::dom::element el) {
     const std::string_view key = kv.key;
     array arr;
     std::string_view str;
-    if (key == "search" && kv.value.get_string().get(str) == SUCCESS) n += str.size() + 48;
+    if (key == "search" && kv.value.get_string().get(str) == SUCCESS) n += 2 * str.size() + 48 + 40 * kMaxSearchWords;
     if (kv.value.get_array().get(arr) != SUCCESS) continue;
     if (key == "ids" || key == "authors") {
       n += arr.size() * kPerHexValue;

@@ -14,6 +14,7 @@
 #include "core/event.h"
 #include "core/limits.h"
 #include "core/result.h"
+#include "core/search.h"
 #include "core/types.h"
 #include "simdjson.h"
 
@@ -39,8 +40,14 @@ class EventTagIndex {
     }
     friend bool operator==(const Entry& a, const Entry& b) { return a.letter == b.letter && a.value == b.value; }
   };
-  explicit EventTagIndex(const Event& e);
+  // `searchable`: whether the search index holds e's content (its kind is
+  // one of the relay's search kinds); a NIP-50 search matches only then.
+  explicit EventTagIndex(const Event& e, bool searchable = true);
   const std::vector<Entry>& entries() const { return entries_; }
+  // The content's search tokens (search_token_set), computed on first use so
+  // many search filters cost one tokenization; empty if not searchable.
+  const std::vector<std::string>& content_tokens() const;
+  bool searchable() const { return searchable_; }
   using Iter = std::vector<Entry>::const_iterator;
   // The entries with `letter`, as a sorted range (O(1): ranges are precomputed).
   std::pair<Iter, Iter> values_of(char letter) const {
@@ -51,6 +58,10 @@ class EventTagIndex {
  private:
   std::vector<Entry> entries_;
   std::array<std::pair<uint32_t, uint32_t>, 256> ranges_{};  // per first byte: [begin, end)
+  const Event* event_;
+  bool searchable_;
+  mutable bool tokenized_ = false;
+  mutable std::vector<std::string> tokens_;
 };
 
 class CompiledFilter {
@@ -67,7 +78,8 @@ class CompiledFilter {
                                                     const Limits& limits);
 
   // Returns true if `e` satisfies every condition (limit is ignored: it only
-  // applies to stored queries).
+  // applies to stored queries). A search condition is checked as if e's kind
+  // were indexed for search.
   bool matches(const Event& e) const;
   // Same, with the event's tag index (the fast path for live fan-out).
   bool matches(const Event& e, const EventTagIndex& tags) const;
@@ -100,6 +112,9 @@ class CompiledFilter {
   std::optional<uint64_t> until() const { return until_; }
   std::optional<uint64_t> limit() const { return limit_; }
   const std::optional<std::string>& search() const { return search_; }
+  // The search condition, or nullptr if there is none or it has no plain
+  // words (then it matches everything, NIP-50 extensions being ignored).
+  const SearchQuery* search_query() const { return query_ && !query_->empty() ? &*query_ : nullptr; }
 
   // Returns min(limit or default_limit, max_limit): how many stored events to return.
   uint64_t effective_limit(const Limits& limits) const;
@@ -121,10 +136,7 @@ class CompiledFilter {
   std::vector<TagCondition> tags_;
   std::optional<uint64_t> since_, until_, limit_;
   std::optional<std::string> search_;
+  std::optional<SearchQuery> query_;
 };
-
-// Returns true if `content` contains every plain word of a NIP-50 query
-// (ASCII case-insensitive); "key:value" extension tokens are ignored.
-bool search_matches(std::string_view query, std::string_view content);
 
 }  // namespace nostr

@@ -218,7 +218,7 @@ std::vector<SqlStatement> plan_management_load(uint64_t now) {
 SqlStatement plan_management_version() { return SqlStatement{"SELECT version FROM mgmt_version WHERE id = 0", {}}; }
 
 bool parse_management(const std::vector<ResultSet>& rs, ManagementState& out) {
-  if (rs.size() != 7) return false;
+  if (rs.size() < 7) return false;  // more: statements the caller appended
   ManagementState s;
   if (rs[0].rows == 1 && rs[0].cols == 1 && !parse_decimal(rs[0].cell(0, 0), s.version)) return false;
   for (uint32_t i = 0; i < rs[1].rows; ++i) {

@@ -232,7 +232,9 @@ std::optional<Reject> Policy::event_after_verify(const ConnView& c, const Event&
 
 std::optional<Reject> Policy::filters(const ConnView& c, const std::vector<CompiledFilter>& filters) const {
   for (const auto& f : filters) {
-    if (f.search()) return reject(Code::unsupported_filter, "search (NIP-50) is not supported by this relay");
+    if (f.search_query() && config_.search_kinds.empty()) {
+      return reject(Code::unsupported_filter, "search (NIP-50) is not enabled on this relay");
+    }
   }
   if (auto r = require_auth(c, "read")) return r;
   // NIP-59: a REQ that can only match gift wraps needs a login to mean

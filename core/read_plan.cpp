@@ -106,9 +106,11 @@ size_t list_values(const CompiledFilter& f) {
 // Which tag condition drives a tag-shaped query: the one with fewest values.
 const TagCondition* driving_tag(const CompiledFilter& f) { return f.narrowest_tag(); }
 
-enum class Shape { ids, tag1, tag_n, events };
+enum class Shape { ids, tag1, tag_n, events, search };
 
 Shape shape_of(const CompiledFilter& f) {
+  // NIP-50: the full-text index drives; everything else is checked per match.
+  if (f.search_query()) return Shape::search;
   if (f.ids()) return Shape::ids;
   if (const TagCondition* t = driving_tag(f)) return t->values.size() == 1 ? Shape::tag1 : Shape::tag_n;
   return Shape::events;
@@ -148,6 +150,12 @@ std::string build_from_where(const CompiledFilter& f, QueryBuilder& q, uint64_t 
     q.add(sub + ")");
   } else if (shape == Shape::ids) {
     q.add(q.in_list("e.id", hex_params(*f.ids())));
+  } else if (shape == Shape::search) {
+    // The index row shares its event row's rowid (migrations/0006_search.sql).
+    from = " FROM events_fts s JOIN events e ON e.rowid = s.rowid";
+    q.add("s.events_fts MATCH ?");
+    q.param(SqlParam::of(f.search_query()->fts_expression()));
+    if (f.ids()) q.add(q.in_list("e.id", hex_params(*f.ids())));
   }
   if (f.authors()) q.add(q.in_list("e.pubkey", hex_params(*f.authors())));
   if (f.kinds() && shape != Shape::tag1) q.add(q.in_list("e.kind", kind_params(*f.kinds())));
@@ -187,7 +195,7 @@ constexpr size_t kMaxConditions = 40;
 // The AND terms a filter becomes: one per tag letter, author/id/kind list and
 // time bound, plus the expiration check.
 size_t condition_count(const CompiledFilter& f) {
-  size_t n = 1 + f.tags().size();
+  size_t n = 1 + f.tags().size() + (f.search_query() ? 1 : 0);
   if (f.ids()) ++n;
   if (f.authors()) ++n;
   if (f.kinds()) ++n;
@@ -204,9 +212,16 @@ Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, u
   if (condition_count(f) > kMaxConditions) return too_complex();
   QueryBuilder q(/*lists_as_json=*/list_values(f) + readers.size() + 10 > kMaxSqlParams);
   const std::string from = build_from_where(f, q, now, readers);
-  const bool by_tag = shape_of(f) == Shape::tag1;
+  const Shape shape = shape_of(f);
+  // NIP-50: most relevant first (FTS5 rank: bm25, lower is better), ties newest
+  // first; otherwise newest first. Ties always by lowest id.
+  const bool ranked = shape == Shape::search;
+  const std::string order = ranked ? "score, created_at DESC, id ASC" : "created_at DESC, id ASC";
+  const std::string inner_order = ranked                  ? " ORDER BY s.rank, e.created_at DESC, e.id ASC LIMIT ?"
+                                  : shape == Shape::tag1 ? " ORDER BY t.created_at DESC, t.event_id ASC LIMIT ?"
+                                                         : " ORDER BY e.created_at DESC, e.id ASC LIMIT ?";
   SqlStatement st;
-  // The innermost SELECT is the filter's answer (newest first, limited); the
+  // The innermost SELECT is the filter's answer (in answer order, limited); the
   // window sums sizes in that order, and raw JSON is returned only while the
   // running total fits `prefetch_bytes`: a small answer costs one round trip,
   // a large one never crosses to the engine at once (the rest is paged).
@@ -215,12 +230,12 @@ Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, u
   // octet_length() alone reads no content.
   st.sql =
       "SELECT wid, created_at, size, CASE WHEN acc <= ? THEN (SELECT r.raw FROM events r WHERE r.id = wid) END"
-      " FROM (SELECT id AS wid, created_at, size,"
-      " sum(size) OVER (ORDER BY created_at DESC, id ASC ROWS UNBOUNDED PRECEDING) AS acc FROM ("
+      " FROM (SELECT id AS wid, created_at, size" +
+      std::string(ranked ? ", score" : "") + ", sum(size) OVER (ORDER BY " + order +
+      " ROWS UNBOUNDED PRECEDING) AS acc FROM ("
       "SELECT e.id AS id, e.created_at AS created_at, octet_length(e.raw) AS size" +
-      from + q.where() +
-      (by_tag ? " ORDER BY t.created_at DESC, t.event_id ASC LIMIT ?" : " ORDER BY e.created_at DESC, e.id ASC LIMIT ?") +
-      ")) ORDER BY created_at DESC, wid ASC";
+      (ranked ? ", s.rank AS score" : "") + from + q.where() + inner_order + ")) ORDER BY " +
+      (ranked ? "score, created_at DESC, wid ASC" : "created_at DESC, wid ASC");
   q.param(SqlParam::of(static_cast<int64_t>(f.effective_limit(limits))));
   if (q.param_count() + 1 > kMaxSqlParams) return too_complex();
   st.params.push_back(SqlParam::of(static_cast<int64_t>(prefetch_bytes)));

@@ -17,6 +17,19 @@ std::vector<SqlStatement> plan_expiry_sweep(uint64_t now, uint32_t batch) {
   };
 }
 
+std::vector<SqlStatement> plan_search_kinds(const std::vector<uint32_t>& kinds) {
+  std::string list = "[";
+  for (const uint32_t k : kinds) {
+    if (list.size() > 1) list += ',';
+    list += std::to_string(k);
+  }
+  list += ']';
+  return {
+      SqlStatement{"DELETE FROM search_kinds WHERE kind NOT IN (SELECT value FROM json_each(?1))", {SqlParam::of(list)}},
+      SqlStatement{"INSERT OR IGNORE INTO search_kinds (kind) SELECT value FROM json_each(?1)", {SqlParam::of(list)}},
+  };
+}
+
 std::optional<Address> parse_address(std::string_view a) {
   const size_t c1 = a.find(':');
   if (c1 == std::string_view::npos || c1 == 0 || c1 > 5) return std::nullopt;

@@ -21,6 +21,10 @@ namespace nostr {
 // `batch` means more may be left. Served by the events_expires index.
 std::vector<SqlStatement> plan_expiry_sweep(uint64_t now, uint32_t batch);
 
+// NIP-50: the statements making the D1 table search_kinds equal `kinds` (the
+// index triggers read it). Writes nothing when it already is.
+std::vector<SqlStatement> plan_search_kinds(const std::vector<uint32_t>& kinds);
+
 // One event's share of a D1 write batch (see plan_store_batch).
 struct StorePlan {
   EventId id;

@@ -181,7 +181,7 @@ class Relay {
     size_t cost = 0;                        // filter bytes charged to the budgets
     bool live = false;                      // EOSE sent
     QueryStage stage = QueryStage::none;
-    std::vector<StoredRow> rows;            // the stored answer, newest first (after the ids query)
+    std::vector<StoredRow> rows;            // the stored answer, newest first or ranked (after the ids query)
     size_t next_row = 0;                    // first row not yet fetched
     size_t list_bytes = 0;                  // charged for `rows` while paging
     // Raw JSON the ids query already returned for rows not sent yet (row
@@ -196,6 +196,10 @@ class Relay {
     uint32_t racing_batch = 0;
     std::vector<EventId> answered;          // sorted; kept while racing_batch is in flight
   };
+  // A subscription with a NIP-50 search: its stored answer is in relevance order.
+  static bool ranked(const Subscription& s) {
+    return std::any_of(s.filters.begin(), s.filters.end(), [](const CompiledFilter& f) { return f.search_query(); });
+  }
   struct Connection {
     ConnMeta meta;
     std::string challenge;

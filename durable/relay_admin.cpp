@@ -30,7 +30,12 @@ constexpr uint32_t kLogPerSecond = 20;
 
 void Relay::load_management() {
   mgmt_busy_ = true;
-  out_.store(add_pending(PendingMgmtLoad{}), batch_json(plan_management_load(now_)));
+  std::vector<SqlStatement> stmts = plan_management_load(now_);
+  // Once per object life: the search index's kinds follow the configuration.
+  if (!mgmt_loaded_) {
+    for (SqlStatement& st : plan_search_kinds(config_.search_kinds)) stmts.push_back(std::move(st));
+  }
+  out_.store(add_pending(PendingMgmtLoad{}), batch_json(stmts));
 }
 
 void Relay::maybe_check_management(uint64_t now) {
@@ -59,7 +64,7 @@ void Relay::on_management_loaded(bool ok, std::string_view results, uint64_t now
   if (!ok || !parse_results(results, rs) || !parse_management(rs, loaded)) {
     log_json(JsonObjectWriter()
                  .string("level", "error")
-                 .string("msg", "management state could not be loaded (is migrations/0005_management.sql applied?)")
+                 .string("msg", "management state could not be loaded (are migrations 0005 and 0006 applied?)")
                  .string("detail", utf8_prefix(results, 300))
                  .finish());
     if (mgmt_loaded_) return;  // keep the state we have; the next check retries

@@ -283,15 +283,30 @@ void Relay::on_ids_done(Subscription& s, std::vector<ResultSet>& rs) {
                          r.is_null(i, 3) ? std::string_view() : r.cell(i, 3), !r.is_null(i, 3)});
     }
   }
-  // Several filters: one newest-first stream, each event once (keeping a
-  // copy that came with its raw JSON).
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    if (a.row.created_at != b.row.created_at) return a.row.created_at > b.row.created_at;
-    if (a.row.id != b.row.id) return a.row.id < b.row.id;
-    return a.has_raw && !b.has_raw;
-  });
-  rows.erase(std::unique(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.row.id == b.row.id; }),
-             rows.end());
+  if (ranked(s)) {
+    // NIP-50: each filter's rows come most relevant first; keep that order
+    // (filters in REQ order), each event once, at its first place.
+    std::vector<EventId> seen;
+    seen.reserve(rows.size());
+    std::vector<Row> kept;
+    for (Row& r : rows) {
+      const auto at = std::lower_bound(seen.begin(), seen.end(), r.row.id);
+      if (at != seen.end() && *at == r.row.id) continue;
+      seen.insert(at, r.row.id);
+      kept.push_back(r);
+    }
+    rows = std::move(kept);
+  } else {
+    // Several filters: one newest-first stream, each event once (keeping a
+    // copy that came with its raw JSON).
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+      if (a.row.created_at != b.row.created_at) return a.row.created_at > b.row.created_at;
+      if (a.row.id != b.row.id) return a.row.id < b.row.id;
+      return a.has_raw && !b.has_raw;
+    });
+    rows.erase(std::unique(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.row.id == b.row.id; }),
+               rows.end());
+  }
   // Already delivered live while this query ran.
   if (!s.sent_before_eose.empty()) {
     std::sort(s.sent_before_eose.begin(), s.sent_before_eose.end());

@@ -211,7 +211,7 @@ void Relay::remember(const Event& e) {
 
 void Relay::fan_out(const Event& e) {
   std::vector<SubHandle> hits;
-  index_.match(e, hits);
+  index_.match(e, hits, config_.is_search_kind(e.kind()));
   if (hits.empty()) return;
   std::vector<Fanout::Target> targets;
   targets.reserve(hits.size());
@@ -229,9 +229,12 @@ void Relay::fan_out(const Event& e) {
       } else if (s.stage == QueryStage::page_waiting || s.stage == QueryStage::page_in_flight) {
         // The stored answer is known: an event in it comes (or came) with its page.
         const StoredRow key{e.created_at(), e.id(), 0};
-        const bool listed = std::binary_search(s.rows.begin(), s.rows.end(), key, [](const StoredRow& a, const StoredRow& b) {
-          return a.created_at != b.created_at ? a.created_at > b.created_at : a.id < b.id;
-        });
+        // Ranked (NIP-50) answers are in relevance order: look through them.
+        const bool listed =
+            ranked(s) ? std::any_of(s.rows.begin(), s.rows.end(), [&](const StoredRow& r) { return r.id == e.id(); })
+                      : std::binary_search(s.rows.begin(), s.rows.end(), key, [](const StoredRow& a, const StoredRow& b) {
+                          return a.created_at != b.created_at ? a.created_at > b.created_at : a.id < b.id;
+                        });
         if (listed) continue;
       } else if (s.sent_before_eose.size() < kMaxSentBeforeEose) {
         s.sent_before_eose.push_back(e.id());

@@ -58,13 +58,13 @@ void SubscriptionIndex::remove(SubHandle h) {
   filed_.erase(it);
 }
 
-void SubscriptionIndex::match(const Event& e, std::vector<SubHandle>& out) const {
+void SubscriptionIndex::match(const Event& e, std::vector<SubHandle>& out, bool searchable) const {
   // Each distinct key of the event is looked up once (2000 equal tags are one
   // lookup), each candidate filter is evaluated once, and evaluation uses the
   // event's sorted tag index: the work per event is bounded by the number of
   // filed filters (which the relay's filter budgets bound), never by
   // tags x filters x tags.
-  const EventTagIndex tags(e);
+  const EventTagIndex tags(e, searchable);
   std::vector<const Ref*> candidates;
   auto collect = [&](const std::string& key) {
     auto b = buckets_.find(key);

@@ -28,7 +28,8 @@ class SubscriptionIndex {
   void remove(SubHandle h);
 
   // Appends to `out` each handle with at least one filter matching `e`, once.
-  void match(const Event& e, std::vector<SubHandle>& out) const;
+  // `searchable`: e's kind is indexed for search (NIP-50 filters match only then).
+  void match(const Event& e, std::vector<SubHandle>& out, bool searchable = true) const;
 
   size_t size() const { return filed_.size(); }
   // Filters the last match() evaluated (each candidate counts once): what one

@@ -92,14 +92,6 @@ TEST_CASE("too many values in one array is refused") {
   CHECK(r.error().code == nostr::Code::bad_filter);
 }
 
-TEST_CASE("search: every plain word, ASCII case-insensitive; extensions ignored") {
-  CHECK(nostr::search_matches("nostr", "hello Nostr world"));
-  CHECK(nostr::search_matches("WORLD hello", "hello Nostr world"));
-  CHECK_FALSE(nostr::search_matches("hello mars", "hello Nostr world"));
-  CHECK(nostr::search_matches("hello include:spam", "hello Nostr world"));
-  CHECK(nostr::search_matches("", "anything"));
-}
-
 TEST_CASE("to_json round-trips to an equivalent filter") {
   Fixture fx;
   const auto f = fx.filter("{\"#t\":[\"b\",\"a\\n\"],\"kinds\":[7,1],\"authors\":[\"" + kB +

@@ -308,8 +308,8 @@ TEST_CASE("limits: too many subscriptions, malformed frames keep the connection 
   CHECK(starts_with(got[2], "[\"CLOSED\",\"x\",\"invalid: authors must contain"));
   h.send(1, "[\"NEG-OPEN\",\"n\",{},\"00\"]");
   CHECK(h.take(1) == std::vector<std::string>{"[\"NEG-ERR\",\"n\",\"error: negentropy (NIP-77) is not supported by this relay\"]"});
-  h.send(1, "[\"REQ\",\"s\",{\"search\":\"x\"}]");
-  CHECK(starts_with(h.take(1).at(0), "[\"CLOSED\",\"s\",\"unsupported: search"));
+  h.send(1, "[\"REQ\",\"s\",{\"search\":\"a b c d e f g h i j k l m n o p q\"}]");
+  CHECK(h.take(1).at(0) == "[\"CLOSED\",\"s\",\"invalid: search has 17 words (limit is 16)\"]");
 }
 
 TEST_CASE("COUNT counts distinct stored events across filters") {

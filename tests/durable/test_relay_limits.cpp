@@ -160,7 +160,7 @@ TEST_CASE("defect 5: a REQ refused for an open id ends that subscription") {
   Signer alice(105);
   h.connect(1);
   h.connect(2);
-  for (const std::string bad : {"{\"authors\":[\"ABC\"]}", "{\"search\":\"x\"}", "{\"kinds\":[1],\"bogus\":1}"}) {
+  for (const std::string bad : {"{\"authors\":[\"ABC\"]}", "{\"search\":\"a b c d e f g h i j k l m n o p q\"}", "{\"kinds\":[1],\"bogus\":1}"}) {
     CAPTURE(bad);
     h.send(1, "[\"REQ\",\"s\",{\"kinds\":[1]}]");
     CHECK(h.take(1).back() == "[\"EOSE\",\"s\"]");
