@@ -2,6 +2,9 @@
 // one connection (each closed after its EOSE).
 import { Conn, cpuDelta, cpuSnapshot, rng, summary } from './lib.mjs';
 
+// Search words: corpus words (corpora.mjs WORDS), some non-ASCII.
+const SEARCH_WORDS = ['nostr', 'relay', 'water', 'people', 'bitcoin', 'number', 'café', 'über', 'Über', 'CAFE', '日本語'];
+
 // Sample filters drawn from the seed corpus (see corpora.mjs).
 export function querySets(seed, { samples = 250, randomSeed = 7 } = {}) {
   const r = rng(randomSeed);
@@ -24,6 +27,12 @@ export function querySets(seed, { samples = 250, randomSeed = 7 } = {}) {
     { name: '#p (mentions), limit 100', filters: gen(() => ({ '#p': [pick(pRefs)], limit: 100 })) },
     { name: 'kinds+since, limit 500', filters: gen(() => ({ kinds: [1], since: Math.floor(tMin + r() * (tMax - tMin)), limit: 500 })) },
     { name: '50 ids', filters: gen(() => ({ ids: Array.from({ length: 50 }, () => pick(stored).id) })) },
+    // NIP-50 over the FTS5 index: every corpus word is in a large share of the
+    // notes, so one word ranks tens of thousands of matches (the worst case);
+    // two words fewer; an author narrows it further.
+    { name: 'search, 1 word, limit 100', filters: gen(() => ({ search: pick(SEARCH_WORDS), limit: 100 })) },
+    { name: 'search, 2 words, limit 20', filters: gen(() => ({ search: `${pick(SEARCH_WORDS)} ${pick(SEARCH_WORDS)}`, limit: 20 })) },
+    { name: 'search + author, limit 20', filters: gen(() => ({ search: pick(SEARCH_WORDS), authors: [pick(authors)], limit: 20 })) },
   ];
 }
 
