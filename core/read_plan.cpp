@@ -267,15 +267,17 @@ std::string nested_union(const std::vector<std::string>& terms, size_t lo, size_
 
 }  // namespace
 
-Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now,
-                                const std::vector<Pubkey>& readers) {
+// The SELECT of the distinct ids matching any of `filters`, leaving room for
+// `extra` more parameters.
+static Result<SqlStatement> matching_ids(const std::vector<CompiledFilter>& filters, uint64_t now,
+                                  const std::vector<Pubkey>& readers, size_t extra) {
   assert(!filters.empty());
   size_t values = 0;
   for (const auto& f : filters) {
     if (condition_count(f) > kMaxConditions) return too_complex();
     values += list_values(f) + readers.size() + 6;
   }
-  const bool as_json = values > kMaxSqlParams;
+  const bool as_json = values + extra > kMaxSqlParams;
   SqlStatement st;
   std::vector<std::string> terms;
   for (const auto& f : filters) {
@@ -284,8 +286,34 @@ Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint
     terms.push_back("SELECT e.id AS id" + from + q.where());
     for (auto& p : q.take_params()) st.params.push_back(std::move(p));
   }
-  if (st.params.size() > kMaxSqlParams) return too_complex();
-  st.sql = "SELECT COUNT(*) FROM (" + nested_union(terms, 0, terms.size()) + ")";
+  if (st.params.size() + extra > kMaxSqlParams) return too_complex();
+  st.sql = nested_union(terms, 0, terms.size());
+  return st;
+}
+
+Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now,
+                                const std::vector<Pubkey>& readers) {
+  auto st = matching_ids(filters, now, readers, 0);
+  if (!st) return st;
+  st->sql = "SELECT COUNT(*) FROM (" + st->sql + ")";
+  return st;
+}
+
+Result<SqlStatement> plan_count_hll(const std::vector<CompiledFilter>& filters, uint64_t now,
+                                    const std::vector<Pubkey>& readers, uint8_t offset) {
+  assert(offset >= 8 && offset <= 23);
+  auto st = matching_ids(filters, now, readers, 2);
+  if (!st) return st;
+  // The matches' pubkeys once; per register (a hex byte of the pubkey) the
+  // highest 1 + leading zero bits of the next 7 bytes: 4 per leading '0'
+  // digit, then the first non-zero digit's own leading zeros (all zero: 57).
+  st->sql = "WITH m AS MATERIALIZED (SELECT pubkey FROM events WHERE id IN (" + st->sql +
+            ")) SELECT (SELECT COUNT(*) FROM m), r, max(CASE WHEN t = '' THEN 57 ELSE 4 * (14 - length(t)) +"
+            " CASE substr(t, 1, 1) WHEN '1' THEN 4 WHEN '2' THEN 3 WHEN '3' THEN 3 WHEN '4' THEN 2 WHEN '5' THEN 2"
+            " WHEN '6' THEN 2 WHEN '7' THEN 2 ELSE 1 END END)"
+            " FROM (SELECT substr(pubkey, ?, 2) AS r, ltrim(substr(pubkey, ?, 14), '0') AS t FROM m) GROUP BY r";
+  st->params.push_back(SqlParam::of(static_cast<int64_t>(2 * offset + 1)));
+  st->params.push_back(SqlParam::of(static_cast<int64_t>(2 * offset + 3)));
   return st;
 }
 

@@ -42,6 +42,15 @@ inline constexpr uint32_t kGiftWrapKind = 1059;
 [[nodiscard]] Result<SqlStatement> plan_count(const std::vector<CompiledFilter>& filters, uint64_t now,
                                               const std::vector<Pubkey>& readers = {});
 
+// NIP-45 with HyperLogLog: like plan_count, but yielding rows (count,
+// register, value) -- one per register that some matching event's pubkey
+// sets, `count` repeated on each; no rows when nothing matches. value is
+// 1 + the leading zero bits of pubkey bytes offset+1..offset+7, the maximum
+// over the matching events (register = pubkey byte `offset`, as hex).
+// `offset` comes from hll_offset (8..23).
+[[nodiscard]] Result<SqlStatement> plan_count_hll(const std::vector<CompiledFilter>& filters, uint64_t now,
+                                                  const std::vector<Pubkey>& readers, uint8_t offset);
+
 // Returns the SELECT yielding (id, raw) of the stored events among `ids`, in
 // no particular order: one page of a stored query whose ids plan_query found.
 SqlStatement plan_fetch(const std::vector<EventId>& ids);

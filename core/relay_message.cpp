@@ -58,12 +58,17 @@ std::string auth_message(std::string_view challenge) {
   return out;
 }
 
-std::string count_message(const SubId& sub, uint64_t count, bool approximate) {
+std::string count_message(const SubId& sub, uint64_t count, bool approximate, std::string_view hll_hex) {
   std::string out = "[\"COUNT\",";
   append_json_string(out, sub.str());
   out += ",{\"count\":";
   append_uint(out, count);
   if (approximate) out += ",\"approximate\":true";
+  if (!hll_hex.empty()) {
+    out += ",\"hll\":\"";
+    out += hll_hex;
+    out += '"';
+  }
   out += "}]";
   return out;
 }

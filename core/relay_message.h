@@ -25,7 +25,7 @@ std::string notice_message(std::string_view message);
 // ["AUTH", <challenge>]
 std::string auth_message(std::string_view challenge);
 // ["COUNT", <sub_id>, {"count": n[, "approximate": true]}]
-std::string count_message(const SubId& sub, uint64_t count, bool approximate);
+std::string count_message(const SubId& sub, uint64_t count, bool approximate, std::string_view hll_hex = {});
 // ["NEG-ERR", <sub_id>, <reason>]
 std::string neg_err_message(std::string_view sub_id, std::string_view reason);
 

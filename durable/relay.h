@@ -249,6 +249,7 @@ class Relay {
   struct PendingCount {
     uint32_t conn;
     std::string sub;
+    bool hll = false;  // plan_count_hll's rows, not plan_count's
   };
   struct PendingSweep {};    // the NIP-40 expiry sweep's Store batch
   struct PendingSchema {};   // LocalSql: the local schema's version

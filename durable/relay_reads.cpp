@@ -8,6 +8,8 @@
 #include <cassert>
 #include <variant>
 
+#include "core/hex.h"
+#include "core/hll.h"
 #include "core/json_writer.h"
 #include "core/relay_message.h"
 #include "core/sql.h"
@@ -437,14 +439,16 @@ void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
     out_.send(conn, closed_message(sub, "rate-limited: the relay is busy counting, try again shortly"));
     return;
   }
-  auto st = plan_count(m.filters, now, c.authed);
+  // NIP-45: one filter of the shape NIP-45 names also gets HyperLogLog registers.
+  const std::optional<uint8_t> offset = m.filters.size() == 1 ? hll_offset(m.filters[0]) : std::nullopt;
+  auto st = offset ? plan_count_hll(m.filters, now, c.authed, *offset) : plan_count(m.filters, now, c.authed);
   if (!st) {
     out_.send(conn, closed_message(sub, st.error().wire_message()));
     return;
   }
   ++c.pending_counts;
   ++pending_counts_;
-  out_.store(add_pending(PendingCount{conn, sub}), batch_json({std::move(st).value()}));
+  out_.store(add_pending(PendingCount{conn, sub, offset.has_value()}), batch_json({std::move(st).value()}));
 }
 
 void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
@@ -454,11 +458,24 @@ void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
   --c->second.pending_counts;
   std::vector<ResultSet> rs;
   uint64_t n = 0;
-  if (!ok || !parse_results(results, rs) || rs.empty() || rs[0].rows != 1 || !parse_decimal(rs[0].cell(0, 0), n)) {
-    out_.send(p.conn, closed_message(p.sub, "error: could not count stored events, please try again"));
-    return;
+  const auto failed = [&] { out_.send(p.conn, closed_message(p.sub, "error: could not count stored events, please try again")); };
+  if (!ok || !parse_results(results, rs) || rs.empty()) return failed();
+  if (!p.hll) {
+    if (rs[0].rows != 1 || !parse_decimal(rs[0].cell(0, 0), n)) return failed();
+    return out_.send(p.conn, count_message(*SubId::make(p.sub), n, false));
   }
-  out_.send(p.conn, count_message(*SubId::make(p.sub), n, false));
+  // Rows (count, register as hex byte, value); none when nothing matched.
+  HllRegisters regs{};
+  for (uint32_t i = 0; i < rs[0].rows; ++i) {
+    uint64_t value = 0;
+    uint8_t reg = 0;
+    if (rs[0].cols != 3 || !parse_decimal(rs[0].cell(i, 0), n) || !decode_lower_hex(rs[0].cell(i, 1), &reg, 1) ||
+        !parse_decimal(rs[0].cell(i, 2), value) || value > 57) {
+      return failed();
+    }
+    regs[reg] = static_cast<uint8_t>(value);
+  }
+  out_.send(p.conn, count_message(*SubId::make(p.sub), n, false, hll_hex(regs)));
 }
 
 }  // namespace nostr::durable
