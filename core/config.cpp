@@ -289,11 +289,11 @@ std::string relay_info_json(const RelayConfig& c) {
     out += ",\"icon\":";
     append_json_string(out, c.icon);
   }
-  // Only what this relay really implements end to end: NIP-50 where search
-  // is on, NIP-86 where it answers (administrators configured).
-  out += ",\"supported_nips\":[1,9,11,40,42,45";
+  // Only what this relay really implements, each with end-to-end tests:
+  // NIP-50 where search is on, NIP-86 where it answers (administrators set).
+  out += ",\"supported_nips\":[1,9,11,13,17,22,40,42,45";
   if (!c.search_kinds.empty()) out += ",50";
-  out += ",70";
+  out += ",59,62,70";
   if (!c.admin_pubkeys.empty()) out += ",86";
   out += ']';
   out += ",\"software\":";

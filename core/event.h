@@ -22,6 +22,8 @@ KindClass kind_class(uint32_t kind);
 
 // NIP-09: the kind of deletion requests.
 inline constexpr uint32_t kDeletionKind = 5;
+// NIP-62 request to vanish: delete everything of its author up to its created_at.
+inline constexpr uint32_t kVanishKind = 62;
 
 class Event;
 

@@ -194,6 +194,8 @@ std::optional<Reject> Policy::write_rules(const Event& e) const {
   const WritePolicy& w = config_.write_policy;
   const ManagementState& m = mgmt();
   if (is_admin(e.pubkey())) return std::nullopt;
+  // NIP-62: a request to vanish is honoured whatever its author's status.
+  if (e.kind() == kVanishKind) return std::nullopt;
   if (auto r = proof_of_work(e, config_.limits.min_pow_difficulty)) return r;
   if (m.event_banned(e.id())) return reject(Code::blocked, "this event is banned from this relay");
   if (m.pubkey_banned(w, e.pubkey())) return reject(Code::blocked, "this pubkey is banned from this relay");
@@ -227,7 +229,22 @@ std::optional<Reject> Policy::event_after_verify(const ConnView& c, const Event&
   if (e.is_protected() && !c.is_authed(e.pubkey())) {
     return reject(Code::protected_event, "this event may only be published by its author (NIP-70)");
   }
+  if (e.kind() == kVanishKind && !vanish_targets_us(e)) {
+    return reject(Code::vanish_elsewhere,
+                  "this request to vanish (NIP-62) has no relay tag naming this relay or ALL_RELAYS");
+  }
   return std::nullopt;
+}
+
+bool Policy::vanish_targets_us(const Event& e) const {
+  for (size_t i = 0; i < e.tag_count(); ++i) {
+    const TagView t = e.tag(i);
+    if (t.size() < 2 || t[0] != "relay") continue;
+    if (t[1] == "ALL_RELAYS") return true;
+    // The relay's own URL, compared as NIP-42 AUTH compares it (by host).
+    if (!config_.relay_url.empty() && relay_url_host(t[1]) == relay_url_host(config_.relay_url)) return true;
+  }
+  return false;
 }
 
 std::optional<Reject> Policy::filters(const ConnView& c, const std::vector<CompiledFilter>& filters) const {

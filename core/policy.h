@@ -74,6 +74,10 @@ class Policy {
   bool rate_exempt(const ConnView& c, const Pubkey* author) const;
   bool is_admin(const Pubkey& pk) const;
 
+  // NIP-62: whether request to vanish `e` has a relay tag naming this relay
+  // (by host, as AUTH compares relay_url) or ALL_RELAYS.
+  bool vanish_targets_us(const Event& e) const;
+
   // A verified EVENT: rules about its proven author and its time.
   [[nodiscard]] std::optional<Reject> event_after_verify(const ConnView& c, const Event& e, uint64_t now) const;
 

@@ -30,6 +30,39 @@ std::vector<SqlStatement> plan_search_kinds(const std::vector<uint32_t>& kinds) 
   };
 }
 
+VanishStep plan_vanish_step(uint32_t batch) {
+  // The first pending request; every statement names it the same way, and
+  // the batch runs as one transaction, so they all see the same one.
+  const std::string who = "(SELECT pubkey FROM vanish WHERE pending = 1 ORDER BY pubkey LIMIT 1)";
+  const std::string until = "(SELECT until FROM vanish WHERE pubkey = " + who + ")";
+  const SqlParam n = SqlParam::of(static_cast<int64_t>(batch));
+  VanishStep step;
+  step.stmts = {
+      SqlStatement{"DELETE FROM vanish_batch", {}},
+      // Its events up to the request's time (never the requests themselves)...
+      SqlStatement{"INSERT OR IGNORE INTO vanish_batch (id) SELECT id FROM events WHERE pubkey = " + who +
+                       " AND created_at <= " + until + " AND kind != 62 LIMIT ?1",
+                   {n}},
+      // ...and gift wraps addressed to it.
+      SqlStatement{"INSERT OR IGNORE INTO vanish_batch (id) SELECT event_id FROM tags WHERE name = 'p' AND value = " + who +
+                       " AND created_at <= " + until + " AND kind = 1059 LIMIT ?1",
+                   {n}},
+      SqlStatement{"DELETE FROM tags WHERE event_id IN (SELECT id FROM vanish_batch)", {}},
+      // The search index follows through the events_fts_delete trigger.
+      SqlStatement{"DELETE FROM events WHERE id IN (SELECT id FROM vanish_batch)", {}},
+      // Its NIP-09 tombstones up to then are covered by the request's own.
+      SqlStatement{"DELETE FROM deletions WHERE pubkey = " + who + " AND created_at <= " + until, {}},
+      // Fewer than a full batch left: this request is done.
+      SqlStatement{"UPDATE vanish SET pending = 0 WHERE pubkey = " + who +
+                       " AND (SELECT COUNT(*) FROM vanish_batch) < ?1",
+                   {n}},
+      SqlStatement{"SELECT (SELECT COUNT(*) FROM vanish_batch), EXISTS (SELECT 1 FROM vanish WHERE pending = 1)", {}},
+      SqlStatement{"DELETE FROM vanish_batch", {}},
+  };
+  step.result_stmt = 7;
+  return step;
+}
+
 std::optional<Address> parse_address(std::string_view a) {
   const size_t c1 = a.find(':');
   if (c1 == std::string_view::npos || c1 == 0 || c1 > 5) return std::nullopt;
@@ -67,8 +100,9 @@ StorePlan plan_store(const Event& e) {
   const auto kind = static_cast<int64_t>(e.kind());
   const auto exp = e.expiration();
 
+  const bool vanish = e.kind() == kVanishKind;
   StorePlan plan{.id = e.id(), .stmts = {}, .tag_rows = {}, .status_row = {}, .insert_row = {}};
-  if (!replaceable && !deletion) {
+  if (!replaceable && !deletion && !vanish) {
     // Regular events are inserted by their batch's run (plan_store_batch): one
     // row [id,pubkey,created_at,kind,d_tag,raw,expires_at], no statement of their own.
     plan.insert_row = "[\"" + id + "\",\"" + pubkey + "\"," + std::to_string(created) + ',' + std::to_string(kind) + ",\"\",";
@@ -88,6 +122,10 @@ StorePlan plan_store(const Event& e) {
     if (!deletion) {
       // NIP-09: a deleted event published again stays deleted.
       insert.sql += " AND NOT EXISTS (SELECT 1 FROM deletions WHERE target = ?1 AND pubkey = ?2)";
+    }
+    if (!vanish) {
+      // NIP-62: nothing up to a request to vanish comes back (the requests stay).
+      insert.sql += " AND NOT EXISTS (SELECT 1 FROM vanish WHERE pubkey = ?2 AND until >= ?3)";
     }
     if (replaceable) {
       // Only if no newer version exists (equal time: the lowest id wins), and the
@@ -138,6 +176,13 @@ StorePlan plan_store(const Event& e) {
         "DELETE FROM events WHERE pubkey = ?1 AND kind = ?2 AND d_tag = ?3 AND id != ?4"
         " AND EXISTS (SELECT 1 FROM events WHERE id = ?4)",
         std::move(p)});
+  }
+  if (vanish) {
+    // The tombstone and the work item of plan_vanish_step, once it is stored.
+    plan.stmts.push_back(SqlStatement{
+        "INSERT INTO vanish (pubkey, until, pending) SELECT ?1, ?2, 1 WHERE EXISTS (SELECT 1 FROM events WHERE id = ?3)"
+        " ON CONFLICT (pubkey) DO UPDATE SET until = max(until, excluded.until), pending = 1",
+        {SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(id)}});
   }
   if (deletion && deleted_ids.size() > 2) {
     plan.stmts.push_back(SqlStatement{
@@ -191,9 +236,12 @@ void append_run(StoreBatch& batch, const std::string& rows) {
       " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
       " json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'),"
       " json_extract(value, '$[6]') FROM json_each(?1)"
-      // NIP-09: a deleted event published again stays deleted.
+      // NIP-09: a deleted event published again stays deleted; NIP-62: nothing
+      // up to a request to vanish comes back.
       " WHERE NOT EXISTS (SELECT 1 FROM deletions WHERE target = json_extract(value, '$[0]')"
-      " AND pubkey = json_extract(value, '$[1]'))",
+      " AND pubkey = json_extract(value, '$[1]'))"
+      " AND NOT EXISTS (SELECT 1 FROM vanish WHERE pubkey = json_extract(value, '$[1]')"
+      " AND until >= json_extract(value, '$[2]'))",
       {SqlParam::of(rows)}});
   batch.stmts.push_back(existing);
 }
@@ -251,7 +299,8 @@ StoreBatch plan_store_batch(std::vector<StorePlan> plans) {
   batch.stmts.push_back(SqlStatement{
       "SELECT j.id AS id, CASE WHEN EXISTS (SELECT 1 FROM events WHERE id = j.id) THEN 1"
       " WHEN EXISTS (SELECT 1 FROM deletions d WHERE d.pubkey = j.pk AND (d.target = j.id"
-      " OR (d.target = j.addr AND d.created_at >= j.t))) THEN 2 ELSE 0 END AS status"
+      " OR (d.target = j.addr AND d.created_at >= j.t))) THEN 2"
+      " WHEN EXISTS (SELECT 1 FROM vanish v WHERE v.pubkey = j.pk AND v.until >= j.t) THEN 3 ELSE 0 END AS status"
       " FROM (SELECT key AS k, json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS pk,"
       " json_extract(value, '$[2]') AS addr, json_extract(value, '$[3]') AS t FROM json_each(?1)) AS j"
       " ORDER BY j.k",
@@ -269,7 +318,7 @@ std::vector<std::optional<StoreOutcome>> StoreBatch::outcomes(const std::vector<
       continue;
     }
     const std::string_view cell = (*rs)[status_stmt].cell(static_cast<uint32_t>(i), 1);
-    const auto status = static_cast<StoreStatus>(cell.size() == 1 && cell[0] >= '0' && cell[0] <= '2' ? cell[0] - '0' : 0);
+    const auto status = static_cast<StoreStatus>(cell.size() == 1 && cell[0] >= '0' && cell[0] <= '3' ? cell[0] - '0' : 0);
     bool inserted = false;
     if (merged[i]) {
       // Inserted by its run: absent just before the run's insert, present just after.
@@ -292,10 +341,11 @@ std::vector<std::optional<StoreOutcome>> StoreBatch::outcomes(const std::vector<
         inserted_here.push_back(ids[i]);
       }
     }
-    out[i] = inserted                         ? StoreOutcome::stored
-             : status == StoreStatus::stored  ? StoreOutcome::duplicate
-             : status == StoreStatus::deleted ? StoreOutcome::deleted
-                                              : StoreOutcome::superseded;
+    out[i] = inserted                          ? StoreOutcome::stored
+             : status == StoreStatus::stored   ? StoreOutcome::duplicate
+             : status == StoreStatus::deleted  ? StoreOutcome::deleted
+             : status == StoreStatus::vanished ? StoreOutcome::vanished
+                                               : StoreOutcome::superseded;
   }
   return out;
 }

@@ -25,6 +25,20 @@ std::vector<SqlStatement> plan_expiry_sweep(uint64_t now, uint32_t batch);
 // index triggers read it). Writes nothing when it already is.
 std::vector<SqlStatement> plan_search_kinds(const std::vector<uint32_t>& kinds);
 
+// NIP-62: one bounded step of the pending requests to vanish (table vanish,
+// filled by plan_store for kind 62). Deletes up to `batch` events of the
+// first pending requester with created_at <= the request's (not kind 62
+// requests), up to `batch` gift wraps p-tagging it, their tag rows (and so
+// search index rows), and its NIP-09 tombstones; marks the request done when
+// less than a full batch was left. One D1 batch, so a restart midway leaves
+// the request pending, to be continued. stmts[result_stmt] yields one row:
+// (events deleted, whether any request is still pending).
+struct VanishStep {
+  std::vector<SqlStatement> stmts;
+  size_t result_stmt = 0;
+};
+VanishStep plan_vanish_step(uint32_t batch);
+
 // One event's share of a D1 write batch (see plan_store_batch).
 struct StorePlan {
   EventId id;
@@ -43,6 +57,9 @@ struct StorePlan {
 //    replaceable/addressable kinds, unless a newer version exists (equal
 //    created_at keeps the lowest id);
 //  - delete the versions it replaces, with their tags;
+//  - for a kind 62 request to vanish: record it in table vanish (see
+//    plan_vanish_step); every other event is refused when its author asked
+//    to vanish at or after its created_at;
 //  - for a kind 5 deletion request: record tombstones for its `e` ids and for
 //    its `a` addresses of the same author, and delete the author's matching
 //    events (never other kind 5 events; addresses up to its created_at);
@@ -55,10 +72,11 @@ enum class StoreOutcome : uint8_t {
   duplicate,   // this id was already stored
   superseded,  // a newer version of this replaceable/addressable event is stored
   deleted,     // its author deleted it (NIP-09)
+  vanished,    // its author asked to vanish at or after its time (NIP-62)
 };
 
 // The status query's values (the batch's last statement).
-enum class StoreStatus : uint8_t { absent = 0, stored = 1, deleted = 2 };
+enum class StoreStatus : uint8_t { absent = 0, stored = 1, deleted = 2, vanished = 3 };
 
 // A write batch for several events, run as one D1 batch (one transaction).
 struct StoreBatch {

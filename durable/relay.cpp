@@ -259,6 +259,8 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
     on_count_done(std::move(*cnt), ok, results);
   } else if (std::holds_alternative<PendingSweep>(op)) {
     on_sweep_done(ok, results, now);
+  } else if (auto* v = std::get_if<PendingVanish>(&op)) {
+    on_vanish_done(*v, ok, results);
   } else if (std::holds_alternative<PendingMgmtLoad>(op)) {
     on_management_loaded(ok, results, now);
   } else if (std::holds_alternative<PendingMgmtVersion>(op)) {

@@ -52,6 +52,11 @@ class RecentIds {
   void insert(const EventId& id, const Signature& sig);
   // Forgets an id (its event was deleted); the FIFO slot ages out normally.
   void erase(const EventId& id) { map_.erase(id); }
+  // Forgets every id (events were deleted by author, NIP-62).
+  void clear() {
+    map_.clear();
+    order_.clear();
+  }
   size_t size() const { return map_.size(); }
 
  private:
@@ -71,6 +76,8 @@ class Relay {
  public:
   // Keys per cross-connection bucket map (addresses, pubkeys).
   static constexpr size_t kMaxBucketKeys = 20000;
+  // Events one NIP-62 vanish step deletes at most (and as many gift wraps).
+  static constexpr uint32_t kVanishBatch = 500;
   // Changed counters are saved to local SQL (one row for all) this long after
   // the first change: short, as an idle object may be evicted after ~10 s.
   static constexpr uint64_t kCounterFlush = 2;
@@ -252,6 +259,9 @@ class Relay {
     bool hll = false;  // plan_count_hll's rows, not plan_count's
   };
   struct PendingSweep {};    // the NIP-40 expiry sweep's Store batch
+  struct PendingVanish {     // Store: one plan_vanish_step (NIP-62)
+    size_t result_stmt;
+  };
   struct PendingSchema {};   // LocalSql: the local schema's version
   struct PendingRestore {};  // LocalSql: the persisted subscriptions
   struct PendingTimers {};   // LocalSql: the persisted timer times
@@ -266,7 +276,7 @@ class Relay {
     Pubkey admin;
   };
   // Everything the engine waits for from its host, by token.
-  using PendingOp = std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingSchema, PendingRestore,
+  using PendingOp = std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish, PendingSchema, PendingRestore,
                                  PendingTimers, PendingBuckets, PendingWakes, PendingCounters, PendingMgmtLoad, PendingMgmtVersion,
                                  PendingAdmin>;
   // A management request that arrived before the state was loaded.
@@ -296,6 +306,10 @@ class Relay {
   void on_count_done(PendingCount p, bool ok, std::string_view results);
   void on_write_done(WriteBatch batch, bool ok, std::string_view results);
   void on_sweep_done(bool ok, std::string_view results, uint64_t now);
+  // NIP-62: runs plan_vanish_step batches, one at a time, while requests are
+  // pending (after a request is stored, and once per object life).
+  void start_vanish();
+  void on_vanish_done(const PendingVanish& v, bool ok, std::string_view results);
   void on_timer_rows(std::string_view results, uint64_t now);
   void on_schema_version(std::string_view results);
   void start_sweep(uint64_t now);
@@ -431,6 +445,8 @@ class Relay {
   uint64_t next_deadline_ = 0;  // earliest time a paced page may go (0: none)
   uint64_t sweep_at_ = 0;       // next NIP-40 expiry sweep (0: not scheduled yet)
   bool sweep_in_flight_ = false;
+  bool vanish_in_flight_ = false;
+  bool vanish_again_ = false;  // a request arrived while a step ran, or a step failed
   std::set<std::pair<uint64_t, uint32_t>> auth_deadlines_;  // (deadline, conn)
   // Open connections per remote address key (address_key: IPv6 by its /64;
   // known addresses only; at most max_connections entries):

@@ -42,6 +42,7 @@ void Relay::maybe_check_management(uint64_t now) {
   if (mgmt_busy_ || now < mgmt_checked_at_ + kMgmtCheck) return;
   mgmt_checked_at_ = now;
   if (!mgmt_loaded_) return load_management();
+  if (vanish_again_ && !vanish_in_flight_) start_vanish();
   mgmt_busy_ = true;
   out_.store(add_pending(PendingMgmtVersion{}), batch_json({plan_management_version()}));
 }
@@ -81,8 +82,11 @@ void Relay::on_management_loaded(bool ok, std::string_view results, uint64_t now
   }
   // NIP-98 ids accepted meanwhile are not lost with the reload.
   loaded.auth_ids.insert(mgmt_.auth_ids.begin(), mgmt_.auth_ids.end());
+  const bool first = !mgmt_loaded_;
   mgmt_ = std::move(loaded);
   mgmt_loaded_ = true;
+  // Once per object life: continue requests to vanish a restart interrupted.
+  if (first) start_vanish();
   enforce_management();
   if (!write_in_flight_) flush_writes();
   std::deque<WaitingAdmin> waiting = std::move(waiting_admin_);

@@ -150,7 +150,12 @@ void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
     std::vector<ResultSet> rs;
     const bool parsed = ok && parse_results(results, rs);
     const auto outcomes = batch.plan.outcomes(parsed ? &rs : nullptr);
-    for (size_t i = 0; i < batch.events.size(); ++i) on_store_done(batch.events[i], outcomes[i]);
+    bool vanish = vanish_again_;
+    for (size_t i = 0; i < batch.events.size(); ++i) {
+      on_store_done(batch.events[i], outcomes[i]);
+      vanish |= outcomes[i] == StoreOutcome::stored && batch.events[i].event->event().kind() == kVanishKind;
+    }
+    if (vanish) start_vanish();
     // Answers that raced this batch have seen its fan-out: forget their ids.
     for (const SubHandle h : answered_subs_) {
       if (auto sub = subs_.find(h); sub != subs_.end()) sub->second->answered = {};
@@ -191,6 +196,9 @@ void Relay::on_store_done(const PendingStore& p, std::optional<StoreOutcome> out
       break;
     case StoreOutcome::deleted:
       send_ok(p.conn, e.id(), false, "blocked: this event was deleted by its author (NIP-09)");
+      break;
+    case StoreOutcome::vanished:
+      send_ok(p.conn, e.id(), false, "blocked: its author asked this relay to delete everything up to this time (NIP-62)");
       break;
   }
 }
@@ -243,6 +251,36 @@ void Relay::fan_out(const Event& e) {
     targets.push_back(Fanout::Target{s.conn, event_message_prefix(s.id)});
   }
   if (!targets.empty()) out_.fanout(e.raw(), std::move(targets));
+}
+
+void Relay::start_vanish() {
+  if (vanish_in_flight_) {
+    vanish_again_ = true;
+    return;
+  }
+  vanish_again_ = false;
+  vanish_in_flight_ = true;
+  VanishStep step = plan_vanish_step(kVanishBatch);
+  out_.store(add_pending(PendingVanish{step.result_stmt}), batch_json(step.stmts));
+}
+
+void Relay::on_vanish_done(const PendingVanish& v, bool ok, std::string_view results) {
+  vanish_in_flight_ = false;
+  std::vector<ResultSet> rs;
+  uint64_t deleted = 0;
+  if (!ok || !parse_results(results, rs) || rs.size() <= v.result_stmt || rs[v.result_stmt].rows != 1 ||
+      rs[v.result_stmt].cols != 2 || !parse_decimal(rs[v.result_stmt].cell(0, 0), deleted)) {
+    // The request stays pending in D1: the next write or management check retries.
+    vanish_again_ = true;
+    return log_json(JsonObjectWriter()
+                        .string("level", "error")
+                        .string("msg", "request to vanish (NIP-62) step failed; will retry")
+                        .string("detail", utf8_prefix(results, 300))
+                        .finish());
+  }
+  // Deleted ids must not answer "duplicate" from memory.
+  if (deleted > 0) recent_.clear();
+  if (rs[v.result_stmt].cell(0, 1) == "1" || vanish_again_) start_vanish();
 }
 
 void Relay::start_sweep(uint64_t now) {
