@@ -239,6 +239,16 @@ Result<RelayConfig> parse_config(std::string_view json) {
       st = parse_kinds(kv.value, k, w.allowed_kinds);
     } else if (k == "banned_kinds") {
       st = parse_kinds(kv.value, k, w.banned_kinds);
+    } else if (k == "relay_countries") {
+      st = parse_strings(kv.value, k, c.relay_countries);
+      for (const std::string& cc : c.relay_countries) {
+        const bool code = cc.size() == 2 && std::all_of(cc.begin(), cc.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+        if (st && !code) st = bad_config("relay_countries: \"" + cc + "\" is not an ISO 3166-1 alpha-2 code (or EU)");
+      }
+    } else if (k == "language_tags") {
+      st = parse_strings(kv.value, k, c.language_tags);
+    } else if (k == "tags") {
+      st = parse_strings(kv.value, k, c.tags);
     } else if (k == "search_kinds") {
       c.search_kinds.clear();
       st = parse_kinds(kv.value, k, c.search_kinds);
@@ -260,6 +270,11 @@ Result<RelayConfig> parse_config(std::string_view json) {
                          : k == "pubkey"      ? &c.pubkey
                          : k == "contact"     ? &c.contact
                          : k == "icon"        ? &c.icon
+                         : k == "banner"      ? &c.banner
+                         : k == "self"        ? &c.self
+                         : k == "terms_of_service" ? &c.terms_of_service
+                         : k == "posting_policy"   ? &c.posting_policy
+                         : k == "privacy_policy"   ? &c.privacy_policy
                          : k == "relay_url"   ? &c.relay_url
                          : k == "software"    ? &c.software
                          : k == "version"     ? &c.version
@@ -268,6 +283,14 @@ Result<RelayConfig> parse_config(std::string_view json) {
     std::string_view s;
     if (kv.value.get_string().get(s) != SUCCESS) return bad_config(std::string(k) + " must be a string");
     field->assign(s);
+    const bool url = field == &c.icon || field == &c.banner || field == &c.terms_of_service ||
+                     field == &c.posting_policy || field == &c.privacy_policy;
+    if (url && !s.empty() && s.rfind("https://", 0) != 0 && s.rfind("http://", 0) != 0) {
+      return bad_config(std::string(k) + " must be an http(s) URL");
+    }
+    if ((field == &c.self || field == &c.pubkey) && !s.empty() && !Pubkey::from_hex(s)) {
+      return bad_config(std::string(k) + " must be a 64-character lowercase hex pubkey");
+    }
   }
   return c;
 }
@@ -285,13 +308,40 @@ std::string relay_info_json(const RelayConfig& c) {
     out += ",\"contact\":";
     append_json_string(out, c.contact);
   }
-  if (!c.icon.empty()) {
-    out += ",\"icon\":";
-    append_json_string(out, c.icon);
+  const std::pair<const char*, const std::string*> texts[] = {
+      {"icon", &c.icon},
+      {"banner", &c.banner},
+      {"self", &c.self},
+      {"terms_of_service", &c.terms_of_service},
+      {"posting_policy", &c.posting_policy},
+      {"privacy_policy", &c.privacy_policy},
+  };
+  for (const auto& [key, value] : texts) {
+    if (value->empty()) continue;
+    out += ",\"";
+    out += key;
+    out += "\":";
+    append_json_string(out, *value);
+  }
+  const std::pair<const char*, const std::vector<std::string>*> lists[] = {
+      {"relay_countries", &c.relay_countries},
+      {"language_tags", &c.language_tags},
+      {"tags", &c.tags},
+  };
+  for (const auto& [key, values] : lists) {
+    if (values->empty()) continue;
+    out += ",\"";
+    out += key;
+    out += "\":[";
+    for (size_t i = 0; i < values->size(); ++i) {
+      if (i) out += ',';
+      append_json_string(out, (*values)[i]);
+    }
+    out += ']';
   }
   // Only what this relay really implements, each with end-to-end tests:
   // NIP-50 where search is on, NIP-86 where it answers (administrators set).
-  out += ",\"supported_nips\":[1,9,11,13,17,22,40,42,45";
+  out += ",\"supported_nips\":[1,9,11,13,17,40,42,45";
   if (!c.search_kinds.empty()) out += ",50";
   out += ",59,62,70";
   if (!c.admin_pubkeys.empty()) out += ",86";
@@ -301,8 +351,19 @@ std::string relay_info_json(const RelayConfig& c) {
   out += ",\"version\":";
   append_json_string(out, c.version);
   out += ",\"limitation\":";
+  // Writing needs a condition a user should know beforehand: an allow list
+  // of pubkeys, or only some kinds (NIP-11's examples).
   append_nip11_limitation(out, c.limits, c.auth_required, /*payment_required=*/false,
-                          /*restricted_writes=*/c.write_policy.restricted_writes);
+                          /*restricted_writes=*/c.write_policy.restricted_writes || !c.write_policy.allowed_kinds.empty());
+  // Retention (NIP-11): only what is enforced. Banned kinds are never stored.
+  if (!c.write_policy.banned_kinds.empty()) {
+    out += ",\"retention\":[{\"kinds\":[";
+    for (size_t i = 0; i < c.write_policy.banned_kinds.size(); ++i) {
+      if (i) out += ',';
+      append_uint(out, c.write_policy.banned_kinds[i]);
+    }
+    out += "],\"time\":0}]";
+  }
   out += '}';
   return out;
 }

@@ -57,6 +57,17 @@ struct RelayConfig {
   std::string pubkey;     // operator's hex pubkey, may be empty
   std::string contact;
   std::string icon;       // NIP-11 icon URL, may be empty
+  // More NIP-11 fields, each omitted when empty: URLs (banner image,
+  // policies), the relay's own pubkey (`self`, hex), ISO 3166-1 country codes
+  // (or EU), IETF language tags, community tags.
+  std::string banner;
+  std::string self;
+  std::string terms_of_service;
+  std::string posting_policy;
+  std::string privacy_policy;
+  std::vector<std::string> relay_countries;
+  std::vector<std::string> language_tags;
+  std::vector<std::string> tags;
   std::string relay_url;  // public ws(s):// URL; NIP-42 AUTH checks the relay tag against it
   std::string software = "https://github.com/nostr-edge/nostr-edge-relay";
   std::string version = "0.1.0";
@@ -85,6 +96,8 @@ struct RelayConfig {
 
 // Parses configuration JSON:
 //   {"name":..,"description":..,"pubkey":..,"contact":..,"relay_url":..,
+//    "icon","banner","self","terms_of_service","posting_policy","privacy_policy":string,
+//    "relay_countries","language_tags","tags":[string..],
 //    "software":..,"version":..,"auth_required":bool,"auth_timeout":seconds,
 //    "blocked_ips":[string..],"admin_pubkeys":"hex,hex..",
 //    "restricted_writes":bool,"allowed_pubkeys":[hex..],"banned_pubkeys":[hex..],

@@ -192,3 +192,43 @@ TEST_CASE("config: operator settings parse, and bad values name the setting") {
   CHECK(parse_config(R"({"rate_limits":{"evnt_per_ip":{}}})").error().text.find("rate_limits.evnt_per_ip") != std::string::npos);
   CHECK(parse_config(R"({"restricted_writes":"yes"})").error().text.find("restricted_writes") != std::string::npos);
 }
+
+TEST_CASE("NIP-11: every configured field is published, nothing unconfigured, limitation as enforced") {
+  Signer a(2);
+  auto c = parse_config(R"({"name":"r","banner":"https://x.example/b.png","icon":"https://x.example/i.png","self":")" +
+                        a.pubkey() +
+                        R"(","terms_of_service":"https://x.example/tos","posting_policy":"https://x.example/pp",)"
+                        R"("privacy_policy":"https://x.example/privacy","relay_countries":["CA","EU"],)"
+                        R"("language_tags":["en","en-419"],"tags":["sfw-only"],"allowed_kinds":[1],"banned_kinds":[4,1059],)"
+                        R"("limits":{"min_pow_difficulty":8,"created_at_upper_limit":600}})");
+  REQUIRE(c);
+  simdjson::dom::parser p;
+  const std::string json = nostr::relay_info_json(c.value());
+  simdjson::dom::element doc;
+  REQUIRE(p.parse(json).get(doc) == simdjson::SUCCESS);
+  std::string_view s;
+  CHECK((doc["banner"].get_string().get(s) == simdjson::SUCCESS && s == "https://x.example/b.png"));
+  CHECK((doc["self"].get_string().get(s) == simdjson::SUCCESS && s == a.pubkey()));
+  CHECK((doc["privacy_policy"].get_string().get(s) == simdjson::SUCCESS && s == "https://x.example/privacy"));
+  CHECK((doc["terms_of_service"].get_string().get(s) == simdjson::SUCCESS && s == "https://x.example/tos"));
+  CHECK((doc["posting_policy"].get_string().get(s) == simdjson::SUCCESS && s == "https://x.example/pp"));
+  CHECK(json.find(R"("relay_countries":["CA","EU"])") != std::string::npos);
+  CHECK(json.find(R"("language_tags":["en","en-419"])") != std::string::npos);
+  CHECK(json.find(R"("tags":["sfw-only"])") != std::string::npos);
+  CHECK(json.find(R"("retention":[{"kinds":[4,1059],"time":0}])") != std::string::npos);
+  CHECK(json.find(R"("restricted_writes":true)") != std::string::npos);  // only kind 1 is accepted
+  CHECK(json.find(R"("min_pow_difficulty":8)") != std::string::npos);
+  CHECK(json.find(R"("created_at_upper_limit":600)") != std::string::npos);
+  // Defaults: nothing that is not configured or enforced.
+  const std::string plain = nostr::relay_info_json(nostr::RelayConfig{});
+  for (const char* absent : {"banner", "self", "terms_of_service", "posting_policy", "privacy_policy", "relay_countries",
+                             "language_tags", "\"tags\"", "retention", "fees", "payments_url", "icon"}) {
+    CAPTURE(absent);
+    CHECK(plain.find(absent) == std::string::npos);
+  }
+  CHECK(plain.find(R"("restricted_writes":false)") != std::string::npos);
+  // Bad values name the setting.
+  CHECK(parse_config(R"({"relay_countries":["Canada"]})").error().text.find("relay_countries") != std::string::npos);
+  CHECK(parse_config(R"({"banner":"ftp://x"})").error().text.find("banner must be an http(s) URL") != std::string::npos);
+  CHECK(parse_config(R"({"self":"npub1"})").error().text.find("self must be a 64-character") != std::string::npos);
+}
