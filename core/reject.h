@@ -77,6 +77,7 @@ enum class Code : uint16_t {
   auth_only_kind = 59,   // kind 22242 published as an EVENT
   protected_event = 60,  // NIP-70: only its authenticated author may publish it
   pow_too_low = 61,      // NIP-13: below limits.min_pow_difficulty
+  bad_negentropy = 62,   // NIP-77: a malformed negentropy message (core/negentropy.h)
 };
 
 // Returns a stable snake_case name for the code ("id_mismatch"). Static storage.
