@@ -9,10 +9,13 @@
 //
 // Interoperates with the reference implementation (hoytech/negentropy): 16
 // buckets per split, an IdList below 32 items, the 200-byte margin under the
-// frame size limit. One deliberate difference: when a reply is cut at the frame
-// size limit, the closing fingerprint covers everything after the last range
-// the reply lists (the reference hashes from the range it dropped, which can
-// hide differences in that range from the peer).
+// frame size limit. One deliberate difference: when a message is cut at the
+// frame size limit, we write the pending skip and close with the fingerprint
+// of everything from the dropped range on. The reference closes from the last
+// bound it wrote but hashes only the items after the dropped range: a peer
+// compares two different sets, which costs a round, or, when its items from
+// that bound on equal the sender's items after the dropped range, skips the
+// dropped range's differences for good.
 #pragma once
 
 #include <array>
