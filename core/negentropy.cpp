@@ -310,7 +310,12 @@ class Reconciler {
     // Past the budget go at most: a server IdList's header (<= 47 bytes, its
     // ids are counted) or a pending skip (<= 45), then the closing
     // fingerprint (19). The reference's 200-byte margin covers both.
-    budget_ = options.frame_size_limit == 0 ? SIZE_MAX : options.frame_size_limit - 200;
+    // Limits below the minimum are raised to it (asserted by the callers, so
+    // a release build still never wraps below the margin).
+    const uint32_t limit = options.frame_size_limit == 0 && role == Role::client
+                               ? 0
+                               : std::max(options.frame_size_limit, kMinFrameSizeLimit);
+    budget_ = limit == 0 ? SIZE_MAX : limit - 200;
     out_.push_back(kProtocolVersion);
   }
 

@@ -144,9 +144,9 @@ class Storage {
 
 struct Options {
   // Largest message produced, in bytes (the hex on the wire is twice this).
-  // The server needs one (asserted >= kMinFrameSizeLimit); 0 means no limit
-  // and is allowed for the client only. A cut reply ends with a fingerprint
-  // of the rest, which the next rounds reconcile.
+  // At least kMinFrameSizeLimit (asserted; release builds raise smaller
+  // values to it). 0 means no limit and is allowed for the client only. A cut
+  // message ends with a fingerprint of the rest, which later rounds reconcile.
   uint32_t frame_size_limit = 60000;
   // Most ranges accepted in one incoming message; more is rejected. Each range
   // costs the server O(log n + kBlock) and at most one SHA-256, and the reply
@@ -159,12 +159,14 @@ struct Options {
 };
 
 // Server side: returns the reply to a client message, initial (NEG-OPEN) or
-// later (NEG-MSG). Borrows `storage` and `msg` for the call only.
+// later (NEG-MSG). Borrows `storage` and `msg` for the call only; allocates
+// the parsed ranges (72 bytes each) and the reply for the call.
 //  - A version byte in 0x60..0x6f other than 0x61: replies with just 0x61 (NIP-77).
 //  - Malformed input is a Code::bad_negentropy rejection: empty message,
-//    version byte outside 0x60..0x6f, truncated or oversized varint, mode
-//    above 2, id prefix above 32 bytes, IdList shorter than its count, bounds
-//    out of order, more than max_ranges ranges. The whole message is checked
+//    version byte outside 0x60..0x6f, truncated, oversized or non-minimal
+//    varint, bound timestamp beyond 2^64-1, mode above 2, id prefix above 32
+//    bytes, IdList shorter than its count, bounds out of order (equal bounds,
+//    an empty range, are allowed), more than max_ranges ranges. The whole message is checked
 //    before any reply is built.
 //  - The reply never exceeds options.frame_size_limit bytes.
 [[nodiscard]] Result<std::vector<uint8_t>> server_reconcile(const Storage& storage,
@@ -184,9 +186,9 @@ std::vector<uint8_t> client_initiate(const Storage& storage);
 // the cut is reconciled anew, ranges already settled included (the reference
 // does the same); callers that need each id once deduplicate. A server
 // without a frame size limit can send more ranges than the default
-// max_ranges: raise it for such peers. Rejects
-// what server_reconcile rejects, and any version byte other than 0x61;
-// nothing is appended then. Borrows everything for the call only.
+// max_ranges: raise it for such peers. Rejects what server_reconcile
+// rejects, and any version byte other than 0x61; nothing is appended then.
+// Borrows everything for the call only.
 [[nodiscard]] Result<std::vector<uint8_t>> client_reconcile(const Storage& storage,
                                                             std::span<const uint8_t> msg,
                                                             std::vector<Id>& have,
