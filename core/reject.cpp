@@ -67,6 +67,7 @@ std::string_view code_name(Code c) {
     NOSTR_CODE_NAME(protected_event)
     NOSTR_CODE_NAME(pow_too_low)
     NOSTR_CODE_NAME(vanish_elsewhere)
+    NOSTR_CODE_NAME(bad_negentropy)
 #undef NOSTR_CODE_NAME
   }
   return "unknown";

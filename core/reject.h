@@ -78,6 +78,7 @@ enum class Code : uint16_t {
   protected_event = 60,  // NIP-70: only its authenticated author may publish it
   pow_too_low = 61,      // NIP-13: below limits.min_pow_difficulty
   vanish_elsewhere = 62, // NIP-62: a request to vanish not naming this relay
+  bad_negentropy = 63,   // NIP-77: a malformed negentropy message (core/negentropy.h)
 };
 
 // Returns a stable snake_case name for the code ("id_mismatch"). Static storage.
