@@ -44,6 +44,9 @@ uint32_t* u32_limit(Limits& l, std::string_view k) {
       {"max_queries_in_flight_total", &Limits::max_queries_in_flight_total},
       {"max_pending_counts", &Limits::max_pending_counts},
       {"max_pending_counts_total", &Limits::max_pending_counts_total},
+      {"max_neg_sessions", &Limits::max_neg_sessions},
+      {"max_neg_records", &Limits::max_neg_records},
+      {"max_neg_bytes_total", &Limits::max_neg_bytes_total},
   };
   for (const Entry& e : kFields) {
     if (e.name == k) return &(l.*e.field);
@@ -343,7 +346,7 @@ std::string relay_info_json(const RelayConfig& c) {
   // NIP-50 where search is on, NIP-86 where it answers (administrators set).
   out += ",\"supported_nips\":[1,9,11,13,17,40,42,45";
   if (!c.search_kinds.empty()) out += ",50";
-  out += ",59,62,70";
+  out += ",59,62,70,77";
   if (!c.admin_pubkeys.empty()) out += ",86";
   out += ']';
   out += ",\"software\":";

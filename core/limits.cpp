@@ -28,6 +28,9 @@ std::string check_limits(const Limits& l) {
   }
   if (l.max_event_size < 1024) return "max_event_size must be at least 1024";
   if (l.min_pow_difficulty > 256) return "min_pow_difficulty must be at most 256";
+  if (static_cast<uint64_t>(l.max_neg_records) * 48 > l.max_neg_bytes_total) {
+    return "max_neg_bytes_total must hold at least one sync of max_neg_records (48 bytes each while loading)";
+  }
   return {};
 }
 

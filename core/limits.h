@@ -52,6 +52,12 @@ struct Limits {
   uint32_t max_query_output_rate = 2097152;
   uint32_t max_pending_counts = 4;             // COUNTs in flight per connection
   uint32_t max_pending_counts_total = 256;     // relay-wide
+  // NIP-77 negentropy: open syncs per connection, records one sync may hold
+  // (a filter matching more gets NEG-ERR "blocked:"), and the bytes all syncs'
+  // records take relay-wide (41 per record, core/negentropy.h).
+  uint32_t max_neg_sessions = 2;
+  uint32_t max_neg_records = 100000;
+  uint32_t max_neg_bytes_total = 8388608;
 };
 
 // Returns a reason if `l` is inconsistent (e.g. a page smaller than one event).

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "core/json_writer.h"
+#include "core/negentropy.h"
 
 namespace nostr {
 namespace {
@@ -234,7 +235,36 @@ ParsedFrame MessageParser::parse(std::string_view frame, bool padded, size_t fil
   }
 
   if (type == "NEG-OPEN" || type == "NEG-MSG" || type == "NEG-CLOSE") {
-    return success(NegMessage{std::string(type), n >= 2 ? sub_at(1) : std::nullopt});
+    const size_t arity = type == "NEG-OPEN" ? 4 : type == "NEG-MSG" ? 3 : 2;
+    if (n < 2) return fail(Code::wrong_arity, std::string(type) + " message needs a subscription id");
+    auto sub = sub_at(1);
+    if (!sub) return fail(Code::bad_sub_id, bad_sub_text);
+    auto neg_err = [&](Reject rej) {
+      ParsedFrame r;
+      r.error.reject = std::move(rej);
+      r.error.reply = ReplyKind::neg_err;
+      r.error.sub_id = sub->str();
+      r.error.ends_subscription = true;
+      return r;
+    };
+    if (n != arity) {
+      return neg_err(reject(Code::wrong_arity, std::string(type) + " message must have exactly " +
+                                                   std::to_string(arity) + " elements"));
+    }
+    if (type == "NEG-CLOSE") return success(NegCloseMessage{std::move(*sub)});
+    std::string_view hex;
+    if (arr.at(n - 1).get_string().get(hex) != SUCCESS) {
+      return neg_err(reject(Code::bad_negentropy, "negentropy message must be a hex string"));
+    }
+    auto bytes = neg::message_from_hex(hex);
+    if (!bytes) return neg_err(bytes.error());
+    if (type == "NEG-MSG") return success(NegMsgMessage{std::move(*sub), std::move(bytes).value()});
+    if (filter_budget != SIZE_MAX && CompiledFilter::estimate_cost(arr.at(2).value_unsafe()) > filter_budget) {
+      return neg_err(reject(Code::rate_limited, "this filter would take more than this connection may hold; use fewer values"));
+    }
+    auto f = CompiledFilter::compile(arr.at(2).value_unsafe(), limits_);
+    if (!f) return neg_err(f.error());
+    return success(NegOpenMessage{std::move(*sub), std::move(f).value(), std::move(bytes).value()});
   }
 
   const std::string shown(utf8_prefix(type, 32));
@@ -246,6 +276,7 @@ std::string reply_for(const MessageError& err) {
   switch (err.reply) {
     case ReplyKind::ok: return ok_message(err.event_id, false, text);
     case ReplyKind::closed: return closed_message(err.sub_id, text);
+    case ReplyKind::neg_err: return neg_err_message(err.sub_id, text);
     case ReplyKind::notice: break;
   }
   return notice_message(text);

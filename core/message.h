@@ -36,29 +36,42 @@ struct CloseMessage {
 struct AuthMessage {
   Event event;  // structure checked only
 };
-// NEG-OPEN / NEG-MSG / NEG-CLOSE: recognised so they can be answered with NEG-ERR.
-struct NegMessage {
-  std::string type;
-  std::optional<SubId> sub;
+// NIP-77 negentropy. Sub ids are their own namespace (not REQ's).
+// ["NEG-OPEN", sub, filter, hex]: the filter compiled, the message hex-decoded.
+struct NegOpenMessage {
+  SubId sub;
+  CompiledFilter filter;
+  std::vector<uint8_t> message;
+};
+// ["NEG-MSG", sub, hex]
+struct NegMsgMessage {
+  SubId sub;
+  std::vector<uint8_t> message;
+};
+// ["NEG-CLOSE", sub]
+struct NegCloseMessage {
+  SubId sub;
 };
 
-using ClientMessage =
-    std::variant<EventMessage, ReqMessage, CountMessage, CloseMessage, AuthMessage, NegMessage>;
+using ClientMessage = std::variant<EventMessage, ReqMessage, CountMessage, CloseMessage, AuthMessage, NegOpenMessage,
+                                   NegMsgMessage, NegCloseMessage>;
 
 // How a refused frame must be answered.
 enum class ReplyKind : uint8_t {
   notice,  // ["NOTICE", msg]: nothing to tie the error to
   ok,      // ["OK", event_id, false, msg]: an EVENT/AUTH whose id could be read
   closed,  // ["CLOSED", sub_id, msg]: a REQ/COUNT whose sub id is valid
+  neg_err, // ["NEG-ERR", sub_id, msg]: a NEG-OPEN/NEG-MSG whose sub id is valid
 };
 
 struct MessageError {
   Reject reject;
   ReplyKind reply = ReplyKind::notice;
   std::string event_id;  // for ReplyKind::ok: the id string as sent (<= 64 chars)
-  std::string sub_id;    // for ReplyKind::closed
+  std::string sub_id;    // for ReplyKind::closed and neg_err
   // A refused REQ: an open subscription with sub_id ends (the client was told
-  // CLOSED for that id, so nothing more may be delivered on it).
+  // CLOSED for that id, so nothing more may be delivered on it). With
+  // ReplyKind::neg_err: the negentropy session sub_id ends.
   bool ends_subscription = false;
 };
 

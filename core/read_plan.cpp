@@ -317,6 +317,31 @@ Result<SqlStatement> plan_count_hll(const std::vector<CompiledFilter>& filters, 
   return st;
 }
 
+Result<SqlStatement> plan_neg_page(const CompiledFilter& f, uint64_t now, const std::vector<Pubkey>& readers,
+                                   const std::optional<NegCursor>& after, uint32_t page) {
+  if (condition_count(f) + 1 > kMaxConditions) return too_complex();
+  QueryBuilder q(/*lists_as_json=*/list_values(f) + readers.size() + 14 > kMaxSqlParams);
+  const std::string from = build_from_where(f, q, now, readers);
+  // The tag1 shape walks tags(name, value, created_at, event_id) in order.
+  const bool by_tag = shape_of(f) == Shape::tag1;
+  const std::string t = by_tag ? "t.created_at" : "e.created_at";
+  const std::string id = by_tag ? "t.event_id" : "e.id";
+  const bool newest_first = f.limit().has_value();
+  if (after) {
+    q.add(newest_first ? "(" + t + " < ? OR (" + t + " = ? AND " + id + " > ?))" : "(" + t + ", " + id + ") > (?, ?)");
+    q.param(SqlParam::of(static_cast<int64_t>(after->created_at)));
+    if (newest_first) q.param(SqlParam::of(static_cast<int64_t>(after->created_at)));
+    q.param(SqlParam::of(after->id.hex()));
+  }
+  SqlStatement st;
+  st.sql = "SELECT e.created_at, e.id" + from + q.where() + " ORDER BY " + t + (newest_first ? " DESC, " : ", ") + id +
+           " LIMIT ?";
+  q.param(SqlParam::of(static_cast<int64_t>(page)));
+  if (q.param_count() > kMaxSqlParams) return too_complex();
+  st.params = q.take_params();
+  return st;
+}
+
 SqlStatement plan_fetch(const std::vector<EventId>& ids) {
   std::string list = "[";
   for (size_t i = 0; i < ids.size(); ++i) {

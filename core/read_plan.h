@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/filter.h"
@@ -50,6 +51,19 @@ inline constexpr uint32_t kGiftWrapKind = 1059;
 // `offset` comes from hll_offset (8..23).
 [[nodiscard]] Result<SqlStatement> plan_count_hll(const std::vector<CompiledFilter>& filters, uint64_t now,
                                                   const std::vector<Pubkey>& readers, uint8_t offset);
+
+// NIP-77: one page of the (created_at, id) pairs of the events matching `f`,
+// strictly after `after` when given, at most `page` rows; same visibility
+// rules as plan_query (expiry, others' gift wraps). Without a limit the pages
+// go ascending by (created_at, id) through the whole set; with one, in REQ
+// order (newest first, ties by lowest id), and the caller stops at the limit
+// (the set a REQ with that filter would return, however large the limit).
+struct NegCursor {
+  uint64_t created_at;
+  EventId id;
+};
+[[nodiscard]] Result<SqlStatement> plan_neg_page(const CompiledFilter& f, uint64_t now, const std::vector<Pubkey>& readers,
+                                                 const std::optional<NegCursor>& after, uint32_t page);
 
 // Returns the SELECT yielding (id, raw) of the stored events among `ids`, in
 // no particular order: one page of a stored query whose ids plan_query found.

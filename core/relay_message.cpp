@@ -73,6 +73,15 @@ std::string count_message(const SubId& sub, uint64_t count, bool approximate, st
   return out;
 }
 
+std::string neg_msg_message(std::string_view sub_id, std::string_view hex) {
+  std::string out = "[\"NEG-MSG\",";
+  append_json_string(out, sub_id);
+  out += ",\"";
+  out += hex;  // lowercase hex: nothing to escape
+  out += "\"]";
+  return out;
+}
+
 std::string neg_err_message(std::string_view sub_id, std::string_view reason) {
   std::string out = "[\"NEG-ERR\",";
   append_json_string(out, sub_id);

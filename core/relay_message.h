@@ -28,5 +28,7 @@ std::string auth_message(std::string_view challenge);
 std::string count_message(const SubId& sub, uint64_t count, bool approximate, std::string_view hll_hex = {});
 // ["NEG-ERR", <sub_id>, <reason>]
 std::string neg_err_message(std::string_view sub_id, std::string_view reason);
+// ["NEG-MSG", <sub_id>, <hex>]
+std::string neg_msg_message(std::string_view sub_id, std::string_view hex);
 
 }  // namespace nostr

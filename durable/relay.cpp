@@ -143,6 +143,7 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
     ++metrics_.messages_in["invalid"];
     const MessageError& err = r.error;
     if (err.reply == ReplyKind::closed && err.ends_subscription) return refuse_req(conn, err.sub_id, err.reject.wire_message());
+    if (err.reply == ReplyKind::neg_err) return neg_error(conn, err.sub_id, err.reject.wire_message());
     out_.send(conn, reply_for(err));
     return;
   }
@@ -165,14 +166,17 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
   } else if (auto* auth = std::get_if<AuthMessage>(&m)) {
     ++metrics_.messages_in["AUTH"];
     on_auth(conn, auth->event, now);
-  } else if (auto* neg = std::get_if<NegMessage>(&m)) {
+  } else if (auto* open = std::get_if<NegOpenMessage>(&m)) {
     ++metrics_.messages_in["NEG"];
-    const std::string reason = "error: negentropy (NIP-77) is not supported by this relay";
-    if (neg->sub) {
-      out_.send(conn, neg_err_message(neg->sub->str(), reason));
-    } else {
-      out_.send(conn, notice_message(reason));
-    }
+    if (!rate_req(conn, c, open->sub, now, /*neg=*/true)) return;
+    on_neg_open(conn, std::move(*open), now);
+  } else if (auto* msg = std::get_if<NegMsgMessage>(&m)) {
+    ++metrics_.messages_in["NEG"];
+    if (!rate_req(conn, c, msg->sub, now, /*neg=*/true)) return;
+    on_neg_msg(conn, *msg, now);
+  } else if (auto* nc = std::get_if<NegCloseMessage>(&m)) {
+    ++metrics_.messages_in["NEG"];
+    drop_neg(conn, nc->sub.str());
   }
 }
 
@@ -238,6 +242,7 @@ void Relay::close(uint32_t conn) {
   std::vector<SubHandle> handles;
   for (const auto& [id, h] : it->second.subs) handles.push_back(h);
   for (const SubHandle h : handles) remove_subscription(h);
+  drop_negs_of(conn);
   const bool in_sql = it->second.subs_in_sql;
   conns_.erase(conn);
   if (in_sql) out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
@@ -259,6 +264,8 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
     on_count_done(std::move(*cnt), ok, results);
   } else if (std::holds_alternative<PendingSweep>(op)) {
     on_sweep_done(ok, results, now);
+  } else if (auto* np = std::get_if<PendingNegPage>(&op)) {
+    on_neg_page_done(*np, ok, results);
   } else if (auto* v = std::get_if<PendingVanish>(&op)) {
     on_vanish_done(*v, ok, results);
   } else if (std::holds_alternative<PendingMgmtLoad>(op)) {

@@ -27,6 +27,7 @@
 #include "core/management.h"
 #include "core/rate_limit.h"
 #include "core/message.h"
+#include "core/negentropy.h"
 #include "core/policy.h"
 #include "core/query_plan.h"
 #include "core/verify.h"
@@ -259,6 +260,24 @@ class Relay {
     bool hll = false;  // plan_count_hll's rows, not plan_count's
   };
   struct PendingSweep {};    // the NIP-40 expiry sweep's Store batch
+  // NIP-77: a negentropy sync's records, read a page at a time before the
+  // first reply; then its sealed Storage answers each NEG-MSG.
+  struct NegSession {
+    explicit NegSession(CompiledFilter f) : filter(std::move(f)) {}
+    uint64_t generation = 0;          // tells a page of a replaced session apart
+    CompiledFilter filter;
+    std::vector<uint8_t> initial;     // the NEG-OPEN message, answered once loaded
+    std::vector<neg::Item> loading;   // records read so far
+    neg::Storage storage;
+    bool ready = false;
+    uint64_t last_used = 0;
+    size_t charged = 0;               // bytes counted in neg_bytes_
+  };
+  struct PendingNegPage {  // Store: one plan_neg_page
+    uint32_t conn;
+    std::string sub;
+    uint64_t generation;
+  };
   struct PendingVanish {     // Store: one plan_vanish_step (NIP-62)
     size_t result_stmt;
   };
@@ -276,7 +295,7 @@ class Relay {
     Pubkey admin;
   };
   // Everything the engine waits for from its host, by token.
-  using PendingOp = std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish, PendingSchema, PendingRestore,
+  using PendingOp = std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish, PendingNegPage, PendingSchema, PendingRestore,
                                  PendingTimers, PendingBuckets, PendingWakes, PendingCounters, PendingMgmtLoad, PendingMgmtVersion,
                                  PendingAdmin>;
   // A management request that arrived before the state was loaded.
@@ -289,6 +308,16 @@ class Relay {
   void on_req(uint32_t conn, ReqMessage&& m, uint64_t now);
   void on_count(uint32_t conn, CountMessage&& m, uint64_t now);
   void on_close(uint32_t conn, const CloseMessage& m);
+  // NIP-77 (relay_neg.cpp).
+  void on_neg_open(uint32_t conn, NegOpenMessage&& m, uint64_t now);
+  void on_neg_msg(uint32_t conn, const NegMsgMessage& m, uint64_t now);
+  void on_neg_page_done(const PendingNegPage& p, bool ok, std::string_view results);
+  void neg_error(uint32_t conn, const std::string& sub, std::string_view reason);
+  void drop_neg(uint32_t conn, const std::string& sub);
+  void drop_negs_of(uint32_t conn);
+  // Frees the memory of syncs idle since before `idle_before`, oldest first,
+  // until `need` more bytes fit the budget. Returns whether they fit.
+  bool make_neg_room(size_t need, uint64_t idle_before);
   void on_auth(uint32_t conn, const Event& e, uint64_t now);
   // EVENT pipeline: admit (policy before verify, cheap duplicate check, write
   // budgets; false: answered) -> validate_event -> apply (policy after verify,
@@ -348,7 +377,8 @@ class Relay {
   // refusal (and closing a connection that keeps hammering).
   bool rate_event(uint32_t conn, Connection& c, const Event& e, uint64_t now);
   bool rate_event_author(uint32_t conn, Connection& c, const Event& e, uint64_t now);
-  bool rate_req(uint32_t conn, Connection& c, const SubId& sub, uint64_t now);
+  // `neg`: a NEG-OPEN/NEG-MSG, refused with NEG-ERR (ending the sync), not CLOSED.
+  bool rate_req(uint32_t conn, Connection& c, const SubId& sub, uint64_t now, bool neg = false);
   // A rate refusal was sent: counts it, closes conn past rate_limits.max_refusals.
   void count_rate_refusal(uint32_t conn, Connection& c, uint64_t now);
   void mark_buckets_dirty(Connection& c, uint64_t now);
@@ -426,6 +456,9 @@ class Relay {
   SubscriptionIndex index_;
   RecentIds recent_{16384};
   std::unordered_map<uint32_t, Connection> conns_;
+  std::map<std::pair<uint32_t, std::string>, NegSession> negs_;  // by (connection, sub id)
+  size_t neg_bytes_ = 0;
+  uint64_t neg_generation_ = 0;
   std::unordered_map<SubHandle, std::unique_ptr<Subscription>> subs_;
   // Group commit: one D1 write batch in flight; events verified meanwhile wait
   // in write_queue_ and go together in the next batch.

@@ -62,7 +62,7 @@ bool Relay::rate_event_author(uint32_t conn, Connection& c, const Event& e, uint
   return false;
 }
 
-bool Relay::rate_req(uint32_t conn, Connection& c, const SubId& sub, uint64_t now) {
+bool Relay::rate_req(uint32_t conn, Connection& c, const SubId& sub, uint64_t now, bool neg) {
   const RateLimits& rl = config_.rate_limits;
   if (policy_.rate_exempt(view(c), nullptr)) return true;
   std::string why;
@@ -81,8 +81,12 @@ bool Relay::rate_req(uint32_t conn, Connection& c, const SubId& sub, uint64_t no
   mark_buckets_dirty(c, now);
   if (why.empty()) return true;
   ++metrics_.reqs_refused;
-  log_refusal(conn, "REQ", why);
-  out_.send(conn, closed_message(sub.str(), why));
+  log_refusal(conn, neg ? "NEG" : "REQ", why);
+  if (neg) {
+    neg_error(conn, sub.str(), why);
+  } else {
+    out_.send(conn, closed_message(sub.str(), why));
+  }
   count_rate_refusal(conn, c, now);
   return false;
 }

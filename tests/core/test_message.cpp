@@ -211,13 +211,34 @@ TEST_CASE("valid messages become typed values") {
     CHECK(std::holds_alternative<nostr::AuthMessage>(*r.message));
   }
   {
-    auto r = parser.parse("[\"NEG-OPEN\",\"n1\",{},\"6100\"]", false);
+    auto r = parser.parse("[\"NEG-OPEN\",\"n1\",{\"kinds\":[1]},\"6100\"]", false);
     REQUIRE(r.ok());
-    auto& neg = std::get<nostr::NegMessage>(*r.message);
-    CHECK(neg.type == "NEG-OPEN");
-    REQUIRE(neg.sub);
-    CHECK(neg.sub->str() == "n1");
+    auto& open = std::get<nostr::NegOpenMessage>(*r.message);
+    CHECK(open.sub.str() == "n1");
+    CHECK(*open.filter.kinds() == std::vector<uint16_t>{1});
+    CHECK(open.message == std::vector<uint8_t>{0x61, 0x00});
+    auto m = parser.parse("[\"NEG-MSG\",\"n1\",\"61\"]", false);
+    REQUIRE(m.ok());
+    CHECK(std::get<nostr::NegMsgMessage>(*m.message).message == std::vector<uint8_t>{0x61});
+    auto c = parser.parse("[\"NEG-CLOSE\",\"n1\"]", false);
+    REQUIRE(c.ok());
+    CHECK(std::get<nostr::NegCloseMessage>(*c.message).sub.str() == "n1");
   }
+}
+
+TEST_CASE("NIP-77 frames: bad ones are answered with NEG-ERR for their id, or a NOTICE without one") {
+  nostr::Limits limits;
+  nostr::MessageParser parser(limits);
+  auto err = [&](const std::string& frame) {
+    auto r = parser.parse(frame, false);
+    REQUIRE_FALSE(r.ok());
+    return nostr::reply_for(r.error);
+  };
+  CHECK(err(R"(["NEG-OPEN","n",{},"6G"])") == R"(["NEG-ERR","n","invalid: negentropy: not lowercase hex"])");
+  CHECK(err(R"(["NEG-OPEN","n",{"kinds":["x"]},"61"])").rfind(R"(["NEG-ERR","n","invalid: kinds)", 0) == 0);
+  CHECK(err(R"(["NEG-MSG","n"])") == R"(["NEG-ERR","n","invalid: NEG-MSG message must have exactly 3 elements"])");
+  CHECK(err(R"(["NEG-MSG","n",7])") == R"(["NEG-ERR","n","invalid: negentropy message must be a hex string"])");
+  CHECK(err(R"(["NEG-CLOSE"])").rfind(R"(["NOTICE","invalid: NEG-CLOSE message needs a subscription id"])", 0) == 0);
 }
 
 TEST_CASE("subscription ids: 1-64 characters, no control characters") {

@@ -307,7 +307,9 @@ TEST_CASE("limits: too many subscriptions, malformed frames keep the connection 
   CHECK(got[1] == "[\"NOTICE\",\"invalid: unknown message type WHAT\"]");
   CHECK(starts_with(got[2], "[\"CLOSED\",\"x\",\"invalid: authors must contain"));
   h.send(1, "[\"NEG-OPEN\",\"n\",{},\"00\"]");
-  CHECK(h.take(1) == std::vector<std::string>{"[\"NEG-ERR\",\"n\",\"error: negentropy (NIP-77) is not supported by this relay\"]"});
+  const auto neg = h.take(1);  // a version byte NIP-77 does not define
+  REQUIRE(neg.size() == 1);
+  CHECK(starts_with(neg[0], "[\"NEG-ERR\",\"n\",\"invalid: negentropy:"));
   h.send(1, "[\"REQ\",\"s\",{\"search\":\"a b c d e f g h i j k l m n o p q\"}]");
   CHECK(h.take(1).at(0) == "[\"CLOSED\",\"s\",\"invalid: search has 17 words (limit is 16)\"]");
 }

@@ -42,7 +42,7 @@ test('NIP-11: the whole document from configuration, limitation as enforced, the
     if (k !== 'banned_kinds') assert.deepEqual(info[k], v, k);
   }
   assert.deepEqual(info.retention, [{ kinds: [4], time: 0 }]);
-  assert.deepEqual(info.supported_nips, [1, 9, 11, 13, 17, 40, 42, 45, 50, 59, 62, 70]);
+  assert.deepEqual(info.supported_nips, [1, 9, 11, 13, 17, 40, 42, 45, 50, 59, 62, 70, 77]);
   assert.equal(typeof info.software, 'string');
   assert.equal(typeof info.version, 'string');
   const l = info.limitation;

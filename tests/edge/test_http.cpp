@@ -61,11 +61,11 @@ TEST_CASE("NIP-11 document with CORS when asked for application/nostr+json") {
   CHECK(header(resp, "Content-Type") == "application/nostr+json");
   CHECK(header(resp, "Access-Control-Allow-Origin") == "*");
   CHECK(resp.body.find("\"name\":\"test relay\"") != std::string::npos);
-  CHECK(resp.body.find("\"supported_nips\":[1,9,11,13,17,40,42,45,50,59,62,70]") != std::string::npos);
+  CHECK(resp.body.find("\"supported_nips\":[1,9,11,13,17,40,42,45,50,59,62,70,77]") != std::string::npos);
   // NIP-86 is advertised only when administrators are configured.
   nostr::RelayConfig with_admin;
   with_admin.admin_pubkeys = {*nostr::Pubkey::from_hex(std::string(64, 'a'))};
-  CHECK(handle_request(r, with_admin).body.find("\"supported_nips\":[1,9,11,13,17,40,42,45,50,59,62,70,86]") != std::string::npos);
+  CHECK(handle_request(r, with_admin).body.find("\"supported_nips\":[1,9,11,13,17,40,42,45,50,59,62,70,77,86]") != std::string::npos);
   CHECK(resp.body.find("\"max_subscriptions\":7") != std::string::npos);
   simdjson::dom::parser p;
   simdjson::dom::element el;
