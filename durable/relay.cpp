@@ -53,6 +53,8 @@ std::string Relay::stats_json(uint64_t memory_bytes) const {
       .uint("queries_waiting", waiting)
       .uint("pending_counts", pending_counts_)
       .uint("recent_ids", recent_.size())
+      .uint("neg_syncs", negs_.size())
+      .uint("neg_bytes", neg_bytes_)
       .uint("memory_bytes", memory_bytes)
       .finish();
 }
