@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <variant>
 #include <new>
 #include <string>
 
@@ -73,7 +75,8 @@ int32_t nr_check_frame(nr_ctx* ctx, const uint8_t* frame, uint32_t len, double n
     ctx->out = nostr::reply_for(parsed.error);
     return static_cast<int32_t>(parsed.error.reject.code);
   }
-  static constexpr const char* kNames[] = {"EVENT", "REQ", "COUNT", "CLOSE", "AUTH", "NEG"};
+  static constexpr const char* kNames[] = {"EVENT", "REQ", "COUNT", "CLOSE", "AUTH", "NEG", "NEG", "NEG"};
+  static_assert(std::size(kNames) == std::variant_size_v<nostr::ClientMessage>, "one name per message type");
   const nostr::ClientMessage& m = *parsed.message;
   const nostr::Event* ev = nullptr;
   if (auto* e = std::get_if<nostr::EventMessage>(&m)) ev = &e->event;

@@ -1,0 +1,33 @@
+// The native server's configuration: relay.toml (same keys as RELAY_CONFIG,
+// plus a [server] table), then environment overrides. One definition of the
+// relay keys: the TOML is turned into RELAY_CONFIG JSON and given to
+// core/config.h parse_config, so both hosts accept exactly the same settings.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/config.h"
+
+namespace nostr::server {
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 7447;
+  std::string database = "data/relay.sqlite3";
+  std::string metrics_token;  // GET /stats and /metrics need it as a Bearer token; empty: 404
+};
+
+struct Loaded {
+  ServerOptions server;
+  RelayConfig relay;
+};
+
+// Reads `toml_text` (may be empty: every default), then the environment
+// through `getenv`: PORT, BIND, DATABASE, METRICS_TOKEN, ADMIN_PUBKEYS (as on
+// Workers) and RELAY_CONFIG (a JSON object whose top-level keys replace the
+// file's). Returns the configuration, or in `error` a message naming the key.
+std::optional<Loaded> load_config(const std::string& toml_text, const char* (*getenv)(const char*), std::string& error);
+
+}  // namespace nostr::server

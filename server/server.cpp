@@ -1,0 +1,460 @@
+#include "server/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <unordered_map>
+#include <variant>
+
+#include "core/hex.h"
+#include "durable/relay.h"
+#include "edge/http.h"
+#include "server/schema.h"  // generated: schema.sql as kSchemaSql
+#include "server/sqlite_exec.h"
+
+namespace nostr::server {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// Bytes queued for one slow reader before it is disconnected: the relay
+// already paces stored answers; this bounds live fan-out to a reader that
+// stopped reading.
+constexpr size_t kMaxQueuedBytes = 8u << 20;
+// NIP-86 bodies are at most 16 KiB (edge::kMaxAdminBody); other requests have none.
+constexpr size_t kMaxHttpBody = 16 * 1024 + 1;
+
+uint64_t unix_now() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+uint64_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * 4096;
+}
+
+class ServerImpl;
+
+class WsSession : public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(ServerImpl& srv, tcp::socket socket, uint32_t conn) : srv_(srv), ws_(std::move(socket)), conn_(conn) {}
+  void start(http::request<http::string_body> req);
+  void send(std::string text);
+  void close(uint16_t code, std::string reason);
+  uint32_t conn() const { return conn_; }
+
+ private:
+  void read();
+  void write_next();
+  ServerImpl& srv_;
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> out_;
+  size_t queued_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool gone_ = false;
+  websocket::close_reason close_reason_;
+  uint32_t conn_;
+};
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(ServerImpl& srv, tcp::socket socket) : srv_(srv), stream_(std::move(socket)) {}
+  void start() { read(); }
+  void reply(int status, std::vector<std::pair<std::string, std::string>> headers, std::string body);
+
+ private:
+  void read();
+  void on_request();
+  ServerImpl& srv_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::request<http::string_body> req_;
+};
+
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(const Loaded& cfg, std::unique_ptr<sqlite::SqliteDb> store)
+      : cfg_(cfg), acceptor_(ioc_), signals_(ioc_, SIGINT, SIGTERM), timer_(ioc_), relay_(cfg.relay),
+        store_(std::move(store)) {}
+
+  int run() override {
+    boost::system::error_code ec;
+    const auto address = net::ip::make_address(cfg_.server.bind, ec);
+    if (ec) return fail("bind address " + cfg_.server.bind + ": " + ec.message());
+    const tcp::endpoint ep{address, cfg_.server.port};
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return fail("cannot listen on " + cfg_.server.bind + ":" + std::to_string(cfg_.server.port) + ": " + ec.message());
+    const uint16_t port = acceptor_.local_endpoint().port();
+    std::printf("nostr relay listening on ws://%s:%u (database %s)\n", cfg_.server.bind.c_str(), port,
+                cfg_.server.database.c_str());
+    std::fflush(stdout);
+    relay_.restore(unix_now());
+    perform();
+    signals_.async_wait([this](const boost::system::error_code&, int) { shutdown(); });
+    accept();
+    ioc_.run();
+    return 0;
+  }
+
+  // ---- used by the sessions
+  uint32_t open_ws(const std::shared_ptr<WsSession>& s, const http::request<http::string_body>& req, const std::string& ip) {
+    ws_[s->conn()] = s;
+    ConnMeta meta;
+    meta.ip = ip;
+    meta.origin = std::string(req[http::field::origin]);
+    meta.user_agent = std::string(req[http::field::user_agent]);
+    (void)relay_.open(s->conn(), challenge(), "", unix_now(), meta);
+    perform();
+    return s->conn();
+  }
+  void frame(uint32_t conn, std::string_view text) {
+    relay_.frame(conn, text, /*padded=*/false, unix_now());
+    perform();
+  }
+  void oversized(uint32_t conn, uint64_t size) {
+    relay_.oversized_frame(conn, size);
+    perform();
+  }
+  void closed(uint32_t conn) {
+    if (ws_.erase(conn) == 0) return;
+    relay_.close(conn);
+    perform();
+  }
+  uint32_t next_conn() { return ++next_conn_; }
+  void admin(const std::shared_ptr<HttpSession>& s, const std::string& url, const std::string& authorization,
+             const std::string& body) {
+    const uint32_t id = ++next_request_;
+    admin_waiting_[id] = s;
+    relay_.http_admin(id, url, authorization, body, unix_now());
+    perform();
+  }
+  const Loaded& config() const { return cfg_; }
+  durable::Relay& relay() { return relay_; }
+  bool stopping() const { return stopping_; }
+
+ private:
+  int fail(const std::string& why) {
+    std::fprintf(stderr, "nostr-relay-server: %s\n", why.c_str());
+    return 1;
+  }
+
+  std::string challenge() {
+    uint8_t b[16];
+    for (auto& x : b) x = static_cast<uint8_t>(rng_());
+    return to_hex(b, sizeof b);
+  }
+
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (stopping_) return;
+      if (!ec) std::make_shared<HttpSession>(*this, std::move(socket))->start();
+      accept();
+    });
+  }
+
+  // Performs the engine's actions (as js-glue/engine.js does on Workers).
+  void perform() {
+    for (durable::Action& action : relay_.take_actions()) {
+      if (auto* s = std::get_if<durable::Send>(&action)) {
+        if (auto it = ws_.find(s->conn); it != ws_.end()) it->second->send(std::move(s->text));
+      } else if (auto* f = std::get_if<durable::Fanout>(&action)) {
+        for (auto& t : f->targets) {
+          if (auto it = ws_.find(t.conn); it != ws_.end()) it->second->send(t.prefix + f->raw + "]");
+        }
+      } else if (auto* st = std::get_if<durable::Store>(&action)) {
+        stores_.emplace_back(st->token, std::move(st->stmts_json));
+        schedule_stores();
+      } else if (auto* l = std::get_if<durable::LocalSql>(&action)) {
+        std::string out, err;
+        if (!local_.run_one(l->stmt_json, out, err)) std::fprintf(stderr, "local SQL failed: %s\n", err.c_str());
+        if (l->token != 0) {
+          relay_.local_sql_done(l->token, out, unix_now());
+          perform();
+        }
+      } else if (auto* c = std::get_if<durable::Close>(&action)) {
+        if (auto it = ws_.find(c->conn); it != ws_.end()) it->second->close(static_cast<uint16_t>(c->code), c->reason);
+      } else if (auto* h = std::get_if<durable::HttpReply>(&action)) {
+        if (auto it = admin_waiting_.find(h->request); it != admin_waiting_.end()) {
+          it->second->reply(static_cast<int>(h->status), {{"Content-Type", "application/json"}}, std::move(h->body));
+          admin_waiting_.erase(it);
+        }
+      } else if (auto* lg = std::get_if<durable::Log>(&action)) {
+        std::printf("%s\n", lg->line.c_str());
+        std::fflush(stdout);
+      }
+      // SaveConnState: a native restart closes every socket; nothing to keep.
+    }
+    arm_timer();
+  }
+
+  // Group commit: store batches run after the frames already received are
+  // handled, so events verified meanwhile join the engine's next batch.
+  void schedule_stores() {
+    if (store_scheduled_) return;
+    store_scheduled_ = true;
+    net::post(ioc_, [this] { run_stores(); });
+  }
+  void run_stores() {
+    store_scheduled_ = false;
+    while (!stores_.empty()) {
+      auto [token, json] = std::move(stores_.front());
+      stores_.pop_front();
+      std::string out, err;
+      const auto t0 = std::chrono::steady_clock::now();
+      const bool ok = store_->run_batch(json, out, err);
+      relay_.observe_store_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      if (!ok) std::fprintf(stderr, "store batch failed: %s\n", err.c_str());
+      relay_.store_done(token, ok, ok ? out : err, unix_now());
+      perform();
+    }
+  }
+
+  void arm_timer() {
+    const uint64_t d = relay_.next_deadline(), a = relay_.next_alarm();
+    const uint64_t due = d == 0 ? a : a == 0 ? d : std::min(d, a);
+    if (due == armed_) return;
+    armed_ = due;
+    timer_.cancel();
+    if (due == 0) return;
+    const uint64_t now = unix_now();
+    timer_.expires_after(std::chrono::seconds(due > now ? due - now : 0));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      armed_ = 0;
+      relay_.timer(unix_now());
+      perform();
+    });
+  }
+
+  void shutdown() {
+    if (stopping_) return;
+    stopping_ = true;
+    std::printf("shutting down: finishing writes, closing sockets\n");
+    std::fflush(stdout);
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    run_stores();  // in-flight events get their OK
+    std::vector<std::shared_ptr<WsSession>> open;
+    for (auto& [conn, s] : ws_) open.push_back(s);
+    for (auto& s : open) s->close(1001, "server shutting down");
+    // Let the close handshakes go out, then stop.
+    timer_.cancel();
+    timer_.expires_after(std::chrono::milliseconds(500));
+    timer_.async_wait([this](const boost::system::error_code&) { ioc_.stop(); });
+  }
+
+  Loaded cfg_;
+  net::io_context ioc_{1};
+  tcp::acceptor acceptor_;
+  net::signal_set signals_;
+  net::steady_timer timer_;
+  uint64_t armed_ = 0;
+  durable::Relay relay_;
+  std::unique_ptr<sqlite::SqliteDb> store_;
+  sqlite::SqliteDb local_;  // the engine's own state (a Durable Object's storage on Workers)
+  std::unordered_map<uint32_t, std::shared_ptr<WsSession>> ws_;
+  std::unordered_map<uint32_t, std::shared_ptr<HttpSession>> admin_waiting_;
+  std::deque<std::pair<uint32_t, std::string>> stores_;
+  bool store_scheduled_ = false;
+  bool stopping_ = false;
+  uint32_t next_conn_ = 0;
+  uint32_t next_request_ = 0;
+  std::random_device rng_;
+};
+
+// ------------------------------------------------------------------ WebSocket
+
+void WsSession::start(http::request<http::string_body> req) {
+  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.read_message_max(srv_.config().relay.limits.max_message_length + 1);
+  boost::system::error_code ec;
+  const auto remote = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+  const std::string ip = ec ? std::string() : remote.address().to_string();
+  auto self = shared_from_this();
+  auto r = std::make_shared<http::request<http::string_body>>(std::move(req));
+  ws_.async_accept(*r, [self, r, ip](boost::system::error_code ec2) {
+    if (ec2) return;
+    self->srv_.open_ws(self, *r, ip);
+    self->read();
+  });
+}
+
+void WsSession::read() {
+  ws_.async_read(buffer_, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+    if (ec == websocket::error::message_too_big) self->srv_.oversized(self->conn_, n);
+    if (ec) {
+      self->gone_ = true;
+      self->srv_.closed(self->conn_);
+      return;
+    }
+    const std::string text = beast::buffers_to_string(self->buffer_.data());
+    self->buffer_.consume(self->buffer_.size());
+    self->srv_.frame(self->conn_, text);
+    if (!self->gone_) self->read();
+  });
+}
+
+void WsSession::send(std::string text) {
+  if (closing_ || gone_) return;
+  queued_ += text.size();
+  if (queued_ > kMaxQueuedBytes) {
+    out_.clear();
+    queued_ = 0;
+    return close(1008, "rate-limited: this connection does not read what it asked for");
+  }
+  out_.push_back(std::move(text));
+  if (!writing_) write_next();
+}
+
+void WsSession::close(uint16_t code, std::string reason) {
+  if (closing_ || gone_) return;
+  closing_ = true;
+  close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason.substr(0, 120));
+  if (!writing_) write_next();
+}
+
+void WsSession::write_next() {
+  if (out_.empty()) {
+    writing_ = false;
+    if (closing_ && !gone_) {
+      gone_ = true;
+      ws_.async_close(close_reason_, [self = shared_from_this()](boost::system::error_code) {
+        self->srv_.closed(self->conn_);
+      });
+    }
+    return;
+  }
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(net::buffer(out_.front()), [self = shared_from_this()](boost::system::error_code ec, size_t) {
+    if (!self->out_.empty()) {
+      self->queued_ -= std::min(self->queued_, self->out_.front().size());
+      self->out_.pop_front();
+    }
+    if (ec) {
+      self->writing_ = false;
+      self->gone_ = true;
+      self->srv_.closed(self->conn_);
+      return;
+    }
+    self->write_next();
+  });
+}
+
+// ----------------------------------------------------------------------- HTTP
+
+void HttpSession::read() {
+  parser_.emplace();
+  parser_->body_limit(kMaxHttpBody);
+  stream_.expires_after(std::chrono::seconds(30));
+  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](boost::system::error_code ec, size_t) {
+    if (ec == http::error::body_limit) return self->reply(413, {{"Content-Type", "text/plain"}}, "request body too large");
+    if (ec) return;
+    self->req_ = self->parser_->release();
+    self->on_request();
+  });
+}
+
+void HttpSession::on_request() {
+  edge::HttpRequest r;
+  r.method = std::string(req_.method_string());
+  const std::string target(req_.target());
+  r.path = target.substr(0, target.find('?'));
+  const std::string host(req_[http::field::host]);
+  r.origin_url = host.empty() ? std::string() : "http://" + host;
+  r.url = r.origin_url + target;
+  auto lower = [](beast::string_view v) {
+    std::string s(v);
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  r.accept = std::string(req_[http::field::accept]);
+  r.upgrade = lower(req_[http::field::upgrade]);
+  r.connection = lower(req_[http::field::connection]);
+  r.websocket_key = std::string(req_[http::field::sec_websocket_key]);
+  r.websocket_version = std::string(req_[http::field::sec_websocket_version]);
+  r.authorization = std::string(req_[http::field::authorization]);
+  r.content_type = std::string(req_[http::field::content_type]);
+  r.now = unix_now();
+  edge::EdgeOptions opts;
+  opts.metrics_token = srv_.config().server.metrics_token;
+  edge::HttpResponse resp = edge::handle_request(r, srv_.config().relay, opts);
+  if (resp.route == edge::Route::need_body) {
+    r.body = req_.body();
+    resp = edge::handle_request(r, srv_.config().relay, opts);
+  }
+  durable::Relay& relay = srv_.relay();
+  switch (resp.route) {
+    case edge::Route::forward:
+      if (websocket::is_upgrade(req_)) {
+        if (srv_.stopping()) return reply(503, {{"Content-Type", "text/plain"}}, "server shutting down");
+        auto ws = std::make_shared<WsSession>(srv_, stream_.release_socket(), srv_.next_conn());
+        ws->start(std::move(req_));
+        return;
+      }
+      // An authorised NIP-86 call.
+      return srv_.admin(shared_from_this(), r.url, r.authorization, req_.body());
+    case edge::Route::stats:
+      return reply(resp.status, std::move(resp.headers), relay.stats_json(rss_bytes()));
+    case edge::Route::metrics:
+      return reply(resp.status, std::move(resp.headers), relay.metrics_text(rss_bytes()));
+    case edge::Route::health:
+      return reply(resp.status, std::move(resp.headers), relay.health_json());
+    default:
+      return reply(resp.status, std::move(resp.headers), std::move(resp.body));
+  }
+}
+
+void HttpSession::reply(int status, std::vector<std::pair<std::string, std::string>> headers, std::string body) {
+  auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), req_.version());
+  for (auto& [k, v] : headers) res->set(k, v);
+  res->set(http::field::server, "nostr-relay-server");
+  res->body() = std::move(body);
+  res->keep_alive(req_.keep_alive());
+  res->prepare_payload();
+  http::async_write(stream_, *res, [self = shared_from_this(), res](boost::system::error_code ec, size_t) {
+    if (ec || !res->keep_alive()) {
+      boost::system::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    self->read();
+  });
+}
+
+}  // namespace
+
+std::unique_ptr<Server> Server::create(const Loaded& config, std::string& error) {
+  const std::filesystem::path db(config.server.database);
+  std::error_code fec;
+  if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path(), fec);
+  auto store = std::make_unique<sqlite::SqliteDb>();
+  if (!store->open_file(config.server.database, error)) return nullptr;
+  if (!store->exec_script("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;") ||
+      !store->exec_script(kSchemaSql)) {
+    error = "cannot apply the schema to " + config.server.database + ": " + store->last_error();
+    return nullptr;
+  }
+  return std::make_unique<ServerImpl>(config, std::move(store));
+}
+
+}  // namespace nostr::server
