@@ -315,3 +315,49 @@ export class RawClient {
     return this.closed;
   }
 }
+
+// The native server (server/, built by the native-release preset) on a free
+// port with a fresh database (or `db`), configured by `env` (RELAY_CONFIG,
+// ADMIN_PUBKEYS, ...) and `args`. Same interface as startRelay, plus
+// `exited`: a promise of the exit code, and `signal(name)`.
+export const NATIVE = join(ROOT, 'build/native-release/server/nostr-relay-server');
+export async function startNative({ env = {}, args = [], db, timeoutMs = 10000 } = {}) {
+  if (!existsSync(NATIVE)) throw new Error(`${NATIVE} is missing: build the native-release preset first (scripts/test or scripts/serve)`);
+  const port = await freePort();
+  const dir = db ? null : mkdtempSync(join(tmpdir(), 'nostr-relay-native-'));
+  const database = db ?? join(dir, 'relay.sqlite3');
+  const child = spawn(NATIVE, ['--port', String(port), '--db', database, ...args], {
+    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  const deadline = Date.now() + timeoutMs;
+  while (!log.includes('listening on')) {
+    if (child.exitCode !== null) throw new Error(`nostr-relay-server exited (${child.exitCode}):\n${log}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`nostr-relay-server not ready after ${timeoutMs} ms:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const onExit = () => child.kill('SIGKILL');
+  process.on('exit', onExit);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    port,
+    database,
+    pid: child.pid,
+    log: () => log,
+    exited,
+    signal: (name) => child.kill(name),
+    stop: async () => {
+      process.removeListener('exit', onExit);
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
