@@ -1,5 +1,7 @@
 // nostr-relay-server: the relay engine as a native, self-hosted server.
 //   nostr-relay-server [--config relay.toml] [--port N] [--db PATH]
+//   nostr-relay-server export [--filter JSON] [--config ..] [--db ..] > events.jsonl
+//   nostr-relay-server import [--config ..] [--db ..] < events.jsonl
 // Without --config, ./relay.toml is read if present; otherwise every default.
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +12,7 @@
 
 #include "server/config.h"
 #include "server/server.h"
+#include "server/tools.h"
 
 namespace {
 
@@ -18,13 +21,18 @@ const char* env(const char* name) { return std::getenv(name); }
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_path, port, db;
+  std::string config_path, port, db, filter, command;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if ((a == "--config" || a == "--port" || a == "--db") && i + 1 < argc) {
-      (a == "--config" ? config_path : a == "--port" ? port : db) = argv[++i];
+    if ((a == "--config" || a == "--port" || a == "--db" || a == "--filter") && i + 1 < argc) {
+      (a == "--config" ? config_path : a == "--port" ? port : a == "--db" ? db : filter) = argv[++i];
+    } else if ((a == "export" || a == "import") && command.empty() && i == 1) {
+      command = a;
     } else if (a == "--help" || a == "-h") {
-      std::printf("usage: %s [--config relay.toml] [--port N] [--db PATH]\n", argv[0]);
+      std::printf("usage: %s [--config relay.toml] [--port N] [--db PATH]\n"
+                  "       %s export [--filter JSON] [--config ..] [--db ..] > events.jsonl\n"
+                  "       %s import [--config ..] [--db ..] < events.jsonl\n",
+                  argv[0], argv[0], argv[0]);
       return 0;
     } else {
       std::fprintf(stderr, "unknown argument %s (see --help)\n", a.c_str());
@@ -49,6 +57,12 @@ int main(int argc, char** argv) {
   if (!loaded) {
     std::fprintf(stderr, "nostr-relay-server: %s\n", error.c_str());
     return 2;
+  }
+  if (command == "export" || command == "import") {
+    const int rc = command == "export" ? nostr::server::run_export(*loaded, filter, stdout, error)
+                                       : nostr::server::run_import(*loaded, stdin, error);
+    if (!error.empty()) std::fprintf(stderr, "nostr-relay-server %s: %s\n", command.c_str(), error.c_str());
+    return rc;
   }
   auto server = nostr::server::Server::create(*loaded, error);
   if (!server) {

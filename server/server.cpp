@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <filesystem>
 #include <fstream>
 #include <random>
 #include <unordered_map>
@@ -15,8 +14,7 @@
 #include "core/hex.h"
 #include "durable/relay.h"
 #include "edge/http.h"
-#include "server/schema.h"  // generated: schema.sql as kSchemaSql
-#include "server/sqlite_exec.h"
+#include "server/database.h"
 
 namespace nostr::server {
 namespace {
@@ -444,16 +442,8 @@ void HttpSession::reply(int status, std::vector<std::pair<std::string, std::stri
 }  // namespace
 
 std::unique_ptr<Server> Server::create(const Loaded& config, std::string& error) {
-  const std::filesystem::path db(config.server.database);
-  std::error_code fec;
-  if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path(), fec);
   auto store = std::make_unique<sqlite::SqliteDb>();
-  if (!store->open_file(config.server.database, error)) return nullptr;
-  if (!store->exec_script("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;") ||
-      !store->exec_script(kSchemaSql)) {
-    error = "cannot apply the schema to " + config.server.database + ": " + store->last_error();
-    return nullptr;
-  }
+  if (!open_database(*store, config.server.database, error)) return nullptr;
   return std::make_unique<ServerImpl>(config, std::move(store));
 }
 

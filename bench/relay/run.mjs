@@ -1,5 +1,7 @@
-// Relay benchmarks against `wrangler dev` (local workerd + local D1).
-//   scripts/bench-relay [--only ingest,costs,fanout,query] [--clients undici,ws]
+// Relay benchmarks against `wrangler dev` (local workerd + local D1), or with
+// --host native against the native server (server/, SQLite; build the
+// native-release preset first; results stay out of docs: recorded by hand).
+//   scripts/bench-relay [--host wrangler|native] [--only ingest,costs,fanout,query] [--clients undici,ws]
 //                       [--ingest-events 20000] [--conns 8] [--window 16] [--subs 200]
 //                       [--samples 250] [--no-docs] [--profile] [--wasm file] [--compat-flag f]
 // For each client kind (undici: node 22's WebSocket, which negotiates
@@ -12,7 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NO_RATE_LIMITS, freePort, relayConfigArgs, startRelay } from '../../tests/e2e/harness.mjs';
+import { NO_RATE_LIMITS, freePort, relayConfigArgs, startNative, startRelay as startWrangler } from '../../tests/e2e/harness.mjs';
 
 // Throughput from one machine: rate limits off (they would cut a pipelined client off).
 const UNLIMITED = relayConfigArgs({ rate_limits: NO_RATE_LIMITS });
@@ -39,8 +41,23 @@ const { values: opt } = parseArgs({
     profile: { type: 'boolean', default: false }, // CPU-profile the isolate (CDP) during ingest and burst fan-out
     'compat-flag': { type: 'string' }, // extra `wrangler dev --compatibility-flags`
     wasm: { type: 'string' }, // phase 1 with this wasm instead of build/wasm-wasi (runs a copy of the project)
+    host: { type: 'string', default: 'wrangler' }, // or native: build/native-release/server/nostr-relay-server
   },
 });
+const NATIVE_STATE = join(STATE_DIR, '..', 'bench-native-state');
+// The relay under test: wrangler dev, or the native server with the same
+// settings (its one process counts as the "worker" in CPU figures).
+async function startRelay(options = {}) {
+  if (opt.host !== 'native') return startWrangler(options);
+  if (options.persistTo) mkdirSync(NATIVE_STATE, { recursive: true });
+  const s = await startNative({
+    env: { RELAY_CONFIG: JSON.stringify({ rate_limits: NO_RATE_LIMITS }) },
+    db: options.persistTo ? join(NATIVE_STATE, 'relay.sqlite3') : undefined,
+  });
+  s.workerdPids = () => [s.pid];
+  return s;
+}
+if (opt.host === 'native') opt['no-docs'] = true;
 const only = new Set(opt.only.split(','));
 const clients = opt.clients.split(',');
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
