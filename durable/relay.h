@@ -137,6 +137,20 @@ class Relay {
   // Borrows its arguments only for the call.
   void http_admin(uint32_t request, std::string_view url, std::string_view authorization, std::string_view body,
                   uint64_t now);
+  // The HTTP API (docs/http-api.md), answered by one HttpReply for `request`:
+  //   POST /api/v1/events       body: an event -> {"id","accepted","message"}
+  //   POST /api/v1/query        body: [filter, ...] -> the events as NDJSON, in
+  //                             REQ order (206: cut at kMaxHttpAnswer bytes)
+  //   GET  /api/v1/events/{id}  -> the event, or 404
+  // Statuses: 200, 400 invalid, 403 blocked/restricted/auth-required/pow, 404,
+  // 429 rate-limited, 503 error. Each call is served through an internal
+  // connection with `meta`, so the rules for WebSocket clients apply. The
+  // host caps the body at limits.max_message_length. Borrows its arguments.
+  void http_api(uint32_t request, std::string_view method, std::string_view path, std::string_view body,
+                const ConnMeta& meta, uint64_t now);
+  static constexpr size_t kMaxHttpCalls = 8;         // in progress, relay-wide
+  static constexpr size_t kMaxHttpAnswer = 1 << 20;  // bytes of one query answer
+
   // A store batch took `seconds` (measured by the host): the latency histogram.
   void observe_store_latency(double seconds) { metrics_.store_latency.observe(seconds); }
   // The Prometheus text exposition of the engine's metrics (docs/operations.md).
@@ -163,7 +177,9 @@ class Relay {
   const SubscriptionIndex& index() const { return index_; }
   Outbox& actions() { return out_; }
   // Returns the actions queued since the last take, oldest first.
-  std::vector<Action> take_actions() { return out_.take(); }
+  // The actions queued so far, oldest first (an HTTP API call's internal
+  // connection's frames are already turned into its HttpReply).
+  std::vector<Action> take_actions();
   size_t connection_count() const { return conns_.size(); }
   size_t subscription_count() const { return subs_.size(); }
   const RelayConfig& config() const { return config_; }
@@ -457,6 +473,21 @@ class Relay {
   RecentIds recent_{16384};
   std::unordered_map<uint32_t, Connection> conns_;
   std::map<std::pair<uint32_t, std::string>, NegSession> negs_;  // by (connection, sub id)
+  // HTTP API calls in progress, by internal connection (relay_http.cpp).
+  struct HttpCall {
+    enum class Kind : uint8_t { event, query, get };
+    uint32_t request = 0;
+    Kind kind = Kind::event;
+    std::string body;  // the answer so far
+    size_t events = 0;
+    bool done = false;
+  };
+  std::map<uint32_t, HttpCall> http_calls_;
+  std::vector<std::pair<uint32_t, HttpReply>> http_finished_;
+  uint32_t http_seq_ = 0;
+  // Handles a frame for an internal connection; false if `conn` is a socket.
+  bool on_http_frame(uint32_t conn, std::string_view text);
+  void frame_in(uint32_t conn, std::string_view text, uint64_t now);
   size_t neg_bytes_ = 0;
   uint64_t neg_generation_ = 0;
   std::unordered_map<SubHandle, std::unique_ptr<Subscription>> subs_;

@@ -234,6 +234,18 @@ HttpResponse handle_request(const HttpRequest& req, const RelayConfig& config, c
     r.route = Route::forward;
     return r;
   }
+  // The HTTP API (durable/relay_http.cpp): the relay object answers it.
+  if (req.path.rfind("/api/v1/", 0) == 0) {
+    const bool post = req.method == "POST" && (req.path == "/api/v1/events" || req.path == "/api/v1/query");
+    const bool get_event = get && req.path.rfind("/api/v1/events/", 0) == 0;
+    if (!post && !get_event) {
+      if (req.path == "/api/v1/events" || req.path == "/api/v1/query") return method_not_allowed("POST, OPTIONS");
+      return text(404, "Not Found: the API has POST /api/v1/events, POST /api/v1/query, GET /api/v1/events/{id}");
+    }
+    HttpResponse r;
+    r.route = Route::forward;
+    return r;
+  }
   if (req.path == "/stats") return token_request(req, options, get, Route::stats);
   if (req.path == "/metrics") return token_request(req, options, get, Route::metrics);
   if (req.path == "/health") return health_request(get);

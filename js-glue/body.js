@@ -3,6 +3,9 @@
 // The engine refuses bodies over 16 KiB (core/management.h kMaxAdminBody):
 // reading one byte more is enough for it to say so.
 export const ADMIN_BODY_CAP = 16 * 1024 + 1;
+// HTTP API bodies (an event, or filters) are capped by the engine at its
+// limits.max_message_length; read up to the largest that setting allows here.
+export const API_BODY_CAP = 1024 * 1024 + 1;
 
 // The request body as text, at most `cap` bytes of it (a larger body is cut:
 // the engine then refuses it by its size).

@@ -20,7 +20,7 @@
 //                               the engine answers OK false.
 //   alarm(at)                   optional: keep one wake-up alarm at `at` (unix seconds)
 //                               that survives hibernation, then call timer(now)
-//   reply(request, status, body) the answer to httpAdmin(request, ...) (JSON text)
+//   reply(request, status, body) the answer to httpAdmin / httpApi(request, ...)
 //   log(line)                   optional: one structured log line (JSON text); default console.log
 //   failed(err)                 the engine failed: drop its sockets (called once)
 
@@ -126,6 +126,16 @@ export class RelayEngine {
       this.wasm.withInput(url, (up, un) =>
         this.wasm.withInput(authorization, (ap, an) =>
           this.wasm.withInput(body, (bp, bn) => this.wasm.call('nr_relay_http_admin', r, request, up, un, ap, an, bp, bn, now)))));
+  }
+
+  // An HTTP API call (nr_relay_http_api): answered by reply(request, ...).
+  httpApi(request, method, path, body, meta, now) {
+    this.#run((r) =>
+      this.wasm.withInput(method, (mp, mn) =>
+        this.wasm.withInput(path, (pp, pn) =>
+          this.wasm.withInput(body, (bp, bn) =>
+            this.wasm.withInput(JSON.stringify(meta), (xp, xn) =>
+              this.wasm.call('nr_relay_http_api', r, request, mp, mn, pp, pn, bp, bn, xp, xn, now))))));
   }
 
   // The Prometheus text of the engine's metrics (nr_relay_metrics).

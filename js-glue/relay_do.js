@@ -8,7 +8,7 @@ import { fromD1Result } from './codec.js';
 import { configJson } from './config.js';
 import { RelayHost } from './relay_host.js';
 import { getWasm } from './wasm.js';
-import { ADMIN_BODY_CAP, readCapped } from './body.js';
+import { ADMIN_BODY_CAP, API_BODY_CAP, readCapped } from './body.js';
 import { logError } from './log.js';
 
 // NIP-42 challenge: 16 random bytes as 32 hex chars.
@@ -55,6 +55,19 @@ export class RelayDurableObject extends DurableObject {
       const headers = { 'content-type': 'application/json', 'access-control-allow-origin': '*' };
       if (status === 401) headers['www-authenticate'] = 'Nostr';
       return new Response(json, { status, headers });
+    }
+    const path = new URL(request.url).pathname;
+    if (path.startsWith('/api/v1/')) {
+      // The HTTP API: the engine answers (the Worker routed it here). The
+      // engine refuses bodies over its max_message_length by their size.
+      const body = request.method === 'POST' ? await readCapped(request, API_BODY_CAP) : '';
+      const { status, body: out } = await this.host.api(request.method, path, body, {
+        ip: request.headers.get('CF-Connecting-IP') ?? '',
+        origin: request.headers.get('Origin') ?? '',
+        user_agent: request.headers.get('User-Agent') ?? '',
+      });
+      const type = path === '/api/v1/query' && (status === 200 || status === 206) ? 'application/x-ndjson' : 'application/json';
+      return new Response(out, { status, headers: { 'content-type': type, 'access-control-allow-origin': '*' } });
     }
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected a WebSocket upgrade\n', { status: 426 });

@@ -128,6 +128,21 @@ export class RelayHost {
     return answer;
   }
 
+  // The HTTP API (POST /api/v1/events, POST /api/v1/query, GET
+  // /api/v1/events/{id}): the engine answers; { status, body }.
+  async api(method, path, body, meta) {
+    const request = this.nextRequest++;
+    const answer = new Promise((resolve) => this.replies.set(request, resolve));
+    try {
+      this.engine.httpApi(request, method, path, body, meta, this.platform.now());
+      await this.engine.drain();
+    } catch (err) {
+      this.replies.delete(request);
+      return { status: 500, body: JSON.stringify({ error: `error: ${err?.message ?? err}` }) };
+    }
+    return answer;
+  }
+
   // GET /health: the engine's counters and whether D1 answers.
   async health() {
     let d1 = false;

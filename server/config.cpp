@@ -1,7 +1,8 @@
 #include "server/config.h"
 
-#include <sstream>
 #include <toml++/toml.h>
+
+#include <sstream>
 
 #include "simdjson.h"
 
@@ -22,12 +23,15 @@ bool parse_port(std::string_view s, uint16_t& out) {
 
 }  // namespace
 
-std::optional<Loaded> load_config(const std::string& toml_text, const char* (*getenv)(const char*), std::string& error) {
+std::optional<Loaded> load_config(const std::string& toml_text, const char* (*getenv)(const char*),
+                                  std::string& error) {
   Loaded out;
-  toml::parse_result parsed = toml::parse(std::string_view(toml_text), std::string_view("relay.toml"));
+  toml::parse_result parsed =
+      toml::parse(std::string_view(toml_text), std::string_view("relay.toml"));
   if (!parsed) {
     std::ostringstream msg;
-    msg << "relay.toml: " << parsed.error().description() << " (line " << parsed.error().source().begin.line << ")";
+    msg << "relay.toml: " << parsed.error().description() << " (line "
+        << parsed.error().source().begin.line << ")";
     error = msg.str();
     return std::nullopt;
   }
@@ -44,11 +48,13 @@ std::optional<Loaded> load_config(const std::string& toml_text, const char* (*ge
         out.server.bind = *value.value<std::string>();
       } else if (k == "database" && value.is_string()) {
         out.server.database = *value.value<std::string>();
-      } else if (k == "port" && value.is_integer() && *value.value<int64_t>() > 0 && *value.value<int64_t>() < 65536) {
+      } else if (k == "port" && value.is_integer() && *value.value<int64_t>() > 0 &&
+                 *value.value<int64_t>() < 65536) {
         out.server.port = static_cast<uint16_t>(*value.value<int64_t>());
       } else {
         error = "relay.toml: server." + std::string(k) +
-                (k == "bind" || k == "database" || k == "port" ? " has the wrong type" : " is not a server setting");
+                (k == "bind" || k == "database" || k == "port" ? " has the wrong type"
+                                                               : " is not a server setting");
         return std::nullopt;
       }
     }
@@ -62,13 +68,15 @@ std::optional<Loaded> load_config(const std::string& toml_text, const char* (*ge
     simdjson::dom::parser p;
     simdjson::dom::element over, base;
     simdjson::dom::object over_obj, base_obj;
-    if (p.parse(std::string(env)).get(over) != simdjson::SUCCESS || over.get_object().get(over_obj) != simdjson::SUCCESS) {
+    if (p.parse(std::string(env)).get(over) != simdjson::SUCCESS ||
+        over.get_object().get(over_obj) != simdjson::SUCCESS) {
       error = "RELAY_CONFIG must be a JSON object";
       return std::nullopt;
     }
     std::string merged = "{";
     simdjson::dom::parser p2;
-    if (p2.parse(config).get(base) == simdjson::SUCCESS && base.get_object().get(base_obj) == simdjson::SUCCESS) {
+    if (p2.parse(config).get(base) == simdjson::SUCCESS &&
+        base.get_object().get(base_obj) == simdjson::SUCCESS) {
       for (auto kv : base_obj) {
         if (over_obj[kv.key].error() == simdjson::SUCCESS) continue;
         if (merged.size() > 1) merged += ',';

@@ -28,6 +28,7 @@ struct Loaded {
 // through `getenv`: PORT, BIND, DATABASE, METRICS_TOKEN, ADMIN_PUBKEYS (as on
 // Workers) and RELAY_CONFIG (a JSON object whose top-level keys replace the
 // file's). Returns the configuration, or in `error` a message naming the key.
-std::optional<Loaded> load_config(const std::string& toml_text, const char* (*getenv)(const char*), std::string& error);
+std::optional<Loaded> load_config(const std::string& toml_text, const char* (*getenv)(const char*),
+                                  std::string& error);
 
 }  // namespace nostr::server

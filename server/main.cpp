@@ -25,14 +25,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if ((a == "--config" || a == "--port" || a == "--db" || a == "--filter") && i + 1 < argc) {
-      (a == "--config" ? config_path : a == "--port" ? port : a == "--db" ? db : filter) = argv[++i];
+      (a == "--config" ? config_path
+       : a == "--port" ? port
+       : a == "--db"   ? db
+                       : filter) = argv[++i];
     } else if ((a == "export" || a == "import") && command.empty() && i == 1) {
       command = a;
     } else if (a == "--help" || a == "-h") {
-      std::printf("usage: %s [--config relay.toml] [--port N] [--db PATH]\n"
-                  "       %s export [--filter JSON] [--config ..] [--db ..] > events.jsonl\n"
-                  "       %s import [--config ..] [--db ..] < events.jsonl\n",
-                  argv[0], argv[0], argv[0]);
+      std::printf(
+          "usage: %s [--config relay.toml] [--port N] [--db PATH]\n"
+          "       %s export [--filter JSON] [--config ..] [--db ..] > events.jsonl\n"
+          "       %s import [--config ..] [--db ..] < events.jsonl\n",
+          argv[0], argv[0], argv[0]);
       return 0;
     } else {
       std::fprintf(stderr, "unknown argument %s (see --help)\n", a.c_str());
@@ -61,7 +65,8 @@ int main(int argc, char** argv) {
   if (command == "export" || command == "import") {
     const int rc = command == "export" ? nostr::server::run_export(*loaded, filter, stdout, error)
                                        : nostr::server::run_import(*loaded, stdin, error);
-    if (!error.empty()) std::fprintf(stderr, "nostr-relay-server %s: %s\n", command.c_str(), error.c_str());
+    if (!error.empty())
+      std::fprintf(stderr, "nostr-relay-server %s: %s\n", command.c_str(), error.c_str());
     return rc;
   }
   auto server = nostr::server::Server::create(*loaded, error);

@@ -29,12 +29,13 @@ using tcp = net::ip::tcp;
 // already paces stored answers; this bounds live fan-out to a reader that
 // stopped reading.
 constexpr size_t kMaxQueuedBytes = 8u << 20;
-// NIP-86 bodies are at most 16 KiB (edge::kMaxAdminBody); other requests have none.
-constexpr size_t kMaxHttpBody = 16 * 1024 + 1;
+// Request bodies: NIP-86 calls (16 KiB) and API calls (the engine refuses
+// more than limits.max_message_length, so one byte more is read at most).
 
 uint64_t unix_now() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
 }
 
 uint64_t rss_bytes() {
@@ -48,7 +49,8 @@ class ServerImpl;
 
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(ServerImpl& srv, tcp::socket socket, uint32_t conn) : srv_(srv), ws_(std::move(socket)), conn_(conn) {}
+  WsSession(ServerImpl& srv, tcp::socket socket, uint32_t conn)
+      : srv_(srv), ws_(std::move(socket)), conn_(conn) {}
   void start(http::request<http::string_body> req);
   void send(std::string text);
   void close(uint16_t code, std::string reason);
@@ -73,7 +75,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(ServerImpl& srv, tcp::socket socket) : srv_(srv), stream_(std::move(socket)) {}
   void start() { read(); }
-  void reply(int status, std::vector<std::pair<std::string, std::string>> headers, std::string body);
+  void reply(int status, std::vector<std::pair<std::string, std::string>> headers,
+             std::string body);
 
  private:
   void read();
@@ -88,7 +91,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 class ServerImpl final : public Server {
  public:
   ServerImpl(const Loaded& cfg, std::unique_ptr<sqlite::SqliteDb> store)
-      : cfg_(cfg), acceptor_(ioc_), signals_(ioc_, SIGINT, SIGTERM), timer_(ioc_), relay_(cfg.relay),
+      : cfg_(cfg),
+        acceptor_(ioc_),
+        signals_(ioc_, SIGINT, SIGTERM),
+        timer_(ioc_),
+        relay_(cfg.relay),
         store_(std::move(store)) {}
 
   int run() override {
@@ -100,10 +107,12 @@ class ServerImpl final : public Server {
     if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) return fail("cannot listen on " + cfg_.server.bind + ":" + std::to_string(cfg_.server.port) + ": " + ec.message());
+    if (ec)
+      return fail("cannot listen on " + cfg_.server.bind + ":" + std::to_string(cfg_.server.port) +
+                  ": " + ec.message());
     const uint16_t port = acceptor_.local_endpoint().port();
-    std::printf("nostr relay listening on ws://%s:%u (database %s)\n", cfg_.server.bind.c_str(), port,
-                cfg_.server.database.c_str());
+    std::printf("nostr relay listening on ws://%s:%u (database %s)\n", cfg_.server.bind.c_str(),
+                port, cfg_.server.database.c_str());
     std::fflush(stdout);
     relay_.restore(unix_now());
     perform();
@@ -114,7 +123,8 @@ class ServerImpl final : public Server {
   }
 
   // ---- used by the sessions
-  uint32_t open_ws(const std::shared_ptr<WsSession>& s, const http::request<http::string_body>& req, const std::string& ip) {
+  uint32_t open_ws(const std::shared_ptr<WsSession>& s, const http::request<http::string_body>& req,
+                   const std::string& ip) {
     ws_[s->conn()] = s;
     ConnMeta meta;
     meta.ip = ip;
@@ -138,11 +148,19 @@ class ServerImpl final : public Server {
     perform();
   }
   uint32_t next_conn() { return ++next_conn_; }
-  void admin(const std::shared_ptr<HttpSession>& s, const std::string& url, const std::string& authorization,
-             const std::string& body) {
+  void admin(const std::shared_ptr<HttpSession>& s, const std::string& url,
+             const std::string& authorization, const std::string& body) {
     const uint32_t id = ++next_request_;
-    admin_waiting_[id] = s;
+    admin_waiting_[id] = {s, false};
     relay_.http_admin(id, url, authorization, body, unix_now());
+    perform();
+  }
+  // The HTTP API: the engine answers (NDJSON for a query's events).
+  void api(const std::shared_ptr<HttpSession>& s, const std::string& method,
+           const std::string& path, const std::string& body, const ConnMeta& meta) {
+    const uint32_t id = ++next_request_;
+    admin_waiting_[id] = {s, path == "/api/v1/query"};
+    relay_.http_api(id, method, path, body, meta, unix_now());
     perform();
   }
   const Loaded& config() const { return cfg_; }
@@ -176,23 +194,31 @@ class ServerImpl final : public Server {
         if (auto it = ws_.find(s->conn); it != ws_.end()) it->second->send(std::move(s->text));
       } else if (auto* f = std::get_if<durable::Fanout>(&action)) {
         for (auto& t : f->targets) {
-          if (auto it = ws_.find(t.conn); it != ws_.end()) it->second->send(t.prefix + f->raw + "]");
+          if (auto it = ws_.find(t.conn); it != ws_.end())
+            it->second->send(t.prefix + f->raw + "]");
         }
       } else if (auto* st = std::get_if<durable::Store>(&action)) {
         stores_.emplace_back(st->token, std::move(st->stmts_json));
         schedule_stores();
       } else if (auto* l = std::get_if<durable::LocalSql>(&action)) {
         std::string out, err;
-        if (!local_.run_one(l->stmt_json, out, err)) std::fprintf(stderr, "local SQL failed: %s\n", err.c_str());
+        if (!local_.run_one(l->stmt_json, out, err))
+          std::fprintf(stderr, "local SQL failed: %s\n", err.c_str());
         if (l->token != 0) {
           relay_.local_sql_done(l->token, out, unix_now());
           perform();
         }
       } else if (auto* c = std::get_if<durable::Close>(&action)) {
-        if (auto it = ws_.find(c->conn); it != ws_.end()) it->second->close(static_cast<uint16_t>(c->code), c->reason);
+        if (auto it = ws_.find(c->conn); it != ws_.end())
+          it->second->close(static_cast<uint16_t>(c->code), c->reason);
       } else if (auto* h = std::get_if<durable::HttpReply>(&action)) {
         if (auto it = admin_waiting_.find(h->request); it != admin_waiting_.end()) {
-          it->second->reply(static_cast<int>(h->status), {{"Content-Type", "application/json"}}, std::move(h->body));
+          const bool ndjson = it->second.second && (h->status == 200 || h->status == 206);
+          it->second.first->reply(
+              static_cast<int>(h->status),
+              {{"Content-Type", ndjson ? "application/x-ndjson" : "application/json"},
+               {"Access-Control-Allow-Origin", "*"}},
+              std::move(h->body));
           admin_waiting_.erase(it);
         }
       } else if (auto* lg = std::get_if<durable::Log>(&action)) {
@@ -219,7 +245,8 @@ class ServerImpl final : public Server {
       std::string out, err;
       const auto t0 = std::chrono::steady_clock::now();
       const bool ok = store_->run_batch(json, out, err);
-      relay_.observe_store_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      relay_.observe_store_latency(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       if (!ok) std::fprintf(stderr, "store batch failed: %s\n", err.c_str());
       relay_.store_done(token, ok, ok ? out : err, unix_now());
       perform();
@@ -270,7 +297,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<sqlite::SqliteDb> store_;
   sqlite::SqliteDb local_;  // the engine's own state (a Durable Object's storage on Workers)
   std::unordered_map<uint32_t, std::shared_ptr<WsSession>> ws_;
-  std::unordered_map<uint32_t, std::shared_ptr<HttpSession>> admin_waiting_;
+  // HTTP requests the engine answers (NIP-86, the API): session, NDJSON answer.
+  std::unordered_map<uint32_t, std::pair<std::shared_ptr<HttpSession>, bool>> admin_waiting_;
   std::deque<std::pair<uint32_t, std::string>> stores_;
   bool store_scheduled_ = false;
   bool stopping_ = false;
@@ -326,7 +354,8 @@ void WsSession::send(std::string text) {
 void WsSession::close(uint16_t code, std::string reason) {
   if (closing_ || gone_) return;
   closing_ = true;
-  close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason.substr(0, 120));
+  close_reason_ =
+      websocket::close_reason(static_cast<websocket::close_code>(code), reason.substr(0, 120));
   if (!writing_) write_next();
 }
 
@@ -343,33 +372,37 @@ void WsSession::write_next() {
   }
   writing_ = true;
   ws_.text(true);
-  ws_.async_write(net::buffer(out_.front()), [self = shared_from_this()](boost::system::error_code ec, size_t) {
-    if (!self->out_.empty()) {
-      self->queued_ -= std::min(self->queued_, self->out_.front().size());
-      self->out_.pop_front();
-    }
-    if (ec) {
-      self->writing_ = false;
-      self->gone_ = true;
-      self->srv_.closed(self->conn_);
-      return;
-    }
-    self->write_next();
-  });
+  ws_.async_write(net::buffer(out_.front()),
+                  [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                    if (!self->out_.empty()) {
+                      self->queued_ -= std::min(self->queued_, self->out_.front().size());
+                      self->out_.pop_front();
+                    }
+                    if (ec) {
+                      self->writing_ = false;
+                      self->gone_ = true;
+                      self->srv_.closed(self->conn_);
+                      return;
+                    }
+                    self->write_next();
+                  });
 }
 
 // ----------------------------------------------------------------------- HTTP
 
 void HttpSession::read() {
   parser_.emplace();
-  parser_->body_limit(kMaxHttpBody);
+  parser_->body_limit(srv_.config().relay.limits.max_message_length + 1);
   stream_.expires_after(std::chrono::seconds(30));
-  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](boost::system::error_code ec, size_t) {
-    if (ec == http::error::body_limit) return self->reply(413, {{"Content-Type", "text/plain"}}, "request body too large");
-    if (ec) return;
-    self->req_ = self->parser_->release();
-    self->on_request();
-  });
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+        if (ec == http::error::body_limit)
+          return self->reply(413, {{"Content-Type", "text/plain"}}, "request body too large");
+        if (ec) return;
+        self->req_ = self->parser_->release();
+        self->on_request();
+      });
 }
 
 void HttpSession::on_request() {
@@ -404,10 +437,20 @@ void HttpSession::on_request() {
   switch (resp.route) {
     case edge::Route::forward:
       if (websocket::is_upgrade(req_)) {
-        if (srv_.stopping()) return reply(503, {{"Content-Type", "text/plain"}}, "server shutting down");
+        if (srv_.stopping())
+          return reply(503, {{"Content-Type", "text/plain"}}, "server shutting down");
         auto ws = std::make_shared<WsSession>(srv_, stream_.release_socket(), srv_.next_conn());
         ws->start(std::move(req_));
         return;
+      }
+      if (r.path.rfind("/api/v1/", 0) == 0) {
+        ConnMeta meta;
+        boost::system::error_code ec;
+        const auto remote = stream_.socket().remote_endpoint(ec);
+        if (!ec) meta.ip = remote.address().to_string();
+        meta.origin = std::string(req_[http::field::origin]);
+        meta.user_agent = std::string(req_[http::field::user_agent]);
+        return srv_.api(shared_from_this(), r.method, r.path, req_.body(), meta);
       }
       // An authorised NIP-86 call.
       return srv_.admin(shared_from_this(), r.url, r.authorization, req_.body());
@@ -422,21 +465,24 @@ void HttpSession::on_request() {
   }
 }
 
-void HttpSession::reply(int status, std::vector<std::pair<std::string, std::string>> headers, std::string body) {
-  auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), req_.version());
+void HttpSession::reply(int status, std::vector<std::pair<std::string, std::string>> headers,
+                        std::string body) {
+  auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status),
+                                                                 req_.version());
   for (auto& [k, v] : headers) res->set(k, v);
   res->set(http::field::server, "nostr-relay-server");
   res->body() = std::move(body);
   res->keep_alive(req_.keep_alive());
   res->prepare_payload();
-  http::async_write(stream_, *res, [self = shared_from_this(), res](boost::system::error_code ec, size_t) {
-    if (ec || !res->keep_alive()) {
-      boost::system::error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      return;
-    }
-    self->read();
-  });
+  http::async_write(stream_, *res,
+                    [self = shared_from_this(), res](boost::system::error_code ec, size_t) {
+                      if (ec || !res->keep_alive()) {
+                        boost::system::error_code ignored;
+                        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                        return;
+                      }
+                      self->read();
+                    });
 }
 
 }  // namespace

@@ -50,7 +50,8 @@ class SqliteDb {
     sqlite3_limit(db_, SQLITE_LIMIT_COMPOUND_SELECT, 5);
     sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, 100);
     sqlite3_limit(db_, SQLITE_LIMIT_SQL_LENGTH, 100000);
-    sqlite3_limit(db_, SQLITE_LIMIT_EXPR_DEPTH, 100);  // "Expression tree is too large (maximum depth 100)"
+    sqlite3_limit(db_, SQLITE_LIMIT_EXPR_DEPTH,
+                  100);  // "Expression tree is too large (maximum depth 100)"
     // D1 (SQLite >= 3.43) has octet_length; Debian 12's SQLite (3.40) does not.
     if (sqlite3_libversion_number() < 3043000) {
       sqlite3_create_function(
@@ -71,7 +72,9 @@ class SqliteDb {
 
   sqlite3* handle() { return db_; }
 
-  bool exec_script(const std::string& sql) { return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK; }
+  bool exec_script(const std::string& sql) {
+    return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
 
   // Runs one statement object; appends its encoded result. Returns false on error.
   bool run(simdjson::dom::element st, std::string& out, std::string& error) {
@@ -109,7 +112,8 @@ class SqliteDb {
       for (int c = 0; c < cols; ++c) {
         const bool is_null = sqlite3_column_type(s, c) == SQLITE_NULL;
         const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s, c));
-        cells.emplace_back(t ? std::string(t, static_cast<size_t>(sqlite3_column_bytes(s, c))) : std::string());
+        cells.emplace_back(t ? std::string(t, static_cast<size_t>(sqlite3_column_bytes(s, c)))
+                             : std::string());
         nulls.push_back(is_null);
       }
     }
@@ -118,7 +122,8 @@ class SqliteDb {
       sqlite3_finalize(s);
       return false;
     }
-    const uint32_t changes = sqlite3_stmt_readonly(s) ? 0 : static_cast<uint32_t>(sqlite3_changes(db_));
+    const uint32_t changes =
+        sqlite3_stmt_readonly(s) ? 0 : static_cast<uint32_t>(sqlite3_changes(db_));
     sqlite3_finalize(s);
     u32(out, changes);
     u32(out, rows);
@@ -172,10 +177,12 @@ class SqliteDb {
     simdjson::dom::parser p;
     simdjson::dom::element root;
     std::string_view sql;
-    if (p.parse(json.data(), json.size(), true).get(root) || root["sql"].get_string().get(sql)) return "";
+    if (p.parse(json.data(), json.size(), true).get(root) || root["sql"].get_string().get(sql))
+      return "";
     sqlite3_stmt* s = nullptr;
     const std::string q = "EXPLAIN QUERY PLAN " + std::string(sql);
-    if (sqlite3_prepare_v2(db_, q.c_str(), -1, &s, nullptr) != SQLITE_OK) return std::string("ERROR ") + sqlite3_errmsg(db_);
+    if (sqlite3_prepare_v2(db_, q.c_str(), -1, &s, nullptr) != SQLITE_OK)
+      return std::string("ERROR ") + sqlite3_errmsg(db_);
     std::string plan;
     while (sqlite3_step(s) == SQLITE_ROW) {
       plan += reinterpret_cast<const char*>(sqlite3_column_text(s, 3));

@@ -3,10 +3,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <optional>
-#include <unordered_map>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 
 #include "core/filter.h"
@@ -21,15 +21,17 @@ namespace nostr::server {
 namespace {
 
 uint64_t unix_now() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
 }
 
 bool open_db(const Loaded& cfg, sqlite::SqliteDb& db, std::string& error) {
   return open_database(db, cfg.server.database, error);
 }
 
-bool run(sqlite::SqliteDb& db, const SqlStatement& st, std::vector<ResultSet>& rs, std::string& out, std::string& error) {
+bool run(sqlite::SqliteDb& db, const SqlStatement& st, std::vector<ResultSet>& rs, std::string& out,
+         std::string& error) {
   std::string json;
   append_statement_json(json, st);
   if (!db.run_one(json, out, error)) return false;
@@ -43,11 +45,13 @@ bool run(sqlite::SqliteDb& db, const SqlStatement& st, std::vector<ResultSet>& r
 
 }  // namespace
 
-int run_export(const Loaded& cfg, const std::string& filter_json, std::FILE* out, std::string& error) {
+int run_export(const Loaded& cfg, const std::string& filter_json, std::FILE* out,
+               std::string& error) {
   sqlite::SqliteDb db;
   if (!open_db(cfg, db, error)) return 1;
   simdjson::dom::parser parser;
-  auto f = CompiledFilter::parse(parser, filter_json.empty() ? "{}" : filter_json, cfg.relay.limits);
+  auto f =
+      CompiledFilter::parse(parser, filter_json.empty() ? "{}" : filter_json, cfg.relay.limits);
   if (!f) {
     error = "filter: " + f.error().wire_message();
     return 2;
@@ -80,7 +84,8 @@ int run_export(const Loaded& cfg, const std::string& filter_json, std::FILE* out
     std::string buf2;
     if (!run(db, plan_fetch(ids), raws, buf2, error)) return 1;
     std::unordered_map<std::string, std::string_view> by_id;
-    for (uint32_t i = 0; i < raws[0].rows; ++i) by_id.emplace(std::string(raws[0].cell(i, 0)), raws[0].cell(i, 1));
+    for (uint32_t i = 0; i < raws[0].rows; ++i)
+      by_id.emplace(std::string(raws[0].cell(i, 0)), raws[0].cell(i, 1));
     for (const EventId& id : ids) {
       auto it = by_id.find(id.hex());
       if (it == by_id.end()) continue;
@@ -158,7 +163,8 @@ class Importer {
       const size_t flag = text.find(',', 72);
       const bool ok = flag != std::string::npos && text.compare(flag + 1, 4, "true") == 0;
       const size_t msg = text.find('"', flag + 1);
-      const std::string message = msg == std::string::npos ? std::string() : text.substr(msg + 1, text.size() - msg - 3);
+      const std::string message =
+          msg == std::string::npos ? std::string() : text.substr(msg + 1, text.size() - msg - 3);
       if (ok) {
         (message.rfind("duplicate:", 0) == 0 ? duplicate : accepted)++;
       } else if (message.rfind("error:", 0) == 0) {
@@ -197,8 +203,10 @@ int run_import(const Loaded& cfg, std::FILE* in, std::string& error) {
       imp.event(line);
       ++lines;
       if (tty && lines % 1000 == 0) {
-        std::fprintf(stderr, "\r%llu lines: %llu accepted, %llu duplicate, %llu refused", static_cast<unsigned long long>(lines),
-                     static_cast<unsigned long long>(imp.accepted), static_cast<unsigned long long>(imp.duplicate),
+        std::fprintf(stderr, "\r%llu lines: %llu accepted, %llu duplicate, %llu refused",
+                     static_cast<unsigned long long>(lines),
+                     static_cast<unsigned long long>(imp.accepted),
+                     static_cast<unsigned long long>(imp.duplicate),
                      static_cast<unsigned long long>(imp.refused));
       }
     }
@@ -214,10 +222,11 @@ int run_import(const Loaded& cfg, std::FILE* in, std::string& error) {
   take();
   imp.flush();
   if (tty) std::fprintf(stderr, "\n");
-  std::printf("{\"lines\":%llu,\"accepted\":%llu,\"duplicate\":%llu,\"refused\":%llu,\"failed\":%llu}\n",
-              static_cast<unsigned long long>(lines), static_cast<unsigned long long>(imp.accepted),
-              static_cast<unsigned long long>(imp.duplicate), static_cast<unsigned long long>(imp.refused),
-              static_cast<unsigned long long>(imp.failed));
+  std::printf(
+      "{\"lines\":%llu,\"accepted\":%llu,\"duplicate\":%llu,\"refused\":%llu,\"failed\":%llu}\n",
+      static_cast<unsigned long long>(lines), static_cast<unsigned long long>(imp.accepted),
+      static_cast<unsigned long long>(imp.duplicate), static_cast<unsigned long long>(imp.refused),
+      static_cast<unsigned long long>(imp.failed));
   if (imp.refused > 0) std::fprintf(stderr, "last refusal: %s\n", imp.last_refusal.c_str());
   return imp.failed > 0 ? 1 : 0;
 }

@@ -16,7 +16,8 @@ namespace nostr::server {
 // Writes one event per line to `out`. `filter_json`: a NIP-01 filter ("" is
 // {}); its limit is ignored, and a filtered export leaves out gift wraps
 // (kind 1059), as for an anonymous reader. Returns the exit code.
-int run_export(const Loaded& cfg, const std::string& filter_json, std::FILE* out, std::string& error);
+int run_export(const Loaded& cfg, const std::string& filter_json, std::FILE* out,
+               std::string& error);
 
 // Reads events from `in`, one per line; prints {"lines","accepted",
 // "duplicate","refused","failed"} on stdout (progress on stderr when it is a

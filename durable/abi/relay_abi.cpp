@@ -127,6 +127,17 @@ int32_t nr_relay_http_admin(nr_relay* r, uint32_t request, const uint8_t* url, u
   });
 }
 
+NR_EXPORT("nr_relay_http_api")
+int32_t nr_relay_http_api(nr_relay* r, uint32_t request, const uint8_t* method, uint32_t method_len, const uint8_t* path,
+                          uint32_t path_len, const uint8_t* body, uint32_t body_len, const uint8_t* meta,
+                          uint32_t meta_len, double now) {
+  return run(r, [&](auto& relay) {
+    relay.http_api(request, bytes(method, method_len), bytes(path, path_len), bytes(body, body_len),
+                   nostr::ConnMeta::from_json(bytes(meta, meta_len)), seconds(now));
+    return 0;
+  });
+}
+
 NR_EXPORT("nr_relay_store_latency") void nr_relay_store_latency(nr_relay* r, double seconds_taken) {
   r->relay.observe_store_latency(seconds_taken > 0 ? seconds_taken : 0);
 }

@@ -132,6 +132,12 @@ const uint8_t* nr_relay_stats_ptr(const nr_relay* r);
 int32_t nr_relay_http_admin(nr_relay* r, uint32_t request, const uint8_t* url, uint32_t url_len,
                             const uint8_t* auth, uint32_t auth_len, const uint8_t* body, uint32_t body_len,
                             double now);
+/* The HTTP API (Relay::http_api): method, path, body and the caller's
+ * metadata JSON ({"ip","origin","user_agent"}); answered like
+ * nr_relay_http_admin, by one HTTP action for `request`. */
+int32_t nr_relay_http_api(nr_relay* r, uint32_t request, const uint8_t* method, uint32_t method_len, const uint8_t* path,
+                          uint32_t path_len, const uint8_t* body, uint32_t body_len, const uint8_t* meta,
+                          uint32_t meta_len, double now);
 /* A D1 batch took `seconds` (host-measured): the store latency histogram. */
 void nr_relay_store_latency(nr_relay* r, double seconds);
 /* The Prometheus text of the engine's metrics / the small JSON of GET /health,

@@ -505,3 +505,20 @@ TEST_CASE("NIP-86 at the edge: only an administrator's valid NIP-98 authorizatio
   CHECK(off.status == 404);
   CHECK(off.body.find("ADMIN_PUBKEYS") != std::string::npos);
 }
+
+TEST_CASE("the HTTP API is forwarded to the relay object; other methods and paths are answered here") {
+  nostr::RelayConfig cfg;
+  auto route = [&](const std::string& method, const std::string& path) {
+    HttpRequest r;
+    r.method = method;
+    r.path = path;
+    return handle_request(r, cfg);
+  };
+  CHECK(route("POST", "/api/v1/events").route == Route::forward);
+  CHECK(route("POST", "/api/v1/query").route == Route::forward);
+  CHECK(route("GET", "/api/v1/events/" + std::string(64, 'a')).route == Route::forward);
+  CHECK(route("GET", "/api/v1/query").status == 405);
+  CHECK(route("PUT", "/api/v1/events").status == 405);
+  CHECK(route("GET", "/api/v1/other").status == 404);
+  CHECK(route("OPTIONS", "/api/v1/query").status == 204);
+}

@@ -137,6 +137,18 @@ class SimHost {
     if (it == replies_.end()) return {0, ""};
     return it->second;
   }
+  // An HTTP API call (Relay::http_api); returns {status, body} once storage
+  // work is done (and due timers ran), or {0, ""} if no answer came.
+  std::pair<uint32_t, std::string> api(const std::string& method, const std::string& path, const std::string& body = "",
+                                       const ConnMeta& meta = {}) {
+    const uint32_t request = ++next_request_;
+    relay_->http_api(request, method, path, body, meta, now);
+    drain();
+    pump();
+    auto it = replies_.find(request);
+    if (it == replies_.end()) return {0, ""};
+    return it->second;
+  }
   // Structured log lines (Log actions) so far.
   std::vector<std::string> logs;
 

@@ -1,0 +1,212 @@
+// The HTTP API (POST /api/v1/events, POST /api/v1/query, GET
+// /api/v1/events/{id}): each call is served through an internal connection,
+// so every rule a WebSocket client meets (policy, validation, rate limits,
+// budgets, gift-wrap privacy) applies unchanged; its frames become one
+// HttpReply.
+#include <algorithm>
+
+#include "core/json_writer.h"
+#include "durable/relay.h"
+#include "durable/relay_internal.h"
+
+namespace nostr::durable {
+namespace {
+
+// Internal connections carry this bit: hosts number sockets from 1 upwards.
+constexpr uint32_t kHttpConnBit = 0x80000000u;
+
+std::string error_json(std::string_view message) {
+  return JsonObjectWriter().string("error", message).finish();
+}
+
+// The HTTP status for a NIP-01 refusal message, by its prefix.
+uint32_t status_for(std::string_view message) {
+  auto has = [&](std::string_view p) { return message.substr(0, p.size()) == p; };
+  if (has("rate-limited:")) return 429;
+  if (has("blocked:") || has("restricted:") || has("auth-required:") || has("pow:")) return 403;
+  if (has("error:")) return 503;
+  return 400;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// The string at msg[i], or "" if it is not one.
+std::string_view str_at(simdjson::dom::array msg, size_t i) {
+  std::string_view s;
+  return msg.at(i).get_string().get(s) == simdjson::SUCCESS ? s : std::string_view();
+}
+
+bool is_hex64(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+}  // namespace
+
+void Relay::http_api(uint32_t request, std::string_view method, std::string_view path,
+                     std::string_view body, const ConnMeta& meta, uint64_t now) {
+  const NoteCounters note{*this, now};
+  now_ = std::max(now_, now);
+  auto reply = [&](uint32_t status, std::string json) {
+    out_.http_reply(request, status, std::move(json));
+  };
+  if (body.size() > config_.limits.max_message_length) {
+    return reply(
+        413, error_json("invalid: the body is " + std::to_string(body.size()) +
+                        " bytes, limit is " + std::to_string(config_.limits.max_message_length)));
+  }
+  HttpCall call{request, HttpCall::Kind::event, {}, 0};
+  std::string frame;
+  const std::string_view events = "/api/v1/events";
+  if (method == "POST" && path == events) {
+    frame = "[\"EVENT\"," + std::string(trim(body)) + "]";
+  } else if (method == "POST" && path == "/api/v1/query") {
+    const std::string_view b = trim(body);
+    if (b.size() < 2 || b.front() != '[' || b.back() != ']' ||
+        trim(b.substr(1, b.size() - 2)).empty()) {
+      return reply(400,
+                   error_json("invalid: the body must be a JSON array of one or more filters"));
+    }
+    call.kind = HttpCall::Kind::query;
+    frame = "[\"REQ\",\"api\"," + std::string(b.substr(1, b.size() - 2)) + "]";
+  } else if (method == "GET" && path.substr(0, events.size() + 1) == "/api/v1/events/") {
+    const std::string_view id = path.substr(events.size() + 1);
+    if (!is_hex64(id))
+      return reply(400, error_json("invalid: the event id must be 64 lowercase hex characters"));
+    call.kind = HttpCall::Kind::get;
+    frame = "[\"REQ\",\"api\",{\"ids\":[\"" + std::string(id) + "\"]}]";
+  } else {
+    return reply(404, error_json("no such API endpoint"));
+  }
+  if (http_calls_.size() >= kMaxHttpCalls) {
+    return reply(429,
+                 error_json("rate-limited: too many API calls in progress, try again shortly"));
+  }
+  const uint32_t conn = kHttpConnBit | (++http_seq_ & ~kHttpConnBit);
+  http_calls_[conn] = std::move(call);
+  if (!open(conn, "", "", now, meta)) {
+    http_calls_.erase(conn);
+    return reply(503, error_json("error: try again"));
+  }
+  if (conns_.count(conn)) frame_in(conn, frame, now);
+}
+
+void Relay::frame_in(uint32_t conn, std::string_view text, uint64_t now) {
+  frame(conn, text, /*padded=*/false, now);
+}
+
+bool Relay::on_http_frame(uint32_t conn, std::string_view text) {
+  auto it = http_calls_.find(conn);
+  if (it == http_calls_.end()) return false;
+  HttpCall& call = it->second;
+  if (call.done) return true;
+  auto finish = [&](uint32_t status, std::string body) {
+    call.done = true;
+    http_finished_.emplace_back(conn, HttpReply{call.request, status, std::move(body)});
+  };
+  simdjson::dom::parser& p = parser_.json();
+  simdjson::dom::array msg;
+  std::string_view type;
+  if (p.parse(text.data(), text.size()).get_array().get(msg) != simdjson::SUCCESS ||
+      msg.size() < 2 || msg.at(0).get_string().get(type) != simdjson::SUCCESS) {
+    return true;
+  }
+  std::string_view s;
+  if (type == "AUTH") return true;  // the challenge every connection gets
+  if (type == "NOTICE") {
+    s = str_at(msg, 1);
+    finish(status_for(s), error_json(s));
+  } else if (type == "OK" && call.kind == HttpCall::Kind::event && msg.size() == 4) {
+    bool accepted = false;
+    const std::string_view id = str_at(msg, 1);
+    if (msg.at(2).get_bool().get(accepted) != simdjson::SUCCESS) accepted = false;
+    s = str_at(msg, 3);
+    const bool duplicate = s.substr(0, 10) == "duplicate:";
+    finish(accepted || duplicate ? 200 : status_for(s), JsonObjectWriter()
+                                                            .string("id", id)
+                                                            .boolean("accepted", accepted)
+                                                            .string("message", s)
+                                                            .finish());
+  } else if (type == "EVENT" && call.kind != HttpCall::Kind::event) {
+    // ["EVENT","api",<raw>]: the event's exact bytes, as a client would get them.
+    const size_t prefix = std::string_view("[\"EVENT\",\"api\",").size();
+    if (text.size() <= prefix + 1) return true;
+    const std::string_view raw = text.substr(prefix, text.size() - prefix - 1);
+    if (call.body.size() + raw.size() + 1 > kMaxHttpAnswer) {
+      // Bounded: the answer so far, marked partial (narrow the filters or page by until).
+      finish(206, std::move(call.body));
+      return true;
+    }
+    call.body.append(raw);
+    call.body += '\n';
+    ++call.events;
+  } else if (type == "EOSE") {
+    if (call.kind == HttpCall::Kind::get) {
+      if (call.events == 0) {
+        finish(404, error_json("not found"));
+        return true;
+      }
+      call.body.pop_back();  // one event: JSON, not NDJSON
+    }
+    finish(200, std::move(call.body));
+  } else if (type == "CLOSED" && msg.size() == 3) {
+    s = str_at(msg, 2);
+    finish(status_for(s), error_json(s));
+  }
+  return true;
+}
+
+std::vector<Action> Relay::take_actions() {
+  std::vector<Action> acts = out_.take();
+  if (http_calls_.empty()) return acts;
+  std::vector<Action> kept;
+  kept.reserve(acts.size());
+  for (Action& a : acts) {
+    if (auto* s = std::get_if<Send>(&a)) {
+      if (on_http_frame(s->conn, s->text)) continue;
+    } else if (auto* f = std::get_if<Fanout>(&a)) {
+      auto& t = f->targets;
+      t.erase(std::remove_if(t.begin(), t.end(),
+                             [&](const Fanout::Target& x) {
+                               return on_http_frame(x.conn, x.prefix + f->raw + "]");
+                             }),
+              t.end());
+      if (t.empty()) continue;
+    } else if (auto* c = std::get_if<Close>(&a)) {
+      if (auto it = http_calls_.find(c->conn); it != http_calls_.end()) {
+        if (!it->second.done) {
+          it->second.done = true;
+          http_finished_.emplace_back(
+              c->conn, HttpReply{it->second.request, status_for(c->reason), error_json(c->reason)});
+        }
+        continue;
+      }
+    } else if (auto* st = std::get_if<SaveConnState>(&a)) {
+      if (http_calls_.count(st->conn)) continue;
+    }
+    kept.push_back(std::move(a));
+  }
+  // Finished calls: their reply, then their internal connection goes away.
+  std::vector<std::pair<uint32_t, HttpReply>> finished = std::move(http_finished_);
+  http_finished_.clear();
+  for (auto& [conn, reply] : finished) {
+    kept.emplace_back(std::move(reply));
+    http_calls_.erase(conn);
+    close(conn);
+  }
+  if (!finished.empty()) {
+    for (Action& a : take_actions()) kept.push_back(std::move(a));
+  }
+  return kept;
+}
+
+}  // namespace nostr::durable

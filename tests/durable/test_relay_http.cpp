@@ -1,0 +1,72 @@
+// The HTTP API through the engine (Relay::http_api): statuses, bodies, and
+// the same rules WebSocket clients meet, on real SQLite.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "../support/signer.h"
+#include "../support/sim_host.h"
+
+using nostr::test::Signer;
+using nostr::test::SimHost;
+
+TEST_CASE("HTTP API: publish, query as NDJSON, get by id; refusals map to HTTP statuses") {
+  nostr::RelayConfig cfg;
+  cfg.write_policy.banned_kinds = {4};
+  SimHost h(cfg);
+  Signer alice(901);
+  const auto a = alice.sign(1, h.now - 2, {{"t", "x"}}, "first");
+  const auto b = alice.sign(1, h.now - 1, {{"t", "x"}}, "second");
+  auto [st, body] = h.api("POST", "/api/v1/events", a.json);
+  CHECK(st == 200);
+  CHECK(body == R"({"id":")" + a.id + R"(","accepted":true,"message":""})");
+  CHECK(h.api("POST", "/api/v1/events", b.json).first == 200);
+  auto dup = h.api("POST", "/api/v1/events", a.json);
+  CHECK(dup.first == 200);
+  CHECK(dup.second.find(R"("message":"duplicate:)") != std::string::npos);
+
+  // Query: NDJSON of the exact bytes, newest first; get one by id.
+  auto q = h.api("POST", "/api/v1/query", R"([{"#t":["x"]}])");
+  CHECK(q.first == 200);
+  CHECK(q.second == b.json + "\n" + a.json + "\n");
+  auto g = h.api("GET", "/api/v1/events/" + a.id);
+  CHECK(g == std::pair<uint32_t, std::string>{200, a.json});
+  CHECK(h.api("GET", "/api/v1/events/" + std::string(64, '0')).first == 404);
+
+  // Refusals.
+  auto bad_sig = a.json;
+  bad_sig[bad_sig.find("\"sig\":\"") + 7] ^= 1;
+  auto invalid = h.api("POST", "/api/v1/events", bad_sig);
+  CHECK(invalid.first == 400);
+  CHECK(invalid.second.find(R"("accepted":false,"message":"invalid:)") != std::string::npos);
+  auto blocked = h.api("POST", "/api/v1/events", alice.sign(4, h.now, {}, "dm").json);
+  CHECK(blocked.first == 403);
+  CHECK(h.api("POST", "/api/v1/events", "not json").first == 400);
+  CHECK(h.api("POST", "/api/v1/query", R"({"kinds":[1]})").first == 400);
+  CHECK(h.api("POST", "/api/v1/query", R"([{"kinds":["x"]}])").first == 400);
+  CHECK(h.api("GET", "/api/v1/events/XYZ").first == 400);
+  CHECK(h.api("GET", "/api/v1/nothing").first == 404);
+  // Nothing stays behind: internal connections are gone.
+  CHECK(h.relay().connection_count() == 0);
+  CHECK(h.relay().subscription_count() == 0);
+}
+
+TEST_CASE("HTTP API: the rules of WebSocket clients apply (gift wraps, rate limits, answer size)") {
+  nostr::RelayConfig cfg;
+  cfg.rate_limits.event_per_connection = {60, 1};
+  cfg.rate_limits.event_per_ip = {60, 2};
+  SimHost h(cfg);
+  Signer alice(911), wrapper(912);
+  nostr::ConnMeta meta;
+  meta.ip = "203.0.113.9";
+  const auto wrap = wrapper.sign(1059, h.now, {{"p", alice.pubkey()}}, "sealed");
+  CHECK(h.api("POST", "/api/v1/events", wrap.json, meta).first == 200);
+  // Others' gift wraps are never in an answer.
+  CHECK(h.api("POST", "/api/v1/query", R"([{"kinds":[1059]}])").first == 403);  // auth-required
+  CHECK(h.api("POST", "/api/v1/query", R"([{}])").second.empty());
+  CHECK(h.api("GET", "/api/v1/events/" + wrap.id).first == 404);
+  // The per-address bucket spans calls: the third event from one address is refused.
+  CHECK(h.api("POST", "/api/v1/events", alice.sign(1, h.now, {}, "2").json, meta).first == 200);
+  auto limited = h.api("POST", "/api/v1/events", alice.sign(1, h.now, {}, "3").json, meta);
+  CHECK(limited.first == 429);
+}
