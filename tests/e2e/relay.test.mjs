@@ -264,13 +264,17 @@ describe('NIP-01 basics', () => {
     });
   });
 
-  test('NEG-OPEN → NEG-ERR', async () => {
+  test('NEG-OPEN → NEG-MSG (NIP-77); a malformed message → NEG-ERR invalid:', async () => {
     await withClients(1, async (c) => {
-      c.send(['NEG-OPEN', 'neg', {}, '6100000200']);
+      c.send(['NEG-OPEN', 'neg', { kinds: [1] }, '6100000200']);
       const f = await c.take();
-      assert.equal(f.msg[0], 'NEG-ERR');
+      assert.equal(f.msg[0], 'NEG-MSG');
       assert.equal(f.msg[1], 'neg');
-      assert.equal(typeof f.msg[2], 'string');
+      assert.match(f.msg[2], /^61[0-9a-f]*$/);
+      c.send(['NEG-OPEN', 'bad', {}, '61ff']);
+      const e = await c.take();
+      assert.deepEqual(e.msg.slice(0, 2), ['NEG-ERR', 'bad']);
+      assert.match(e.msg[2], /^invalid: negentropy:/);
     });
   });
 });
