@@ -163,6 +163,7 @@ void Relay::on_neg_page_done(const PendingNegPage& p, bool ok, std::string_view 
     return;
   }
   // Loaded: seal, then answer NEG-OPEN's message.
+  s.loading.shrink_to_fit();  // the sealed records are held for the sync's life: no spare capacity
   s.storage = neg::Storage(std::move(s.loading));
   s.loading = {};
   s.ready = true;

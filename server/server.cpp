@@ -182,7 +182,13 @@ class ServerImpl final : public Server {
   void accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
       if (stopping_) return;
-      if (!ec) std::make_shared<HttpSession>(*this, std::move(socket))->start();
+      if (!ec) {
+        // Small frames (OK, EOSE) must not wait for Nagle's algorithm: with
+        // delayed ACKs every answer would take ~40 ms.
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<HttpSession>(*this, std::move(socket))->start();
+      }
       accept();
     });
   }

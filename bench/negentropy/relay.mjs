@@ -57,7 +57,7 @@ try {
   c.send(['NEG-CLOSE', 'bench']);
   c.ws.close();
   const result = {
-    stored_records: stats?.neg_bytes ? Math.round(stats.neg_bytes / 41) : null,
+    stored_records: seed.length,
     client_records: kept + extra, have: have.size, need: need.size,
     first_reply_ms: Math.round(firstMs), total_ms: Math.round(totalMs), rounds, bytes_up: up, bytes_down: down,
     neg_bytes: stats?.neg_bytes, memory_bytes: stats?.memory_bytes,
