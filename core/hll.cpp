@@ -2,17 +2,11 @@
 
 #include "core/hex.h"
 #include "core/sha256.h"
+#include "core/types.h"
 
 namespace nostr {
 namespace {
 
-bool is_hex64(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (const char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 uint8_t hex_digit(char c) { return static_cast<uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10); }
 
@@ -22,11 +16,11 @@ std::optional<uint8_t> hll_offset(const CompiledFilter& f) {
   if (f.tags().size() != 1 || f.tags()[0].values.size() != 1) return std::nullopt;
   const std::string& v = f.tags()[0].values[0];
   std::string hex;
-  if (is_hex64(v)) {
+  if (EventId::from_hex(v)) {
     hex = v;
   } else if (const size_t c1 = v.find(':'); c1 != std::string::npos &&
                                             v.find(':', c1 + 1) == c1 + 65 &&
-                                            is_hex64(std::string_view(v).substr(c1 + 1, 64))) {
+                                            Pubkey::from_hex(std::string_view(v).substr(c1 + 1, 64))) {
     hex = v.substr(c1 + 1, 64);  // an address kind:pubkey:d counts by its pubkey
   } else {
     const Digest32 d = sha256(v);

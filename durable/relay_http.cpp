@@ -44,11 +44,6 @@ std::string_view str_at(simdjson::dom::array msg, size_t i) {
   return msg.at(i).get_string().get(s) == simdjson::SUCCESS ? s : std::string_view();
 }
 
-bool is_hex64(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
 
 }  // namespace
 
@@ -80,7 +75,7 @@ void Relay::http_api(uint32_t request, std::string_view method, std::string_view
     frame = "[\"REQ\",\"api\"," + std::string(b.substr(1, b.size() - 2)) + "]";
   } else if (method == "GET" && path.substr(0, events.size() + 1) == "/api/v1/events/") {
     const std::string_view id = path.substr(events.size() + 1);
-    if (!is_hex64(id))
+    if (!EventId::from_hex(id))
       return reply(400, error_json("invalid: the event id must be 64 lowercase hex characters"));
     call.kind = HttpCall::Kind::get;
     frame = "[\"REQ\",\"api\",{\"ids\":[\"" + std::string(id) + "\"]}]";
