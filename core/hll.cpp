@@ -7,7 +7,6 @@
 namespace nostr {
 namespace {
 
-
 uint8_t hex_digit(char c) { return static_cast<uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10); }
 
 }  // namespace
@@ -18,9 +17,9 @@ std::optional<uint8_t> hll_offset(const CompiledFilter& f) {
   std::string hex;
   if (EventId::from_hex(v)) {
     hex = v;
-  } else if (const size_t c1 = v.find(':'); c1 != std::string::npos &&
-                                            v.find(':', c1 + 1) == c1 + 65 &&
-                                            Pubkey::from_hex(std::string_view(v).substr(c1 + 1, 64))) {
+  } else if (const size_t c1 = v.find(':');
+             c1 != std::string::npos && v.find(':', c1 + 1) == c1 + 65 &&
+             Pubkey::from_hex(std::string_view(v).substr(c1 + 1, 64))) {
     hex = v.substr(c1 + 1, 64);  // an address kind:pubkey:d counts by its pubkey
   } else {
     const Digest32 d = sha256(v);
