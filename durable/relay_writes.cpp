@@ -32,9 +32,12 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
 }
 
 void Relay::apply_verified(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
+  const NoteCounters note{*this, now};
   auto c = conns_.find(conn);
   if (c == conns_.end()) return;
   now_ = std::max(now_, now);
+  maybe_check_management(now);
+  ++metrics_.messages_in["EVENT"];  // as frame() counts it
   if (!rate_event(conn, c->second, v.event(), now) || !admit_event(conn, v.event())) return;
   apply_event(conn, std::move(v), now);
 }

@@ -2,7 +2,10 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <sstream>
+#include <thread>
 
 #include "simdjson.h"
 
@@ -51,9 +54,13 @@ std::optional<Loaded> load_config(const std::string& toml_text, const char* (*ge
       } else if (k == "port" && value.is_integer() && *value.value<int64_t>() > 0 &&
                  *value.value<int64_t>() < 65536) {
         out.server.port = static_cast<uint16_t>(*value.value<int64_t>());
+      } else if (k == "threads" && value.is_integer() && *value.value<int64_t>() >= 1 &&
+                 *value.value<int64_t>() <= 256) {
+        out.server.threads = static_cast<unsigned>(*value.value<int64_t>());
       } else {
         error = "relay.toml: server." + std::string(k) +
-                (k == "bind" || k == "database" || k == "port" ? " has the wrong type"
+                (k == "bind" || k == "database" || k == "port" || k == "threads"
+                     ? " has the wrong type or value"
                                                                : " is not a server setting");
         return std::nullopt;
       }
@@ -108,9 +115,19 @@ std::optional<Loaded> load_config(const std::string& toml_text, const char* (*ge
     error = "PORT must be a port number (1-65535)";
     return std::nullopt;
   }
+  if (const char* v = getenv("THREADS"); v && *v) {
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (*end != '\0' || n < 1 || n > 256) {
+      error = "THREADS must be a number of threads (1-256)";
+      return std::nullopt;
+    }
+    out.server.threads = static_cast<unsigned>(n);
+  }
   if (const char* v = getenv("BIND"); v && *v) out.server.bind = v;
   if (const char* v = getenv("DATABASE"); v && *v) out.server.database = v;
   if (const char* v = getenv("METRICS_TOKEN"); v && *v) out.server.metrics_token = v;
+  if (out.server.threads == 0) out.server.threads = std::max(1u, std::thread::hardware_concurrency());
   return out;
 }
 

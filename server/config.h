@@ -16,6 +16,9 @@ struct ServerOptions {
   std::string bind = "127.0.0.1";
   uint16_t port = 7447;
   std::string database = "data/relay.sqlite3";
+  // Threads verifying events (the engine and the store have one each); 1: the
+  // engine's thread verifies. 0 here means "one per core" (load_config sets it).
+  unsigned threads = 0;
   std::string metrics_token;  // GET /stats and /metrics need it as a Bearer token; empty: 404
 };
 
@@ -25,7 +28,7 @@ struct Loaded {
 };
 
 // Reads `toml_text` (may be empty: every default), then the environment
-// through `getenv`: PORT, BIND, DATABASE, METRICS_TOKEN, ADMIN_PUBKEYS (as on
+// through `getenv`: PORT, BIND, DATABASE, THREADS, METRICS_TOKEN, ADMIN_PUBKEYS (as on
 // Workers) and RELAY_CONFIG (a JSON object whose top-level keys replace the
 // file's). Returns the configuration, or in `error` a message naming the key.
 std::optional<Loaded> load_config(const std::string& toml_text, const char* (*getenv)(const char*),

@@ -15,6 +15,8 @@
 #include "durable/relay.h"
 #include "edge/http.h"
 #include "server/database.h"
+#include "server/store_worker.h"
+#include "server/verify_pool.h"
 
 namespace nostr::server {
 namespace {
@@ -29,6 +31,12 @@ using tcp = net::ip::tcp;
 // already paces stored answers; this bounds live fan-out to a reader that
 // stopped reading.
 constexpr size_t kMaxQueuedBytes = 8u << 20;
+// Frames read but not yet handled (waiting for verification or behind an
+// EVENT that is): past these a socket is not read until they drain, so TCP
+// pushes back on the client instead of the server buffering without bound.
+constexpr uint32_t kMaxPoolFramesPerConn = 64;
+constexpr size_t kMaxPoolBytesPerConn = 4u << 20;
+constexpr size_t kMaxPoolBytes = 32u << 20;  // all connections
 // Request bodies: NIP-86 calls (16 KiB) and API calls (the engine refuses
 // more than limits.max_message_length, so one byte more is read at most).
 
@@ -55,6 +63,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void send(std::string text);
   void close(uint16_t code, std::string reason);
   uint32_t conn() const { return conn_; }
+  // Reads again after the server paused this socket (backpressure).
+  void resume();
 
  private:
   void read();
@@ -67,6 +77,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool writing_ = false;
   bool closing_ = false;
   bool gone_ = false;
+  bool paused_ = false;
   websocket::close_reason close_reason_;
   uint32_t conn_;
 };
@@ -95,8 +106,16 @@ class ServerImpl final : public Server {
         acceptor_(ioc_),
         signals_(ioc_, SIGINT, SIGTERM),
         timer_(ioc_),
-        relay_(cfg.relay),
-        store_(std::move(store)) {}
+        relay_(cfg.relay) {
+    store_ = std::make_unique<StoreWorker>(std::move(store), cfg.server.database, [this](StoreWorker::Done d) {
+      net::post(ioc_, [this, d = std::move(d)]() mutable { on_store_done(std::move(d)); });
+    });
+    if (cfg.server.threads > 1) {
+      pool_ = std::make_unique<VerifyPool>(cfg.server.threads, cfg.relay.limits, [this] {
+        if (!drain_posted_.exchange(true)) net::post(ioc_, [this] { drain_pool(); });
+      });
+    }
+  }
 
   int run() override {
     boost::system::error_code ec;
@@ -134,9 +153,28 @@ class ServerImpl final : public Server {
     perform();
     return s->conn();
   }
-  void frame(uint32_t conn, std::string_view text) {
-    relay_.frame(conn, text, /*padded=*/false, unix_now());
-    perform();
+  // A frame read from a socket: verified on the pool first if there is one.
+  void frame(uint32_t conn, std::string text) {
+    if (stopping_) return;  // the socket closes with 1001 once writes finish
+    if (!pool_) {
+      relay_.frame(conn, text, /*padded=*/false, unix_now());
+      return perform();
+    }
+    auto& [frames, bytes] = in_pool_[conn];
+    ++frames;
+    bytes += text.size();
+    pool_->submit(conn, std::move(text));
+    drain_pool();  // a frame with nothing ahead of it is handled at once
+  }
+  // Whether a socket may be read again, or must wait for its frames to drain.
+  bool may_read(uint32_t conn) {
+    if (!pool_) return true;
+    const auto it = in_pool_.find(conn);
+    const bool ok = pool_->bytes() < kMaxPoolBytes &&
+                    (it == in_pool_.end() ||
+                     (it->second.first < kMaxPoolFramesPerConn && it->second.second < kMaxPoolBytesPerConn));
+    if (!ok) paused_.push_back(conn);
+    return ok;
   }
   void oversized(uint32_t conn, uint64_t size) {
     relay_.oversized_frame(conn, size);
@@ -144,6 +182,10 @@ class ServerImpl final : public Server {
   }
   void closed(uint32_t conn) {
     if (ws_.erase(conn) == 0) return;
+    if (pool_ && pool_->frames() > 0) {
+      pool_->submit_close(conn);  // after the frames it sent before closing
+      return;
+    }
     relay_.close(conn);
     perform();
   }
@@ -204,8 +246,8 @@ class ServerImpl final : public Server {
             it->second->send(t.prefix + f->raw + "]");
         }
       } else if (auto* st = std::get_if<durable::Store>(&action)) {
-        stores_.emplace_back(st->token, std::move(st->stmts_json));
-        schedule_stores();
+        ++stores_outstanding_;
+        store_->submit(st->token, std::move(st->stmts_json));
       } else if (auto* l = std::get_if<durable::LocalSql>(&action)) {
         std::string out, err;
         if (!local_.run_one(l->stmt_json, out, err))
@@ -236,27 +278,38 @@ class ServerImpl final : public Server {
     arm_timer();
   }
 
-  // Group commit: store batches run after the frames already received are
-  // handled, so events verified meanwhile join the engine's next batch.
-  void schedule_stores() {
-    if (store_scheduled_) return;
-    store_scheduled_ = true;
-    net::post(ioc_, [this] { run_stores(); });
+  // A batch came back from the store worker (group commit: the engine's
+  // next batch holds what arrived meanwhile).
+  void on_store_done(StoreWorker::Done d) {
+    --stores_outstanding_;
+    relay_.observe_store_latency(d.seconds);
+    if (!d.ok) std::fprintf(stderr, "store batch failed: %s\n", d.results.c_str());
+    relay_.store_done(d.token, d.ok, d.results, unix_now());
+    perform();
+    maybe_finish_shutdown();
   }
-  void run_stores() {
-    store_scheduled_ = false;
-    while (!stores_.empty()) {
-      auto [token, json] = std::move(stores_.front());
-      stores_.pop_front();
-      std::string out, err;
-      const auto t0 = std::chrono::steady_clock::now();
-      const bool ok = store_->run_batch(json, out, err);
-      relay_.observe_store_latency(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      if (!ok) std::fprintf(stderr, "store batch failed: %s\n", err.c_str());
-      relay_.store_done(token, ok, ok ? out : err, unix_now());
-      perform();
+
+  // Hands verified frames to the engine in the order they were read.
+  void drain_pool() {
+    drain_posted_.store(false);
+    const uint64_t now = unix_now();
+    pool_->drain([this, now](VerifyPool::Item&& it) {
+      if (auto p = it.closed ? in_pool_.end() : in_pool_.find(it.conn); p != in_pool_.end()) {
+        if (--p->second.first == 0) in_pool_.erase(p);
+        else p->second.second -= it.frame.size();
+      }
+      if (it.closed) relay_.close(it.conn);
+      else if (it.verified) relay_.apply_verified(it.conn, std::move(*it.verified), now);
+      else relay_.frame(it.conn, it.frame, /*padded=*/false, now);  // the engine's own answer
+    });
+    perform();
+    // Sockets paused for backpressure read again once their frames drained.
+    std::vector<uint32_t> paused;
+    paused.swap(paused_);
+    for (uint32_t conn : paused) {
+      if (auto w = ws_.find(conn); w != ws_.end()) w->second->resume();
     }
+    maybe_finish_shutdown();
   }
 
   void arm_timer() {
@@ -283,7 +336,12 @@ class ServerImpl final : public Server {
     std::fflush(stdout);
     boost::system::error_code ec;
     acceptor_.close(ec);
-    run_stores();  // in-flight events get their OK
+    maybe_finish_shutdown();
+  }
+  // Once events read before the signal are stored and answered: close.
+  void maybe_finish_shutdown() {
+    if (!stopping_ || closing_ || stores_outstanding_ > 0 || (pool_ && pool_->frames() > 0)) return;
+    closing_ = true;
     std::vector<std::shared_ptr<WsSession>> open;
     for (auto& [conn, s] : ws_) open.push_back(s);
     for (auto& s : open) s->close(1001, "server shutting down");
@@ -300,13 +358,19 @@ class ServerImpl final : public Server {
   net::steady_timer timer_;
   uint64_t armed_ = 0;
   durable::Relay relay_;
-  std::unique_ptr<sqlite::SqliteDb> store_;
+  // After ioc_: destroyed first, so their threads stop before it goes.
+  std::unique_ptr<StoreWorker> store_;
+  std::unique_ptr<VerifyPool> pool_;
+  std::atomic<bool> drain_posted_{false};
+  // Per connection: frames and bytes in the pool.
+  std::unordered_map<uint32_t, std::pair<uint32_t, size_t>> in_pool_;
+  std::vector<uint32_t> paused_;
+  uint32_t stores_outstanding_ = 0;
+  bool closing_ = false;
   sqlite::SqliteDb local_;  // the engine's own state (a Durable Object's storage on Workers)
   std::unordered_map<uint32_t, std::shared_ptr<WsSession>> ws_;
   // HTTP requests the engine answers (NIP-86, the API): session, NDJSON answer.
   std::unordered_map<uint32_t, std::pair<std::shared_ptr<HttpSession>, bool>> admin_waiting_;
-  std::deque<std::pair<uint32_t, std::string>> stores_;
-  bool store_scheduled_ = false;
   bool stopping_ = false;
   uint32_t next_conn_ = 0;
   uint32_t next_request_ = 0;
@@ -338,11 +402,20 @@ void WsSession::read() {
       self->srv_.closed(self->conn_);
       return;
     }
-    const std::string text = beast::buffers_to_string(self->buffer_.data());
+    std::string text = beast::buffers_to_string(self->buffer_.data());
     self->buffer_.consume(self->buffer_.size());
-    self->srv_.frame(self->conn_, text);
-    if (!self->gone_) self->read();
+    self->srv_.frame(self->conn_, std::move(text));
+    if (self->gone_) return;
+    if (self->srv_.may_read(self->conn_)) self->read();
+    else self->paused_ = true;
   });
+}
+
+void WsSession::resume() {
+  if (!paused_ || gone_) return;
+  if (!srv_.may_read(conn_)) return;  // still over a bound: paused again
+  paused_ = false;
+  read();
 }
 
 void WsSession::send(std::string text) {

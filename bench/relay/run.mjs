@@ -51,7 +51,7 @@ async function startRelay(options = {}) {
   if (opt.host !== 'native') return startWrangler(options);
   if (options.persistTo) mkdirSync(NATIVE_STATE, { recursive: true });
   const s = await startNative({
-    env: { RELAY_CONFIG: JSON.stringify({ rate_limits: NO_RATE_LIMITS }) },
+    env: { RELAY_CONFIG: JSON.stringify({ rate_limits: NO_RATE_LIMITS, ...(process.env.XSK ? { search_kinds: [] } : {}) }) },
     db: options.persistTo ? join(NATIVE_STATE, 'relay.sqlite3') : undefined,
   });
   s.workerdPids = () => [s.pid];

@@ -8,6 +8,7 @@
 
 #include "../support/signer.h"
 #include "../support/sim_host.h"
+#include "core/verify.h"
 #include "durable/local_schema.h"
 
 using nostr::ConnMeta;
@@ -174,4 +175,58 @@ TEST_CASE("policy: limits.max_connections_per_ip caps the sockets of one address
   h.disconnect(1);  // a close frees a place
   h.connect(7, a);
   CHECK(h.relay().meta(7) != nullptr);
+}
+
+TEST_CASE("apply_verified (a host's verify thread): the answers, storage, fan-out and counts of the EVENT frame") {
+  nostr::RelayConfig cfg;
+  cfg.rate_limits = nostr::RateLimits::unlimited();
+  SimHost h(cfg);
+  Signer alice(1);
+  h.connect(1);
+  h.connect(2);
+  h.take(1);  // the AUTH challenges
+  h.send(2, "[\"REQ\",\"live\",{\"kinds\":[1]}]");
+  h.take(2);
+  const auto by_frame = alice.sign(1, 1700000000, {}, "through frame()");
+  const auto by_pool = alice.sign(1, 1700000001, {}, "verified elsewhere");
+  auto verify = [](const std::string& json) {
+    simdjson::dom::parser p;
+    auto v = nostr::validate_event_json(p, json, nostr::Limits{});
+    REQUIRE(v.ok());
+    return std::move(v).value();
+  };
+  h.send(1, event_frame(by_frame));
+  h.apply_verified(1, verify(by_pool.json));
+  CHECK(h.take(1) == std::vector<std::string>{"[\"OK\",\"" + by_frame.id + "\",true,\"\"]",
+                                               "[\"OK\",\"" + by_pool.id + "\",true,\"\"]"});
+  CHECK(h.take(2) == std::vector<std::string>{"[\"EVENT\",\"live\"," + by_frame.json + "]",
+                                               "[\"EVENT\",\"live\"," + by_pool.json + "]"});
+  // Again: a duplicate, as the frame would say; policy still applies (kind 4 is refused below).
+  h.apply_verified(1, verify(by_pool.json));
+  CHECK(h.take(1) == std::vector<std::string>{"[\"OK\",\"" + by_pool.id + "\",true,\"duplicate: already have this event\"]"});
+  CHECK(count_rows(h, "events") == 2);
+  CHECK(h.relay().metrics_text(0).find("nostr_relay_messages_in_total{type=\"EVENT\"} 3") != std::string::npos);
+  // A connection that went away meanwhile: nothing happens.
+  h.disconnect(1);
+  h.apply_verified(1, verify(alice.sign(1, 1700000002, {}, "late").json));
+  CHECK(count_rows(h, "events") == 2);
+}
+
+TEST_CASE("apply_verified: write policy after verification is the frame's") {
+  nostr::RelayConfig cfg;
+  cfg.write_policy.banned_kinds = {4};
+  SimHost h(cfg);
+  Signer alice(1);
+  h.connect(1);
+  h.take(1);
+  const auto dm = alice.sign(4, 1700000000, {}, "blocked kind");
+  simdjson::dom::parser p;
+  auto v = nostr::validate_event_json(p, dm.json, nostr::Limits{});
+  REQUIRE(v.ok());
+  h.send(1, event_frame(dm));
+  const auto by_frame = h.take(1);
+  h.apply_verified(1, std::move(v).value());
+  CHECK(h.take(1) == by_frame);
+  REQUIRE(by_frame.size() == 1);
+  CHECK(by_frame[0].find("false") != std::string::npos);
 }

@@ -62,6 +62,12 @@ class SimHost {
       drain();
     }
   }
+  // An event a host verified itself (Relay::apply_verified), then pump().
+  void apply_verified(uint32_t conn, VerifiedEvent&& v) {
+    relay_->apply_verified(conn, std::move(v), now);
+    drain();
+    pump();
+  }
   // Completes pending D1 batches in order (and due timers: D1 completes later
   // than the frames already received, as in workerd).
   void pump() {
