@@ -102,3 +102,31 @@ if(NOT TARGET nostr_secp256k1)
   endif()
   target_compile_options(nostr_secp256k1 PRIVATE -w)
 endif()
+
+# -------------------------------------------------------------------- SQLite
+# nostr::sqlite3: SQLite 3.54.1 (the amalgamation in better-sqlite3 13.2.0's npm
+# tarball, fetched by scripts/setup) for the native server and native tests,
+# instead of Debian 12's 3.40 (see scripts/setup for why). Optimised and
+# uninstrumented in every preset: it is third-party code, and -O1 + sanitizers
+# would make every native test that runs SQL several times slower.
+if(NOT NOSTR_WASM AND NOT TARGET nostr_sqlite3)
+  set(NOSTR_SQLITE_DIR "${_nostr_root}/.deps/sqlite-3.54.1"
+      CACHE PATH "Directory holding the SQLite 3.54.1 amalgamation (sqlite3.c, sqlite3.h)")
+  if(NOT EXISTS "${NOSTR_SQLITE_DIR}/sqlite3.c" OR NOT EXISTS "${NOSTR_SQLITE_DIR}/sqlite3.h")
+    message(FATAL_ERROR "SQLite sources not found in ${NOSTR_SQLITE_DIR}: run ./scripts/setup")
+  endif()
+  find_package(Threads REQUIRED)
+  add_library(nostr_sqlite3 STATIC "${NOSTR_SQLITE_DIR}/sqlite3.c")
+  add_library(nostr::sqlite3 ALIAS nostr_sqlite3)
+  target_include_directories(nostr_sqlite3 SYSTEM PUBLIC "${NOSTR_SQLITE_DIR}")
+  target_compile_definitions(nostr_sqlite3 PRIVATE
+    SQLITE_THREADSAFE=1            # the server's store and checkpoint threads
+    SQLITE_ENABLE_FTS5             # NIP-50 (schema.sql's events_fts)
+    SQLITE_DEFAULT_MEMSTATUS=0
+    SQLITE_DEFAULT_WAL_SYNCHRONOUS=1
+    SQLITE_OMIT_DEPRECATED
+    SQLITE_OMIT_LOAD_EXTENSION
+    SQLITE_ENABLE_MATH_FUNCTIONS)
+  target_compile_options(nostr_sqlite3 PRIVATE -w -O2 -g0 -fno-sanitize=all)
+  target_link_libraries(nostr_sqlite3 PUBLIC Threads::Threads m)
+endif()

@@ -37,6 +37,11 @@ constexpr size_t kMaxQueuedBytes = 8u << 20;
 constexpr uint32_t kMaxPoolFramesPerConn = 64;
 constexpr size_t kMaxPoolBytesPerConn = 4u << 20;
 constexpr size_t kMaxPoolBytes = 32u << 20;  // all connections
+// A frame longer than limits.max_message_length is read on in chunks of this
+// size and dropped (the engine answers NOTICE; the socket stays usable);
+// beyond kMaxFrameBytes (Cloudflare's limit) the socket is closed with 1009.
+constexpr size_t kReadChunk = 64u << 10;
+constexpr uint64_t kMaxFrameBytes = 32u << 20;
 // Request bodies: NIP-86 calls (16 KiB) and API calls (the engine refuses
 // more than limits.max_message_length, so one byte more is read at most).
 
@@ -78,6 +83,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool closing_ = false;
   bool gone_ = false;
   bool paused_ = false;
+  uint64_t dropping_ = 0;  // bytes of an oversized frame read and dropped so far
   websocket::close_reason close_reason_;
   uint32_t conn_;
 };
@@ -133,6 +139,9 @@ class ServerImpl final : public Server {
     std::printf("nostr relay listening on ws://%s:%u (database %s)\n", cfg_.server.bind.c_str(),
                 port, cfg_.server.database.c_str());
     std::fflush(stdout);
+    std::string db_error;
+    if (!health_db_.open_file(cfg_.server.database, db_error)) return fail(db_error);
+    sqlite3_busy_timeout(health_db_.handle(), 1000);
     relay_.restore(unix_now());
     perform();
     signals_.async_wait([this](const boost::system::error_code&, int) { shutdown(); });
@@ -206,6 +215,11 @@ class ServerImpl final : public Server {
     perform();
   }
   const Loaded& config() const { return cfg_; }
+  // GET /health: whether the events database can be read (its own connection).
+  bool database_answers() {
+    std::string out, err;
+    return health_db_.run_one("{\"sql\":\"SELECT version FROM mgmt_version\",\"params\":[]}", out, err);
+  }
   durable::Relay& relay() { return relay_; }
   bool stopping() const { return stopping_; }
 
@@ -367,6 +381,7 @@ class ServerImpl final : public Server {
   std::vector<uint32_t> paused_;
   uint32_t stores_outstanding_ = 0;
   bool closing_ = false;
+  sqlite::SqliteDb health_db_;  // GET /health's probe of the events database
   sqlite::SqliteDb local_;  // the engine's own state (a Durable Object's storage on Workers)
   std::unordered_map<uint32_t, std::shared_ptr<WsSession>> ws_;
   // HTTP requests the engine answers (NIP-86, the API): session, NDJSON answer.
@@ -381,7 +396,7 @@ class ServerImpl final : public Server {
 
 void WsSession::start(http::request<http::string_body> req) {
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  ws_.read_message_max(srv_.config().relay.limits.max_message_length + 1);
+  ws_.read_message_max(kMaxFrameBytes);
   boost::system::error_code ec;
   const auto remote = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
   const std::string ip = ec ? std::string() : remote.address().to_string();
@@ -395,16 +410,28 @@ void WsSession::start(http::request<http::string_body> req) {
 }
 
 void WsSession::read() {
-  ws_.async_read(buffer_, [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-    if (ec == websocket::error::message_too_big) self->srv_.oversized(self->conn_, n);
+  ws_.async_read_some(buffer_, kReadChunk, [self = shared_from_this()](boost::system::error_code ec, size_t) {
+    if (ec == websocket::error::message_too_big)
+      self->srv_.oversized(self->conn_, self->dropping_ + self->buffer_.size());
     if (ec) {
       self->gone_ = true;
       self->srv_.closed(self->conn_);
       return;
     }
-    std::string text = beast::buffers_to_string(self->buffer_.data());
-    self->buffer_.consume(self->buffer_.size());
-    self->srv_.frame(self->conn_, std::move(text));
+    // Never hold more than one frame's limit (+ a chunk) for a client.
+    if (self->dropping_ > 0 || self->buffer_.size() > self->srv_.config().relay.limits.max_message_length) {
+      self->dropping_ += self->buffer_.size();
+      self->buffer_.consume(self->buffer_.size());
+    }
+    if (!self->ws_.is_message_done()) return self->read();
+    if (self->dropping_ > 0) {
+      self->srv_.oversized(self->conn_, self->dropping_);
+      self->dropping_ = 0;
+    } else {
+      std::string text = beast::buffers_to_string(self->buffer_.data());
+      self->buffer_.consume(self->buffer_.size());
+      self->srv_.frame(self->conn_, std::move(text));
+    }
     if (self->gone_) return;
     if (self->srv_.may_read(self->conn_)) self->read();
     else self->paused_ = true;
@@ -507,12 +534,19 @@ void HttpSession::on_request() {
   r.now = unix_now();
   edge::EdgeOptions opts;
   opts.metrics_token = srv_.config().server.metrics_token;
-  edge::HttpResponse resp = edge::handle_request(r, srv_.config().relay, opts);
+  // NIP-11 texts set through NIP-86: the engine holds the management state
+  // (the Worker reads the same settings from D1).
+  durable::Relay& relay = srv_.relay();
+  const ManagementState& mgmt = relay.management();
+  edge::RelayOverrides overrides;
+  if (!mgmt.name.empty()) overrides.name = mgmt.name;
+  if (!mgmt.description.empty()) overrides.description = mgmt.description;
+  if (!mgmt.icon.empty()) overrides.icon = mgmt.icon;
+  edge::HttpResponse resp = edge::handle_request(r, srv_.config().relay, opts, overrides);
   if (resp.route == edge::Route::need_body) {
     r.body = req_.body();
-    resp = edge::handle_request(r, srv_.config().relay, opts);
+    resp = edge::handle_request(r, srv_.config().relay, opts, overrides);
   }
-  durable::Relay& relay = srv_.relay();
   switch (resp.route) {
     case edge::Route::forward:
       if (websocket::is_upgrade(req_)) {
@@ -537,8 +571,14 @@ void HttpSession::on_request() {
       return reply(resp.status, std::move(resp.headers), relay.stats_json(rss_bytes()));
     case edge::Route::metrics:
       return reply(resp.status, std::move(resp.headers), relay.metrics_text(rss_bytes()));
-    case edge::Route::health:
-      return reply(resp.status, std::move(resp.headers), relay.health_json());
+    case edge::Route::health: {
+      // As on Workers: {"ok","d1" (the events database answers), ...the engine's}.
+      const bool db = srv_.database_answers();
+      const std::string engine = relay.health_json();
+      return reply(db ? 200 : 503, std::move(resp.headers),
+                   std::string("{\"ok\":") + (db ? "true" : "false") + ",\"d1\":" + (db ? "true" : "false") +
+                       (engine.size() > 2 ? "," + engine.substr(1) : "}"));
+    }
     default:
       return reply(resp.status, std::move(resp.headers), std::move(resp.body));
   }

@@ -7,11 +7,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Relay } from 'nostr-tools/relay';
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure';
-import { NO_RATE_LIMITS, relayConfigArgs, startRelay } from './harness.mjs';
+import { NO_RATE_LIMITS, startHost } from './harness.mjs';
 
 let relay;
 before(async () => {
-  relay = await startRelay({ extraArgs: relayConfigArgs({ rate_limits: NO_RATE_LIMITS }) });
+  relay = await startHost({ config: { rate_limits: NO_RATE_LIMITS } });
 });
 after(async () => {
   await relay?.stop();

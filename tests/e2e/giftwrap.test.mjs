@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { Relay } from 'nostr-tools/relay';
 import { unwrapEvent, wrapEvent } from 'nostr-tools/nip59';
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure';
-import { RawClient, startRelay } from './harness.mjs';
+import { RawClient, startHost } from './harness.mjs';
 
 let relay;
 before(async () => {
-  relay = await startRelay();
+  relay = await startHost();
 });
 after(async () => {
   await relay?.stop();

@@ -207,6 +207,28 @@ export async function startRelay({ persistTo, keepState = false, timeoutMs = 900
   };
 }
 
+// The host the shared e2e suite runs against: E2E_HOST=native runs it on the
+// native server (build/native-release), anything else on `wrangler dev`.
+// ./scripts/test runs the suite once for each.
+export const HOST = process.env.E2E_HOST === 'native' ? 'native' : 'wrangler';
+
+// Starts the relay under test on HOST: `config` is RELAY_CONFIG (an object),
+// `vars` the secrets both hosts read from their environment (METRICS_TOKEN,
+// ADMIN_PUBKEYS). Other options go to startRelay (wrangler) or startNative.
+export async function startHost({ config, vars = {}, ...options } = {}) {
+  if (HOST === 'native') {
+    const env = { ...vars };
+    if (config) env.RELAY_CONFIG = JSON.stringify(config);
+    return startNative({ ...options, env: { ...env, ...(options.env ?? {}) } });
+  }
+  const args = [...(config ? relayConfigArgs(config) : []), ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])];
+  return startRelay({ ...options, extraArgs: [...args, ...(options.extraArgs ?? [])] });
+}
+
+// node:test options for a test of behaviour only one host has on purpose
+// (hibernation, wrangler's own tooling): skipped on the other, saying why.
+export const onlyOn = (host, why) => (HOST === host ? {} : { skip: `${host} only: ${why}` });
+
 // A WebSocket client that keeps every received frame (text) in order.
 export class RawClient {
   constructor(ws) {
@@ -350,6 +372,7 @@ export async function startNative({ env = {}, args = [], db, timeoutMs = 10000 }
     port,
     database,
     pid: child.pid,
+    workerdPids: () => [child.pid], // the processes whose CPU counts as the relay's (one here)
     log: () => log,
     exited,
     signal: (name) => child.kill(name),

@@ -1,24 +1,22 @@
-// The HTTP API on both hosts (wrangler dev and the native server): the same
-// engine answers, so the same assertions hold. The Workers host forwards
-// /api/v1/* from the Worker to the relay object; the native one serves it.
+// The HTTP API on HOST (harness.mjs; ./scripts/test runs it on wrangler dev
+// and on the native server): the same engine answers, so the same assertions
+// hold. The Workers host forwards /api/v1/* from the Worker to the relay
+// object; the native one serves it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
-import { NO_RATE_LIMITS, relayConfigArgs, startNative, startRelay } from './harness.mjs';
+import { HOST, NO_RATE_LIMITS, startHost } from './harness.mjs';
 
 const CONFIG = { rate_limits: NO_RATE_LIMITS, banned_kinds: [4] };
-const HOSTS = {
-  wrangler: () => startRelay({ extraArgs: relayConfigArgs(CONFIG) }),
-  native: () => startNative({ env: { RELAY_CONFIG: JSON.stringify(CONFIG) } }),
-};
 const nowSec = () => Math.floor(Date.now() / 1000);
 const sign = (sk, kind, content, tags = [], created_at = nowSec()) => finalizeEvent({ kind, created_at, tags, content }, sk);
 
-for (const [name, start] of Object.entries(HOSTS)) {
+{
+  const name = HOST;
   describe(`HTTP API on ${name}`, () => {
     let relay;
     before(async () => {
-      relay = await start();
+      relay = await startHost({ config: CONFIG });
     });
     after(async () => {
       await relay?.stop();

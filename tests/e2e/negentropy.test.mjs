@@ -1,5 +1,5 @@
 // NIP-77 negentropy end to end: nostr-tools' NegentropySync (a real client)
-// against wrangler dev, reconciling its local set with the relay's stored
+// against the relay on HOST (harness.mjs), reconciling its local set with the relay's stored
 // events; then the bounds, answered with NEG-ERR.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,12 +8,12 @@ import { nip77 } from 'nostr-tools';
 
 const { NegentropyStorageVector, NegentropySync } = nip77;
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure';
-import { NO_RATE_LIMITS, RawClient, relayConfigArgs, startRelay } from './harness.mjs';
+import { NO_RATE_LIMITS, RawClient, startHost } from './harness.mjs';
 
 const MAX_RECORDS = 300;
 let relay;
 before(async () => {
-  relay = await startRelay({ extraArgs: relayConfigArgs({ rate_limits: NO_RATE_LIMITS, limits: { max_neg_records: MAX_RECORDS } }) });
+  relay = await startHost({ config: { rate_limits: NO_RATE_LIMITS, limits: { max_neg_records: MAX_RECORDS } } });
 });
 after(async () => {
   await relay?.stop();

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Relay } from 'nostr-tools/relay';
 import { getPow, minePow } from 'nostr-tools/nip13';
 import { finalizeEvent, generateSecretKey, getEventHash, getPublicKey, verifyEvent } from 'nostr-tools/pure';
-import { RawClient, relayConfigArgs, startRelay } from './harness.mjs';
+import { RawClient, startHost } from './harness.mjs';
 
 const DIFFICULTY = 10;
 // Every NIP-11 field an operator configures.
@@ -17,7 +17,7 @@ const NIP11 = {
 };
 let relay;
 before(async () => {
-  relay = await startRelay({ extraArgs: relayConfigArgs({ ...NIP11, limits: { min_pow_difficulty: DIFFICULTY, created_at_lower_limit: 3600 } }) });
+  relay = await startHost({ config: { ...NIP11, limits: { min_pow_difficulty: DIFFICULTY, created_at_lower_limit: 3600 } } });
 });
 after(async () => {
   await relay?.stop();

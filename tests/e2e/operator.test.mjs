@@ -1,4 +1,4 @@
-// The operator's controls end to end against `wrangler dev`: the NIP-86
+// The operator's controls end to end (on HOST, harness.mjs): the NIP-86
 // management API (NIP-98 tokens from nostr-tools, every method, every
 // authorization failure), the write policy, maintenance mode, closing
 // connections, rate limits and connection caps, /metrics and /health.
@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { Relay } from 'nostr-tools/relay';
 import { getToken } from 'nostr-tools/nip98';
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure';
-import { NO_RATE_LIMITS, RawClient, relayConfigArgs, startRelay } from './harness.mjs';
+import { NO_RATE_LIMITS, RawClient, onlyOn, startHost } from './harness.mjs';
 
 const ADMIN_SK = generateSecretKey();
 const ADMIN = getPublicKey(ADMIN_SK);
@@ -21,14 +21,13 @@ const sign = (sk, tpl) => finalizeEvent({ kind: 1, created_at: nowSec(), tags: [
 const sha256hex = (s) => createHash('sha256').update(s).digest('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function configArgs(config) {
-  return [...relayConfigArgs(config), '--var', `METRICS_TOKEN:${TOKEN}`, '--var', `ADMIN_PUBKEYS:${ADMIN}`];
-}
+// Both hosts read these from their environment (wrangler: --var).
+const VARS = { METRICS_TOKEN: TOKEN, ADMIN_PUBKEYS: ADMIN };
 
 let relay; // management relay
 before(async () => {
-  relay = await startRelay({
-    extraArgs: configArgs({ name: 'operator test relay', banned_kinds: [4], blocked_phrases: ['buy followers'], rate_limits: NO_RATE_LIMITS }),
+  relay = await startHost({
+    vars: VARS, config: { name: 'operator test relay', banned_kinds: [4], blocked_phrases: ['buy followers'], rate_limits: NO_RATE_LIMITS },
   });
 });
 after(async () => {
@@ -347,8 +346,8 @@ describe('metrics and health', () => {
 describe('rate limits and connection caps (a second relay)', () => {
   let limited;
   before(async () => {
-    limited = await startRelay({
-      extraArgs: configArgs({
+    limited = await startHost({
+      vars: VARS, config: {
         rate_limits: {
           ...NO_RATE_LIMITS,
           event_per_connection: { per_minute: 6, burst: 3 },
@@ -356,7 +355,7 @@ describe('rate limits and connection caps (a second relay)', () => {
           max_refusals: 4,
         },
         limits: { max_connections_per_ip: 3 },
-      }),
+      },
     });
   });
   after(async () => {
@@ -398,7 +397,7 @@ describe('rate limits and connection caps (a second relay)', () => {
     b.close();
   });
 
-  test('a socket\'s bucket survives the object hibernating', async () => {
+  test('a socket\'s bucket survives the object hibernating', onlyOn('wrangler', 'the native server does not hibernate'), async () => {
     const c = await RawClient.connect(limited.wsUrl);
     const sk = generateSecretKey();
     const spent = [];
@@ -425,17 +424,17 @@ describe('restricted writes, trusted pubkeys, per-author buckets, the relay-wide
   let unlimited;
   before(async () => {
     // One after the other: two wrangler dev starting at once collide on an internal socket.
-    policy = await startRelay({
-      extraArgs: configArgs({
+    policy = await startHost({
+      vars: VARS, config: {
         restricted_writes: true,
         allowed_pubkeys: [getPublicKey(A_SK), getPublicKey(T_SK)],
         trusted_pubkeys: [getPublicKey(T_SK)],
         rate_limits: { ...NO_RATE_LIMITS, event_per_pubkey: { per_minute: 6, burst: 2 } },
         limits: { max_connections: 3 },
-      }),
+      },
     });
-    unlimited = await startRelay({
-      extraArgs: configArgs({ rate_limits: { ...NO_RATE_LIMITS, event_per_connection: { per_minute: 6, burst: 1 } }, unlimited_ips: ['127.0.0.1'] }),
+    unlimited = await startHost({
+      vars: VARS, config: { rate_limits: { ...NO_RATE_LIMITS, event_per_connection: { per_minute: 6, burst: 1 } }, unlimited_ips: ['127.0.0.1'] },
     });
   });
   after(async () => {

@@ -1,5 +1,6 @@
 // End to end over HTTP: the relay page in headless Chromium, GET /health,
-// GET /metrics and NIP-86 routing, against `wrangler dev` (workerd, local D1).
+// GET /metrics and NIP-86 routing, on HOST (harness.mjs): `wrangler dev`
+// (workerd, local D1) or the native server.
 //   node --test tests/e2e/page.test.mjs     (part of npm run test:e2e)
 // Needs build/wasm-wasi/nostr_relay.wasm, and Debian's `chromium` for the page
 // (scripts/setup installs it; without it the page tests are skipped LOUDLY).
@@ -11,7 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
-import { ROOT, RawClient, applyMigrations, offlineEnv, startRelay } from './harness.mjs';
+import { DatabaseSync } from 'node:sqlite';
+import { HOST, ROOT, RawClient, applyMigrations, offlineEnv, onlyOn, startNative, startRelay } from './harness.mjs';
 
 const TOKEN = 'page-test-metrics-token';
 const CONFIG_NAME = 'configured name';
@@ -36,9 +38,10 @@ function d1(state, sql) {
   if (r.status !== 0) throw new Error(`d1 execute failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
 }
 
+const settingSql = (key, value) => `INSERT INTO mgmt_settings (key, value) VALUES (${sqlString(key)}, ${sqlString(value)}) `
+  + 'ON CONFLICT (key) DO UPDATE SET value = excluded.value';
 function setting(state, key, value) {
-  d1(state, `INSERT INTO mgmt_settings (key, value) VALUES (${sqlString(key)}, ${sqlString(value)}) `
-    + 'ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  d1(state, settingSql(key, value));
 }
 
 // Debian's chromium (scripts/setup), or null.
@@ -80,14 +83,23 @@ before(async () => {
   // Management overrides as the NIP-86 API writes them, before the relay
   // starts; RELAY_CONFIG without relay_url, so the page derives ws://host:port.
   state = mkdtempSync(join(tmpdir(), 'nostr-relay-page-'));
-  applyMigrations(state);
-  setting(state, 'name', MANAGED_NAME);
-  setting(state, 'description', HOSTILE);
-  setting(state, 'icon', ICON);
+  const settings = [['name', MANAGED_NAME], ['description', HOSTILE], ['icon', ICON]];
   const config = JSON.stringify({ name: CONFIG_NAME, description: 'configured description', relay_url: '' });
-  relay = await startRelay({
-    persistTo: state, migrate: false, extraArgs: ['--var', `METRICS_TOKEN:${TOKEN}`, '--var', `RELAY_CONFIG:${config}`],
-  });
+  if (HOST === 'native') {
+    // The native server's database file, prepared like the D1 above.
+    const db = join(state, 'relay.sqlite3');
+    const sql = new DatabaseSync(db);
+    sql.exec(readFileSync(join(ROOT, 'schema.sql'), 'utf8'));
+    for (const [k, v] of settings) sql.exec(settingSql(k, v));
+    sql.close();
+    relay = await startNative({ db, env: { METRICS_TOKEN: TOKEN, RELAY_CONFIG: config } });
+  } else {
+    applyMigrations(state);
+    for (const [k, v] of settings) setting(state, k, v);
+    relay = await startRelay({
+      persistTo: state, migrate: false, extraArgs: ['--var', `METRICS_TOKEN:${TOKEN}`, '--var', `RELAY_CONFIG:${config}`],
+    });
+  }
   // Something for the counters: one socket, one subscription, one event.
   client = await RawClient.connect(relay.wsUrl);
   await client.query('page-sub', { kinds: [1], limit: 1 });
@@ -100,6 +112,7 @@ before(async () => {
 after(async () => {
   await client?.close();
   await relay?.stop();
+  rmSync(state, { recursive: true, force: true });
 });
 
 // The DO side of /health and /metrics (RelayDurableObject.health()/metrics())
@@ -206,7 +219,8 @@ describe('management overrides', () => {
     }
   }
 
-  test('a change reaches NIP-11 within seconds (the Worker caches them 5 s)', async () => {
+  test('a change reaches NIP-11 within seconds (the Worker caches them 5 s)', onlyOn('wrangler',
+    'the native server shows the management state its engine holds, changed through NIP-86 (operator.test.mjs), not edits of the database file'), async () => {
     setting(relay.state, 'name', 'Renamed Relay');
     assert.ok(await nameShows('Renamed Relay') < 10000);
     setting(relay.state, 'name', MANAGED_NAME);

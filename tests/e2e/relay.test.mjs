@@ -1,17 +1,19 @@
-// End to end over real sockets: `wrangler dev` (workerd, local D1, fresh state)
-// against nostr-tools' Relay and raw WebSocket frames.
+// End to end over real sockets: the relay on HOST (harness.mjs: `wrangler dev`
+// with workerd and local D1, or the native server; fresh state) against
+// nostr-tools' Relay and raw WebSocket frames.
 //   npm run test:e2e     (node_modules/.bin/node --test "tests/e2e/*.test.mjs")
+//   E2E_HOST=native npm run test:e2e
 // Needs build/wasm-wasi/nostr_relay.wasm (scripts/test builds it first).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Relay } from 'nostr-tools/relay';
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure';
-import { RawClient, startRelay } from './harness.mjs';
+import { RawClient, onlyOn, startHost } from './harness.mjs';
 
 let relay;
 before(async () => {
-  relay = await startRelay();
+  relay = await startHost();
 });
 after(async () => {
   await relay?.stop();
@@ -630,7 +632,7 @@ describe('nostr-tools client', () => {
     }
   });
 
-  test('a subscription keeps working across an idle period (local hibernation ~10 s)', { timeout: 60000 }, async () => {
+  test('a subscription keeps working across an idle period (local hibernation ~10 s)', { timeout: 60000, ...onlyOn('wrangler', 'the native server does not hibernate') }, async () => {
     const sk = generateSecretKey();
     const listener = await connectTools();
     const publisher = await connectTools();

@@ -1,15 +1,15 @@
-// NIP-50 search end to end: wrangler dev (local D1 with its FTS5 index) driven
-// by nostr-tools. Stored answers come from the D1 index, live ones from the
+// NIP-50 search end to end on HOST (harness.mjs: wrangler dev with local D1's
+// FTS5 index, or the native server's SQLite) driven by nostr-tools. Stored answers come from the D1 index, live ones from the
 // engine's matcher; on the same mixed-script corpus they must agree.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Relay } from 'nostr-tools/relay';
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure';
-import { NO_RATE_LIMITS, relayConfigArgs, startRelay } from './harness.mjs';
+import { NO_RATE_LIMITS, startHost } from './harness.mjs';
 
 let relay;
 before(async () => {
-  relay = await startRelay({ extraArgs: relayConfigArgs({ rate_limits: NO_RATE_LIMITS }) });
+  relay = await startHost({ config: { rate_limits: NO_RATE_LIMITS } });
 });
 after(async () => {
   await relay?.stop();

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { Relay } from 'nostr-tools/relay';
 import { wrapEvent } from 'nostr-tools/nip59';
 import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure';
-import { NO_RATE_LIMITS, RawClient, relayConfigArgs, startRelay } from './harness.mjs';
+import { NO_RATE_LIMITS, RawClient, startHost } from './harness.mjs';
 
 let relay;
 before(async () => {
-  relay = await startRelay({ extraArgs: relayConfigArgs({ rate_limits: NO_RATE_LIMITS, relay_url: 'wss://relay.example.com' }) });
+  relay = await startHost({ config: { rate_limits: NO_RATE_LIMITS, relay_url: 'wss://relay.example.com' } });
 });
 after(async () => {
   await relay?.stop();
