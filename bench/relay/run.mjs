@@ -11,7 +11,7 @@
 //   path if missing, then REQ → EOSE latencies.
 // Results: build/bench-relay/results-<date>.json, and docs/benchmarks.md (relay
 // markers) after a full default run.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NO_RATE_LIMITS, freePort, relayConfigArgs, startNative, startRelay as startWrangler } from '../../tests/e2e/harness.mjs';
@@ -50,12 +50,31 @@ const NATIVE_STATE = join(STATE_DIR, '..', 'bench-native-state');
 async function startRelay(options = {}) {
   if (opt.host !== 'native') return startWrangler(options);
   if (options.persistTo) mkdirSync(NATIVE_STATE, { recursive: true });
+  const t0 = performance.now();
   const s = await startNative({
-    env: { RELAY_CONFIG: JSON.stringify({ rate_limits: NO_RATE_LIMITS, ...(process.env.XSK ? { search_kinds: [] } : {}) }) },
+    env: { RELAY_CONFIG: JSON.stringify({ rate_limits: NO_RATE_LIMITS }) },
     db: options.persistTo ? join(NATIVE_STATE, 'relay.sqlite3') : undefined,
   });
-  s.workerdPids = () => [s.pid];
+  // Start-up: spawn until the first NIP-11 answer (the harness saw "listening").
+  const info = await fetch(s.url, { headers: { Accept: 'application/nostr+json' } });
+  await info.arrayBuffer();
+  s.startMs = performance.now() - t0;
+  s.idle = procMemory(s.pid);
+  log(`native server up in ${s.startMs.toFixed(0)} ms, RSS ${s.idle.rssMiB.toFixed(1)} MiB`);
   return s;
+}
+// RSS now and its peak (VmHWM) of a process, in MiB.
+function procMemory(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (k) => Number(status.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm'))?.[1] ?? NaN);
+  return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+}
+// The native server's start-up time and memory, idle and after the phase's load.
+function nativeMemory(relay, run, phase) {
+  if (opt.host !== 'native') return;
+  const loaded = procMemory(relay.pid);
+  (run.native ??= {})[phase] = { start_ms: relay.startMs, idle_rss_mib: relay.idle.rssMiB, loaded_rss_mib: loaded.rssMiB, peak_rss_mib: loaded.peakMiB };
+  log(`native ${phase}: start ${relay.startMs.toFixed(0)} ms, RSS idle ${relay.idle.rssMiB.toFixed(1)} MiB, after load ${loaded.rssMiB.toFixed(1)} MiB (peak ${loaded.peakMiB.toFixed(1)} MiB)`);
 }
 if (opt.host === 'native') opt['no-docs'] = true;
 const only = new Set(opt.only.split(','));
@@ -107,6 +126,7 @@ async function phase1(run) {
       run.fanout.push(await fanout(relay, burst, { subs, tag: 'fanout-burst', mode: 'burst', log, hooks: { start: startProfile, stop: () => stopProfile('fanout') } }));
       run.fanout.push(await fanout(relay, paced, { subs, tag: 'fanout-paced', mode: 'paced', paceMs: 20, log }));
     }
+    nativeMemory(relay, run, 'fresh');
   } finally {
     profiler?.close();
     await relay.stop();
@@ -128,6 +148,7 @@ async function phase2(run) {
     }
     results.stored = n;
     run.queries = await queries(relay, querySets(seed, { samples: Number(opt.samples) }), { log });
+    nativeMemory(relay, run, 'stored');
   } finally {
     await relay.stop();
   }
