@@ -1,9 +1,11 @@
 // Fan-out: `subs` subscriber connections REQ {kinds:[1], #t:[tag]}; one
-// publisher sends the pre-signed events (burst: back to back; paced: one
-// every paceMs). Deliveries/s, publish→delivery latency, completeness.
+// publisher sends the pre-signed events (burst: back to back, at most `window`
+// without an OK, as the relay's per-connection write budget expects of a
+// client; paced: one every paceMs). Deliveries/s, publish→delivery latency,
+// completeness.
 import { Conn, cpuDelta, cpuSnapshot, eventId, openMany, sleep, summary } from './lib.mjs';
 
-export async function fanout(relay, events, { subs = 200, tag, mode = 'burst', paceMs = 10, timeoutMs = 120000, log = console.error, hooks = {} } = {}) {
+export async function fanout(relay, events, { subs = 200, tag, mode = 'burst', paceMs = 10, window = 16, timeoutMs = 120000, log = console.error, hooks = {} } = {}) {
   const label = `fanout-${mode}`;
   const frames = events.map((e) => `["EVENT",${JSON.stringify(e)}]`);
   const sentAt = new Map();
@@ -41,18 +43,34 @@ export async function fanout(relay, events, { subs = 200, tag, mode = 'burst', p
   for (const c of subscribers) c.send(req);
   await eosePromise;
   const oks = new Set();
+  let sent = 0;
+  let pump = () => {};
   const publisher = await Conn.open(relay.wsUrl, (text) => {
-    if (text.startsWith('["OK"')) oks.add(text);
+    if (text.startsWith('["OK"')) {
+      oks.add(text);
+      pump();
+    }
   });
   await sleep(300);
   await hooks.start?.();
 
   const cpu0 = cpuSnapshot(relay);
   const t0 = performance.now();
-  for (let i = 0; i < events.length; i++) {
+  const send = (i) => {
     sentAt.set(events[i].id, performance.now());
     publisher.send(frames[i]);
-    if (mode === 'paced') await sleep(paceMs);
+    sent++;
+  };
+  if (mode === 'paced') {
+    for (let i = 0; i < events.length; i++) {
+      send(i);
+      await sleep(paceMs);
+    }
+  } else {
+    pump = () => {
+      while (sent < events.length && sent - oks.size < window) send(sent);
+    };
+    pump();
   }
   const timer = setTimeout(allIn, timeoutMs);
   await inPromise;
