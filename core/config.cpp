@@ -207,6 +207,24 @@ Result<RelayConfig> parse_config(std::string_view json) {
       if (kv.value.get_bool().get(c.auth_required) != SUCCESS) return bad_config("auth_required must be true or false");
       continue;
     }
+    if (k == "regions" || k == "route_pinning") {
+      if (kv.value.get_bool().get(k == "regions" ? c.regions : c.route_pinning) != SUCCESS)
+        return bad_config(std::string(k) + " must be true or false");
+      continue;
+    }
+    if (k == "shards") {
+      uint64_t v = 0;
+      if (kv.value.get_uint64().get(v) != SUCCESS || v == 0 || v > 64) return bad_config("shards must be an integer in 1..64");
+      c.shards = static_cast<uint32_t>(v);
+      continue;
+    }
+    if (k == "default_region") {
+      std::string_view v;
+      if (kv.value.get_string().get(v) != SUCCESS || !is_location_hint(v))
+        return bad_config("default_region must be one of wnam, enam, sam, weur, eeur, apac, oc, afr, me");
+      c.default_region.assign(v);
+      continue;
+    }
     if (k == "auth_timeout") {
       uint64_t v = 0;
       if (kv.value.get_uint64().get(v) != SUCCESS || v == 0 || v > 86400) {

@@ -89,10 +89,30 @@ struct RelayConfig {
   // D1 table search_kinds equal to it; events stored while their kind was not
   // listed stay out of the index.
   std::vector<uint32_t> search_kinds = {0, 1, 1111, 9802, 30023};
+  // Several relay objects (Cloudflare host; edge/route.h, docs/scale.md).
+  // regions: the Worker sends each connection to a relay object in the
+  // client's region (request.cf -> one of Cloudflare's location hints);
+  // shards: objects per region, a client's address choosing among them.
+  // With regions off and one shard there is one object (no forwarding).
+  bool regions = true;
+  uint32_t shards = 1;
+  std::string default_region = "enam";  // when the request says nothing usable
+  // Tests: ?region=<hint>&shard=<n> on the request chooses the object.
+  bool route_pinning = false;
+  bool several_objects() const { return regions || shards > 1; }
   bool is_search_kind(uint32_t kind) const {
     return std::binary_search(search_kinds.begin(), search_kinds.end(), kind);
   }
 };
+
+// Cloudflare's Durable Object location hints: the regions relay objects live in.
+inline constexpr std::string_view kLocationHints[] = {"wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"};
+inline bool is_location_hint(std::string_view s) {
+  for (const std::string_view h : kLocationHints) {
+    if (h == s) return true;
+  }
+  return false;
+}
 
 // Parses configuration JSON:
 //   {"name":..,"description":..,"pubkey":..,"contact":..,"relay_url":..,
@@ -103,6 +123,7 @@ struct RelayConfig {
 //    "restricted_writes":bool,"allowed_pubkeys":[hex..],"banned_pubkeys":[hex..],
 //    "allowed_kinds":[int..],"banned_kinds":[int..],"blocked_phrases":[string..],
 //    "trusted_pubkeys":[hex..],"unlimited_ips":[string..],"search_kinds":[int..],
+//    "regions":bool,"shards":1..64,"default_region":hint,"route_pinning":bool,
 //    "rate_limits":{"event_per_connection":{"per_minute":n,"burst":n}, ..,
 //                   "max_refusals":n},
 //    "limits":{<Limits field>: <integer>, ..}}

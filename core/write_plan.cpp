@@ -350,4 +350,20 @@ std::vector<std::optional<StoreOutcome>> StoreBatch::outcomes(const std::vector<
   return out;
 }
 
+SqlStatement plan_peer_summaries(std::string_view self, std::string_view known_json) {
+  return SqlStatement{
+      "SELECT name, version, summary FROM relay_objects WHERE name != ?1"
+      " AND version > COALESCE(json_extract(?2, '$.\"' || name || '\"'), 0) ORDER BY name",
+      {SqlParam::of(std::string(self)), SqlParam::of(std::string(known_json))}};
+}
+
+SqlStatement plan_publish_interest(std::string_view self, int64_t version, std::string_view summary, uint64_t now) {
+  return SqlStatement{
+      "INSERT INTO relay_objects (name, version, summary, updated_at) VALUES (?1, ?2, ?3, ?4)"
+      " ON CONFLICT (name) DO UPDATE SET version = excluded.version, summary = excluded.summary,"
+      " updated_at = excluded.updated_at WHERE excluded.version > relay_objects.version",
+      {SqlParam::of(std::string(self)), SqlParam::of(version), SqlParam::of(std::string(summary)),
+       SqlParam::of(static_cast<int64_t>(now))}};
+}
+
 }  // namespace nostr

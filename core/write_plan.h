@@ -25,6 +25,15 @@ std::vector<SqlStatement> plan_expiry_sweep(uint64_t now, uint32_t batch);
 // index triggers read it). Writes nothing when it already is.
 std::vector<SqlStatement> plan_search_kinds(const std::vector<uint32_t>& kinds);
 
+// Several relay objects (D1 table relay_objects, durable/interest.h):
+// Returns the statement reading the interest summaries of the objects other
+// than `self` whose version is newer than in `known_json` ({"name": version,
+// ...}; unknown names: any version): rows (name, version, summary).
+SqlStatement plan_peer_summaries(std::string_view self, std::string_view known_json);
+// Returns the statement publishing `self`'s summary at `version`; a row with a
+// newer version is left alone (publications may commit out of order).
+SqlStatement plan_publish_interest(std::string_view self, int64_t version, std::string_view summary, uint64_t now);
+
 // NIP-62: one bounded step of the pending requests to vanish (table vanish,
 // filled by plan_store for kind 62). Deletes up to `batch` events of the
 // first pending requester with created_at <= the request's (not kind 62

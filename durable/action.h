@@ -77,7 +77,15 @@ struct Log {
   std::string line;
 };
 
-using Action = std::variant<Send, Fanout, Store, LocalSql, SaveConnState, Close, HttpReply, Log>;
+// Events for another relay object (several objects: durable/interest.h):
+// deliver `events` (raw event JSON, one per line) to the object named `peer`,
+// which hands them to Relay::deliver. Fire and forget: nothing comes back.
+struct Forward {
+  std::string peer;
+  std::string events;
+};
+
+using Action = std::variant<Send, Fanout, Store, LocalSql, SaveConnState, Close, HttpReply, Log, Forward>;
 
 // Wire numbers of the action kinds (durable/abi/relay_abi.h): variant index + 1.
 enum class ActionType : uint32_t {
@@ -88,7 +96,8 @@ enum class ActionType : uint32_t {
   conn_state = 5,
   close = 6,
   http_reply = 7,
-  log = 8
+  log = 8,
+  forward = 9
 };
 inline ActionType type_of(const Action& a) { return static_cast<ActionType>(a.index() + 1); }
 
@@ -107,6 +116,7 @@ class Outbox {
     q_.emplace_back(HttpReply{request, status, std::move(body)});
   }
   void log(std::string line) { q_.emplace_back(Log{std::move(line)}); }
+  void forward(std::string peer, std::string events) { q_.emplace_back(Forward{std::move(peer), std::move(events)}); }
   void store(uint32_t token, std::string stmts_json) { q_.emplace_back(Store{token, std::move(stmts_json)}); }
   void local_sql(uint32_t token, std::string stmt_json) { q_.emplace_back(LocalSql{token, std::move(stmt_json)}); }
   void save_conn_state(uint32_t conn, std::string state) { q_.emplace_back(SaveConnState{conn, std::move(state)}); }

@@ -106,6 +106,16 @@ std::string render_metrics(const Metrics& m, const Gauges& g) {
          static_cast<double>(m.admin_refused));
   simple(out, "nostr_relay_hibernation_wakes_total", "counter", "Times the relay object started (first start and every wake).",
          static_cast<double>(m.wakes));
+  simple(out, "nostr_relay_forwarded_events_total", "counter",
+         "Events sent to other relay objects whose subscriptions may match them (one per object).",
+         static_cast<double>(m.forwarded_events));
+  simple(out, "nostr_relay_forward_requests_total", "counter", "Requests to other relay objects (batches of events).",
+         static_cast<double>(m.forward_requests));
+  simple(out, "nostr_relay_delivered_events_total", "counter", "Events from other relay objects fanned out here.",
+         static_cast<double>(m.delivered_events));
+  simple(out, "nostr_relay_interest_publications_total", "counter",
+         "Summaries of this object's subscriptions published for the other objects.",
+         static_cast<double>(m.interest_publications));
   const Histogram& h = m.store_latency;
   head(out, "nostr_relay_store_seconds", "histogram", "Latency of store (D1) batches, measured by the host.");
   uint64_t cumulative = 0;

@@ -35,6 +35,11 @@ struct Metrics {
   uint64_t admin_requests = 0;
   uint64_t admin_refused = 0;  // 401s
   uint64_t wakes = 0;          // persisted (local SQL)
+  // Several relay objects (relay_peers.cpp).
+  uint64_t forwarded_events = 0;       // events queued for another object (one per object)
+  uint64_t forward_requests = 0;       // Forward actions: object-to-object requests
+  uint64_t delivered_events = 0;       // events from other objects fanned out here
+  uint64_t interest_publications = 0;  // summaries sent to relay_objects
   Histogram store_latency;
   // A refusal message "prefix: text": counted under its prefix.
   void refused(std::string_view message);
@@ -51,6 +56,10 @@ struct Metrics {
     fn("rate_disconnects", rate_disconnects);
     fn("admin_requests", admin_requests);
     fn("admin_refused", admin_refused);
+    fn("forwarded_events", forwarded_events);
+    fn("forward_requests", forward_requests);
+    fn("delivered_events", delivered_events);
+    fn("interest_publications", interest_publications);
     for (auto& [k, v] : events_refused) fn("refused:" + k, v);
     for (auto& [k, v] : messages_in) fn("in:" + k, v);
   }

@@ -139,6 +139,7 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
   Connection& c = it->second;
   now_ = std::max(now_, now);
   maybe_check_management(now);
+  maybe_shrink_interest(now);
   // A REQ bigger than a connection may ever hold is refused before compiling.
   ParsedFrame r = parser_.parse(bytes, padded, config_.limits.max_filter_bytes);
   if (!r.ok()) {
@@ -210,6 +211,7 @@ void Relay::timer(uint64_t now) {
   run_query_steps(now);  // which clears a passed query deadline
   expire_auth(now);
   if (sweep_at_ != 0 && !sweep_in_flight_ && now >= sweep_at_) start_sweep(now);
+  maybe_shrink_interest(now);
 }
 
 uint64_t Relay::next_alarm() const {
@@ -276,6 +278,15 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
     on_management_version(ok, results);
   } else if (auto* admin = std::get_if<PendingAdmin>(&op)) {
     on_admin_done(std::move(*admin), ok, results);
+  } else if (auto* pub = std::get_if<PendingPublish>(&op)) {
+    on_interest_published(pub->version, ok);
+    if (pub->eose_for != 0) {
+      // A live-only REQ: its EOSE waited for the other objects to see it.
+      if (auto s = subs_.find(pub->eose_for); s != subs_.end()) out_.send(s->second->conn, eose_message(s->second->id));
+    }
+  } else if (std::holds_alternative<PendingPeers>(op)) {
+    std::vector<ResultSet> rs;
+    if (ok && parse_results(results, rs) && rs.size() == 1) on_peer_summaries(rs[0]);
   }
 }
 

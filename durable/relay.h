@@ -34,6 +34,7 @@
 #include "durable/action.h"
 #include "durable/conn_state.h"
 #include "durable/metrics.h"
+#include "durable/interest.h"
 #include "durable/subscription_index.h"
 
 namespace nostr::durable {
@@ -79,6 +80,9 @@ class Relay {
   static constexpr size_t kMaxBucketKeys = 20000;
   // Events one NIP-62 vanish step deletes at most (and as many gift wraps).
   static constexpr uint32_t kVanishBatch = 500;
+  // Several objects: a smaller interest summary is published this long after
+  // a subscription ended (meanwhile forwards to this object are only wasted).
+  static constexpr uint64_t kInterestShrink = 30;
   // Changed counters are saved to local SQL (one row for all) this long after
   // the first change: short, as an idle object may be evicted after ~10 s.
   static constexpr uint64_t kCounterFlush = 2;
@@ -101,6 +105,17 @@ class Relay {
   // elsewhere, e.g. on a worker thread: the same answer as the EVENT frame
   // would get, with the same policy and budget checks but no second verify.
   void apply_verified(uint32_t conn, VerifiedEvent&& e, uint64_t now);
+  // Several relay objects (durable/interest.h, docs/scale.md): this object's
+  // name, set by the host before other calls. From then on the engine
+  // publishes what its subscriptions can match (with the stored query that
+  // needs it), reads the other objects' summaries with every store batch, and
+  // forwards each event it stores or broadcasts to the objects that may want
+  // it (Forward actions). Without a name: one object, none of that.
+  void set_object_name(std::string_view name);
+  // Events another object forwarded (raw JSON, one per line; already verified
+  // and stored there): fanned out to this object's subscriptions, each event
+  // at most once (an event this object already fanned out is skipped).
+  void deliver(std::string_view events, uint64_t now);
   // A frame too large to be worth copying in: at least `size` bytes, more than
   // limits.max_message_length. Answers NOTICE like an oversized frame().
   void oversized_frame(uint32_t conn, uint64_t size);
@@ -260,6 +275,7 @@ class Relay {
   struct WriteBatch {
     std::vector<PendingStore> events;
     StoreBatch plan;  // statements already sent; probe/status indexes kept
+    bool reads_peers = false;  // its last statement is plan_peer_summaries
   };
   // A D1 read in flight for a subscription: the ids query or one page.
   struct PendingQuery {
@@ -269,6 +285,7 @@ class Relay {
     size_t reserved;  // bytes charged until it completes
     size_t rows;      // page: how many rows from sub.next_row it covers
     size_t prefetch;  // ids query: page-budget bytes reserved for raw JSON it may return
+    int64_t publishes = 0;  // ids query: the interest version its batch publishes (last statement), or 0
   };
   struct PendingCount {
     uint32_t conn;
@@ -297,6 +314,11 @@ class Relay {
   struct PendingVanish {     // Store: one plan_vanish_step (NIP-62)
     size_t result_stmt;
   };
+  struct PendingPublish {    // Store: plan_publish_interest alone
+    int64_t version;
+    SubHandle eose_for = 0;  // a live-only REQ whose EOSE waits for it (0: a shrink)
+  };
+  struct PendingPeers {};    // Store: plan_peer_summaries alone (at the first name)
   struct PendingSchema {};   // LocalSql: the local schema's version
   struct PendingRestore {};  // LocalSql: the persisted subscriptions
   struct PendingTimers {};   // LocalSql: the persisted timer times
@@ -313,7 +335,7 @@ class Relay {
   // Everything the engine waits for from its host, by token.
   using PendingOp = std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish, PendingNegPage, PendingSchema, PendingRestore,
                                  PendingTimers, PendingBuckets, PendingWakes, PendingCounters, PendingMgmtLoad, PendingMgmtVersion,
-                                 PendingAdmin>;
+                                 PendingAdmin, PendingPublish, PendingPeers>;
   // A management request that arrived before the state was loaded.
   struct WaitingAdmin {
     uint32_t request;
@@ -430,6 +452,25 @@ class Relay {
 
   void remember(const Event& e);
   void fan_out(const Event& e);
+  // Several relay objects (relay_peers.cpp).
+  bool multi_object() const { return !object_name_.empty(); }
+  // Queues `e` for every other object whose summary may match it.
+  void forward(const Event& e);
+  // Emits the queued forwards: one Forward action per object.
+  void flush_forwards();
+  // The statement a write batch ends with: the summaries changed since last read.
+  SqlStatement peer_summaries_statement() const;
+  void on_peer_summaries(const ResultSet& rs);
+  // For an ids query about to start: the publication its batch must carry so
+  // that the object's published summary covers the new subscription (the
+  // batch is one transaction: a publisher storing an event either commits
+  // before it, and the query finds the event, or after it, and forwards it).
+  // Returns 0 when the published summary already covers the index.
+  int64_t interest_to_publish(std::vector<SqlStatement>& stmts, uint64_t now);
+  void on_interest_published(int64_t version, bool ok);
+  // After subscriptions ended: publishes a smaller summary at most every
+  // kInterestShrink seconds (over-forwarding meanwhile is only a cost).
+  void maybe_shrink_interest(uint64_t now);
   // Answers CLOSED for sub id `sub` of conn and ends the subscription with that
   // id if one is open: after CLOSED nothing more is delivered on it.
   void refuse_req(uint32_t conn, std::string sub, std::string_view reason);
@@ -518,6 +559,22 @@ class Relay {
   std::unordered_map<std::string, uint32_t> conns_per_ip_;
   uint32_t next_token_ = 1;
   SubHandle next_handle_ = 1;
+  // Several relay objects (relay_peers.cpp).
+  std::string object_name_;  // "" : the only object
+  struct Peer {
+    int64_t version = 0;
+    InterestSummary summary;
+  };
+  std::map<std::string, Peer> peers_;  // the other objects, as of the last store batch
+  std::map<std::string, std::string> forward_queue_;  // object -> raw events, one per line
+  InterestSummary published_;         // what relay_objects holds for this object (as far as known)
+  std::map<int64_t, InterestSummary> pending_summary_;  // publications in flight, by version
+  int64_t published_version_ = 0;
+  int64_t last_version_ = 0;          // the last version sent (they only grow)
+  bool interest_shrunk_ = false;      // subscriptions ended since the last publication
+  bool interest_unknown_ = true;      // what the last object life published: not known
+  uint64_t shrink_at_ = 0;
+
 };
 
 

@@ -42,6 +42,10 @@ void Relay::remove_subscription(SubHandle h) {
   if (it == subs_.end()) return;
   Subscription& s = *it->second;
   index_.remove(h);
+  if (multi_object() && !interest_shrunk_) {
+    interest_shrunk_ = true;
+    shrink_at_ = now_ + kInterestShrink;
+  }
   filter_bytes_ -= s.cost;
   query_list_bytes_ -= s.list_bytes;  // in-flight reads release theirs on completion
   query_page_bytes_ -= s.prefetch_bytes;
@@ -106,6 +110,13 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   Subscription& s = *subs_[h];
   save_subscriptions(conn, c, &s, "");
   if (!stored) {
+    // Several objects: other objects forward what this REQ wants once they
+    // read its summary; EOSE says so only after it is published.
+    std::vector<SqlStatement> publish;
+    if (const int64_t v = interest_to_publish(publish, now); v != 0) {
+      out_.store(add_pending(PendingPublish{v, h}), batch_json(publish));
+      return;
+    }
     out_.send(conn, eose_message(s.id));
     return;
   }
@@ -201,7 +212,8 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
         query_list_bytes_ + query_page_bytes_ + lim.max_query_page_bytes <= lim.max_query_bytes_total ? lim.max_query_page_bytes : 0;
     query_page_bytes_ += prefetch;
     for (auto& st : stmts) st.params.front() = SqlParam::of(static_cast<int64_t>(prefetch / std::max<size_t>(stmts.size(), 1)));
-    out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/false, reserve, 0, prefetch}), batch_json(stmts));
+    const int64_t publishes = interest_to_publish(stmts, now);  // last statement, if any
+    out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/false, reserve, 0, prefetch, publishes}), batch_json(stmts));
     ++queries_in_flight_;
     s.stage = QueryStage::ids_in_flight;
     s.racing_batch = write_token_;
@@ -253,11 +265,16 @@ void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view resul
   (p.page ? query_page_bytes_ : query_list_bytes_) -= p.reserved;
   query_page_bytes_ -= p.prefetch;
   if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.queries_in_flight > 0) --c->second.queries_in_flight;
+  std::vector<ResultSet> rs;
+  const bool parsed = ok && parse_results(results, rs);
+  if (p.publishes != 0) {
+    on_interest_published(p.publishes, parsed);
+    if (parsed && !rs.empty()) rs.pop_back();
+  }
   auto it = subs_.find(p.handle);
   if (it != subs_.end()) {
     Subscription& s = *it->second;
-    std::vector<ResultSet> rs;
-    if (!ok || !parse_results(results, rs)) {
+    if (!parsed) {
       refuse_req(s.conn, s.id.str(), "error: could not query stored events, please try again");
     } else if (p.page) {
       on_page_done(s, p.rows, rs);

@@ -94,6 +94,9 @@ void Relay::apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
     recent_.insert(e.id(), e.sig());  // a repeat is a duplicate, not a second broadcast
     send_ok(conn, e.id(), true, "");
     fan_out(e);
+    // Other objects' interests as of their last read (no store batch here).
+    forward(e);
+    flush_forwards();
     return;
   }
   queue_store(conn, std::move(v));
@@ -127,7 +130,8 @@ void Relay::flush_writes() {
   if (write_queue_.empty()) return;
   WriteBatch batch;
   std::vector<StorePlan> plans;
-  size_t statements = 2;  // the batch's tag insert and status query
+  // The batch's tag insert and status query (and the other objects' summaries).
+  size_t statements = multi_object() ? 3 : 2;
   while (!write_queue_.empty() && plans.size() < kMaxBatchEvents) {
     PendingStore& w = write_queue_.front();
     const size_t cost = batch_statements(w.plan, plans.empty() ? nullptr : &plans.back());
@@ -138,6 +142,12 @@ void Relay::flush_writes() {
     write_queue_.pop_front();
   }
   batch.plan = plan_store_batch(std::move(plans));
+  if (multi_object()) {
+    // Read in the same transaction as the insert: an object that published
+    // its interest before this commit is seen here (see interest_to_publish).
+    batch.plan.stmts.push_back(peer_summaries_statement());
+    batch.reads_peers = true;
+  }
   std::string json = batch_json(batch.plan.stmts);
   batch.plan.stmts.clear();  // sent; keep only the indexes
   const uint32_t token = add_pending(std::move(batch));
@@ -152,6 +162,7 @@ void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
     write_token_ = 0;
     std::vector<ResultSet> rs;
     const bool parsed = ok && parse_results(results, rs);
+    if (parsed && batch.reads_peers && !rs.empty()) on_peer_summaries(rs.back());
     const auto outcomes = batch.plan.outcomes(parsed ? &rs : nullptr);
     bool vanish = vanish_again_;
     for (size_t i = 0; i < batch.events.size(); ++i) {
@@ -159,6 +170,7 @@ void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
       vanish |= outcomes[i] == StoreOutcome::stored && batch.events[i].event->event().kind() == kVanishKind;
     }
     if (vanish) start_vanish();
+    flush_forwards();
     // Answers that raced this batch have seen its fan-out: forget their ids.
     for (const SubHandle h : answered_subs_) {
       if (auto sub = subs_.find(h); sub != subs_.end()) sub->second->answered = {};
@@ -189,6 +201,7 @@ void Relay::on_store_done(const PendingStore& p, std::optional<StoreOutcome> out
       remember(e);
       send_ok(p.conn, e.id(), true, "");
       fan_out(e);
+      forward(e);
       break;
     case StoreOutcome::duplicate:
       remember(e);

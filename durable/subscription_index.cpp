@@ -97,4 +97,17 @@ void SubscriptionIndex::match(const Event& e, std::vector<SubHandle>& out, bool 
   out.erase(std::unique(out.begin() + first, out.end()), out.end());
 }
 
+void SubscriptionIndex::for_each_event_key(const Event& e, const std::function<void(std::string_view)>& f) {
+  f(id_key(e.id()));
+  f(author_key(e.pubkey()));
+  const EventTagIndex tags(e, /*searchable=*/false);
+  std::string key;
+  for (const EventTagIndex::Entry& t : tags.entries()) {
+    tag_key_into(key, t.letter, t.value);
+    f(key);
+  }
+  f(kind_key(e.kind()));
+  f("*");
+}
+
 }  // namespace nostr::durable

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +33,15 @@ class SubscriptionIndex {
   void match(const Event& e, std::vector<SubHandle>& out, bool searchable = true) const;
 
   size_t size() const { return filed_.size(); }
+  // Calls f(key) for every key a filter is filed under ("*" for catch-all
+  // filters): what this index can match, for summaries (durable/interest.h).
+  template <class F>
+  void for_each_key(F&& f) const {
+    for (const auto& [key, refs] : buckets_) f(std::string_view(key));
+  }
+  // Calls f(key) for every key event `e` looks up: a filter that matches `e`
+  // is filed under one of them (ids, author, single-letter tag values, kind, "*").
+  static void for_each_event_key(const Event& e, const std::function<void(std::string_view)>& f);
   // Filters the last match() evaluated (each candidate counts once): what one
   // event cost, for tests and benchmarks.
   size_t last_evaluations() const { return last_evaluations_; }

@@ -74,3 +74,26 @@ export function decide(getWasm, request, config, token, extra = {}) {
     throw err;
   }
 }
+
+// The relay object for `request` (nr_edge_object, edge/route.h): { name, hint }
+// ("relay:<region>:<shard>" and its location hint, or "relay" and "").
+export function objectFor(getWasm, request, config, token) {
+  const wasm = getWasm();
+  try {
+    const { ptr } = handler(wasm, config, token);
+    const cf = request.cf ?? {};
+    const url = new URL(request.url);
+    const input = JSON.stringify({
+      continent: String(cf.continent ?? ''),
+      country: String(cf.country ?? ''),
+      longitude: cf.longitude === undefined ? '' : String(cf.longitude),
+      ip: request.headers.get('CF-Connecting-IP') ?? '',
+      query: url.search.slice(1),
+    });
+    wasm.withInput(input, (p, n) => wasm.call('nr_edge_object', ptr, p, n));
+    return JSON.parse(wasm.readText(wasm.u32('nr_edge_out_ptr', ptr), wasm.u32('nr_edge_out_len', ptr)));
+  } catch (err) {
+    if (!(err instanceof EdgeConfigError)) wasm.discard();
+    throw err;
+  }
+}

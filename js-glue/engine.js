@@ -22,6 +22,8 @@
 //                               that survives hibernation, then call timer(now)
 //   reply(request, status, body) the answer to httpAdmin / httpApi(request, ...)
 //   log(line)                   optional: one structured log line (JSON text); default console.log
+//   forward(peer, events)       optional: hand `events` (raw JSON lines) to the relay
+//                               object named `peer` (its deliver()), without waiting
 //   failed(err)                 the engine failed: drop its sockets (called once)
 
 import { logError } from './log.js';
@@ -103,6 +105,16 @@ export class RelayEngine {
       if (input.length > this.frameLimit) return this.wasm.call('nr_relay_oversized', r, conn, input.length, now);
       return this.wasm.withInput(input, (p, n) => this.wasm.call('nr_relay_frame', r, conn, p, n, now));
     });
+  }
+
+  // Several relay objects: this engine's object name (nr_relay_set_name).
+  setName(name) {
+    this.#run((r) => this.wasm.withInput(name, (p, n) => this.wasm.call('nr_relay_set_name', r, p, n)));
+  }
+
+  // Events another relay object forwarded (raw JSON lines): fanned out here.
+  deliver(events, now) {
+    this.#run((r) => this.wasm.withInput(events, (p, n) => this.wasm.call('nr_relay_deliver', r, p, n, now)));
   }
 
   // The socket closed or errored.
@@ -280,6 +292,9 @@ export class RelayEngine {
           break;
         case 'log':
           (p.log ?? console.log)(act.line);
+          break;
+        case 'forward':
+          p.forward?.(act.peer, act.events);
           break;
       }
     }

@@ -37,6 +37,16 @@ export class RelayDurableObject extends DurableObject {
       abort: (reason) => ctx.abort?.(reason),
       challenge: randomChallenge,
       now: () => Date.now() / 1000,
+      // The name the Worker created this object by (relay:<region>:<shard>):
+      // the id knows it; an older runtime's does not, and then the first
+      // forwarded request's x-relay-object header tells (fetch below).
+      name: () => ctx.id.name ?? null,
+      // Another object's deliver(), not awaited by the engine: a peer that
+      // cannot be reached costs a log line, never this object's answers.
+      forward: (peer, events) => {
+        const stub = env.RELAY.get(env.RELAY.idFromName(peer));
+        ctx.waitUntil(stub.deliver(events).catch((err) => logError('forward to another relay object failed', err, { peer })));
+      },
     };
     try {
       this.host = new RelayHost({ getWasm, config: configJson(env), key: ctx.id.toString(), platform });
@@ -48,6 +58,8 @@ export class RelayDurableObject extends DurableObject {
   }
 
   async fetch(request) {
+    const name = request.headers.get('x-relay-object');
+    if (name) this.host.setName(name);
     if (request.method === 'POST' && /^application\/nostr\+json\+rpc\b/i.test(request.headers.get('content-type') ?? '')) {
       // NIP-86: the engine authorises and answers (the Worker routed it here).
       const body = await readCapped(request, ADMIN_BODY_CAP);
@@ -95,6 +107,13 @@ export class RelayDurableObject extends DurableObject {
   // RPC for GET /health: { ok, d1, connections, subscriptions, events_accepted, ... }.
   async health() {
     return this.host.health();
+  }
+
+  // RPC from another relay object: events it stored that this object's
+  // subscriptions may want (raw JSON lines).
+  async deliver(events) {
+    if (typeof events !== 'string') return;
+    await this.host.deliver(events);
   }
 
   // RPC for GET /metrics: Prometheus text.

@@ -13,6 +13,8 @@
 //   abort(reason)        reset the object (drops its sockets and memory)
 //   challenge()          a fresh NIP-42 challenge (>= 16 chars from a CSPRNG)
 //   now()                the clock, unix seconds
+//   name()               optional: this object's name ("relay:weur:0") or null if not known yet
+//   forward(peer, events) optional: hand raw event lines to the object named peer (its deliver())
 // A socket: send(text), close(code, reason), serializeAttachment(value),
 // deserializeAttachment(). Its attachment is { conn, state }: the connection id
 // and the engine's conn state, which is all that survives hibernation.
@@ -44,6 +46,8 @@ export class RelayHost {
   //     timer times) and arms its timers again.
   async wake() {
     const t = this.platform.now();
+    const name = this.platform.name?.();
+    if (name) this.setName(name);
     for (const ws of this.platform.getWebSockets()) {
       const att = ws.deserializeAttachment();
       if (!att || typeof att.conn !== 'number') {
@@ -59,6 +63,19 @@ export class RelayHost {
       await this.engine.drain();
     }
     this.engine.restore(t);
+    await this.engine.drain();
+  }
+
+  // Several relay objects: this object's name, once known (engine.setName).
+  setName(name) {
+    if (this.name === name) return;
+    this.name = name;
+    this.engine.setName(name);
+  }
+
+  // Events another relay object forwarded (raw JSON lines).
+  async deliver(events) {
+    this.engine.deliver(events, this.platform.now());
     await this.engine.drain();
   }
 
@@ -199,6 +216,7 @@ export class RelayHost {
         resolve?.({ status, body });
       },
       log: (line) => console.log(line),
+      forward: (peer, events) => p.forward?.(peer, events),
       failed: (err) => this.#reset(err),
     };
   }

@@ -8,7 +8,7 @@
 
 import { logError } from './log.js';
 import { configJson, metricsToken } from './config.js';
-import { EdgeConfigError, decide } from './edge.js';
+import { EdgeConfigError, decide, objectFor } from './edge.js';
 import { relayOverrides } from './overrides.js';
 import { getWasm } from './wasm.js';
 import { ADMIN_BODY_CAP, readCapped } from './body.js';
@@ -18,14 +18,21 @@ export { RelayDurableObject } from './relay_do.js';
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 const TEXT = { 'content-type': 'text/plain; charset=utf-8' };
 
-const relayStub = (env) => env.RELAY.get(env.RELAY.idFromName('relay'));
+// The relay object for this request (edge/route.h: the client's region and
+// shard), created near the client; its name travels in x-relay-object so the
+// object knows it (forwards between objects address each other by name).
+function relayObject(env, request) {
+  const { name, hint } = objectFor(getWasm, request, configJson(env), metricsToken(env));
+  return { name, stub: env.RELAY.get(env.RELAY.idFromName(name), hint ? { locationHint: hint } : undefined) };
+}
+const relayStub = (env, request) => relayObject(env, request).stub;
 
 // GET /health: 200 with the relay object's report when it and D1 answer,
 // 503 with { ok: false, ..., error } otherwise.
-async function health(env, headers) {
+async function health(env, request, headers) {
   let report;
   try {
-    report = await relayStub(env).health();
+    report = await relayStub(env, request).health();
   } catch (err) {
     logError('relay health() failed', err);
     report = { ok: false, error: `relay object unavailable: ${err?.message ?? err}` };
@@ -37,8 +44,8 @@ async function health(env, headers) {
 }
 
 // The body of /stats (JSON) or /metrics (text) from the relay object's RPC.
-async function rpcBody(env, route) {
-  const stub = relayStub(env);
+async function rpcBody(env, request, route) {
+  const stub = relayStub(env, request);
   if (route === 'stats') return JSON.stringify(await stub.stats());
   const text = await stub.metrics();
   if (typeof text !== 'string') throw new Error(`metrics() returned ${typeof text}, not text`);
@@ -70,13 +77,16 @@ export default {
     const { route, status, headers } = decision;
     if (route === 'forward') {
       // The body was read for the check: forward what was checked.
-      return relayStub(env).fetch(body === null ? request : new Request(request, { body }));
+      const { name, stub } = relayObject(env, request);
+      const forwarded = new Request(request, body === null ? {} : { body });
+      forwarded.headers.set('x-relay-object', name);
+      return stub.fetch(forwarded);
     }
-    if (route === 'health') return health(env, headers);
+    if (route === 'health') return health(env, request, headers);
     if (route === 'stats' || route === 'metrics') {
       let body;
       try {
-        body = await rpcBody(env, route);
+        body = await rpcBody(env, request, route);
       } catch (err) {
         logError(`relay ${route}() failed`, err);
         // Only an operator (with the metrics token) reads this.

@@ -39,6 +39,8 @@ class RecordWriter {
   void operator()(const Close& c) { record(ActionType::close, c.conn, c.code, c.reason); }
   void operator()(const HttpReply& h) { record(ActionType::http_reply, h.request, h.status, h.body); }
   void operator()(const Log& l) { record(ActionType::log, 0, 0, l.line); }
+  // The peer's name, a newline, then the events (names never hold a newline).
+  void operator()(const Forward& f) { record(ActionType::forward, 0, 0, f.peer + "\n" + f.events); }
   void operator()(const Fanout& f) {
     u32(static_cast<uint32_t>(ActionType::fanout));
     u32(static_cast<uint32_t>(f.targets.size()));

@@ -127,6 +127,21 @@ int32_t nr_relay_http_admin(nr_relay* r, uint32_t request, const uint8_t* url, u
   });
 }
 
+NR_EXPORT("nr_relay_set_name") int32_t nr_relay_set_name(nr_relay* r, const uint8_t* name, uint32_t len) {
+  return run(r, [&](auto& relay) {
+    relay.set_object_name(bytes(name, len));
+    return 0;
+  });
+}
+
+NR_EXPORT("nr_relay_deliver")
+int32_t nr_relay_deliver(nr_relay* r, const uint8_t* events, uint32_t len, double now) {
+  return run(r, [&](auto& relay) {
+    relay.deliver(bytes(events, len), seconds(now));
+    return 0;
+  });
+}
+
 NR_EXPORT("nr_relay_http_api")
 int32_t nr_relay_http_api(nr_relay* r, uint32_t request, const uint8_t* method, uint32_t method_len, const uint8_t* path,
                           uint32_t path_len, const uint8_t* body, uint32_t body_len, const uint8_t* meta,

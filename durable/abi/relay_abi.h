@@ -20,7 +20,7 @@
  *                  then `count` entries {u32 conn, u32 prefix_len, prefix, pad to 4}.
  *                  Send prefix + raw + "]" as one text frame to each conn.
  * (durable/action.h: Send, Fanout, Store, LocalSql, ConnState, Close,
- * HttpReply, Log; encoded by
+ * HttpReply, Log, Forward; encoded by
  * durable/abi/action_codec.cpp, decoded by js-glue/codec.js.)
  *   type 3 D1      a=token. bytes: JSON {"stmts":[{"sql":..,"params":[..]},..]}.
  *                  Run env.DB.batch() over them (one transaction) asynchronously,
@@ -37,6 +37,9 @@
  *   type 7 HTTP    a=request id (nr_relay_http_admin), b=HTTP status. bytes: the
  *                  JSON body of the answer to that request.
  *   type 8 LOG     bytes: one structured log line (a JSON object): print it.
+ *   type 9 FORWARD bytes: a relay object's name, "\n", then raw event JSON, one
+ *                  per line: deliver them to that object (its nr_relay_deliver),
+ *                  without waiting; nothing comes back.
  *
  * Results (nr_relay_d1_done / nr_relay_sql_done), little-endian, no padding:
  *   u32 nstmts; per statement: u32 changes, u32 nrows, u32 ncols, then
@@ -75,6 +78,15 @@ uint32_t nr_relay_actions_len(const nr_relay* r);
 int32_t nr_relay_open(nr_relay* r, uint32_t conn, const uint8_t* challenge, uint32_t challenge_len,
                       const uint8_t* state, uint32_t state_len, const uint8_t* meta, uint32_t meta_len,
                       double now);
+
+/* Several relay objects: this engine's object name (e.g. "relay:weur:0"),
+ * set before the first other call of every object life. Without it the engine
+ * neither publishes its interests nor forwards events (one object). */
+int32_t nr_relay_set_name(nr_relay* r, const uint8_t* name, uint32_t len);
+
+/* Events another relay object forwarded (a FORWARD action's events: raw JSON,
+ * one per line): fanned out to this object's matching subscriptions. */
+int32_t nr_relay_deliver(nr_relay* r, const uint8_t* events, uint32_t len, double now);
 
 /* Call once after waking (after nr_relay_open for every surviving socket):
  * reloads the subscriptions of open sockets from DO storage and drops the rest. */

@@ -8,6 +8,7 @@
 #include "core/abi/export.h"
 #include "core/json_writer.h"
 #include "edge/http.h"
+#include "edge/route.h"
 #include "simdjson.h"
 
 struct nr_edge {
@@ -119,4 +120,37 @@ NR_EXPORT("nr_edge_request") int32_t nr_edge_request(nr_edge* e, const uint8_t* 
   nostr::append_json_string(e->out, resp.body);
   e->out += '}';
   return code;
+}
+
+NR_EXPORT("nr_edge_object") int32_t nr_edge_object(nr_edge* e, const uint8_t* req, uint32_t len) {
+  nostr::edge::RouteInput in;
+  simdjson::dom::element root;
+  if (e->parser.parse(reinterpret_cast<const char*>(req), len, false).get(root) == simdjson::SUCCESS) {
+    in.continent = field(root, "continent");
+    in.country = field(root, "country");
+    in.client_ip = field(root, "ip");
+    in.query = field(root, "query");
+    double lon = 0;
+    std::string_view lon_text;
+    if (root["longitude"].get_double().get(lon) == simdjson::SUCCESS) {
+      in.longitude = lon;
+    } else if (root["longitude"].get_string().get(lon_text) == simdjson::SUCCESS && !lon_text.empty()) {
+      // request.cf.longitude is a string ("-122.4"): a plain decimal.
+      double v = 0, scale = 0;
+      bool neg = false, ok = true;
+      for (size_t i = 0; i < lon_text.size() && ok; ++i) {
+        const char c = lon_text[i];
+        if (i == 0 && c == '-') neg = true;
+        else if (c == '.' && scale == 0) scale = 1;
+        else if (c >= '0' && c <= '9') {
+          if (scale > 0) v += (c - '0') * (scale /= 10);
+          else v = v * 10 + (c - '0');
+        } else ok = false;
+      }
+      if (ok) in.longitude = neg ? -v : v;
+    }
+  }
+  const nostr::edge::ObjectChoice choice = nostr::edge::choose_object(in, e->config);
+  e->out = nostr::JsonObjectWriter().string("name", choice.name).string("hint", choice.location_hint).finish();
+  return 0;
 }

@@ -61,6 +61,13 @@ uint32_t nr_edge_out_len(const nr_edge* e);
  */
 int32_t nr_edge_request(nr_edge* e, const uint8_t* req, uint32_t len);
 
+/* Which relay object serves a request (edge/route.h). `req`: JSON
+ * {"continent","country","longitude","ip","query"} (request.cf fields,
+ * CF-Connecting-IP, the URL's query without '?'; all optional). The output
+ * buffer holds {"name","hint"}: the object's name for idFromName and its
+ * location hint ("" for none). Returns 0. */
+int32_t nr_edge_object(nr_edge* e, const uint8_t* req, uint32_t len);
+
 #ifdef __cplusplus
 }
 #endif

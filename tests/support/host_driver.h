@@ -8,7 +8,8 @@
 //                         back in as input (Relay::local_sql_done) and the
 //                         actions that input leaves are performed before the rest;
 //   SaveConnState      -> host.on_conn_state(conn, state);
-//   Close              -> host.on_close(conn, code, reason).
+//   Close              -> host.on_close(conn, code, reason);
+//   Forward            -> host.on_forward(peer, events), if the host has it.
 // A LocalSql statement that fails is reported to host.on_local_sql_error(err).
 #pragma once
 
@@ -56,6 +57,9 @@ void perform_actions(durable::Relay& relay, Host& host, uint64_t now) {
                    [&](durable::Close& c) { host.on_close(c.conn, c.code, c.reason); },
                    [&](durable::HttpReply& h) { host.on_http_reply(h.request, h.status, std::move(h.body)); },
                    [&](durable::Log& l) { host.on_log(std::move(l.line)); },
+                   [&](durable::Forward& f) {
+                     if constexpr (requires { host.on_forward(f.peer, f.events); }) host.on_forward(f.peer, f.events);
+                   },
                },
                action);
   }

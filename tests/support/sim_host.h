@@ -31,6 +31,24 @@ class SimHost {
     drain();
     pump();  // the management state load
   }
+  // One of several relay objects named `name` sharing the D1 `shared`
+  // (borrowed: it must outlive this host). Forward actions are kept in
+  // `forwards` for the test to deliver (or not).
+  SimHost(RelayConfig config, SqliteDb& shared, const std::string& name)
+      : config_(std::move(config)), shared_d1_(&shared), name_(name), relay_(std::make_unique<durable::Relay>(config_)) {
+    relay_->set_object_name(name);
+    relay_->restore(now);
+    drain();
+    pump();
+  }
+  // Forward actions so far: (peer, events).
+  std::vector<std::pair<std::string, std::string>> forwards;
+  // Events forwarded by another object (Relay::deliver), then pump().
+  void deliver(const std::string& events) {
+    relay_->deliver(events, now);
+    drain();
+    pump();
+  }
 
   uint64_t now = 1700000000;
   bool fail_d1 = false;  // make every D1 batch fail (storage outage)
@@ -77,7 +95,7 @@ class SimHost {
       pending_.pop_front();
       std::string out, err;
       ++d1_batches_run;
-      if (!fail_d1 && d1_.run_batch(json, out, err)) {
+      if (!fail_d1 && d1().run_batch(json, out, err)) {
         max_d1_result_bytes = std::max(max_d1_result_bytes, out.size());
         relay_->store_done(token, true, out, now);
       } else {
@@ -96,7 +114,7 @@ class SimHost {
     auto [token, json] = pending_.front();
     pending_.pop_front();
     std::string out, err;
-    REQUIRE_MESSAGE(d1_.run_batch(json, out, err), err);
+    REQUIRE_MESSAGE(d1().run_batch(json, out, err), err);
     held_.emplace_back(token, out);
   }
   void release_held() {
@@ -126,6 +144,7 @@ class SimHost {
   // after eviction: open every surviving socket with its attachment, restore.
   void hibernate_and_wake() {
     relay_ = std::make_unique<durable::Relay>(config_);
+    if (!name_.empty()) relay_->set_object_name(name_);  // as the glue does at every wake
     for (const uint32_t conn : open_) REQUIRE(relay_->open(conn, "", attachments_[conn], now));
     relay_->restore(now);
     drain();
@@ -171,7 +190,7 @@ class SimHost {
     REQUIRE(relay_->open(conn, "challenge-" + std::to_string(conn), "", now, meta));
     drain();
   }
-  SqliteDb& d1() { return d1_; }
+  SqliteDb& d1() { return shared_d1_ ? *shared_d1_ : d1_; }
   const std::string& attachment(uint32_t conn) { return attachments_[conn]; }
   std::string last_d1_error;
 
@@ -190,6 +209,7 @@ class SimHost {
   void on_conn_state(uint32_t conn, std::string state) { attachments_[conn] = std::move(state); }
   void on_http_reply(uint32_t request, uint32_t status, std::string body) { replies_[request] = {status, std::move(body)}; }
   void on_log(std::string line) { logs.push_back(std::move(line)); }
+  void on_forward(const std::string& peer, const std::string& events) { forwards.emplace_back(peer, events); }
   void on_close(uint32_t conn, uint32_t code, const std::string& reason) {
     closed_.push_back(conn);
     close_reasons_[conn] = std::to_string(code) + " " + reason;
@@ -198,6 +218,8 @@ class SimHost {
  private:
   RelayConfig config_;
   SqliteDb d1_;
+  SqliteDb* shared_d1_ = nullptr;
+  std::string name_;
   SqliteDb do_sql_;
   std::unique_ptr<durable::Relay> relay_;
   std::map<uint32_t, std::vector<std::string>> inbox_;
