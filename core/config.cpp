@@ -212,6 +212,13 @@ Result<RelayConfig> parse_config(std::string_view json) {
         return bad_config(std::string(k) + " must be true or false");
       continue;
     }
+    if (k == "interest_shrink_seconds") {
+      uint64_t v = 0;
+      if (kv.value.get_uint64().get(v) != SUCCESS || v == 0 || v > 3600)
+        return bad_config("interest_shrink_seconds must be an integer in 1..3600");
+      c.interest_shrink_seconds = static_cast<uint32_t>(v);
+      continue;
+    }
     if (k == "shards") {
       uint64_t v = 0;
       if (kv.value.get_uint64().get(v) != SUCCESS || v == 0 || v > 64) return bad_config("shards must be an integer in 1..64");

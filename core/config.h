@@ -99,6 +99,9 @@ struct RelayConfig {
   std::string default_region = "enam";  // when the request says nothing usable
   // Tests: ?region=<hint>&shard=<n> on the request chooses the object.
   bool route_pinning = false;
+  // Seconds after a subscription ends before an object publishes its smaller
+  // interest summary (meanwhile forwards to it may be wasted, never missed).
+  uint32_t interest_shrink_seconds = 30;
   bool several_objects() const { return regions || shards > 1; }
   bool is_search_kind(uint32_t kind) const {
     return std::binary_search(search_kinds.begin(), search_kinds.end(), kind);
@@ -124,6 +127,7 @@ inline bool is_location_hint(std::string_view s) {
 //    "allowed_kinds":[int..],"banned_kinds":[int..],"blocked_phrases":[string..],
 //    "trusted_pubkeys":[hex..],"unlimited_ips":[string..],"search_kinds":[int..],
 //    "regions":bool,"shards":1..64,"default_region":hint,"route_pinning":bool,
+//    "interest_shrink_seconds":1..3600,
 //    "rate_limits":{"event_per_connection":{"per_minute":n,"burst":n}, ..,
 //                   "max_refusals":n},
 //    "limits":{<Limits field>: <integer>, ..}}

@@ -80,9 +80,6 @@ class Relay {
   static constexpr size_t kMaxBucketKeys = 20000;
   // Events one NIP-62 vanish step deletes at most (and as many gift wraps).
   static constexpr uint32_t kVanishBatch = 500;
-  // Several objects: a smaller interest summary is published this long after
-  // a subscription ended (meanwhile forwards to this object are only wasted).
-  static constexpr uint64_t kInterestShrink = 30;
   // Changed counters are saved to local SQL (one row for all) this long after
   // the first change: short, as an idle object may be evicted after ~10 s.
   static constexpr uint64_t kCounterFlush = 2;
@@ -469,7 +466,7 @@ class Relay {
   int64_t interest_to_publish(std::vector<SqlStatement>& stmts, uint64_t now);
   void on_interest_published(int64_t version, bool ok);
   // After subscriptions ended: publishes a smaller summary at most every
-  // kInterestShrink seconds (over-forwarding meanwhile is only a cost).
+  // config interest_shrink_seconds (over-forwarding meanwhile is only a cost).
   void maybe_shrink_interest(uint64_t now);
   // Answers CLOSED for sub id `sub` of conn and ends the subscription with that
   // id if one is open: after CLOSED nothing more is delivered on it.

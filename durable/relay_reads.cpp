@@ -44,7 +44,7 @@ void Relay::remove_subscription(SubHandle h) {
   index_.remove(h);
   if (multi_object() && !interest_shrunk_) {
     interest_shrunk_ = true;
-    shrink_at_ = now_ + kInterestShrink;
+    shrink_at_ = now_ + config_.interest_shrink_seconds;
   }
   filter_bytes_ -= s.cost;
   query_list_bytes_ -= s.list_bytes;  // in-flight reads release theirs on completion

@@ -123,8 +123,8 @@ TEST_CASE("several objects: a live-only REQ's EOSE waits for its publication; CL
   CHECK(p.b.take(2) == std::vector<std::string>{delivered("live", like)});
 
   p.b.send(2, "[\"CLOSE\",\"live\"]");
-  // The smaller summary goes out kInterestShrink seconds later (at activity).
-  p.b.now += nostr::durable::Relay::kInterestShrink;
+  // The smaller summary goes out interest_shrink_seconds later (at activity).
+  p.b.now += p.b.relay().config().interest_shrink_seconds;
   p.b.send(2, "[\"REQ\",\"other\",{\"#t\":[\"unrelated\"]}]");
   p.b.take(2);
   const auto like2 = alice.sign(7, 1700000001, {}, "+");

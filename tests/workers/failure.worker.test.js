@@ -7,7 +7,9 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { TestClient } from './relay_client.js';
 
-const relayStub = () => env.RELAY.get(env.RELAY.idFromName('relay'));
+// The object the Worker routes these requests to (edge/route.h): no
+// request.cf in tests, so RELAY_CONFIG's default_region, shard 0.
+const relayStub = () => env.RELAY.get(env.RELAY.idFromName('relay:enam:0'));
 const hex = (i) => i.toString(16).padStart(64, '0');
 
 describe('engine failure', () => {

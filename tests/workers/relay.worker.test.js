@@ -16,7 +16,9 @@ afterEach(() => {
   for (const c of open.splice(0)) c.close();
 });
 
-const relayStub = () => env.RELAY.get(env.RELAY.idFromName('relay'));
+// The object the Worker routes these requests to (edge/route.h): no
+// request.cf in tests, so RELAY_CONFIG's default_region, shard 0.
+const relayStub = () => env.RELAY.get(env.RELAY.idFromName('relay:enam:0'));
 const nowSec = () => Math.floor(Date.now() / 1000);
 
 function signed(fields = {}, sk = generateSecretKey()) {
