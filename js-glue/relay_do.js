@@ -22,6 +22,7 @@ function randomChallenge() {
 export class RelayDurableObject extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
+    this.d1Rows = { read: 0, written: 0, batches: 0 }; // this object life's D1 usage
     const platform = {
       sql: (sql, params) => {
         const cursor = ctx.storage.sql.exec(sql, ...params);
@@ -30,6 +31,12 @@ export class RelayDurableObject extends DurableObject {
       },
       d1: async (stmts) => {
         const batch = await env.DB.batch(stmts.map((s) => env.DB.prepare(s.sql).bind(...(s.params ?? []))));
+        // D1 bills rows: counted for GET /stats (docs/scale.md's cost model).
+        for (const r of batch) {
+          this.d1Rows.read += r.meta?.rows_read ?? 0;
+          this.d1Rows.written += r.meta?.rows_written ?? 0;
+        }
+        this.d1Rows.batches += 1;
         return batch.map(fromD1Result);
       },
       setAlarm: (ms) => ctx.storage.setAlarm(ms),
@@ -101,7 +108,7 @@ export class RelayDurableObject extends DurableObject {
 
   // RPC for the Worker's GET /stats: the engine's stats, as the engine wrote them.
   async stats() {
-    return this.host.stats();
+    return { ...this.host.stats(), d1_rows_read: this.d1Rows.read, d1_rows_written: this.d1Rows.written, d1_batches: this.d1Rows.batches };
   }
 
   // RPC for GET /health: { ok, d1, connections, subscriptions, events_accepted, ... }.

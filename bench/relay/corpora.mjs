@@ -53,6 +53,17 @@ export function fanoutCorpus(tag, n = 100) {
   });
 }
 
+// Several objects: `n` kind-1 notes, each tagged #t=topic-<k> with k uniform
+// over `topics` (bench/relay/objects.mjs), over 20 authors.
+export function objectsCorpus(n = 200, topics = 40, run = 0) {
+  return corpus(`objects-${run}`, { n, topics, run, base: 1760000000 + run * 1000 }, ({ n: count, topics: nt, base }) => {
+    const r = rng(5 + run);
+    return Array.from({ length: count }, (_, i) => ({
+      author: i % 20, kind: 1, created_at: base + i, tags: [['t', `topic-${Math.floor(r() * nt)}`]], content: text(r, 80, 200),
+    }));
+  });
+}
+
 // Query seed: one kind 0 per author, then `n` events over `authors` authors:
 // kind 1 (60%, 30% replies with e/p), 7 (20%, e/p), 6 (10%, e/p),
 // 30023 (10%, unique d), created_at over 30 days; e tags point at 5000 thread roots.

@@ -18,7 +18,8 @@ import { NO_RATE_LIMITS, freePort, relayConfigArgs, startNative, startRelay as s
 
 // Throughput from one machine: rate limits off (they would cut a pipelined client off).
 const UNLIMITED = relayConfigArgs({ rate_limits: NO_RATE_LIMITS });
-import { costCorpus, fanoutCorpus, ingestCorpus, seedCorpus } from './corpora.mjs';
+import { costCorpus, fanoutCorpus, ingestCorpus, objectsCorpus, seedCorpus } from './corpora.mjs';
+import { objectsFanout } from './objects.mjs';
 import { costs } from './costs.mjs';
 import { fanout } from './fanout.mjs';
 import { ingest, readBack } from './ingest.mjs';
@@ -94,6 +95,7 @@ const costEvents = only.has('costs') ? await costCorpus() : null;
 const burst = only.has('fanout') ? await fanoutCorpus('fanout-burst') : null;
 const paced = only.has('fanout') ? await fanoutCorpus('fanout-paced') : null;
 const seed = only.has('query') ? await seedCorpus({ n: Number(opt['seed-events']) }) : null;
+const objectEvents = only.has('objects') ? await Promise.all([0, 1, 2, 3].map((run) => objectsCorpus(200, 4 * 10, run))) : null;
 const compat = opt['compat-flag'] ? ['--compatibility-flags', opt['compat-flag']] : [];
 
 async function phase1(run) {
@@ -154,12 +156,33 @@ async function phase2(run) {
   }
 }
 
+// Several relay objects (wrangler dev only): 4 objects, 200 subscribers.
+async function phaseObjects(run) {
+  const token = 'bench-objects-token';
+  log(`objects (${run.client}): 4 relay objects, 200 subscribers`);
+  const relay = await startWrangler({
+    extraArgs: [...compat, ...relayConfigArgs({ rate_limits: NO_RATE_LIMITS, shards: 1, route_pinning: true }), '--var', `METRICS_TOKEN:${token}`],
+  });
+  try {
+    run.objects = [];
+    let i = 0;
+    for (const interest of ['local', 'global']) {
+      for (const mode of ['burst', 'paced']) {
+        run.objects.push(await objectsFanout(relay, objectEvents[i++], { token, objects: 4, subs: 200, interest, mode, log }));
+      }
+    }
+  } finally {
+    await relay.stop();
+  }
+}
+
 for (const client of clients) {
   await useClient(client);
   const run = { client, clientName: CLIENT_NAMES[client] ?? client, ingest: null, readback: null, costs: null, fanout: [], queries: null };
   results.runs.push(run);
   if (ingestEvents || costEvents || burst) await phase1(run);
   if (seed) await phase2(run);
+  if (objectEvents && opt.host !== 'native') await phaseObjects(run);
 }
 
 mkdirSync(RESULTS_DIR, { recursive: true });
