@@ -19,10 +19,37 @@ function randomChallenge() {
   return s;
 }
 
+// D1 Sessions API (read replication): one session per relay object for all its
+// reads and writes, so everything a client does through this object is
+// sequentially consistent (a REQ after an OK reads that write) wherever the
+// reads are served. The bookmark survives hibernation in the object's
+// storage. Without the API (older runtimes): the database itself.
+function openD1Session(ctx, env) {
+  if (typeof env.DB.withSession !== 'function') return env.DB;
+  let bookmark = 'first-unconstrained';
+  try {
+    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS glue_d1_bookmark (bookmark TEXT NOT NULL)');
+    const row = [...ctx.storage.sql.exec('SELECT bookmark FROM glue_d1_bookmark').raw()][0];
+    if (row?.[0]) bookmark = row[0];
+  } catch (err) {
+    logError('D1 bookmark unreadable; starting a new session', err);
+  }
+  return env.DB.withSession(bookmark);
+}
+
+function saveBookmark(ctx, db) {
+  const bookmark = db.getBookmark?.();
+  if (!bookmark || bookmark === db.savedBookmark) return;
+  db.savedBookmark = bookmark;
+  ctx.storage.sql.exec('DELETE FROM glue_d1_bookmark');
+  ctx.storage.sql.exec('INSERT INTO glue_d1_bookmark (bookmark) VALUES (?)', bookmark);
+}
+
 export class RelayDurableObject extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
     this.d1Rows = { read: 0, written: 0, batches: 0 }; // this object life's D1 usage
+    this.db = openD1Session(ctx, env);
     const platform = {
       sql: (sql, params) => {
         const cursor = ctx.storage.sql.exec(sql, ...params);
@@ -30,7 +57,9 @@ export class RelayDurableObject extends DurableObject {
         return { changes: cursor.rowsWritten, columns: cursor.columnNames, rows };
       },
       d1: async (stmts) => {
-        const batch = await env.DB.batch(stmts.map((s) => env.DB.prepare(s.sql).bind(...(s.params ?? []))));
+        const db = this.db;
+        const batch = await db.batch(stmts.map((s) => db.prepare(s.sql).bind(...(s.params ?? []))));
+        saveBookmark(ctx, db);
         // D1 bills rows: counted for GET /stats (docs/scale.md's cost model).
         for (const r of batch) {
           this.d1Rows.read += r.meta?.rows_read ?? 0;

@@ -124,6 +124,22 @@ describe('several relay objects', onlyOn('wrangler', 'relay objects are the Clou
     pub.close();
   });
 
+  test('read your writes: a REQ right after the OK finds the event, on the same object and on another', async () => {
+    const here = await RawClient.connect(at('me', 0));
+    const there = await RawClient.connect(at('oc', 1));
+    const sk = generateSecretKey();
+    for (let i = 0; i < 5; i++) {
+      const ev = finalizeEvent({ kind: 1, created_at: nowSec(), tags: [], content: `ryw ${i}` }, sk);
+      assert.equal((await publish(here, ev))[2], true);
+      for (const c of [here, there]) {
+        const r = await c.query(`ryw${i}`, { ids: [ev.id] });
+        assert.deepEqual(r.events.map((x) => x.id), [ev.id]);
+      }
+    }
+    here.close();
+    there.close();
+  });
+
   test('the workerd log shows no failed forward or engine failure', () => {
     const log = relay.log();
     for (const bad of ['forward to another relay object failed', 'relay engine failed', 'Uncaught']) {

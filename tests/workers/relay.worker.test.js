@@ -122,6 +122,19 @@ describe('relay over WebSocket', () => {
 });
 
 describe('D1', () => {
+  it('the object reads and writes through one D1 session whose bookmark it keeps (read replication)', async () => {
+    const c = await client();
+    const ev = signed({ content: 'bookmarked' });
+    expect((await publish(c, ev))[2]).toBe(true);
+    const saved = await runInDurableObject(relayStub(), (obj, ctx) => [...ctx.storage.sql.exec('SELECT bookmark FROM glue_d1_bookmark').raw()]);
+    expect(saved.length).toBe(1);
+    expect(typeof saved[0][0]).toBe('string');
+    expect(saved[0][0].length).toBeGreaterThan(0);
+    // A REQ right after the OK reads that write.
+    c.send(['REQ', 'ryw', { ids: [ev.id] }]);
+    expect((await c.next((m) => m[1] === 'ryw'))[2]?.id).toBe(ev.id);
+  });
+
   it('concurrent publishes from several sockets all complete', async () => {
     const clients = await Promise.all([0, 1, 2, 3].map(() => client()));
     const events = clients.map((_, i) => signed({ content: `concurrent ${i}` }));
