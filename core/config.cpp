@@ -142,6 +142,57 @@ Status parse_admins(simdjson::dom::element v, std::vector<Pubkey>& out) {
   return {};
 }
 
+Status parse_retention(simdjson::dom::element v, Retention& r) {
+  simdjson::dom::object obj;
+  if (v.get_object().get(obj) != SUCCESS) return bad_config("retention must be an object");
+  for (simdjson::dom::key_value_pair kv : obj) {
+    const std::string_view k = kv.key;
+    uint64_t n = 0;
+    if (k == "max_events") {
+      if (kv.value.get_uint64().get(n) != SUCCESS) return bad_config("retention.max_events must be a non-negative integer");
+      r.max_events = n;
+    } else if (k == "interval_seconds") {
+      if (kv.value.get_uint64().get(n) != SUCCESS || n == 0 || n > 86400)
+        return bad_config("retention.interval_seconds must be an integer in 1..86400");
+      r.interval_seconds = static_cast<uint32_t>(n);
+    } else if (k == "archive") {
+      if (kv.value.get_bool().get(r.archive) != SUCCESS) return bad_config("retention.archive must be true or false");
+    } else if (k == "rules") {
+      simdjson::dom::array rules;
+      if (kv.value.get_array().get(rules) != SUCCESS || rules.size() > Retention::kMaxRules)
+        return bad_config("retention.rules must be an array of at most 16 rules");
+      for (simdjson::dom::element rule : rules) {
+        simdjson::dom::object ro;
+        if (rule.get_object().get(ro) != SUCCESS) return bad_config("retention.rules: each rule must be an object");
+        RetentionRule out;
+        for (simdjson::dom::key_value_pair f : ro) {
+          const std::string_view fk = f.key;
+          if (fk == "kinds") {
+            simdjson::dom::array range;
+            uint64_t a = 0, b = 0;
+            if (f.value.get_array().get(range) != SUCCESS || range.size() != 2 || range.at(0).get_uint64().get(a) != SUCCESS ||
+                range.at(1).get_uint64().get(b) != SUCCESS || a > b || b > 65535)
+              return bad_config("retention.rules: kinds must be [from, to] with 0 <= from <= to <= 65535");
+            out.kind_from = static_cast<uint32_t>(a);
+            out.kind_to = static_cast<uint32_t>(b);
+          } else if (fk == "max_age_days" || fk == "max_age_seconds") {
+            if (f.value.get_uint64().get(n) != SUCCESS || n == 0 || n > 100ull * 365 * 86400)
+              return bad_config("retention.rules: " + std::string(fk) + " must be a positive integer");
+            out.max_age_seconds = fk == "max_age_days" ? n * 86400 : n;
+          } else {
+            return bad_config("retention.rules: unknown key " + std::string(fk));
+          }
+        }
+        if (out.max_age_seconds == 0) return bad_config("retention.rules: each rule needs max_age_days or max_age_seconds");
+        r.rules.push_back(out);
+      }
+    } else {
+      return bad_config("retention: unknown key " + std::string(k));
+    }
+  }
+  return {};
+}
+
 Status parse_rate_limits(simdjson::dom::element v, RateLimits& r) {
   simdjson::dom::object obj;
   if (v.get_object().get(obj) != SUCCESS) return bad_config("rate_limits must be an object");
@@ -288,6 +339,8 @@ Result<RelayConfig> parse_config(std::string_view json) {
       st = parse_strings(kv.value, k, w.unlimited_ips);
     } else if (k == "rate_limits") {
       st = parse_rate_limits(kv.value, c.rate_limits);
+    } else if (k == "retention") {
+      st = parse_retention(kv.value, c.retention);
     } else {
       handled = false;
     }

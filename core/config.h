@@ -22,6 +22,24 @@ struct RateLimit {
 // Token buckets for EVENT and for REQ/COUNT, per connection, per remote
 // address (across its connections) and per pubkey (an EVENT's verified
 // author; a REQ's authenticated pubkeys).
+// Retention: what the relay prunes on its timer, oldest first, in bounded
+// batches, each archived before it is deleted (R2 on Cloudflare, files
+// natively). Rules: events of kinds [kind_from, kind_to] older than
+// max_age_seconds; max_events: the newest this many events stay (a size
+// high-water mark: D1 caps a database at 10 GB, ~2 KB per stored event).
+struct RetentionRule {
+  uint32_t kind_from = 0, kind_to = 65535;
+  uint64_t max_age_seconds = 0;
+};
+struct Retention {
+  std::vector<RetentionRule> rules;  // at most kMaxRules
+  uint64_t max_events = 0;           // 0: no cap
+  uint32_t interval_seconds = 3600;  // between runs (a run goes on while batches are full)
+  bool archive = true;               // false: delete without archiving
+  bool enabled() const { return !rules.empty() || max_events > 0; }
+  static constexpr size_t kMaxRules = 16;
+};
+
 struct RateLimits {
   RateLimit event_per_connection{120, 60};
   RateLimit event_per_ip{0, 0};
@@ -99,6 +117,7 @@ struct RelayConfig {
   std::string default_region = "enam";  // when the request says nothing usable
   // Tests: ?region=<hint>&shard=<n> on the request chooses the object.
   bool route_pinning = false;
+  Retention retention;
   // Seconds after a subscription ends before an object publishes its smaller
   // interest summary (meanwhile forwards to it may be wasted, never missed).
   uint32_t interest_shrink_seconds = 30;
@@ -128,6 +147,8 @@ inline bool is_location_hint(std::string_view s) {
 //    "trusted_pubkeys":[hex..],"unlimited_ips":[string..],"search_kinds":[int..],
 //    "regions":bool,"shards":1..64,"default_region":hint,"route_pinning":bool,
 //    "interest_shrink_seconds":1..3600,
+//    "retention":{"rules":[{"kinds":[from,to],"max_age_days":n | "max_age_seconds":n}..],
+//                 "max_events":n,"interval_seconds":n,"archive":bool},
 //    "rate_limits":{"event_per_connection":{"per_minute":n,"burst":n}, ..,
 //                   "max_refusals":n},
 //    "limits":{<Limits field>: <integer>, ..}}

@@ -366,4 +366,56 @@ SqlStatement plan_publish_interest(std::string_view self, int64_t version, std::
        SqlParam::of(static_cast<int64_t>(now))}};
 }
 
+std::vector<SqlStatement> plan_retention_select(const Retention& r, std::string_view holder, uint64_t now, bool start,
+                                                uint32_t batch) {
+  std::vector<SqlStatement> out;
+  if (start) {
+    out.push_back(SqlStatement{
+        "INSERT INTO retention_lease (id, holder, until) VALUES (0, ?1, ?2) ON CONFLICT (id) DO UPDATE"
+        " SET holder = excluded.holder, until = excluded.until WHERE retention_lease.until <= ?3",
+        {SqlParam::of(std::string(holder)), SqlParam::of(static_cast<int64_t>(now + r.interval_seconds)),
+         SqlParam::of(static_cast<int64_t>(now))}});
+  }
+  // ?1 holder, ?2 batch, then 3 per rule, then the cap.
+  std::vector<SqlParam> params{SqlParam::of(std::string(holder)), SqlParam::of(static_cast<int64_t>(batch))};
+  std::string cond;
+  for (const RetentionRule& rule : r.rules) {
+    const size_t n = params.size();
+    if (!cond.empty()) cond += " OR ";
+    cond += "(kind BETWEEN ?" + std::to_string(n + 1) + " AND ?" + std::to_string(n + 2) + " AND created_at < ?" +
+            std::to_string(n + 3) + ")";
+    params.push_back(SqlParam::of(static_cast<int64_t>(rule.kind_from)));
+    params.push_back(SqlParam::of(static_cast<int64_t>(rule.kind_to)));
+    params.push_back(SqlParam::of(static_cast<int64_t>(now > rule.max_age_seconds ? now - rule.max_age_seconds : 0)));
+  }
+  if (r.max_events > 0) {
+    // Older than the max_events-th newest event (the events_time index).
+    if (!cond.empty()) cond += " OR ";
+    cond += "created_at < COALESCE((SELECT created_at FROM events ORDER BY created_at DESC LIMIT 1 OFFSET ?" +
+            std::to_string(params.size() + 1) + "), 0)";
+    params.push_back(SqlParam::of(static_cast<int64_t>(r.max_events - 1)));
+  }
+  if (cond.empty()) cond = "0";
+  out.push_back(SqlStatement{
+      "SELECT id, created_at, raw FROM events WHERE (SELECT holder FROM retention_lease WHERE id = 0) = ?1 AND (" + cond +
+          ") ORDER BY created_at LIMIT ?2",
+      std::move(params)});
+  return out;
+}
+
+std::vector<SqlStatement> plan_retention_delete(std::string ids_json, std::string archives_json, uint64_t now) {
+  std::vector<SqlStatement> out{
+      SqlStatement{"DELETE FROM tags WHERE event_id IN (SELECT value FROM json_each(?1))", {SqlParam::of(ids_json)}},
+      SqlStatement{"DELETE FROM events WHERE id IN (SELECT value FROM json_each(?1))", {SqlParam::of(ids_json)}},
+  };
+  if (archives_json != "[]") {
+    out.push_back(SqlStatement{
+        "INSERT OR REPLACE INTO archives (key, events, first_at, last_at, archived_at)"
+        " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+        " json_extract(value, '$[3]'), ?2 FROM json_each(?1)",
+        {SqlParam::of(std::move(archives_json)), SqlParam::of(static_cast<int64_t>(now))}});
+  }
+  return out;
+}
+
 }  // namespace nostr

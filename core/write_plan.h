@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.h"
 #include "core/event.h"
 #include "core/results.h"
 #include "core/sql.h"
@@ -24,6 +25,17 @@ std::vector<SqlStatement> plan_expiry_sweep(uint64_t now, uint32_t batch);
 // NIP-50: the statements making the D1 table search_kinds equal `kinds` (the
 // index triggers read it). Writes nothing when it already is.
 std::vector<SqlStatement> plan_search_kinds(const std::vector<uint32_t>& kinds);
+
+// Retention (core/config.h Retention). Returns the batch of one pruning step:
+// when `start`, first the lease (taken if free at `now`, held for the run's
+// interval), then the events to prune, oldest first, at most `batch`: rows
+// (id, created_at, raw), none unless `holder` holds the lease.
+std::vector<SqlStatement> plan_retention_select(const Retention& r, std::string_view holder, uint64_t now, bool start,
+                                                uint32_t batch);
+// Returns the statements deleting the events `ids_json` (a JSON array of hex
+// ids) with their tags, and recording the archives [key, events, first_at,
+// last_at] of `archives_json` (a JSON array of such arrays) at `now`.
+std::vector<SqlStatement> plan_retention_delete(std::string ids_json, std::string archives_json, uint64_t now);
 
 // Several relay objects (D1 table relay_objects, durable/interest.h):
 // Returns the statement reading the interest summaries of the objects other

@@ -85,7 +85,17 @@ struct Forward {
   std::string events;
 };
 
-using Action = std::variant<Send, Fanout, Store, LocalSql, SaveConnState, Close, HttpReply, Log, Forward>;
+// Retention: keep `body` (raw event JSON, one per line, the events of one UTC
+// day) in the archive under `key` (e.g. "events/2026-11-28/1764288000-ab12..";
+// the host adds its extension: ".jsonl.gz" in R2, ".jsonl" on disk), then
+// answer Relay::archive_done(token). The events are deleted only after that.
+struct Archive {
+  uint32_t token;
+  std::string key;
+  std::string body;
+};
+
+using Action = std::variant<Send, Fanout, Store, LocalSql, SaveConnState, Close, HttpReply, Log, Forward, Archive>;
 
 // Wire numbers of the action kinds (durable/abi/relay_abi.h): variant index + 1.
 enum class ActionType : uint32_t {
@@ -97,7 +107,8 @@ enum class ActionType : uint32_t {
   close = 6,
   http_reply = 7,
   log = 8,
-  forward = 9
+  forward = 9,
+  archive = 10
 };
 inline ActionType type_of(const Action& a) { return static_cast<ActionType>(a.index() + 1); }
 
@@ -117,6 +128,9 @@ class Outbox {
   }
   void log(std::string line) { q_.emplace_back(Log{std::move(line)}); }
   void forward(std::string peer, std::string events) { q_.emplace_back(Forward{std::move(peer), std::move(events)}); }
+  void archive(uint32_t token, std::string key, std::string body) {
+    q_.emplace_back(Archive{token, std::move(key), std::move(body)});
+  }
   void store(uint32_t token, std::string stmts_json) { q_.emplace_back(Store{token, std::move(stmts_json)}); }
   void local_sql(uint32_t token, std::string stmt_json) { q_.emplace_back(LocalSql{token, std::move(stmt_json)}); }
   void save_conn_state(uint32_t conn, std::string state) { q_.emplace_back(SaveConnState{conn, std::move(state)}); }

@@ -116,6 +116,12 @@ std::string render_metrics(const Metrics& m, const Gauges& g) {
   simple(out, "nostr_relay_interest_publications_total", "counter",
          "Summaries of this object's subscriptions published for the other objects.",
          static_cast<double>(m.interest_publications));
+  simple(out, "nostr_relay_retention_pruned_events_total", "counter", "Events deleted by retention (after archiving).",
+         static_cast<double>(m.retention_pruned));
+  simple(out, "nostr_relay_retention_archives_total", "counter", "Archive objects retention wrote.",
+         static_cast<double>(m.retention_archives));
+  simple(out, "nostr_relay_retention_failures_total", "counter", "Retention runs stopped by a storage or archive failure.",
+         static_cast<double>(m.retention_failures));
   const Histogram& h = m.store_latency;
   head(out, "nostr_relay_store_seconds", "histogram", "Latency of store (D1) batches, measured by the host.");
   uint64_t cumulative = 0;

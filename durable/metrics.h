@@ -40,6 +40,9 @@ struct Metrics {
   uint64_t forward_requests = 0;       // Forward actions: object-to-object requests
   uint64_t delivered_events = 0;       // events from other objects fanned out here
   uint64_t interest_publications = 0;  // summaries sent to relay_objects
+  uint64_t retention_pruned = 0;       // events deleted by retention (archived first)
+  uint64_t retention_archives = 0;     // archive objects written
+  uint64_t retention_failures = 0;     // runs stopped by a storage or archive failure
   Histogram store_latency;
   // A refusal message "prefix: text": counted under its prefix.
   void refused(std::string_view message);
@@ -60,6 +63,9 @@ struct Metrics {
     fn("forward_requests", forward_requests);
     fn("delivered_events", delivered_events);
     fn("interest_publications", interest_publications);
+    fn("retention_pruned", retention_pruned);
+    fn("retention_archives", retention_archives);
+    fn("retention_failures", retention_failures);
     for (auto& [k, v] : events_refused) fn("refused:" + k, v);
     for (auto& [k, v] : messages_in) fn("in:" + k, v);
   }

@@ -212,6 +212,7 @@ void Relay::timer(uint64_t now) {
   expire_auth(now);
   if (sweep_at_ != 0 && !sweep_in_flight_ && now >= sweep_at_) start_sweep(now);
   maybe_shrink_interest(now);
+  if (retention_at_ != 0 && !retention_in_flight_ && now >= retention_at_) start_retention(now, /*start=*/true);
 }
 
 uint64_t Relay::next_alarm() const {
@@ -220,6 +221,7 @@ uint64_t Relay::next_alarm() const {
     if (t != 0 && (due == 0 || t < due)) due = t;
   };
   if (!sweep_in_flight_) earliest(sweep_at_);
+  if (!retention_in_flight_) earliest(retention_at_);
   if (!auth_deadlines_.empty()) earliest(auth_deadlines_.begin()->first);
   return due;
 }
@@ -284,6 +286,10 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
       // A live-only REQ: its EOSE waited for the other objects to see it.
       if (auto s = subs_.find(pub->eose_for); s != subs_.end()) out_.send(s->second->conn, eose_message(s->second->id));
     }
+  } else if (auto* ret = std::get_if<PendingRetention>(&op)) {
+    on_retention_rows(*ret, ok, results, now);
+  } else if (std::holds_alternative<PendingRetentionDelete>(op)) {
+    on_retention_deleted(ok, now);
   } else if (std::holds_alternative<PendingPeers>(op)) {
     std::vector<ResultSet> rs;
     if (ok && parse_results(results, rs) && rs.size() == 1) on_peer_summaries(rs[0]);

@@ -109,6 +109,10 @@ class Relay {
   // forwards each event it stores or broadcasts to the objects that may want
   // it (Forward actions). Without a name: one object, none of that.
   void set_object_name(std::string_view name);
+  // Completion of an Archive action (retention): ok = false keeps the events.
+  void archive_done(uint32_t token, bool ok, uint64_t now);
+  // Events per retention batch: bounds the archive body (~100 x 128 KiB worst case).
+  static constexpr uint32_t kRetentionBatch = 100;
   // Events another object forwarded (raw JSON, one per line; already verified
   // and stored there): fanned out to this object's subscriptions, each event
   // at most once (an event this object already fanned out is skipped).
@@ -316,6 +320,11 @@ class Relay {
     SubHandle eose_for = 0;  // a live-only REQ whose EOSE waits for it (0: a shrink)
   };
   struct PendingPeers {};    // Store: plan_peer_summaries alone (at the first name)
+  struct PendingRetention {  // Store: plan_retention_select
+    bool start;
+  };
+  struct PendingArchive {};          // Archive: one day's events of the retention batch
+  struct PendingRetentionDelete {};  // Store: plan_retention_delete
   struct PendingSchema {};   // LocalSql: the local schema's version
   struct PendingRestore {};  // LocalSql: the persisted subscriptions
   struct PendingTimers {};   // LocalSql: the persisted timer times
@@ -332,7 +341,8 @@ class Relay {
   // Everything the engine waits for from its host, by token.
   using PendingOp = std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish, PendingNegPage, PendingSchema, PendingRestore,
                                  PendingTimers, PendingBuckets, PendingWakes, PendingCounters, PendingMgmtLoad, PendingMgmtVersion,
-                                 PendingAdmin, PendingPublish, PendingPeers>;
+                                 PendingAdmin, PendingPublish, PendingPeers, PendingRetention, PendingArchive,
+                                 PendingRetentionDelete>;
   // A management request that arrived before the state was loaded.
   struct WaitingAdmin {
     uint32_t request;
@@ -468,6 +478,12 @@ class Relay {
   // After subscriptions ended: publishes a smaller summary at most every
   // config interest_shrink_seconds (over-forwarding meanwhile is only a cost).
   void maybe_shrink_interest(uint64_t now);
+  // Retention (relay_retention.cpp): select a batch under the lease, archive
+  // it by day, then delete it; again at once while batches are full.
+  void start_retention(uint64_t now, bool start);
+  void on_retention_rows(const PendingRetention& p, bool ok, std::string_view results, uint64_t now);
+  void on_retention_deleted(bool ok, uint64_t now);
+  void end_retention(uint64_t now, std::string_view why);
   // Answers CLOSED for sub id `sub` of conn and ends the subscription with that
   // id if one is open: after CLOSED nothing more is delivered on it.
   void refuse_req(uint32_t conn, std::string sub, std::string_view reason);
@@ -570,6 +586,16 @@ class Relay {
   int64_t last_version_ = 0;          // the last version sent (they only grow)
   bool interest_shrunk_ = false;      // subscriptions ended since the last publication
   bool interest_unknown_ = true;      // what the last object life published: not known
+  // Retention (relay_retention.cpp).
+  uint64_t retention_at_ = 0;  // next run (0: off or running)
+  bool retention_in_flight_ = false;
+  struct RetentionBatch {
+    std::vector<EventId> ids;
+    std::string ids_json, archives_json;
+    size_t archives_waiting = 0;
+    bool archive_failed = false;
+    bool full = false;
+  } retention_;
   uint64_t shrink_at_ = 0;
 
 };

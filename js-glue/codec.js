@@ -5,7 +5,7 @@
 
 // Action kinds (durable/action.h ActionType): the store is D1 here, local SQL
 // is the Durable Object's SQLite, conn state is the socket's attachment.
-export const ACTION = Object.freeze({ SEND: 1, FANOUT: 2, STORE: 3, LOCAL_SQL: 4, CONN_STATE: 5, CLOSE: 6, HTTP_REPLY: 7, LOG: 8, FORWARD: 9 });
+export const ACTION = Object.freeze({ SEND: 1, FANOUT: 2, STORE: 3, LOCAL_SQL: 4, CONN_STATE: 5, CLOSE: 6, HTTP_REPLY: 7, LOG: 8, FORWARD: 9, ARCHIVE: 10 });
 export const NULL_CELL = 0xffffffff;
 
 // Arithmetic, not `& ~3`: bitwise operators would turn a length >= 2^31 negative.
@@ -64,7 +64,7 @@ const textDecoder = new TextDecoder();
 //   { type: 'store', token, stmts_json } { type: 'local_sql', token, stmt_json }
 //   { type: 'conn_state', conn, state }  { type: 'close', conn, code, reason }
 //   { type: 'http_reply', request, status, body }  { type: 'log', line }
-//   { type: 'forward', peer, events }
+//   { type: 'forward', peer, events }    { type: 'archive', token, key, body }
 // Throws on a malformed buffer or an unknown kind: an engine bug, never client input.
 export function decodeActionList(buf) {
   const text = (b) => textDecoder.decode(b);
@@ -92,6 +92,11 @@ export function decodeActionList(buf) {
         const all = text(bytes);
         const nl = all.indexOf('\n');
         return { type: 'forward', peer: all.slice(0, nl), events: all.slice(nl + 1) };
+      }
+      case ACTION.ARCHIVE: {
+        const all = text(bytes);
+        const nl = all.indexOf('\n');
+        return { type: 'archive', token: a, key: all.slice(0, nl), body: all.slice(nl + 1) };
       }
       default:
         throw new Error(`relay engine emitted unknown action type ${type} (a=${a} b=${b} len=${bytes.length})`);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <unordered_map>
@@ -283,6 +284,12 @@ class ServerImpl final : public Server {
               std::move(h->body));
           admin_waiting_.erase(it);
         }
+      } else if (auto* ar = std::get_if<durable::Archive>(&action)) {
+        // Retention's archive: <database dir>/archive/<key>.jsonl (restore:
+        // scripts/restore-archive --dir, or `import` of the files).
+        const bool ok = write_archive(ar->key, ar->body);
+        relay_.archive_done(ar->token, ok, unix_now());
+        perform();
       } else if (auto* lg = std::get_if<durable::Log>(&action)) {
         std::printf("%s\n", lg->line.c_str());
         std::fflush(stdout);
@@ -290,6 +297,23 @@ class ServerImpl final : public Server {
       // SaveConnState: a native restart closes every socket; nothing to keep.
     }
     arm_timer();
+  }
+
+  bool write_archive(const std::string& key, const std::string& body) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(cfg_.server.database).parent_path() / "archive";
+    const fs::path file = dir / (key + ".jsonl");
+    std::error_code ec;
+    fs::create_directories(file.parent_path(), ec);
+    const fs::path tmp = file.string() + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out.write(body.data(), static_cast<std::streamsize>(body.size()));
+      if (!out.flush()) return false;
+    }
+    fs::rename(tmp, file, ec);
+    if (ec) std::fprintf(stderr, "archive %s: %s\n", file.c_str(), ec.message().c_str());
+    return !ec;
   }
 
   // A batch came back from the store worker (group commit: the engine's

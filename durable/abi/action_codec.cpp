@@ -41,6 +41,8 @@ class RecordWriter {
   void operator()(const Log& l) { record(ActionType::log, 0, 0, l.line); }
   // The peer's name, a newline, then the events (names never hold a newline).
   void operator()(const Forward& f) { record(ActionType::forward, 0, 0, f.peer + "\n" + f.events); }
+  // The key, a newline, then the body (keys never hold a newline).
+  void operator()(const Archive& a) { record(ActionType::archive, a.token, 0, a.key + "\n" + a.body); }
   void operator()(const Fanout& f) {
     u32(static_cast<uint32_t>(ActionType::fanout));
     u32(static_cast<uint32_t>(f.targets.size()));

@@ -142,6 +142,13 @@ int32_t nr_relay_deliver(nr_relay* r, const uint8_t* events, uint32_t len, doubl
   });
 }
 
+NR_EXPORT("nr_relay_archive_done") int32_t nr_relay_archive_done(nr_relay* r, uint32_t token, int32_t ok, double now) {
+  return run(r, [&](auto& relay) {
+    relay.archive_done(token, ok != 0, seconds(now));
+    return 0;
+  });
+}
+
 NR_EXPORT("nr_relay_http_api")
 int32_t nr_relay_http_api(nr_relay* r, uint32_t request, const uint8_t* method, uint32_t method_len, const uint8_t* path,
                           uint32_t path_len, const uint8_t* body, uint32_t body_len, const uint8_t* meta,

@@ -40,6 +40,9 @@
  *   type 9 FORWARD bytes: a relay object's name, "\n", then raw event JSON, one
  *                  per line: deliver them to that object (its nr_relay_deliver),
  *                  without waiting; nothing comes back.
+ *   type 10 ARCHIVE a=token. bytes: a key, "\n", then raw event JSON, one per
+ *                  line: store them in the archive under that key (R2: key +
+ *                  ".jsonl.gz", gzip), then call nr_relay_archive_done(token, ok).
  *
  * Results (nr_relay_d1_done / nr_relay_sql_done), little-endian, no padding:
  *   u32 nstmts; per statement: u32 changes, u32 nrows, u32 ncols, then
@@ -87,6 +90,10 @@ int32_t nr_relay_set_name(nr_relay* r, const uint8_t* name, uint32_t len);
 /* Events another relay object forwarded (a FORWARD action's events: raw JSON,
  * one per line): fanned out to this object's matching subscriptions. */
 int32_t nr_relay_deliver(nr_relay* r, const uint8_t* events, uint32_t len, double now);
+
+/* Completion of an ARCHIVE action: ok = 0 if the archive could not be written
+ * (the events are then kept, and retention tries again later). */
+int32_t nr_relay_archive_done(nr_relay* r, uint32_t token, int32_t ok, double now);
 
 /* Call once after waking (after nr_relay_open for every surviving socket):
  * reloads the subscriptions of open sockets from DO storage and drops the rest. */

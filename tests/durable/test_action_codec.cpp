@@ -58,6 +58,7 @@ Action from_json(simdjson::dom::element e) {
   if (type == "http_reply") return HttpReply{u32(e, "request"), u32(e, "status"), str(e, "body")};
   if (type == "log") return Log{str(e, "line")};
   if (type == "forward") return Forward{str(e, "peer"), str(e, "events")};
+  if (type == "archive") return Archive{u32(e, "token"), str(e, "key"), str(e, "body")};
   REQUIRE(type == "close");
   return Close{u32(e, "conn"), u32(e, "code"), str(e, "reason")};
 }

@@ -60,6 +60,9 @@ void perform_actions(durable::Relay& relay, Host& host, uint64_t now) {
                    [&](durable::Forward& f) {
                      if constexpr (requires { host.on_forward(f.peer, f.events); }) host.on_forward(f.peer, f.events);
                    },
+                   [&](durable::Archive& a) {
+                     if constexpr (requires { host.on_archive(a.token, a.key, a.body); }) host.on_archive(a.token, a.key, a.body);
+                   },
                },
                action);
   }

@@ -43,6 +43,19 @@ class SimHost {
   }
   // Forward actions so far: (peer, events).
   std::vector<std::pair<std::string, std::string>> forwards;
+  // Archive actions not completed yet, and completing them (then pump()).
+  struct PendingArchiveWrite {
+    uint32_t token;
+    std::string key, body;
+  };
+  std::vector<PendingArchiveWrite> archives;
+  void complete_archives(bool ok) {
+    auto done = std::move(archives);
+    archives.clear();
+    for (const auto& a : done) relay_->archive_done(a.token, ok, now);
+    drain();
+    pump();
+  }
   // Events forwarded by another object (Relay::deliver), then pump().
   void deliver(const std::string& events) {
     relay_->deliver(events, now);
@@ -210,6 +223,9 @@ class SimHost {
   void on_http_reply(uint32_t request, uint32_t status, std::string body) { replies_[request] = {status, std::move(body)}; }
   void on_log(std::string line) { logs.push_back(std::move(line)); }
   void on_forward(const std::string& peer, const std::string& events) { forwards.emplace_back(peer, events); }
+  void on_archive(uint32_t token, const std::string& key, const std::string& body) {
+    archives.push_back({token, key, body});
+  }
   void on_close(uint32_t conn, uint32_t code, const std::string& reason) {
     closed_.push_back(conn);
     close_reasons_[conn] = std::to_string(code) + " " + reason;
