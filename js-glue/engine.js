@@ -24,6 +24,9 @@
 //   log(line)                   optional: one structured log line (JSON text); default console.log
 //   forward(peer, events)       optional: hand `events` (raw JSON lines) to the relay
 //                               object named `peer` (its deliver()), without waiting
+//   archive(key, body)          optional, async: keep `body` (raw JSON lines) in the
+//                               archive under `key`; resolves true once written
+//                               (absent or false: retention keeps the events)
 //   failed(err)                 the engine failed: drop its sockets (called once)
 
 import { logError } from './log.js';
@@ -296,6 +299,9 @@ export class RelayEngine {
         case 'forward':
           p.forward?.(act.peer, act.events);
           break;
+        case 'archive':
+          this.#startArchive(act.token, act.key, act.body);
+          break;
       }
     }
   }
@@ -335,6 +341,22 @@ export class RelayEngine {
       }
       if (this.failure) return;
       this.#run((r) => this.wasm.withInput(results, (p, n) => this.wasm.call('nr_relay_d1_done', r, token, ok, p, n, this.now())));
+    })();
+    this.pending.add(work);
+    work.finally(() => this.pending.delete(work)).catch(() => {});
+  }
+
+  // Retention's archive write (async, like D1): nr_relay_archive_done when done.
+  #startArchive(token, key, body) {
+    const work = (async () => {
+      let ok = 0;
+      try {
+        ok = (await this.performer.archive?.(key, body)) ? 1 : 0;
+      } catch (err) {
+        logError('archive write failed', err, { key });
+      }
+      if (this.failure) return;
+      this.#run((r) => this.wasm.call('nr_relay_archive_done', r, token, ok, this.now()));
     })();
     this.pending.add(work);
     work.finally(() => this.pending.delete(work)).catch(() => {});

@@ -77,6 +77,20 @@ export class RelayDurableObject extends DurableObject {
       // the id knows it; an older runtime's does not, and then the first
       // forwarded request's x-relay-object header tells (fetch below).
       name: () => ctx.id.name ?? null,
+      // Retention's archive: R2 (binding ARCHIVE), gzip-compressed JSON lines
+      // at <key>.jsonl.gz. Without the binding nothing is archived, so
+      // nothing is pruned (the engine keeps events it could not archive).
+      archive: async (key, body) => {
+        if (!env.ARCHIVE) {
+          logError('retention: no ARCHIVE (R2) binding; events are kept', undefined, { key });
+          return false;
+        }
+        const gzip = new Response(new Blob([body]).stream().pipeThrough(new CompressionStream('gzip')));
+        await env.ARCHIVE.put(`${key}.jsonl.gz`, await gzip.arrayBuffer(), {
+          httpMetadata: { contentType: 'application/x-ndjson', contentEncoding: 'gzip' },
+        });
+        return true;
+      },
       // Another object's deliver(), not awaited by the engine: a peer that
       // cannot be reached costs a log line, never this object's answers.
       forward: (peer, events) => {

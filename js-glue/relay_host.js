@@ -15,6 +15,7 @@
 //   now()                the clock, unix seconds
 //   name()               optional: this object's name ("relay:weur:0") or null if not known yet
 //   forward(peer, events) optional: hand raw event lines to the object named peer (its deliver())
+//   archive(key, body)   optional, async: write the archive object; resolves true when stored
 // A socket: send(text), close(code, reason), serializeAttachment(value),
 // deserializeAttachment(). Its attachment is { conn, state }: the connection id
 // and the engine's conn state, which is all that survives hibernation.
@@ -217,6 +218,7 @@ export class RelayHost {
       },
       log: (line) => console.log(line),
       forward: (peer, events) => p.forward?.(peer, events),
+      archive: async (key, body) => (p.archive ? p.archive(key, body) : false),
       failed: (err) => this.#reset(err),
     };
   }
