@@ -86,7 +86,8 @@ std::string InterestSummary::encode() const {
   for (size_t i = 0; i < words_.size(); ++i) {
     for (int b = 0; b < 8; ++b) bytes[i * 8 + b] = static_cast<uint8_t>(words_[i] >> (8 * b));
   }
-  return std::to_string(words_.size() * 64) + ":" + std::to_string(keys_) + ":" + to_hex(bytes.data(), bytes.size());
+  return std::to_string(words_.size() * 64) + ":" + std::to_string(keys_) + ":" +
+         to_hex(bytes.data(), bytes.size());
 }
 
 std::optional<InterestSummary> InterestSummary::decode(std::string_view text) {
@@ -108,7 +109,8 @@ std::optional<InterestSummary> InterestSummary::decode(std::string_view text) {
     keys = keys * 10 + static_cast<uint64_t>(c - '0');
   }
   const std::string_view hex = text.substr(c2 + 1);
-  if (bits < kMinBits || bits > kMaxBits || (bits & (bits - 1)) != 0 || keys == 0 || hex.size() != bits / 4)
+  if (bits < kMinBits || bits > kMaxBits || (bits & (bits - 1)) != 0 || keys == 0 ||
+      hex.size() != bits / 4)
     return std::nullopt;
   std::vector<uint8_t> bytes(bits / 8);
   if (!decode_lower_hex(hex, bytes.data(), bytes.size())) return std::nullopt;

@@ -125,7 +125,8 @@ void Relay::maybe_shrink_interest(uint64_t now) {
   if (!interest_unknown_ && smaller.covers(published_)) return;  // nothing to take back
   interest_unknown_ = false;
   last_version_ = std::max(last_version_ + 1, static_cast<int64_t>(now) << 20);
-  std::vector<SqlStatement> stmts{plan_publish_interest(object_name_, last_version_, smaller.encode(), now)};
+  std::vector<SqlStatement> stmts{
+      plan_publish_interest(object_name_, last_version_, smaller.encode(), now)};
   ++metrics_.interest_publications;
   // Taken as published at once: a REQ from now on that needs more than the
   // smaller summary publishes again, with a newer version, so this one can

@@ -32,8 +32,8 @@ std::string utc_day(uint64_t t) {
   const int64_t m = mp < 10 ? mp + 3 : mp - 9;
   const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
   char buf[64];  // y fits 4-5 digits for any uint64 seconds a relay accepts; room for more anyway
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", static_cast<long long>(y), static_cast<long long>(m),
-                static_cast<long long>(d));
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", static_cast<long long>(y),
+                static_cast<long long>(m), static_cast<long long>(d));
   return buf;
 }
 
@@ -43,8 +43,9 @@ void Relay::start_retention(uint64_t now, bool start) {
   retention_in_flight_ = true;
   retention_at_ = 0;
   const std::string holder = object_name_.empty() ? "relay" : object_name_;
-  out_.store(add_pending(PendingRetention{start}),
-             batch_json(plan_retention_select(config_.retention, holder, now, start, kRetentionBatch)));
+  out_.store(
+      add_pending(PendingRetention{start}),
+      batch_json(plan_retention_select(config_.retention, holder, now, start, kRetentionBatch)));
 }
 
 void Relay::end_retention(uint64_t now, std::string_view why) {
@@ -53,15 +54,22 @@ void Relay::end_retention(uint64_t now, std::string_view why) {
   retention_at_ = now + config_.retention.interval_seconds;
   if (!why.empty()) {
     ++metrics_.retention_failures;
-    log_json(JsonObjectWriter().string("level", "warn").string("msg", "retention stopped").string("reason", why).finish());
+    log_json(JsonObjectWriter()
+                 .string("level", "warn")
+                 .string("msg", "retention stopped")
+                 .string("reason", why)
+                 .finish());
   }
 }
 
-void Relay::on_retention_rows(const PendingRetention& p, bool ok, std::string_view results, uint64_t now) {
+void Relay::on_retention_rows(const PendingRetention& p, bool ok, std::string_view results,
+                              uint64_t now) {
   std::vector<ResultSet> rs;
-  if (!ok || !parse_results(results, rs) || rs.empty()) return end_retention(now, ok ? "malformed results" : results);
+  if (!ok || !parse_results(results, rs) || rs.empty())
+    return end_retention(now, ok ? "malformed results" : results);
   const ResultSet& rows = rs.back();
-  if (rows.rows == 0 || rows.cols != 3) return end_retention(now, "");  // nothing to prune, or the lease is elsewhere
+  if (rows.rows == 0 || rows.cols != 3)
+    return end_retention(now, "");  // nothing to prune, or the lease is elsewhere
   // One archive per UTC day; ids in one JSON array for the delete.
   struct Day {
     std::string body;
@@ -100,19 +108,21 @@ void Relay::on_retention_rows(const PendingRetention& p, bool ok, std::string_vi
     if (retention_.archives_json.size() > 1) retention_.archives_json += ',';
     retention_.archives_json += "[";
     append_json_string(retention_.archives_json, key);
-    retention_.archives_json +=
-        "," + std::to_string(d.events) + "," + std::to_string(d.first) + "," + std::to_string(d.last) + "]";
+    retention_.archives_json += "," + std::to_string(d.events) + "," + std::to_string(d.first) +
+                                "," + std::to_string(d.last) + "]";
     archives.emplace_back(std::move(key), std::move(d.body));
   }
   retention_.archives_json += ']';
   (void)p;
   if (archives.empty()) {  // archive: false
-    out_.store(add_pending(PendingRetentionDelete{}),
-               batch_json(plan_retention_delete(retention_.ids_json, retention_.archives_json, now)));
+    out_.store(
+        add_pending(PendingRetentionDelete{}),
+        batch_json(plan_retention_delete(retention_.ids_json, retention_.archives_json, now)));
     return;
   }
   retention_.archives_waiting = archives.size();
-  for (auto& [key, body] : archives) out_.archive(add_pending(PendingArchive{}), std::move(key), std::move(body));
+  for (auto& [key, body] : archives)
+    out_.archive(add_pending(PendingArchive{}), std::move(key), std::move(body));
 }
 
 void Relay::archive_done(uint32_t token, bool ok, uint64_t now) {
@@ -124,13 +134,15 @@ void Relay::archive_done(uint32_t token, bool ok, uint64_t now) {
   if (ok) ++metrics_.retention_archives;
   retention_.archive_failed |= !ok;
   if (retention_.archives_waiting == 0 || --retention_.archives_waiting > 0) return;
-  if (retention_.archive_failed) return end_retention(now, "an archive could not be written; nothing was deleted");
+  if (retention_.archive_failed)
+    return end_retention(now, "an archive could not be written; nothing was deleted");
   out_.store(add_pending(PendingRetentionDelete{}),
              batch_json(plan_retention_delete(retention_.ids_json, retention_.archives_json, now)));
 }
 
 void Relay::on_retention_deleted(bool ok, uint64_t now) {
-  if (!ok) return end_retention(now, "the delete failed; the archived events stay until the next run");
+  if (!ok)
+    return end_retention(now, "the delete failed; the archived events stay until the next run");
   metrics_.retention_pruned += retention_.ids.size();
   // Ids remembered as stored would answer "duplicate" for a pruned event.
   for (const EventId& id : retention_.ids) recent_.erase(id);

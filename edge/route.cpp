@@ -52,11 +52,13 @@ ObjectChoice choose_object(const RouteInput& in, const RelayConfig& config) {
   std::string region(config.regions ? region_of(in, config) : std::string_view("all"));
   uint32_t shard = in.client_ip.empty() ? 0 : fnv1a(in.client_ip) % config.shards;
   if (config.route_pinning) {
-    if (auto r = query_value(in.query, "region"); r && config.regions && is_location_hint(*r)) region.assign(*r);
+    if (auto r = query_value(in.query, "region"); r && config.regions && is_location_hint(*r))
+      region.assign(*r);
     if (auto s = query_value(in.query, "shard")) {
       uint32_t n = 0;
       bool ok = !s->empty() && s->size() <= 2;
-      for (const char ch : *s) ok = ok && ch >= '0' && ch <= '9' && ((n = n * 10 + static_cast<uint32_t>(ch - '0')), true);
+      for (const char ch : *s)
+        ok = ok && ch >= '0' && ch <= '9' && ((n = n * 10 + static_cast<uint32_t>(ch - '0')), true);
       if (ok && n < config.shards) shard = n;
     }
   }

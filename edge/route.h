@@ -14,11 +14,11 @@ namespace nostr::edge {
 
 // What the Worker knows of a request for routing.
 struct RouteInput {
-  std::string continent;             // request.cf.continent ("EU"), may be empty
-  std::string country;               // request.cf.country ("DE"), may be empty
-  std::optional<double> longitude;   // request.cf.longitude
-  std::string client_ip;             // CF-Connecting-IP, may be empty
-  std::string query;                 // the URL's query string without '?' (pinning)
+  std::string continent;            // request.cf.continent ("EU"), may be empty
+  std::string country;              // request.cf.country ("DE"), may be empty
+  std::optional<double> longitude;  // request.cf.longitude
+  std::string client_ip;            // CF-Connecting-IP, may be empty
+  std::string query;                // the URL's query string without '?' (pinning)
 };
 
 struct ObjectChoice {

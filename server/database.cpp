@@ -21,7 +21,8 @@ int32_t schema_fingerprint() {
 int32_t user_version(sqlite3* db) {
   sqlite3_stmt* s = nullptr;
   int32_t v = 0;
-  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW)
     v = sqlite3_column_int(s, 0);
   sqlite3_finalize(s);
   return v;
@@ -35,8 +36,9 @@ bool open_database(sqlite::SqliteDb& db, const std::string& path, std::string& e
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
   if (!db.open_file(path, error)) return false;
   // 32 MiB of page cache per connection: the indexes' hot pages stay in memory.
-  if (!db.exec_script("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;"
-                      " PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;")) {
+  if (!db.exec_script(
+          "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;"
+          " PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;")) {
     error = "cannot open " + path + " in WAL mode: " + db.last_error();
     return false;
   }

@@ -68,7 +68,9 @@ void StoreWorker::loop() {
       std::lock_guard lock(mu_);
       behind = wal_pages_ >= kMaxWalPages;
     }
-    if (behind) sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (behind)
+      sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
   }
 }
 
@@ -79,8 +81,8 @@ namespace nostr::server {
 void StoreWorker::checkpoints(std::string path) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    std::fprintf(stderr, "checkpointer: cannot open %s; the writer checkpoints at %d pages\n", path.c_str(),
-                 kMaxWalPages);
+    std::fprintf(stderr, "checkpointer: cannot open %s; the writer checkpoints at %d pages\n",
+                 path.c_str(), kMaxWalPages);
     sqlite3_close(db);
     return;
   }

@@ -30,8 +30,8 @@ class StoreWorker {
     std::string results;  // the ABI results, or the error message when !ok
     double seconds;       // time spent in SQLite
   };
-  // Takes the database, opened from the file `path` (WAL mode). `on_done` runs on the worker thread after each batch:
-  // it must only hand the result over (e.g. post it to the engine's thread).
+  // Takes the database, opened from the file `path` (WAL mode). `on_done` runs on the worker thread
+  // after each batch: it must only hand the result over (e.g. post it to the engine's thread).
   StoreWorker(std::unique_ptr<sqlite::SqliteDb> db, const std::string& path,
               std::function<void(Done)> on_done);
   // Runs what is queued, then joins the thread.
@@ -47,16 +47,16 @@ class StoreWorker {
   void checkpoints(std::string path);
   // WAL pages after which the checkpointer is woken, and after which the
   // writer checkpoints itself (the checkpointer cannot keep up).
-  static constexpr int kCheckpointPages = 16000;    // 64 MB
-  static constexpr int kMaxWalPages = 64000;        // 256 MB
+  static constexpr int kCheckpointPages = 16000;  // 64 MB
+  static constexpr int kMaxWalPages = 64000;      // 256 MB
   std::unique_ptr<sqlite::SqliteDb> db_;
   std::function<void(Done)> on_done_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::pair<uint32_t, std::string>> queue_;
   bool stop_ = false;
-  int wal_pages_ = 0;         // guarded by mu_
-  bool checkpoint_ = false;   // guarded by mu_: wanted
+  int wal_pages_ = 0;        // guarded by mu_
+  bool checkpoint_ = false;  // guarded by mu_: wanted
   std::condition_variable ckpt_cv_;
   std::thread thread_;
   std::thread ckpt_thread_;

@@ -8,7 +8,8 @@ namespace nostr::server {
 
 VerifyPool::VerifyPool(unsigned threads, const Limits& limits, std::function<void()> wake)
     : wake_(std::move(wake)) {
-  for (unsigned i = 0; i < std::max(threads, 1u); ++i) threads_.emplace_back([this, limits] { work(limits); });
+  for (unsigned i = 0; i < std::max(threads, 1u); ++i)
+    threads_.emplace_back([this, limits] { work(limits); });
 }
 
 VerifyPool::~VerifyPool() {
@@ -23,7 +24,9 @@ VerifyPool::~VerifyPool() {
 bool VerifyPool::is_event(std::string_view frame) {
   size_t i = 0;
   auto skip = [&] {
-    while (i < frame.size() && (frame[i] == ' ' || frame[i] == '\t' || frame[i] == '\n' || frame[i] == '\r')) ++i;
+    while (i < frame.size() &&
+           (frame[i] == ' ' || frame[i] == '\t' || frame[i] == '\n' || frame[i] == '\r'))
+      ++i;
   };
   skip();
   if (i >= frame.size() || frame[i] != '[') return false;
@@ -83,7 +86,8 @@ void VerifyPool::work(const Limits& limits) {
     ParsedFrame r = parser.parse(s->item.frame, /*padded=*/false);
     if (r.ok()) {
       if (auto* ev = std::get_if<EventMessage>(&*r.message)) {
-        if (auto v = validate_event(std::move(ev->event))) s->item.verified.emplace(std::move(v).value());
+        if (auto v = validate_event(std::move(ev->event)))
+          s->item.verified.emplace(std::move(v).value());
       }
     }
     s->done.store(true, std::memory_order_release);
