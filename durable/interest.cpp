@@ -33,11 +33,29 @@ InterestSummary InterestSummary::of(const SubscriptionIndex& index) {
     ++keys;
   });
   if (s.all_ || keys == 0) return s;
-  uint32_t bits = kMinBits;
-  while (bits < keys * 16 && bits < kMaxBits) bits *= 2;
-  s.words_.assign(bits / 64, 0);
+  s.words_.assign(bits_for(keys) / 64, 0);
   index.for_each_key([&](std::string_view k) { s.add(k); });
   return s;
+}
+
+uint32_t InterestSummary::bits_for(size_t keys) {
+  uint32_t bits = kMinBits;
+  while (bits < keys * 16 && bits < kMaxBits) bits *= 2;
+  return bits;
+}
+
+bool InterestSummary::add_key(std::string_view key) {
+  if (all_) return true;
+  if (key == "*") {
+    all_ = true;
+    words_.clear();
+    keys_ = 0;
+    return true;
+  }
+  if (words_.empty()) words_.assign(kMinBits / 64, 0);
+  add(key);
+  const size_t bits = words_.size() * 64;
+  return bits >= kMaxBits || static_cast<size_t>(keys_) * 16 <= bits;
 }
 
 void InterestSummary::add(std::string_view key) {

@@ -28,6 +28,10 @@ class InterestSummary {
   // The summary of everything `index` can match. Size: 16 bits per key,
   // between 1,024 bits and kMaxBits (past that, more false positives).
   static InterestSummary of(const SubscriptionIndex& index);
+  // Adds one index key ("*": everything): a subscription added since of().
+  // Returns false when the filter holds more than 16 bits per key no longer
+  // (and is below kMaxBits): rebuild it with of(), which sizes it anew.
+  bool add_key(std::string_view key);
   // False only if no filter summarised can match `e`.
   bool may_match(const Event& e) const;
   // True if every event `o` may match, this may match too (so publishing `o`
@@ -47,6 +51,7 @@ class InterestSummary {
 
  private:
   void add(std::string_view key);
+  static uint32_t bits_for(size_t keys);
   bool has(std::string_view key) const;
   bool all_ = false;
   uint32_t keys_ = 0;

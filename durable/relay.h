@@ -581,6 +581,7 @@ class Relay {
   std::map<std::string, Peer> peers_;  // the other objects, as of the last store batch
   std::map<std::string, std::string> forward_queue_;  // object -> raw events, one per line
   InterestSummary published_;         // what relay_objects holds for this object (as far as known)
+  InterestSummary current_interest_;  // what the subscriptions can match (kept up to date as they are added)
   std::map<int64_t, InterestSummary> pending_summary_;  // publications in flight, by version
   int64_t published_version_ = 0;
   int64_t last_version_ = 0;          // the last version sent (they only grow)

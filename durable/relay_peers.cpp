@@ -28,6 +28,7 @@ void Relay::set_object_name(std::string_view name) {
   interest_unknown_ = true;
   interest_shrunk_ = true;
   shrink_at_ = 0;
+  current_interest_ = InterestSummary::of(index_);  // subscriptions restored before the name
   // The other objects' interests before the first write: ephemeral events
   // are forwarded from what is known (stored ones read it with their batch).
   out_.store(add_pending(PendingPeers{}), batch_json({peer_summaries_statement()}));
@@ -95,8 +96,9 @@ void Relay::deliver(std::string_view events, uint64_t now) {
 
 int64_t Relay::interest_to_publish(std::vector<SqlStatement>& stmts, uint64_t now) {
   if (!multi_object()) return 0;
-  InterestSummary now_summary = InterestSummary::of(index_);
-  if (!interest_unknown_ && published_.covers(now_summary)) return 0;
+  // O(summary bits), not O(keys): current_interest_ is kept up to date.
+  if (!interest_unknown_ && published_.covers(current_interest_)) return 0;
+  InterestSummary now_summary = current_interest_;
   interest_unknown_ = false;
   // Versions only grow, across object lives too: seconds * 2^20 + a counter.
   last_version_ = std::max(last_version_ + 1, static_cast<int64_t>(now) << 20);
@@ -121,7 +123,8 @@ void Relay::on_interest_published(int64_t version, bool ok) {
 void Relay::maybe_shrink_interest(uint64_t now) {
   if (!multi_object() || !interest_shrunk_ || now < shrink_at_) return;
   interest_shrunk_ = false;
-  InterestSummary smaller = InterestSummary::of(index_);
+  current_interest_ = InterestSummary::of(index_);  // at most once per interest_shrink_seconds
+  InterestSummary smaller = current_interest_;
   if (!interest_unknown_ && smaller.covers(published_)) return;  // nothing to take back
   interest_unknown_ = false;
   last_version_ = std::max(last_version_ + 1, static_cast<int64_t>(now) << 20);

@@ -32,6 +32,13 @@ SubHandle Relay::add_subscription(uint32_t conn, Connection& c, SubId id, std::v
   c.filter_bytes += sub->cost;
   filter_bytes_ += sub->cost;
   index_.add(h, sub->filters);
+  if (multi_object()) {
+    // The summary grows with each subscription, O(its keys); a full rebuild
+    // (O(all keys)) only when it must grow, so its cost per key is amortised.
+    bool fits = true;
+    index_.for_each_key_of(h, [&](std::string_view k) { fits = current_interest_.add_key(k) && fits; });
+    if (!fits) current_interest_ = InterestSummary::of(index_);
+  }
   c.subs[sub->id.str()] = h;
   subs_.emplace(h, std::move(sub));
   return h;

@@ -39,6 +39,13 @@ class SubscriptionIndex {
   void for_each_key(F&& f) const {
     for (const auto& [key, refs] : buckets_) f(std::string_view(key));
   }
+  // Calls f(key) for every key handle `h`'s filters are filed under.
+  template <class F>
+  void for_each_key_of(SubHandle h, F&& f) const {
+    if (auto it = filed_.find(h); it != filed_.end()) {
+      for (const std::string& k : it->second) f(std::string_view(k));
+    }
+  }
   // Calls f(key) for every key event `e` looks up: a filter that matches `e`
   // is filed under one of them (ids, author, single-letter tag values, kind, "*").
   static void for_each_event_key(const Event& e, const std::function<void(std::string_view)>& f);

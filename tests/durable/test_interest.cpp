@@ -134,3 +134,36 @@ TEST_CASE("interest summary: nothing, everything, covers, and refused text") {
     CHECK_FALSE(InterestSummary::decode(bad).has_value());
   }
 }
+
+TEST_CASE("interest summary kept up to date key by key (as the relay does) never misses an event") {
+  Rng rng{11};
+  Filters fs;
+  InterestSummary inc;
+  size_t rebuilds = 0;
+  for (int s = 0; s < 600; ++s) {
+    if (rng.below(2) == 0) {
+      fs.add("{\"#t\":[\"tag" + std::to_string(rng.below(3000)) + "\",\"tag" + std::to_string(rng.below(3000)) + "\"]}");
+    } else {
+      fs.add("{\"authors\":[\"" + hex(1000 + rng.below(3000)) + "\"]}");
+    }
+    bool fits = true;
+    fs.index.for_each_key_of(fs.subs.size(), [&](std::string_view k) { fits = inc.add_key(k) && fits; });
+    if (!fits) {
+      inc = InterestSummary::of(fs.index);
+      ++rebuilds;
+    }
+  }
+  CHECK(rebuilds >= 2);   // it grew...
+  CHECK(rebuilds <= 10);  // ...by doubling, not at every subscription
+  size_t matched = 0;
+  for (int i = 0; i < 5000; ++i) {
+    const nostr::Event e = event(fs.p, 1, 1000 + rng.below(6000), 1, "tag" + std::to_string(rng.below(6000)), 2);
+    if (fs.any_matches(e)) {
+      ++matched;
+      REQUIRE(inc.may_match(e));
+    }
+  }
+  CHECK(matched > 500);
+  inc.add_key("*");
+  CHECK(inc.matches_everything());
+}
