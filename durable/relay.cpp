@@ -286,8 +286,8 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
       // A live-only REQ: its EOSE waited for the other objects to see it.
       if (auto s = subs_.find(pub->eose_for); s != subs_.end()) out_.send(s->second->conn, eose_message(s->second->id));
     }
-  } else if (auto* ret = std::get_if<PendingRetention>(&op)) {
-    on_retention_rows(*ret, ok, results, now);
+  } else if (std::holds_alternative<PendingRetention>(op)) {
+    on_retention_rows(ok, results, now);
   } else if (std::holds_alternative<PendingRetentionDelete>(op)) {
     on_retention_deleted(ok, now);
   } else if (std::holds_alternative<PendingPeers>(op)) {

@@ -320,9 +320,7 @@ class Relay {
     SubHandle eose_for = 0;  // a live-only REQ whose EOSE waits for it (0: a shrink)
   };
   struct PendingPeers {};    // Store: plan_peer_summaries alone (at the first name)
-  struct PendingRetention {  // Store: plan_retention_select
-    bool start;
-  };
+  struct PendingRetention {};  // Store: plan_retention_select
   struct PendingArchive {};          // Archive: one day's events of the retention batch
   struct PendingRetentionDelete {};  // Store: plan_retention_delete
   struct PendingSchema {};   // LocalSql: the local schema's version
@@ -481,7 +479,7 @@ class Relay {
   // Retention (relay_retention.cpp): select a batch under the lease, archive
   // it by day, then delete it; again at once while batches are full.
   void start_retention(uint64_t now, bool start);
-  void on_retention_rows(const PendingRetention& p, bool ok, std::string_view results, uint64_t now);
+  void on_retention_rows(bool ok, std::string_view results, uint64_t now);
   void on_retention_deleted(bool ok, uint64_t now);
   void end_retention(uint64_t now, std::string_view why);
   // Answers CLOSED for sub id `sub` of conn and ends the subscription with that
