@@ -31,8 +31,8 @@ void RecentIds::insert(const EventId& id, const Signature& sig) {
 }
 
 Relay::Usage Relay::usage() const {
-  return Usage{conns_.size(),         subs_.size(),       filter_bytes_,  pending_event_bytes_,
-               query_list_bytes_,     query_page_bytes_,  pending_counts_};
+  return Usage{conns_.size(),     subs_.size(),      filter_bytes_,  pending_event_bytes_,
+               query_list_bytes_, query_page_bytes_, pending_counts_};
 }
 
 std::string Relay::stats_json(uint64_t memory_bytes) const {
@@ -59,7 +59,9 @@ std::string Relay::stats_json(uint64_t memory_bytes) const {
       .finish();
 }
 
-Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.limits) { crypto_selftest(); }
+Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.limits) {
+  crypto_selftest();
+}
 
 bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now,
                  const ConnMeta& meta) {
@@ -68,8 +70,10 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
   now_ = std::max(now_, now);
   if (state.empty()) {
     maybe_check_management(now);
-    const auto same_ip = meta.ip.empty() ? conns_per_ip_.end() : conns_per_ip_.find(address_key(meta.ip));
-    if (auto refused = policy_.admit(meta, conns_.size(), same_ip == conns_per_ip_.end() ? 0 : same_ip->second)) {
+    const auto same_ip =
+        meta.ip.empty() ? conns_per_ip_.end() : conns_per_ip_.find(address_key(meta.ip));
+    if (auto refused = policy_.admit(meta, conns_.size(),
+                                     same_ip == conns_per_ip_.end() ? 0 : same_ip->second)) {
       const std::string why = refused->wire_message();
       ++metrics_.connections_refused;
       log_json(JsonObjectWriter()
@@ -106,9 +110,11 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
 
 // Our own ConnState (see attach_state). Should it lack a challenge, the host's
 // fresh one keeps NIP-42 possible.
-void Relay::restore_conn_state(uint32_t conn, Connection& c, std::string_view challenge, std::string_view state) {
+void Relay::restore_conn_state(uint32_t conn, Connection& c, std::string_view challenge,
+                               std::string_view state) {
   ConnState st = ConnState::from_json(state, config_.limits.max_logins);
-  c.challenge.assign(st.challenge.empty() ? challenge.substr(0, kMaxChallenge) : std::string_view(st.challenge));
+  c.challenge.assign(st.challenge.empty() ? challenge.substr(0, kMaxChallenge)
+                                          : std::string_view(st.challenge));
   c.authed = std::move(st.authed);
   c.meta = std::move(st.meta);
   c.buckets = st.buckets;
@@ -119,7 +125,8 @@ void Relay::restore_conn_state(uint32_t conn, Connection& c, std::string_view ch
     auto sub = SubId::make(id, config_.limits.max_subid_length);
     std::vector<CompiledFilter> filters;
     for (simdjson::dom::element f : arr) {
-      if (auto cf = CompiledFilter::compile(f, config_.limits)) filters.push_back(std::move(cf).value());
+      if (auto cf = CompiledFilter::compile(f, config_.limits))
+        filters.push_back(std::move(cf).value());
     }
     if (!sub || filters.empty() || c.subs.count(sub->str())) continue;
     add_subscription(conn, c, std::move(*sub), std::move(filters), /*live=*/true);
@@ -145,8 +152,10 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
   if (!r.ok()) {
     ++metrics_.messages_in["invalid"];
     const MessageError& err = r.error;
-    if (err.reply == ReplyKind::closed && err.ends_subscription) return refuse_req(conn, err.sub_id, err.reject.wire_message());
-    if (err.reply == ReplyKind::neg_err) return neg_error(conn, err.sub_id, err.reject.wire_message());
+    if (err.reply == ReplyKind::closed && err.ends_subscription)
+      return refuse_req(conn, err.sub_id, err.reject.wire_message());
+    if (err.reply == ReplyKind::neg_err)
+      return neg_error(conn, err.sub_id, err.reject.wire_message());
     out_.send(conn, reply_for(err));
     return;
   }
@@ -185,9 +194,9 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
 
 void Relay::oversized_frame(uint32_t conn, uint64_t size) {
   if (!conns_.count(conn)) return;
-  const Reject r = reject(Code::message_too_large, "message is at least " + std::to_string(size) +
-                                                      " bytes, limit is " +
-                                                      std::to_string(config_.limits.max_message_length));
+  const Reject r = reject(Code::message_too_large,
+                          "message is at least " + std::to_string(size) + " bytes, limit is " +
+                              std::to_string(config_.limits.max_message_length));
   out_.send(conn, notice_message(r.wire_message()));
 }
 
@@ -212,7 +221,8 @@ void Relay::timer(uint64_t now) {
   expire_auth(now);
   if (sweep_at_ != 0 && !sweep_in_flight_ && now >= sweep_at_) start_sweep(now);
   maybe_shrink_interest(now);
-  if (retention_at_ != 0 && !retention_in_flight_ && now >= retention_at_) start_retention(now, /*start=*/true);
+  if (retention_at_ != 0 && !retention_in_flight_ && now >= retention_at_)
+    start_retention(now, /*start=*/true);
 }
 
 uint64_t Relay::next_alarm() const {
@@ -251,7 +261,9 @@ void Relay::close(uint32_t conn) {
   drop_negs_of(conn);
   const bool in_sql = it->second.subs_in_sql;
   conns_.erase(conn);
-  if (in_sql) out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
+  if (in_sql)
+    out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?",
+                                 {SqlParam::of(static_cast<int64_t>(conn))}}));
 }
 
 void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64_t now) {
@@ -284,7 +296,8 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
     on_interest_published(pub->version, ok);
     if (pub->eose_for != 0) {
       // A live-only REQ: its EOSE waited for the other objects to see it.
-      if (auto s = subs_.find(pub->eose_for); s != subs_.end()) out_.send(s->second->conn, eose_message(s->second->id));
+      if (auto s = subs_.find(pub->eose_for); s != subs_.end())
+        out_.send(s->second->conn, eose_message(s->second->id));
     }
   } else if (std::holds_alternative<PendingRetention>(op)) {
     on_retention_rows(ok, results, now);
@@ -314,7 +327,8 @@ void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t no
   } else if (std::holds_alternative<PendingWakes>(op)) {
     std::vector<ResultSet> rs;
     uint64_t n = 0;
-    if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 && parse_decimal(rs[0].cell(0, 0), n)) {
+    if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 &&
+        parse_decimal(rs[0].cell(0, 0), n)) {
       metrics_.wakes = n;
     }
   }
@@ -323,9 +337,11 @@ void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t no
 void Relay::on_auth(uint32_t conn, const Event& e, uint64_t now) {
   Connection& c = conns_[conn];
   auto refuse = [&](const std::string& why) { send_ok(conn, e.id(), false, why); };
-  if (e.kind() != kAuthKind) return refuse(reject(Code::bad_auth, "AUTH event must be kind 22242").wire_message());
+  if (e.kind() != kAuthKind)
+    return refuse(reject(Code::bad_auth, "AUTH event must be kind 22242").wire_message());
   if (auto st = verify_event(e); !st) return refuse(st.error().wire_message());
-  if (auto refused = policy_.auth(view(c), e, c.challenge, now)) return refuse(refused->wire_message());
+  if (auto refused = policy_.auth(view(c), e, c.challenge, now))
+    return refuse(refused->wire_message());
   if (!view(c).is_authed(e.pubkey())) {
     if (c.authed.size() >= config_.limits.max_logins) {
       return refuse("rate-limited: too many pubkeys authenticated on this connection (limit is " +

@@ -44,7 +44,7 @@ void Relay::start_retention(uint64_t now, bool start) {
   retention_at_ = 0;
   const std::string holder = object_name_.empty() ? "relay" : object_name_;
   out_.store(
-      add_pending(PendingRetention{start}),
+      add_pending(PendingRetention{}),
       batch_json(plan_retention_select(config_.retention, holder, now, start, kRetentionBatch)));
 }
 
@@ -62,8 +62,7 @@ void Relay::end_retention(uint64_t now, std::string_view why) {
   }
 }
 
-void Relay::on_retention_rows(const PendingRetention& p, bool ok, std::string_view results,
-                              uint64_t now) {
+void Relay::on_retention_rows(bool ok, std::string_view results, uint64_t now) {
   std::vector<ResultSet> rs;
   if (!ok || !parse_results(results, rs) || rs.empty())
     return end_retention(now, ok ? "malformed results" : results);
@@ -113,7 +112,6 @@ void Relay::on_retention_rows(const PendingRetention& p, bool ok, std::string_vi
     archives.emplace_back(std::move(key), std::move(d.body));
   }
   retention_.archives_json += ']';
-  (void)p;
   if (archives.empty()) {  // archive: false
     out_.store(
         add_pending(PendingRetentionDelete{}),
