@@ -78,14 +78,20 @@ bool InterestSummary::has(std::string_view key) const {
   return true;
 }
 
-bool InterestSummary::may_match(const Event& e) const {
+std::vector<std::string> InterestSummary::event_keys(const Event& e) {
+  std::vector<std::string> keys;
+  SubscriptionIndex::for_each_event_key(e, [&](std::string_view k) {
+    if (k != "*") keys.emplace_back(k);
+  });
+  return keys;
+}
+
+bool InterestSummary::may_match(const Event& e) const { return may_match(event_keys(e)); }
+
+bool InterestSummary::may_match(const std::vector<std::string>& keys) const {
   if (all_) return true;
   if (keys_ == 0) return false;
-  bool hit = false;
-  SubscriptionIndex::for_each_event_key(e, [&](std::string_view k) {
-    if (!hit && k != "*") hit = has(k);
-  });
-  return hit;
+  return std::any_of(keys.begin(), keys.end(), [&](const std::string& k) { return has(k); });
 }
 
 bool InterestSummary::covers(const InterestSummary& o) const {

@@ -34,6 +34,10 @@ class InterestSummary {
   bool add_key(std::string_view key);
   // False only if no filter summarised can match `e`.
   bool may_match(const Event& e) const;
+  // The same for an event's keys (event_keys), computed once when one event
+  // is tested against several summaries.
+  bool may_match(const std::vector<std::string>& keys) const;
+  static std::vector<std::string> event_keys(const Event& e);
   // True if every event `o` may match, this may match too (so publishing `o`
   // when this is published adds nothing).
   bool covers(const InterestSummary& o) const;

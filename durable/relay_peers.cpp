@@ -57,9 +57,10 @@ void Relay::on_peer_summaries(const ResultSet& rs) {
 }
 
 void Relay::forward(const Event& e) {
-  if (!multi_object()) return;
+  if (!multi_object() || peers_.empty()) return;
+  const std::vector<std::string> keys = InterestSummary::event_keys(e);  // once, not per peer
   for (const auto& [name, p] : peers_) {
-    if (!p.summary.may_match(e)) continue;
+    if (!p.summary.may_match(keys)) continue;
     std::string& q = forward_queue_[name];
     q.append(e.raw());
     q.push_back('\n');
