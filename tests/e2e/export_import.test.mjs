@@ -4,12 +4,9 @@
 // for byte; import verifies every line and reports what became of it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
-import { NO_RATE_LIMITS, ROOT, RawClient, startHost } from './harness.mjs';
+import { NO_RATE_LIMITS, RawClient, runScript, startHost } from './harness.mjs';
 
-const SCRIPT = join(ROOT, 'scripts/relay-api.mjs');
 const nowSec = () => Math.floor(Date.now() / 1000);
 
 let relay;
@@ -20,18 +17,7 @@ after(async () => {
   await relay?.stop();
 });
 
-// Runs scripts/relay-api.mjs; resolves { code, stdout, stderr }.
-function run(args, input = '') {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const run = (args, input) => runScript('scripts/relay-api.mjs', args, input);
 
 test('export: every matching event, newest first, byte-exact, across pages and seconds with many events', async () => {
   const sk = generateSecretKey();

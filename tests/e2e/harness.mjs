@@ -207,6 +207,20 @@ export async function startRelay({ persistTo, keepState = false, timeoutMs = 900
   };
 }
 
+// Runs one of the project's node scripts (path from the repository root) with
+// `args`, `input` on its stdin; resolves { code, stdout, stderr }.
+export function runScript(script, args, input = '') {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, script), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
 // The host the shared e2e suite runs against: E2E_HOST=native runs it on the
 // native server (build/native-release), anything else on `wrangler dev`.
 // ./scripts/test runs the suite once for each.

@@ -4,12 +4,11 @@
 // them again.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
-import { HOST, NO_RATE_LIMITS, ROOT, RawClient, startHost } from './harness.mjs';
+import { HOST, NO_RATE_LIMITS, RawClient, runScript, startHost } from './harness.mjs';
 
 const nowSec = () => Math.floor(Date.now() / 1000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -28,19 +27,6 @@ after(async () => {
   await relay?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-// Runs a node script; resolves { code, stdout, stderr }.
-function node(script, args, input = '') {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, script), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 test('old notes are archived, pruned, restored byte-exact and served again after import', { timeout: 120000 }, async () => {
   const sk = generateSecretKey();
@@ -68,7 +54,7 @@ test('old notes are archived, pruned, restored byte-exact and served again after
   c.close();
 
   const source = HOST === 'native' ? ['--dir', join(dir, 'archive')] : ['--wrangler-state', join(dir, 'state')];
-  const restored = await node('scripts/restore-archive.mjs', source);
+  const restored = await runScript('scripts/restore-archive.mjs', source);
   assert.equal(restored.code, 0, restored.stderr);
   const lines = restored.stdout.split('\n').filter(Boolean);
   assert.deepEqual(new Set(lines), new Set(old.map((e) => JSON.stringify(e))), 'byte-exact');
@@ -78,7 +64,7 @@ test('old notes are archived, pruned, restored byte-exact and served again after
   // Into a relay without retention: served again, as they were.
   const other = await startHost({ config: { rate_limits: NO_RATE_LIMITS } });
   try {
-    const imported = await node('scripts/relay-api.mjs', ['import', other.url], restored.stdout);
+    const imported = await runScript('scripts/relay-api.mjs', ['import', other.url], restored.stdout);
     assert.equal(imported.code, 0, imported.stderr);
     assert.match(imported.stderr, /"accepted":3/);
     const r = await RawClient.connect(other.wsUrl);
