@@ -82,9 +82,11 @@ Status parse_limits(simdjson::dom::object obj, Limits& l) {
   return {};
 }
 
-Status parse_strings(simdjson::dom::element v, std::string_view key, std::vector<std::string>& out) {
+Status parse_strings(simdjson::dom::element v, std::string_view key,
+                     std::vector<std::string>& out) {
   simdjson::dom::array arr;
-  if (v.get_array().get(arr) != SUCCESS) return bad_config(std::string(key) + " must be an array of strings");
+  if (v.get_array().get(arr) != SUCCESS)
+    return bad_config(std::string(key) + " must be an array of strings");
   for (simdjson::dom::element item : arr) {
     std::string_view s;
     if (item.get_string().get(s) != SUCCESS || s.empty()) {
@@ -95,12 +97,27 @@ Status parse_strings(simdjson::dom::element v, std::string_view key, std::vector
   return {};
 }
 
+// An array of addresses or CIDR ranges (core/address.h), each named when bad.
+Status parse_addresses(simdjson::dom::element v, std::string_view key, AddressSet& out) {
+  std::vector<std::string> texts;
+  if (auto st = parse_strings(v, key, texts); !st) return st;
+  for (const std::string& t : texts) {
+    auto r = AddressRange::parse(t);
+    if (!r)
+      return bad_config(std::string(key) + ": \"" + t + "\" is not an IP address or CIDR range");
+    out.add(*r);
+  }
+  return {};
+}
+
 Status parse_pubkeys(simdjson::dom::element v, std::string_view key, std::vector<Pubkey>& out) {
   std::vector<std::string> hex;
   if (auto st = parse_strings(v, key, hex); !st) return st;
   for (const std::string& h : hex) {
     auto pk = Pubkey::from_hex(h);
-    if (!pk) return bad_config(std::string(key) + ": \"" + h + "\" is not a 64-character lowercase hex pubkey");
+    if (!pk)
+      return bad_config(std::string(key) + ": \"" + h +
+                        "\" is not a 64-character lowercase hex pubkey");
     out.push_back(*pk);
   }
   return {};
@@ -108,7 +125,8 @@ Status parse_pubkeys(simdjson::dom::element v, std::string_view key, std::vector
 
 Status parse_kinds(simdjson::dom::element v, std::string_view key, std::vector<uint32_t>& out) {
   simdjson::dom::array arr;
-  if (v.get_array().get(arr) != SUCCESS) return bad_config(std::string(key) + " must be an array of kinds");
+  if (v.get_array().get(arr) != SUCCESS)
+    return bad_config(std::string(key) + " must be an array of kinds");
   for (simdjson::dom::element item : arr) {
     uint64_t k = 0;
     if (item.get_uint64().get(k) != SUCCESS || k > 65535) {
@@ -122,7 +140,8 @@ Status parse_kinds(simdjson::dom::element v, std::string_view key, std::vector<u
 // ADMIN_PUBKEYS: comma-separated hex, spaces ignored, empty items skipped.
 Status parse_admins(simdjson::dom::element v, std::vector<Pubkey>& out) {
   std::string_view s;
-  if (v.get_string().get(s) != SUCCESS) return bad_config("ADMIN_PUBKEYS (admin_pubkeys) must be a string");
+  if (v.get_string().get(s) != SUCCESS)
+    return bad_config("ADMIN_PUBKEYS (admin_pubkeys) must be a string");
   size_t pos = 0;
   while (pos <= s.size()) {
     size_t end = s.find(',', pos);
@@ -133,7 +152,8 @@ Status parse_admins(simdjson::dom::element v, std::vector<Pubkey>& out) {
     if (!item.empty()) {
       auto pk = Pubkey::from_hex(item);
       if (!pk) {
-        return bad_config("ADMIN_PUBKEYS: \"" + std::string(item) + "\" is not a 64-character lowercase hex pubkey");
+        return bad_config("ADMIN_PUBKEYS: \"" + std::string(item) +
+                          "\" is not a 64-character lowercase hex pubkey");
       }
       out.push_back(*pk);
     }
@@ -149,41 +169,48 @@ Status parse_retention(simdjson::dom::element v, Retention& r) {
     const std::string_view k = kv.key;
     uint64_t n = 0;
     if (k == "max_events") {
-      if (kv.value.get_uint64().get(n) != SUCCESS) return bad_config("retention.max_events must be a non-negative integer");
+      if (kv.value.get_uint64().get(n) != SUCCESS)
+        return bad_config("retention.max_events must be a non-negative integer");
       r.max_events = n;
     } else if (k == "interval_seconds") {
       if (kv.value.get_uint64().get(n) != SUCCESS || n == 0 || n > 86400)
         return bad_config("retention.interval_seconds must be an integer in 1..86400");
       r.interval_seconds = static_cast<uint32_t>(n);
     } else if (k == "archive") {
-      if (kv.value.get_bool().get(r.archive) != SUCCESS) return bad_config("retention.archive must be true or false");
+      if (kv.value.get_bool().get(r.archive) != SUCCESS)
+        return bad_config("retention.archive must be true or false");
     } else if (k == "rules") {
       simdjson::dom::array rules;
       if (kv.value.get_array().get(rules) != SUCCESS || rules.size() > Retention::kMaxRules)
         return bad_config("retention.rules must be an array of at most 16 rules");
       for (simdjson::dom::element rule : rules) {
         simdjson::dom::object ro;
-        if (rule.get_object().get(ro) != SUCCESS) return bad_config("retention.rules: each rule must be an object");
+        if (rule.get_object().get(ro) != SUCCESS)
+          return bad_config("retention.rules: each rule must be an object");
         RetentionRule out;
         for (simdjson::dom::key_value_pair f : ro) {
           const std::string_view fk = f.key;
           if (fk == "kinds") {
             simdjson::dom::array range;
             uint64_t a = 0, b = 0;
-            if (f.value.get_array().get(range) != SUCCESS || range.size() != 2 || range.at(0).get_uint64().get(a) != SUCCESS ||
+            if (f.value.get_array().get(range) != SUCCESS || range.size() != 2 ||
+                range.at(0).get_uint64().get(a) != SUCCESS ||
                 range.at(1).get_uint64().get(b) != SUCCESS || a > b || b > 65535)
-              return bad_config("retention.rules: kinds must be [from, to] with 0 <= from <= to <= 65535");
+              return bad_config(
+                  "retention.rules: kinds must be [from, to] with 0 <= from <= to <= 65535");
             out.kind_from = static_cast<uint32_t>(a);
             out.kind_to = static_cast<uint32_t>(b);
           } else if (fk == "max_age_days" || fk == "max_age_seconds") {
             if (f.value.get_uint64().get(n) != SUCCESS || n == 0 || n > 100ull * 365 * 86400)
-              return bad_config("retention.rules: " + std::string(fk) + " must be a positive integer");
+              return bad_config("retention.rules: " + std::string(fk) +
+                                " must be a positive integer");
             out.max_age_seconds = fk == "max_age_days" ? n * 86400 : n;
           } else {
             return bad_config("retention.rules: unknown key " + std::string(fk));
           }
         }
-        if (out.max_age_seconds == 0) return bad_config("retention.rules: each rule needs max_age_days or max_age_seconds");
+        if (out.max_age_seconds == 0)
+          return bad_config("retention.rules: each rule needs max_age_days or max_age_seconds");
         r.rules.push_back(out);
       }
     } else {
@@ -216,7 +243,8 @@ Status parse_rate_limits(simdjson::dom::element v, RateLimits& r) {
                                                : nullptr;
     if (!l) return bad_config("unknown rate limit " + name);
     simdjson::dom::object lim;
-    if (kv.value.get_object().get(lim) != SUCCESS) return bad_config(name + " must be {per_minute, burst}");
+    if (kv.value.get_object().get(lim) != SUCCESS)
+      return bad_config(name + " must be {per_minute, burst}");
     RateLimit out;
     for (simdjson::dom::key_value_pair f : lim) {
       uint64_t n = 0;
@@ -231,7 +259,8 @@ Status parse_rate_limits(simdjson::dom::element v, RateLimits& r) {
         return bad_config("unknown key " + name + "." + std::string(f.key));
       }
     }
-    if (out.per_minute > 0 && out.burst == 0) return bad_config(name + ".burst must be at least 1 when per_minute is set");
+    if (out.per_minute > 0 && out.burst == 0)
+      return bad_config(name + ".burst must be at least 1 when per_minute is set");
     *l = out;
   }
   return {};
@@ -242,7 +271,8 @@ Status parse_rate_limits(simdjson::dom::element v, RateLimits& r) {
 Result<RelayConfig> parse_config(std::string_view json) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (parser.parse(json.data(), json.size(), true).get(root) != SUCCESS) return bad_config("not valid JSON");
+  if (parser.parse(json.data(), json.size(), true).get(root) != SUCCESS)
+    return bad_config("not valid JSON");
   simdjson::dom::object obj;
   if (root.get_object().get(obj) != SUCCESS) return bad_config("must be a JSON object");
   RelayConfig c;
@@ -255,7 +285,8 @@ Result<RelayConfig> parse_config(std::string_view json) {
       continue;
     }
     if (k == "auth_required") {
-      if (kv.value.get_bool().get(c.auth_required) != SUCCESS) return bad_config("auth_required must be true or false");
+      if (kv.value.get_bool().get(c.auth_required) != SUCCESS)
+        return bad_config("auth_required must be true or false");
       continue;
     }
     if (k == "regions" || k == "route_pinning") {
@@ -272,14 +303,16 @@ Result<RelayConfig> parse_config(std::string_view json) {
     }
     if (k == "shards") {
       uint64_t v = 0;
-      if (kv.value.get_uint64().get(v) != SUCCESS || v == 0 || v > 64) return bad_config("shards must be an integer in 1..64");
+      if (kv.value.get_uint64().get(v) != SUCCESS || v == 0 || v > 64)
+        return bad_config("shards must be an integer in 1..64");
       c.shards = static_cast<uint32_t>(v);
       continue;
     }
     if (k == "default_region") {
       std::string_view v;
       if (kv.value.get_string().get(v) != SUCCESS || !is_location_hint(v))
-        return bad_config("default_region must be one of wnam, enam, sam, weur, eeur, apac, oc, afr, me");
+        return bad_config(
+            "default_region must be one of wnam, enam, sam, weur, eeur, apac, oc, afr, me");
       c.default_region.assign(v);
       continue;
     }
@@ -292,13 +325,7 @@ Result<RelayConfig> parse_config(std::string_view json) {
       continue;
     }
     if (k == "blocked_ips") {
-      simdjson::dom::array ips;
-      if (kv.value.get_array().get(ips) != SUCCESS) return bad_config("blocked_ips must be an array of strings");
-      for (simdjson::dom::element ip : ips) {
-        std::string_view s;
-        if (ip.get_string().get(s) != SUCCESS || s.empty()) return bad_config("blocked_ips must be an array of strings");
-        c.blocked_ips.emplace_back(s);
-      }
+      if (auto st = parse_addresses(kv.value, k, c.blocked_ips); !st) return st.error();
       continue;
     }
     WritePolicy& w = c.write_policy;
@@ -307,7 +334,8 @@ Result<RelayConfig> parse_config(std::string_view json) {
     if (k == "admin_pubkeys") {
       st = parse_admins(kv.value, c.admin_pubkeys);
     } else if (k == "restricted_writes") {
-      if (kv.value.get_bool().get(w.restricted_writes) != SUCCESS) st = bad_config("restricted_writes must be true or false");
+      if (kv.value.get_bool().get(w.restricted_writes) != SUCCESS)
+        st = bad_config("restricted_writes must be true or false");
     } else if (k == "allowed_pubkeys") {
       st = parse_pubkeys(kv.value, k, w.allowed_pubkeys);
     } else if (k == "banned_pubkeys") {
@@ -321,8 +349,12 @@ Result<RelayConfig> parse_config(std::string_view json) {
     } else if (k == "relay_countries") {
       st = parse_strings(kv.value, k, c.relay_countries);
       for (const std::string& cc : c.relay_countries) {
-        const bool code = cc.size() == 2 && std::all_of(cc.begin(), cc.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
-        if (st && !code) st = bad_config("relay_countries: \"" + cc + "\" is not an ISO 3166-1 alpha-2 code (or EU)");
+        const bool code = cc.size() == 2 && std::all_of(cc.begin(), cc.end(), [](char ch) {
+                            return ch >= 'A' && ch <= 'Z';
+                          });
+        if (st && !code)
+          st = bad_config("relay_countries: \"" + cc +
+                          "\" is not an ISO 3166-1 alpha-2 code (or EU)");
       }
     } else if (k == "language_tags") {
       st = parse_strings(kv.value, k, c.language_tags);
@@ -332,11 +364,12 @@ Result<RelayConfig> parse_config(std::string_view json) {
       c.search_kinds.clear();
       st = parse_kinds(kv.value, k, c.search_kinds);
       std::sort(c.search_kinds.begin(), c.search_kinds.end());
-      c.search_kinds.erase(std::unique(c.search_kinds.begin(), c.search_kinds.end()), c.search_kinds.end());
+      c.search_kinds.erase(std::unique(c.search_kinds.begin(), c.search_kinds.end()),
+                           c.search_kinds.end());
     } else if (k == "blocked_phrases") {
       st = parse_strings(kv.value, k, w.blocked_phrases);
     } else if (k == "unlimited_ips") {
-      st = parse_strings(kv.value, k, w.unlimited_ips);
+      st = parse_addresses(kv.value, k, w.unlimited_ips);
     } else if (k == "rate_limits") {
       st = parse_rate_limits(kv.value, c.rate_limits);
     } else if (k == "retention") {
@@ -346,28 +379,33 @@ Result<RelayConfig> parse_config(std::string_view json) {
     }
     if (!st) return st.error();
     if (handled) continue;
-    std::string* field = k == "name"          ? &c.name
-                         : k == "description" ? &c.description
-                         : k == "pubkey"      ? &c.pubkey
-                         : k == "contact"     ? &c.contact
-                         : k == "icon"        ? &c.icon
-                         : k == "banner"      ? &c.banner
-                         : k == "self"        ? &c.self
+    std::string* field = k == "name"               ? &c.name
+                         : k == "description"      ? &c.description
+                         : k == "pubkey"           ? &c.pubkey
+                         : k == "contact"          ? &c.contact
+                         : k == "icon"             ? &c.icon
+                         : k == "banner"           ? &c.banner
+                         : k == "self"             ? &c.self
                          : k == "terms_of_service" ? &c.terms_of_service
                          : k == "posting_policy"   ? &c.posting_policy
                          : k == "privacy_policy"   ? &c.privacy_policy
-                         : k == "relay_url"   ? &c.relay_url
-                         : k == "software"    ? &c.software
-                         : k == "version"     ? &c.version
-                                              : nullptr;
+                         : k == "relay_url"        ? &c.relay_url
+                         : k == "software"         ? &c.software
+                         : k == "version"          ? &c.version
+                                                   : nullptr;
     if (!field) return bad_config("unknown key " + std::string(k));
     std::string_view s;
-    if (kv.value.get_string().get(s) != SUCCESS) return bad_config(std::string(k) + " must be a string");
+    if (kv.value.get_string().get(s) != SUCCESS)
+      return bad_config(std::string(k) + " must be a string");
     field->assign(s);
     const bool url = field == &c.icon || field == &c.banner || field == &c.terms_of_service ||
                      field == &c.posting_policy || field == &c.privacy_policy;
     if (url && !s.empty() && s.rfind("https://", 0) != 0 && s.rfind("http://", 0) != 0) {
       return bad_config(std::string(k) + " must be an http(s) URL");
+    }
+    if (field == &c.relay_url && !s.empty() && (s.rfind("ws", 0) != 0 || !relay_url_host(s))) {
+      return bad_config(
+          "relay_url must be the relay's public ws:// or wss:// URL (or be left out)");
     }
     if ((field == &c.self || field == &c.pubkey) && !s.empty() && !Pubkey::from_hex(s)) {
       return bad_config(std::string(k) + " must be a 64-character lowercase hex pubkey");
@@ -435,7 +473,8 @@ std::string relay_info_json(const RelayConfig& c) {
   // Writing needs a condition a user should know beforehand: an allow list
   // of pubkeys, or only some kinds (NIP-11's examples).
   append_nip11_limitation(out, c.limits, c.auth_required, /*payment_required=*/false,
-                          /*restricted_writes=*/c.write_policy.restricted_writes || !c.write_policy.allowed_kinds.empty());
+                          /*restricted_writes=*/c.write_policy.restricted_writes ||
+                              !c.write_policy.allowed_kinds.empty());
   // Retention (NIP-11): only what is enforced. Banned kinds are never stored.
   if (!c.write_policy.banned_kinds.empty()) {
     out += ",\"retention\":[{\"kinds\":[";

@@ -1,6 +1,7 @@
 // Relay configuration: what an operator sets in wrangler.toml [vars].RELAY_CONFIG.
 #pragma once
 
+#include "core/address.h"
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -66,7 +67,8 @@ struct WritePolicy {
   std::vector<std::string> blocked_phrases;
   // Exempt from rate limits.
   std::vector<Pubkey> trusted_pubkeys;
-  std::vector<std::string> unlimited_ips;
+  // Addresses and ranges (core/address.h) exempt from rate limits.
+  AddressSet unlimited_ips;
 };
 
 struct RelayConfig {
@@ -93,9 +95,10 @@ struct RelayConfig {
   // publish, and is closed if it has not within auth_timeout seconds.
   bool auth_required = false;
   uint32_t auth_timeout = 60;
-  // Remote addresses refused at connection time (exact match on the host's
-  // connection metadata: CF-Connecting-IP on Cloudflare).
-  std::vector<std::string> blocked_ips;
+  // Remote addresses and ranges refused at connection time (the host's
+  // connection metadata: CF-Connecting-IP on Cloudflare, the peer or a trusted
+  // proxy's X-Forwarded-For natively), "10.0.0.0/8", "2001:db8::/48" or one address.
+  AddressSet blocked_ips;
   // NIP-86 administrators: the ADMIN_PUBKEYS secret (the glue passes it as
   // "admin_pubkeys", comma-separated hex). Empty: no management API.
   std::vector<Pubkey> admin_pubkeys;

@@ -72,25 +72,39 @@ std::optional<ListChange> list_change(const AdminRequest& r) {
   const std::string pk = r.pubkey ? r.pubkey->hex() : std::string();
   const std::string id = r.event ? r.event->hex() : std::string();
   switch (r.method) {
-    case AdminMethod::banpubkey: return ListChange{"mgmt_pubkeys", "pubkey", pk, 0, 0};
-    case AdminMethod::allowpubkey: return ListChange{"mgmt_pubkeys", "pubkey", pk, 1, 0};
-    case AdminMethod::unbanpubkey: return ListChange{"mgmt_pubkeys", "pubkey", pk, -1, 0};
-    case AdminMethod::unallowpubkey: return ListChange{"mgmt_pubkeys", "pubkey", pk, -1, 1};
-    case AdminMethod::banevent: return ListChange{"mgmt_events", "id", id, 0, 0};
-    case AdminMethod::allowevent: return ListChange{"mgmt_events", "id", id, 1, 0};
-    case AdminMethod::unbanevent: return ListChange{"mgmt_events", "id", id, -1, 0};
-    case AdminMethod::unallowevent: return ListChange{"mgmt_events", "id", id, -1, 1};
-    default: return std::nullopt;
+    case AdminMethod::banpubkey:
+      return ListChange{"mgmt_pubkeys", "pubkey", pk, 0, 0};
+    case AdminMethod::allowpubkey:
+      return ListChange{"mgmt_pubkeys", "pubkey", pk, 1, 0};
+    case AdminMethod::unbanpubkey:
+      return ListChange{"mgmt_pubkeys", "pubkey", pk, -1, 0};
+    case AdminMethod::unallowpubkey:
+      return ListChange{"mgmt_pubkeys", "pubkey", pk, -1, 1};
+    case AdminMethod::banevent:
+      return ListChange{"mgmt_events", "id", id, 0, 0};
+    case AdminMethod::allowevent:
+      return ListChange{"mgmt_events", "id", id, 1, 0};
+    case AdminMethod::unbanevent:
+      return ListChange{"mgmt_events", "id", id, -1, 0};
+    case AdminMethod::unallowevent:
+      return ListChange{"mgmt_events", "id", id, -1, 1};
+    default:
+      return std::nullopt;
   }
 }
 
 const char* setting_key(AdminMethod m) {
   switch (m) {
-    case AdminMethod::changerelayname: return "name";
-    case AdminMethod::changerelaydescription: return "description";
-    case AdminMethod::changerelayicon: return "icon";
-    case AdminMethod::setmaintenance: return "maintenance";
-    default: return nullptr;
+    case AdminMethod::changerelayname:
+      return "name";
+    case AdminMethod::changerelaydescription:
+      return "description";
+    case AdminMethod::changerelayicon:
+      return "icon";
+    case AdminMethod::setmaintenance:
+      return "maintenance";
+    default:
+      return nullptr;
   }
 }
 
@@ -150,7 +164,8 @@ bool ManagementState::kind_allowed(const WritePolicy& w, uint32_t kind) const {
   auto it = kinds.find(kind);
   if (it != kinds.end()) return it->second;
   if (contains(w.banned_kinds, kind)) return false;
-  if (w.allowed_kinds.empty() && std::none_of(kinds.begin(), kinds.end(), [](const auto& k) { return k.second; })) {
+  if (w.allowed_kinds.empty() &&
+      std::none_of(kinds.begin(), kinds.end(), [](const auto& k) { return k.second; })) {
     return true;  // no allow list at all
   }
   return contains(w.allowed_kinds, kind);
@@ -158,8 +173,8 @@ bool ManagementState::kind_allowed(const WritePolicy& w, uint32_t kind) const {
 
 // The configured list `base` with management's kinds in state `allowed`
 // added and those in the other state removed, sorted.
-std::vector<uint32_t> merged_kinds(const std::vector<uint32_t>& base, const std::map<uint32_t, bool>& kinds,
-                                   bool allowed) {
+std::vector<uint32_t> merged_kinds(const std::vector<uint32_t>& base,
+                                   const std::map<uint32_t, bool>& kinds, bool allowed) {
   std::set<uint32_t> out(base.begin(), base.end());
   for (const auto& [k, state] : kinds) {
     if (state == allowed) {
@@ -198,8 +213,19 @@ bool ManagementState::would_grow(const AdminRequest& r) const {
 }
 
 bool ManagementState::ip_blocked(const RelayConfig& c, std::string_view ip) const {
-  if (ip.empty()) return false;
-  return ips.count(std::string(ip)) != 0 || contains(c.blocked_ips, std::string(ip));
+  auto a = IpAddress::parse(ip);
+  return a && (ip_ranges_.contains(*a) || c.blocked_ips.contains(*a));
+}
+
+void ManagementState::block_ip(const std::string& text, const std::string& reason) {
+  ips[text] = reason;
+  if (auto r = AddressRange::parse(text))
+    ip_ranges_.add(*r);  // rows from before ranges may not parse
+}
+
+void ManagementState::unblock_ip(const std::string& text) {
+  ips.erase(text);
+  if (auto r = AddressRange::parse(text)) ip_ranges_.remove(*r);
 }
 
 std::vector<SqlStatement> plan_management_load(uint64_t now) {
@@ -215,12 +241,15 @@ std::vector<SqlStatement> plan_management_load(uint64_t now) {
   };
 }
 
-SqlStatement plan_management_version() { return SqlStatement{"SELECT version FROM mgmt_version WHERE id = 0", {}}; }
+SqlStatement plan_management_version() {
+  return SqlStatement{"SELECT version FROM mgmt_version WHERE id = 0", {}};
+}
 
 bool parse_management(const std::vector<ResultSet>& rs, ManagementState& out) {
   if (rs.size() < 7) return false;  // more: statements the caller appended
   ManagementState s;
-  if (rs[0].rows == 1 && rs[0].cols == 1 && !parse_decimal(rs[0].cell(0, 0), s.version)) return false;
+  if (rs[0].rows == 1 && rs[0].cols == 1 && !parse_decimal(rs[0].cell(0, 0), s.version))
+    return false;
   for (uint32_t i = 0; i < rs[1].rows; ++i) {
     if (rs[1].cols != 3) return false;
     auto pk = Pubkey::from_hex(rs[1].cell(i, 0));
@@ -240,7 +269,7 @@ bool parse_management(const std::vector<ResultSet>& rs, ManagementState& out) {
   }
   for (uint32_t i = 0; i < rs[4].rows; ++i) {
     if (rs[4].cols != 2) return false;
-    s.ips[std::string(rs[4].cell(i, 0))] = std::string(rs[4].cell(i, 1));
+    s.block_ip(std::string(rs[4].cell(i, 0)), std::string(rs[4].cell(i, 1)));
   }
   for (uint32_t i = 0; i < rs[5].rows; ++i) {
     if (rs[5].cols != 2) return false;
@@ -262,15 +291,18 @@ bool parse_management(const std::vector<ResultSet>& rs, ManagementState& out) {
   return true;
 }
 
-Result<VerifiedEvent> authorize_admin(simdjson::dom::parser& parser, const RelayConfig& config, std::string_view url,
-                                      std::string_view authorization, std::string_view body, uint64_t now) {
+Result<VerifiedEvent> authorize_admin(simdjson::dom::parser& parser, const RelayConfig& config,
+                                      std::string_view url, std::string_view authorization,
+                                      std::string_view body, uint64_t now) {
   // The relay's ws(s):// URL is "the relay URL" too (NIP-86 `u`), in its http(s) form.
   std::string also_url;
   if (config.relay_url.rfind("ws", 0) == 0) also_url = "http" + config.relay_url.substr(2);
-  auto auth = verify_http_auth(parser, HttpAuthCheck{authorization, url, "POST", body, now, kAdminAuthWindow}, also_url);
+  auto auth = verify_http_auth(
+      parser, HttpAuthCheck{authorization, url, "POST", body, now, kAdminAuthWindow}, also_url);
   if (!auth) return reject(Code::restricted, "unauthorized: " + auth.error().text);
   const Pubkey& pk = auth.value().event().pubkey();
-  if (!contains(config.admin_pubkeys, pk)) return reject(Code::restricted, "unauthorized: " + pk.hex() + " is not an administrator");
+  if (!contains(config.admin_pubkeys, pk))
+    return reject(Code::restricted, "unauthorized: " + pk.hex() + " is not an administrator");
   return auth;
 }
 
@@ -301,12 +333,15 @@ bool AdminRequest::changes_state() const {
 }
 
 Result<AdminRequest> parse_admin_request(std::string_view body) {
-  if (body.size() > kMaxAdminBody) return bad("request body is larger than " + std::to_string(kMaxAdminBody) + " bytes");
+  if (body.size() > kMaxAdminBody)
+    return bad("request body is larger than " + std::to_string(kMaxAdminBody) + " bytes");
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (parser.parse(body.data(), body.size(), true).get(root) != simdjson::SUCCESS) return bad("request is not valid JSON");
+  if (parser.parse(body.data(), body.size(), true).get(root) != simdjson::SUCCESS)
+    return bad("request is not valid JSON");
   std::string_view name;
-  if (root["method"].get_string().get(name) != simdjson::SUCCESS) return bad("request has no \"method\" string");
+  if (root["method"].get_string().get(name) != simdjson::SUCCESS)
+    return bad("request has no \"method\" string");
   // "params" may be missing (no parameters); a default dom::array has no
   // document and must not be iterated (found by fuzz_relay).
   std::vector<simdjson::dom::element> args;
@@ -315,15 +350,20 @@ Result<AdminRequest> parse_admin_request(std::string_view body) {
     if (p.get_array().get(params) != simdjson::SUCCESS) return bad("\"params\" must be an array");
     for (simdjson::dom::element e : params) args.push_back(e);
   }
-  const MethodName* m = std::find_if(std::begin(kMethods), std::end(kMethods), [&](const MethodName& x) { return x.name == name; });
+  const MethodName* m = std::find_if(std::begin(kMethods), std::end(kMethods),
+                                     [&](const MethodName& x) { return x.name == name; });
   if (m == std::end(kMethods)) return bad("unsupported method: " + std::string(name.substr(0, 64)));
   AdminRequest r;
   r.method = m->method;
   auto str = [&](size_t i, std::string& out, bool required, std::string_view what) -> Status {
-    if (i >= args.size()) return required ? Status(bad(std::string(name) + ": missing " + std::string(what))) : Status();
+    if (i >= args.size())
+      return required ? Status(bad(std::string(name) + ": missing " + std::string(what)))
+                      : Status();
     std::string_view s;
-    if (args[i].get_string().get(s) != simdjson::SUCCESS) return bad(std::string(name) + ": " + std::string(what) + " must be a string");
-    if (s.size() > kMaxText) return bad(std::string(name) + ": " + std::string(what) + " is too long");
+    if (args[i].get_string().get(s) != simdjson::SUCCESS)
+      return bad(std::string(name) + ": " + std::string(what) + " must be a string");
+    if (s.size() > kMaxText)
+      return bad(std::string(name) + ": " + std::string(what) + " is too long");
     out.assign(s);
     return {};
   };
@@ -345,7 +385,8 @@ Result<AdminRequest> parse_admin_request(std::string_view body) {
     case AdminMethod::unallowevent:
       if (st = str(0, key, true, "event id"); !st) return st.error();
       r.event = EventId::from_hex(key);
-      if (!r.event) return bad(std::string(name) + ": event id must be 64 lowercase hex characters");
+      if (!r.event)
+        return bad(std::string(name) + ": event id must be 64 lowercase hex characters");
       if (st = str(1, r.reason, false, "reason"); !st) return st.error();
       break;
     case AdminMethod::allowkind:
@@ -360,7 +401,13 @@ Result<AdminRequest> parse_admin_request(std::string_view body) {
     case AdminMethod::blockip:
     case AdminMethod::unblockip:
       if (st = str(0, r.text, true, "ip address"); !st) return st.error();
-      if (r.text.empty() || r.text.size() > 64) return bad(std::string(name) + ": not an ip address");
+      if (auto range = AddressRange::parse(r.text)) {
+        r.text = range->str();  // one spelling per range: "2001:DB8::/48" and "2001:db8:0::/48" are
+                                // one entry
+      } else {
+        return bad(std::string(name) +
+                   ": not an IP address or CIDR range (\"10.0.0.0/8\", \"2001:db8::/48\")");
+      }
       if (st = str(1, r.reason, false, "reason"); !st) return st.error();
       break;
     case AdminMethod::changerelayname:
@@ -381,7 +428,13 @@ Result<AdminRequest> parse_admin_request(std::string_view body) {
         return bad("disconnect: target must be \"connection\", \"ip\" or \"pubkey\"");
       }
       if (st = str(1, r.text, true, "value"); !st) return st.error();
-      if (r.target == "pubkey" && !Pubkey::from_hex(r.text)) return bad("disconnect: pubkey must be 64 lowercase hex characters");
+      if (r.target == "pubkey" && !Pubkey::from_hex(r.text))
+        return bad("disconnect: pubkey must be 64 lowercase hex characters");
+      if (r.target == "ip") {
+        auto range = AddressRange::parse(r.text);
+        if (!range) return bad("disconnect: not an IP address or CIDR range");
+        r.text = range->str();
+      }
       if (st = str(2, r.reason, false, "reason"); !st) return st.error();
       break;
     default:
@@ -390,17 +443,19 @@ Result<AdminRequest> parse_admin_request(std::string_view body) {
   return r;
 }
 
-std::vector<SqlStatement> plan_admin_change(const AdminRequest& r, const EventId& auth_id, uint64_t auth_at,
-                                            uint64_t now) {
+std::vector<SqlStatement> plan_admin_change(const AdminRequest& r, const EventId& auth_id,
+                                            uint64_t auth_at, uint64_t now) {
   std::vector<SqlStatement> out;
   const uint64_t keep_since = now > 2 * kAdminAuthWindow ? now - 2 * kAdminAuthWindow : 0;
   out.push_back({"DELETE FROM mgmt_auth_ids WHERE created_at < ?", {integer(keep_since)}});
   // A replayed id fails the batch (primary key): nothing changes.
-  out.push_back({"INSERT INTO mgmt_auth_ids (id, created_at) VALUES (?, ?)", {text(auth_id.hex()), integer(auth_at)}});
+  out.push_back({"INSERT INTO mgmt_auth_ids (id, created_at) VALUES (?, ?)",
+                 {text(auth_id.hex()), integer(auth_at)}});
   if (auto c = list_change(r)) {
     const std::string t = c->table, col = c->column;
     if (c->state >= 0) {
-      out.push_back({"INSERT INTO " + t + " (" + col + ", state, reason) VALUES (?, ?, ?) ON CONFLICT (" + col +
+      out.push_back({"INSERT INTO " + t + " (" + col +
+                         ", state, reason) VALUES (?, ?, ?) ON CONFLICT (" + col +
                          ") DO UPDATE SET state = excluded.state, reason = excluded.reason",
                      {text(c->key), integer(static_cast<uint64_t>(c->state)), text(r.reason)}});
     } else {
@@ -408,27 +463,38 @@ std::vector<SqlStatement> plan_admin_change(const AdminRequest& r, const EventId
                      {text(c->key), integer(static_cast<uint64_t>(c->only_state))}});
     }
     if (r.method == AdminMethod::banpubkey) {
-      out.push_back({"DELETE FROM tags WHERE event_id IN (SELECT id FROM events WHERE pubkey = ?)", {text(c->key)}});
+      out.push_back({"DELETE FROM tags WHERE event_id IN (SELECT id FROM events WHERE pubkey = ?)",
+                     {text(c->key)}});
       out.push_back({"DELETE FROM events WHERE pubkey = ?", {text(c->key)}});
     } else if (r.method == AdminMethod::banevent) {
       out.push_back({"DELETE FROM tags WHERE event_id = ?", {text(c->key)}});
       out.push_back({"DELETE FROM events WHERE id = ?", {text(c->key)}});
     }
   } else if (r.method == AdminMethod::allowkind || r.method == AdminMethod::disallowkind) {
-    out.push_back({"INSERT INTO mgmt_kinds (kind, state) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET state = excluded.state",
-                   {integer(r.kind), integer(r.method == AdminMethod::allowkind ? 1 : 0)}});
+    out.push_back(
+        {"INSERT INTO mgmt_kinds (kind, state) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET "
+         "state = excluded.state",
+         {integer(r.kind), integer(r.method == AdminMethod::allowkind ? 1 : 0)}});
   } else if (r.method == AdminMethod::blockip) {
-    out.push_back({"INSERT INTO mgmt_ips (ip, reason) VALUES (?, ?) ON CONFLICT (ip) DO UPDATE SET reason = excluded.reason",
-                   {text(r.text), text(r.reason)}});
+    out.push_back(
+        {"INSERT INTO mgmt_ips (ip, reason) VALUES (?, ?) ON CONFLICT (ip) DO UPDATE SET reason = "
+         "excluded.reason",
+         {text(r.text), text(r.reason)}});
   } else if (r.method == AdminMethod::unblockip) {
     out.push_back({"DELETE FROM mgmt_ips WHERE ip = ?", {text(r.text)}});
   } else if (const char* key = setting_key(r.method)) {
-    const std::string value = r.method == AdminMethod::setmaintenance ? (r.flag ? r.reason : std::string()) : r.text;
-    out.push_back({"INSERT INTO mgmt_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                   {text(key), text(value)}});
+    const std::string value =
+        r.method == AdminMethod::setmaintenance ? (r.flag ? r.reason : std::string()) : r.text;
+    out.push_back(
+        {"INSERT INTO mgmt_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+         "value = excluded.value",
+         {text(key), text(value)}});
   }
   if (r.changes_state()) {
-    out.push_back({"INSERT INTO mgmt_version (id, version) VALUES (0, 1) ON CONFLICT (id) DO UPDATE SET version = version + 1", {}});
+    out.push_back(
+        {"INSERT INTO mgmt_version (id, version) VALUES (0, 1) ON CONFLICT (id) DO UPDATE SET "
+         "version = version + 1",
+         {}});
   }
   return out;
 }
@@ -440,9 +506,9 @@ void apply_admin_change(ManagementState& s, const AdminRequest& r) {
   } else if (r.method == AdminMethod::allowkind || r.method == AdminMethod::disallowkind) {
     s.kinds[r.kind] = r.method == AdminMethod::allowkind;
   } else if (r.method == AdminMethod::blockip) {
-    s.ips[r.text] = r.reason;
+    s.block_ip(r.text, r.reason);
   } else if (r.method == AdminMethod::unblockip) {
-    s.ips.erase(r.text);
+    s.unblock_ip(r.text);
   } else if (r.method == AdminMethod::changerelayname) {
     s.name = r.text;
   } else if (r.method == AdminMethod::changerelaydescription) {
@@ -475,7 +541,8 @@ std::string moderation_queue_json(const ResultSet& rows, const ManagementState& 
       if (out.size() > 1) out += ',';
       JsonObjectWriter w;
       // NIP-56: the report type is the e tag's third element.
-      w.string("id", id->hex()).string("reason", tag.size() > 2 ? tag[2] : std::string_view("reported"));
+      w.string("id", id->hex())
+          .string("reason", tag.size() > 2 ? tag[2] : std::string_view("reported"));
       out += w.finish();
     }
   }
@@ -499,8 +566,10 @@ std::string admin_list_result(AdminMethod m, const ManagementState& s, const Rel
     case AdminMethod::listallowedpubkeys: {
       // Configured entries count too (unless management overrides them).
       std::map<Pubkey, ManagementState::Entry> all = s.pubkeys;
-      for (const Pubkey& pk : c.write_policy.banned_pubkeys) all.emplace(pk, ManagementState::Entry{false, "configured"});
-      for (const Pubkey& pk : c.write_policy.allowed_pubkeys) all.emplace(pk, ManagementState::Entry{true, "configured"});
+      for (const Pubkey& pk : c.write_policy.banned_pubkeys)
+        all.emplace(pk, ManagementState::Entry{false, "configured"});
+      for (const Pubkey& pk : c.write_policy.allowed_pubkeys)
+        all.emplace(pk, ManagementState::Entry{true, "configured"});
       append_entries_of(out, "pubkey", m == AdminMethod::listallowedpubkeys, all);
       break;
     }
@@ -516,7 +585,7 @@ std::string admin_list_result(AdminMethod m, const ManagementState& s, const Rel
       break;
     case AdminMethod::listblockedips: {
       std::map<std::string, std::string> all = s.ips;
-      for (const std::string& ip : c.blocked_ips) all.emplace(ip, "configured");
+      for (const AddressRange& r : c.blocked_ips.ranges()) all.emplace(r.str(), "configured");
       out = "[";
       for (const auto& [ip, reason] : all) {
         if (out.size() > 1) out += ',';

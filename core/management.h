@@ -35,10 +35,12 @@ struct ManagementState {
   std::map<Pubkey, Entry> pubkeys;
   std::map<EventId, Entry> events;
   std::map<uint32_t, bool> kinds;  // true: allowed, false: disallowed
-  std::map<std::string, std::string> ips;  // blocked address -> reason
-  std::string name, description, icon;    // "" = RELAY_CONFIG's
-  std::string maintenance;                 // "" = off, else the reason given to new connections
-  std::set<EventId> auth_ids;              // NIP-98 events already used (recent ones)
+  // Blocked addresses and ranges (canonical AddressRange text) -> reason;
+  // change them with block_ip/unblock_ip, which keep the lookup set in step.
+  std::map<std::string, std::string> ips;
+  std::string name, description, icon;  // "" = RELAY_CONFIG's
+  std::string maintenance;              // "" = off, else the reason given to new connections
+  std::set<EventId> auth_ids;           // NIP-98 events already used (recent ones)
 
   // Lookups that combine this state with the configured lists.
   bool pubkey_banned(const WritePolicy& w, const Pubkey& pk) const;
@@ -49,10 +51,17 @@ struct ManagementState {
   // The effective allow list (config + allowkind - disallowkind), sorted.
   std::vector<uint32_t> allowed_kinds(const WritePolicy& w) const;
   std::vector<uint32_t> disallowed_kinds(const WritePolicy& w) const;
+  // Whether address `ip` is in a blocked range (NIP-86 blockip or the
+  // configured blocked_ips); text that is not an address is never blocked.
   bool ip_blocked(const RelayConfig& c, std::string_view ip) const;
+  void block_ip(const std::string& text, const std::string& reason);
+  void unblock_ip(const std::string& text);
   size_t entries() const { return pubkeys.size() + events.size() + kinds.size() + ips.size(); }
   // Whether applying `r` would add an entry to the lists.
   bool would_grow(const AdminRequest& r) const;
+
+ private:
+  AddressSet ip_ranges_;  // the ranges of `ips`
 };
 
 // Entries the management lists may hold together (each ~150 bytes in every
@@ -107,8 +116,9 @@ enum class AdminMethod : uint8_t {
 // form, within kAdminAuthWindow) signed by one of config.admin_pubkeys.
 // Returns the event, or the reason for the 401 ("unauthorized: ..."). Replays
 // are the caller's to refuse (it keeps the used ids). Borrows everything.
-[[nodiscard]] Result<VerifiedEvent> authorize_admin(simdjson::dom::parser& parser, const RelayConfig& config,
-                                                    std::string_view url, std::string_view authorization,
+[[nodiscard]] Result<VerifiedEvent> authorize_admin(simdjson::dom::parser& parser,
+                                                    const RelayConfig& config, std::string_view url,
+                                                    std::string_view authorization,
                                                     std::string_view body, uint64_t now);
 
 // The method's wire name.
@@ -123,7 +133,7 @@ struct AdminRequest {
   std::string text;    // ip, name, description, icon, disconnect value
   std::string target;  // disconnect: "connection", "ip" or "pubkey"
   std::string reason;
-  bool flag = false;   // setmaintenance
+  bool flag = false;  // setmaintenance
   bool changes_state() const;
 };
 
@@ -138,8 +148,8 @@ inline constexpr size_t kMaxAdminBody = 16 * 1024;
 // request durable: the change itself (a ban also deletes the banned rows and
 // their tags from the events store), the NIP-98 event id used (`auth_id`,
 // `auth_at`), the removal of ids too old to matter, and the version bump.
-std::vector<SqlStatement> plan_admin_change(const AdminRequest& r, const EventId& auth_id, uint64_t auth_at,
-                                            uint64_t now);
+std::vector<SqlStatement> plan_admin_change(const AdminRequest& r, const EventId& auth_id,
+                                            uint64_t auth_at, uint64_t now);
 // Applies a committed change to the in-memory state (version + 1).
 void apply_admin_change(ManagementState& s, const AdminRequest& r);
 

@@ -18,7 +18,8 @@ constexpr uint64_t kAuthWindow = 600;
 ConnMeta ConnMeta::from_json(std::string_view json) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (json.empty() || parser.parse(json.data(), json.size(), true).get(root) != simdjson::SUCCESS) return {};
+  if (json.empty() || parser.parse(json.data(), json.size(), true).get(root) != simdjson::SUCCESS)
+    return {};
   return from_element(root);
 }
 
@@ -32,6 +33,7 @@ ConnMeta ConnMeta::from_element(simdjson::dom::element root) {
   field("ip", m.ip);
   field("origin", m.origin);
   field("user_agent", m.user_agent);
+  field("host", m.host);
   return m;
 }
 
@@ -40,10 +42,13 @@ std::string ConnMeta::to_json() const {
   if (!ip.empty()) w.string("ip", ip);
   if (!origin.empty()) w.string("origin", origin);
   if (!user_agent.empty()) w.string("user_agent", user_agent);
+  if (!host.empty()) w.string("host", host);
   return w.finish();
 }
 
-bool ConnView::is_authed(const Pubkey& pk) const { return std::find(authed.begin(), authed.end(), pk) != authed.end(); }
+bool ConnView::is_authed(const Pubkey& pk) const {
+  return std::find(authed.begin(), authed.end(), pk) != authed.end();
+}
 
 std::optional<Reject> Policy::admit(const ConnMeta& meta, size_t open, size_t from_ip) const {
   if (mgmt().ip_blocked(config_, meta.ip)) {
@@ -54,24 +59,30 @@ std::optional<Reject> Policy::admit(const ConnMeta& meta, size_t open, size_t fr
   }
   const uint32_t per_ip = config_.limits.max_connections_per_ip;
   if (per_ip != 0 && !meta.ip.empty() && from_ip >= per_ip) {
-    return reject(Code::rate_limited,
-                  "too many connections from this address (limit is " + std::to_string(per_ip) + "), try again later");
+    return reject(Code::rate_limited, "too many connections from this address (limit is " +
+                                          std::to_string(per_ip) + "), try again later");
   }
   if (open >= config_.limits.max_connections) {
     return reject(Code::rate_limited, "the relay is at its connection limit (" +
-                                          std::to_string(config_.limits.max_connections) + "), try again later");
+                                          std::to_string(config_.limits.max_connections) +
+                                          "), try again later");
   }
   return std::nullopt;
 }
 
 std::optional<Reject> Policy::require_auth(const ConnView& c, std::string_view what) const {
   if (!config_.auth_required || !c.authed.empty()) return std::nullopt;
-  return reject(Code::auth_required, "this relay requires NIP-42 authentication to " + std::string(what));
+  return reject(Code::auth_required,
+                "this relay requires NIP-42 authentication to " + std::string(what));
 }
 
 std::optional<Reject> Policy::event_before_verify(const ConnView& c, const Event& e) const {
-  if (e.kind() == kAuthKind) return reject(Code::auth_only_kind, "kind 22242 is for NIP-42 AUTH messages only");
+  if (e.kind() == kAuthKind)
+    return reject(Code::auth_only_kind, "kind 22242 is for NIP-42 AUTH messages only");
   if (auto r = require_auth(c, "publish")) return r;
+  // NIP-62: a request to vanish is honoured whatever its author's status;
+  // write_rules decide after verification whether it is also served.
+  if (e.kind() == kVanishKind) return std::nullopt;
   return write_rules(e);
 }
 
@@ -88,89 +99,19 @@ std::optional<Reject> proof_of_work(const Event& e, uint32_t min_difficulty) {
     break;
   }
   const std::string need = std::to_string(min_difficulty);
-  if (!has_nonce) return reject(Code::pow_too_low, "this relay requires proof of work (NIP-13) of difficulty " + need);
+  if (!has_nonce)
+    return reject(Code::pow_too_low,
+                  "this relay requires proof of work (NIP-13) of difficulty " + need);
   if (committed < min_difficulty) {
-    return reject(Code::pow_too_low, "committed target " + std::to_string(committed) + " is less than " + need);
+    return reject(Code::pow_too_low,
+                  "committed target " + std::to_string(committed) + " is less than " + need);
   }
   const uint32_t bits = pow_difficulty(e.id());
   if (bits < min_difficulty) {
-    return reject(Code::pow_too_low, "difficulty " + std::to_string(bits) + " is less than " + need);
+    return reject(Code::pow_too_low,
+                  "difficulty " + std::to_string(bits) + " is less than " + need);
   }
   return std::nullopt;
-}
-
-namespace {
-
-// Parses one IPv6 hextet (1-4 hex digits).
-bool hextet(std::string_view s, uint32_t& out) {
-  if (s.empty() || s.size() > 4) return false;
-  out = 0;
-  for (const char c : s) {
-    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-    if (v < 0) return false;
-    out = out * 16 + static_cast<uint32_t>(v);
-  }
-  return true;
-}
-
-// Splits "a:b:c" into hextets; false on a bad one. An embedded IPv4 tail
-// ("::ffff:1.2.3.4") is returned in `v4`.
-bool hextets(std::string_view s, std::vector<uint32_t>& out, std::string_view& v4) {
-  if (s.empty()) return true;
-  size_t pos = 0;
-  while (pos <= s.size()) {
-    size_t end = s.find(':', pos);
-    if (end == std::string_view::npos) end = s.size();
-    const std::string_view part = s.substr(pos, end - pos);
-    if (end == s.size() && part.find('.') != std::string_view::npos) {
-      v4 = part;
-      out.push_back(0);
-      out.push_back(0);  // an IPv4 tail takes two hextets
-      return true;
-    }
-    uint32_t v = 0;
-    if (!hextet(part, v)) return false;
-    out.push_back(v);
-    pos = end + 1;
-  }
-  return true;
-}
-
-}  // namespace
-
-std::string address_key(std::string_view ip) {
-  if (ip.find(':') == std::string_view::npos) return std::string(ip);
-  std::string_view addr = ip.substr(0, ip.find('%'));  // zone id
-  std::vector<uint32_t> head, tail;
-  std::string_view v4;
-  const size_t gap = addr.find("::");
-  bool ok;
-  if (gap == std::string_view::npos) {
-    ok = hextets(addr, head, v4) && head.size() == 8;
-  } else {
-    ok = hextets(addr.substr(0, gap), head, v4) && v4.empty() && hextets(addr.substr(gap + 2), tail, v4) &&
-         head.size() + tail.size() < 8;
-  }
-  if (!ok) return std::string(ip);
-  std::vector<uint32_t> all = head;
-  all.resize(8 - tail.size(), 0);
-  all.insert(all.end(), tail.begin(), tail.end());
-  // ::ffff:a.b.c.d is an IPv4 client.
-  if (!v4.empty() && all[0] == 0 && all[1] == 0 && all[2] == 0 && all[3] == 0 && all[4] == 0 && all[5] == 0xffff) {
-    return std::string(v4);
-  }
-  std::string key;
-  for (size_t i = 0; i < 4; ++i) {
-    static const char* kHex = "0123456789abcdef";
-    std::string h;
-    uint32_t v = all[i];
-    do {
-      h.insert(h.begin(), kHex[v & 15]);
-      v >>= 4;
-    } while (v);
-    key += h + ":";
-  }
-  return key + ":/64";
 }
 
 uint32_t pow_difficulty(const EventId& id) {
@@ -187,23 +128,26 @@ uint32_t pow_difficulty(const EventId& id) {
 }
 
 bool Policy::is_admin(const Pubkey& pk) const {
-  return std::find(config_.admin_pubkeys.begin(), config_.admin_pubkeys.end(), pk) != config_.admin_pubkeys.end();
+  return std::find(config_.admin_pubkeys.begin(), config_.admin_pubkeys.end(), pk) !=
+         config_.admin_pubkeys.end();
 }
 
 std::optional<Reject> Policy::write_rules(const Event& e) const {
   const WritePolicy& w = config_.write_policy;
   const ManagementState& m = mgmt();
   if (is_admin(e.pubkey())) return std::nullopt;
-  // NIP-62: a request to vanish is honoured whatever its author's status.
-  if (e.kind() == kVanishKind) return std::nullopt;
   if (auto r = proof_of_work(e, config_.limits.min_pow_difficulty)) return r;
   if (m.event_banned(e.id())) return reject(Code::blocked, "this event is banned from this relay");
-  if (m.pubkey_banned(w, e.pubkey())) return reject(Code::blocked, "this pubkey is banned from this relay");
-  if (!m.kind_allowed(w, e.kind())) return reject(Code::blocked, "kind " + std::to_string(e.kind()) + " is not accepted by this relay");
+  if (m.pubkey_banned(w, e.pubkey()))
+    return reject(Code::blocked, "this pubkey is banned from this relay");
+  if (!m.kind_allowed(w, e.kind()))
+    return reject(Code::blocked,
+                  "kind " + std::to_string(e.kind()) + " is not accepted by this relay");
   if (!w.blocked_phrases.empty()) {
     const std::string content = ascii_lower(e.content());
     for (const std::string& phrase : w.blocked_phrases) {
-      if (content.find(ascii_lower(phrase)) != std::string::npos) return reject(Code::blocked, "content contains a blocked phrase");
+      if (content.find(ascii_lower(phrase)) != std::string::npos)
+        return reject(Code::blocked, "content contains a blocked phrase");
     }
   }
   if (w.restricted_writes && !m.pubkey_allowed(w, e.pubkey())) {
@@ -215,39 +159,48 @@ std::optional<Reject> Policy::write_rules(const Event& e) const {
 bool Policy::rate_exempt(const ConnView& c, const Pubkey* author) const {
   const WritePolicy& w = config_.write_policy;
   auto trusted = [&](const Pubkey& pk) {
-    return is_admin(pk) || std::find(w.trusted_pubkeys.begin(), w.trusted_pubkeys.end(), pk) != w.trusted_pubkeys.end();
+    return is_admin(pk) || std::find(w.trusted_pubkeys.begin(), w.trusted_pubkeys.end(), pk) !=
+                               w.trusted_pubkeys.end();
   };
-  if (!c.meta.ip.empty() && std::find(w.unlimited_ips.begin(), w.unlimited_ips.end(), c.meta.ip) != w.unlimited_ips.end()) {
-    return true;
-  }
+  if (w.unlimited_ips.contains(c.meta.ip)) return true;
   if (author && trusted(*author)) return true;
   return std::any_of(c.authed.begin(), c.authed.end(), trusted);
 }
 
-std::optional<Reject> Policy::event_after_verify(const ConnView& c, const Event& e, uint64_t now) const {
+std::optional<Reject> Policy::event_after_verify(const ConnView& c, const Event& e,
+                                                 uint64_t now) const {
   if (auto st = check_event_time(e, config_.limits, now); !st) return st.error();
   if (e.is_protected() && !c.is_authed(e.pubkey())) {
     return reject(Code::protected_event, "this event may only be published by its author (NIP-70)");
   }
-  if (e.kind() == kVanishKind && !vanish_targets_us(e)) {
-    return reject(Code::vanish_elsewhere,
-                  "this request to vanish (NIP-62) has no relay tag naming this relay or ALL_RELAYS");
+  if (e.kind() == kVanishKind && !vanish_targets_us(c, e)) {
+    return reject(
+        Code::vanish_elsewhere,
+        "this request to vanish (NIP-62) has no relay tag naming this relay or ALL_RELAYS");
   }
   return std::nullopt;
 }
 
-bool Policy::vanish_targets_us(const Event& e) const {
+std::string Policy::own_host(const ConnView& c) const {
+  auto h =
+      config_.relay_url.empty() ? authority_host(c.meta.host) : relay_url_host(config_.relay_url);
+  return h.value_or(std::string());
+}
+
+bool Policy::vanish_targets_us(const ConnView& c, const Event& e) const {
+  const std::string ours = own_host(c);
   for (size_t i = 0; i < e.tag_count(); ++i) {
     const TagView t = e.tag(i);
     if (t.size() < 2 || t[0] != "relay") continue;
     if (t[1] == "ALL_RELAYS") return true;
     // The relay's own URL, compared as NIP-42 AUTH compares it (by host).
-    if (!config_.relay_url.empty() && relay_url_host(t[1]) == relay_url_host(config_.relay_url)) return true;
+    if (!ours.empty() && relay_url_host(t[1]) == ours) return true;
   }
   return false;
 }
 
-std::optional<Reject> Policy::filters(const ConnView& c, const std::vector<CompiledFilter>& filters) const {
+std::optional<Reject> Policy::filters(const ConnView& c,
+                                      const std::vector<CompiledFilter>& filters) const {
   for (const auto& f : filters) {
     if (f.search_query() && config_.search_kinds.empty()) {
       return reject(Code::unsupported_filter, "search (NIP-50) is not enabled on this relay");
@@ -257,11 +210,14 @@ std::optional<Reject> Policy::filters(const ConnView& c, const std::vector<Compi
   // NIP-59: a REQ that can only match gift wraps needs a login to mean
   // anything (others' wraps are never served: the read plans leave them out).
   if (c.authed.empty()) {
-    const bool only_wraps = std::all_of(filters.begin(), filters.end(), [](const CompiledFilter& f) {
-      return f.kinds() && f.kinds()->size() == 1 && f.kinds()->front() == kGiftWrapKind;
-    });
+    const bool only_wraps =
+        std::all_of(filters.begin(), filters.end(), [](const CompiledFilter& f) {
+          return f.kinds() && f.kinds()->size() == 1 && f.kinds()->front() == kGiftWrapKind;
+        });
     if (only_wraps && !filters.empty()) {
-      return reject(Code::auth_required, "gift wraps (kind 1059) are only served to their recipients: authenticate (NIP-42)");
+      return reject(
+          Code::auth_required,
+          "gift wraps (kind 1059) are only served to their recipients: authenticate (NIP-42)");
     }
   }
   return std::nullopt;
@@ -281,11 +237,12 @@ bool Policy::may_deliver(const ConnView& c, const Event& e) const {
   return true;
 }
 
-std::optional<Reject> Policy::auth(const ConnView& /*c*/, const Event& e, std::string_view challenge,
+std::optional<Reject> Policy::auth(const ConnView& c, const Event& e, std::string_view challenge,
                                    uint64_t now) const {
   if (e.kind() != kAuthKind) return reject(Code::bad_auth, "AUTH event must be kind 22242");
   const uint64_t t = e.created_at();
-  if (t + kAuthWindow < now || t > now + kAuthWindow) return reject(Code::bad_auth, "AUTH event created_at is not recent");
+  if (t + kAuthWindow < now || t > now + kAuthWindow)
+    return reject(Code::bad_auth, "AUTH event created_at is not recent");
   std::string_view got_challenge, relay;
   for (size_t i = 0; i < e.tag_count(); ++i) {
     const TagView tag = e.tag(i);
@@ -293,24 +250,28 @@ std::optional<Reject> Policy::auth(const ConnView& /*c*/, const Event& e, std::s
     if (tag[0] == "challenge") got_challenge = tag[1];
     if (tag[0] == "relay") relay = tag[1];
   }
-  if (challenge.empty() || got_challenge != challenge) return reject(Code::bad_auth, "AUTH challenge does not match");
+  if (challenge.empty() || got_challenge != challenge)
+    return reject(Code::bad_auth, "AUTH challenge does not match");
   if (relay.empty()) return reject(Code::bad_auth, "AUTH event has no relay tag");
-  if (!config_.relay_url.empty() && relay_url_host(relay) != relay_url_host(config_.relay_url)) {
-    return reject(Code::bad_auth, "AUTH relay tag is for another relay");
-  }
+  const auto host = relay_url_host(relay);
+  if (!host)
+    return reject(Code::bad_auth,
+                  "AUTH relay tag is not a ws:// or wss:// URL of a host (no user info)");
+  // The relay this login is for must be us: relay_url's host, or else the
+  // host this connection reached (a hostile relay relaying our challenge to
+  // a victim gets an AUTH event naming itself).
+  const std::string ours = own_host(c);
+  if (ours.empty())
+    return reject(Code::bad_auth,
+                  "this relay does not know its own URL: its operator must set relay_url");
+  if (*host != ours) return reject(Code::bad_auth, "AUTH relay tag is for another relay");
   return std::nullopt;
 }
 
 Reject Policy::auth_timed_out() const {
-  return reject(Code::auth_required, "no NIP-42 authentication within " + std::to_string(config_.auth_timeout) +
+  return reject(Code::auth_required, "no NIP-42 authentication within " +
+                                         std::to_string(config_.auth_timeout) +
                                          " seconds of connecting");
-}
-
-std::string relay_url_host(std::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
-  const size_t end = url.find_first_of(":/?#");
-  return ascii_lower(url.substr(0, end));
 }
 
 }  // namespace nostr

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/address.h"
 #include "core/config.h"
 #include "core/event.h"
 #include "core/filter.h"
@@ -28,8 +29,12 @@ struct ConnMeta {
   std::string ip;          // remote address (CF-Connecting-IP on Cloudflare); "" unknown
   std::string origin;      // Origin header; "" none
   std::string user_agent;  // User-Agent header; "" none
+  // The host (and port) the client reached: the upgrade request's URL on
+  // Workers, the Host header natively; "" unknown. NIP-42 and NIP-62 compare
+  // relay URLs with it when relay_url is not configured.
+  std::string host;
 
-  // Parses the host's {"ip":..,"origin":..,"user_agent":..} (every field
+  // Parses the host's {"ip":..,"origin":..,"user_agent":..,"host":..} (every field
   // optional; other keys ignored; each value cut to kMaxField bytes). Invalid
   // JSON gives empty metadata: the host's bug must not refuse a client.
   static ConnMeta from_json(std::string_view json);
@@ -57,7 +62,8 @@ class Policy {
 
   // A socket opens with `open` connections already open, `from_ip` of them
   // from meta.ip. Returns the refusal sent as NOTICE before the socket is closed.
-  [[nodiscard]] std::optional<Reject> admit(const ConnMeta& meta, size_t open, size_t from_ip) const;
+  [[nodiscard]] std::optional<Reject> admit(const ConnMeta& meta, size_t open,
+                                            size_t from_ip) const;
 
   // An EVENT before its signature is checked: rules that need no proven author.
   [[nodiscard]] std::optional<Reject> event_before_verify(const ConnView& c, const Event& e) const;
@@ -75,14 +81,19 @@ class Policy {
   bool is_admin(const Pubkey& pk) const;
 
   // NIP-62: whether request to vanish `e` has a relay tag naming this relay
-  // (by host, as AUTH compares relay_url) or ALL_RELAYS.
-  bool vanish_targets_us(const Event& e) const;
+  // (by host, as AUTH compares it: own_host) or ALL_RELAYS.
+  bool vanish_targets_us(const ConnView& c, const Event& e) const;
+  // This relay's host as connection `c` knows it: relay_url's host when
+  // configured, else the host the connection reached; "" when neither is known.
+  std::string own_host(const ConnView& c) const;
 
   // A verified EVENT: rules about its proven author and its time.
-  [[nodiscard]] std::optional<Reject> event_after_verify(const ConnView& c, const Event& e, uint64_t now) const;
+  [[nodiscard]] std::optional<Reject> event_after_verify(const ConnView& c, const Event& e,
+                                                         uint64_t now) const;
 
   // The filters of a REQ or COUNT.
-  [[nodiscard]] std::optional<Reject> filters(const ConnView& c, const std::vector<CompiledFilter>& filters) const;
+  [[nodiscard]] std::optional<Reject> filters(const ConnView& c,
+                                              const std::vector<CompiledFilter>& filters) const;
 
   // Whether a live event may be delivered to this connection. (Stored answers
   // are governed by `filters`: what may not be delivered is never queried.)
@@ -90,8 +101,8 @@ class Policy {
 
   // NIP-42: whether AUTH event `e` (signature already verified) logs this
   // connection in, given the challenge it was sent.
-  [[nodiscard]] std::optional<Reject> auth(const ConnView& c, const Event& e, std::string_view challenge,
-                                           uint64_t now) const;
+  [[nodiscard]] std::optional<Reject> auth(const ConnView& c, const Event& e,
+                                           std::string_view challenge, uint64_t now) const;
 
   // When a connection opened at `opened_at` that has not authenticated is
   // closed, or 0 if authentication is not required.
@@ -109,21 +120,11 @@ class Policy {
   const ManagementState& mgmt() const { return mgmt_ ? *mgmt_ : empty_; }
 };
 
-// The key per-address limits count a remote address under: IPv4 as given;
-// IPv6 by its /64 prefix ("2001:db8:0:1::/64"; one subscriber usually holds a
-// whole /64, so per-address limits would otherwise not hold), IPv4-mapped IPv6
-// as its IPv4 address. Text that is not an address is returned as is.
-std::string address_key(std::string_view ip);
-
 // NIP-13: the number of leading zero bits of `id` (its difficulty).
 uint32_t pow_difficulty(const EventId& id);
 // NIP-13 with a minimum of `min_difficulty` (0: none): the event needs a nonce
 // tag whose committed target (third element) is at least the minimum, and an
 // id of at least that difficulty. Returns the "pow:" refusal, or nullopt.
 [[nodiscard]] std::optional<Reject> proof_of_work(const Event& e, uint32_t min_difficulty);
-
-// NIP-42: the host part of a relay URL ("wss://Relay.example.com:443/x" ->
-// "relay.example.com"), used to compare an AUTH event's relay tag.
-std::string relay_url_host(std::string_view url);
 
 }  // namespace nostr

@@ -29,6 +29,12 @@ bool take_token(Bucket& b, const RateLimit& l, uint64_t now) {
   return true;
 }
 
+void give_token(Bucket& b, const RateLimit& l, uint64_t now) {
+  if (l.per_minute == 0 || !b.used) return;
+  b.milli = std::min(uint64_t{l.burst} * 1000, level(b, l, now) + 1000);
+  b.at = now;
+}
+
 bool bucket_full(const Bucket& b, const RateLimit& l, uint64_t now) {
   return l.per_minute == 0 || level(b, l, now) >= uint64_t{l.burst} * 1000;
 }
@@ -43,6 +49,13 @@ bool BucketMap::take(const std::string& key, const RateLimit& limit, uint64_t no
   const bool ok = take_token(it->second, limit, now);
   dirty_.push_back(key);
   return ok;
+}
+
+void BucketMap::give(const std::string& key, const RateLimit& limit, uint64_t now) {
+  auto it = map_.find(key);
+  if (it == map_.end()) return;
+  give_token(it->second, limit, now);
+  dirty_.push_back(key);
 }
 
 void BucketMap::restore(const std::string& key, const Bucket& b) {

@@ -23,6 +23,9 @@ struct Bucket {
 // Spends one token at `now` if there is one; returns whether there was.
 // A limit with per_minute == 0 always allows and leaves the bucket alone.
 [[nodiscard]] bool take_token(Bucket& b, const RateLimit& limit, uint64_t now);
+// Gives back one token taken earlier (capped at the burst): a charge that
+// turned out to be owed by no one (an exempt author, once verified).
+void give_token(Bucket& b, const RateLimit& limit, uint64_t now);
 // Whether the bucket has refilled completely by `now` (then it can be forgotten).
 bool bucket_full(const Bucket& b, const RateLimit& limit, uint64_t now);
 
@@ -33,6 +36,8 @@ class BucketMap {
  public:
   explicit BucketMap(size_t capacity) : capacity_(capacity) {}
   [[nodiscard]] bool take(const std::string& key, const RateLimit& limit, uint64_t now);
+  // Gives one token back to `key`'s bucket, if it has one (give_token).
+  void give(const std::string& key, const RateLimit& limit, uint64_t now);
   // A persisted bucket (at wake); ignored when already known.
   void restore(const std::string& key, const Bucket& b);
   // Returns the keys charged since the last call with their buckets.

@@ -9,11 +9,15 @@ namespace nostr {
 
 std::vector<SqlStatement> plan_expiry_sweep(uint64_t now, uint32_t batch) {
   const std::string expired =
-      "SELECT id FROM events WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?";
-  const std::vector<SqlParam> params = {SqlParam::of(static_cast<int64_t>(now)), SqlParam::of(static_cast<int64_t>(batch))};
+      "SELECT id FROM events WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at "
+      "LIMIT ?";
+  const std::vector<SqlParam> params = {SqlParam::of(static_cast<int64_t>(now)),
+                                        SqlParam::of(static_cast<int64_t>(batch))};
   return {
       SqlStatement{"DELETE FROM tags WHERE event_id IN (" + expired + ")", params},
-      SqlStatement{"DELETE FROM events WHERE id IN (" + expired + ")", params},
+      // RETURNING: the rows deleted, counted by the caller (not `changes`,
+      // which local D1 inflates within a batch).
+      SqlStatement{"DELETE FROM events WHERE id IN (" + expired + ") RETURNING id", params},
   };
 }
 
@@ -25,8 +29,10 @@ std::vector<SqlStatement> plan_search_kinds(const std::vector<uint32_t>& kinds) 
   }
   list += ']';
   return {
-      SqlStatement{"DELETE FROM search_kinds WHERE kind NOT IN (SELECT value FROM json_each(?1))", {SqlParam::of(list)}},
-      SqlStatement{"INSERT OR IGNORE INTO search_kinds (kind) SELECT value FROM json_each(?1)", {SqlParam::of(list)}},
+      SqlStatement{"DELETE FROM search_kinds WHERE kind NOT IN (SELECT value FROM json_each(?1))",
+                   {SqlParam::of(list)}},
+      SqlStatement{"INSERT OR IGNORE INTO search_kinds (kind) SELECT value FROM json_each(?1)",
+                   {SqlParam::of(list)}},
   };
 }
 
@@ -40,23 +46,27 @@ VanishStep plan_vanish_step(uint32_t batch) {
   step.stmts = {
       SqlStatement{"DELETE FROM vanish_batch", {}},
       // Its events up to the request's time (never the requests themselves)...
-      SqlStatement{"INSERT OR IGNORE INTO vanish_batch (id) SELECT id FROM events WHERE pubkey = " + who +
-                       " AND created_at <= " + until + " AND kind != 62 LIMIT ?1",
+      SqlStatement{"INSERT OR IGNORE INTO vanish_batch (id) SELECT id FROM events WHERE pubkey = " +
+                       who + " AND created_at <= " + until + " AND kind != 62 LIMIT ?1",
                    {n}},
       // ...and gift wraps addressed to it.
-      SqlStatement{"INSERT OR IGNORE INTO vanish_batch (id) SELECT event_id FROM tags WHERE name = 'p' AND value = " + who +
-                       " AND created_at <= " + until + " AND kind = 1059 LIMIT ?1",
+      SqlStatement{"INSERT OR IGNORE INTO vanish_batch (id) SELECT event_id FROM tags WHERE name = "
+                   "'p' AND value = " +
+                       who + " AND created_at <= " + until + " AND kind = 1059 LIMIT ?1",
                    {n}},
       SqlStatement{"DELETE FROM tags WHERE event_id IN (SELECT id FROM vanish_batch)", {}},
       // The search index follows through the events_fts_delete trigger.
       SqlStatement{"DELETE FROM events WHERE id IN (SELECT id FROM vanish_batch)", {}},
       // Its NIP-09 tombstones up to then are covered by the request's own.
-      SqlStatement{"DELETE FROM deletions WHERE pubkey = " + who + " AND created_at <= " + until, {}},
+      SqlStatement{"DELETE FROM deletions WHERE pubkey = " + who + " AND created_at <= " + until,
+                   {}},
       // Fewer than a full batch left: this request is done.
       SqlStatement{"UPDATE vanish SET pending = 0 WHERE pubkey = " + who +
                        " AND (SELECT COUNT(*) FROM vanish_batch) < ?1",
                    {n}},
-      SqlStatement{"SELECT (SELECT COUNT(*) FROM vanish_batch), EXISTS (SELECT 1 FROM vanish WHERE pending = 1)", {}},
+      SqlStatement{"SELECT (SELECT COUNT(*) FROM vanish_batch), EXISTS (SELECT 1 FROM vanish WHERE "
+                   "pending = 1)",
+                   {}},
       SqlStatement{"DELETE FROM vanish_batch", {}},
   };
   step.result_stmt = 7;
@@ -105,15 +115,17 @@ StorePlan plan_store(const Event& e) {
   if (!replaceable && !deletion && !vanish) {
     // Regular events are inserted by their batch's run (plan_store_batch): one
     // row [id,pubkey,created_at,kind,d_tag,raw,expires_at], no statement of their own.
-    plan.insert_row = "[\"" + id + "\",\"" + pubkey + "\"," + std::to_string(created) + ',' + std::to_string(kind) + ",\"\",";
+    plan.insert_row = "[\"" + id + "\",\"" + pubkey + "\"," + std::to_string(created) + ',' +
+                      std::to_string(kind) + ",\"\",";
     append_json_string(plan.insert_row, e.raw());
     plan.insert_row += exp ? ',' + std::to_string(*exp) + ']' : std::string(",null]");
   } else {
     // ?1 id ?2 pubkey ?3 created_at ?4 kind ?5 d_tag ?6 raw ?7 expires_at ?8 address
     SqlStatement insert;
-    insert.params = {SqlParam::of(id), SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(kind),
-                     SqlParam::of(d),  SqlParam::of(std::string(e.raw()))};
-    insert.params.push_back(exp ? SqlParam::of(static_cast<int64_t>(*exp)) : SqlParam::of(std::string()));
+    insert.params = {SqlParam::of(id),   SqlParam::of(pubkey), SqlParam::of(created),
+                     SqlParam::of(kind), SqlParam::of(d),      SqlParam::of(std::string(e.raw()))};
+    insert.params.push_back(exp ? SqlParam::of(static_cast<int64_t>(*exp))
+                                : SqlParam::of(std::string()));
     if (replaceable) insert.params.push_back(SqlParam::of(address));
     insert.sql =
         "INSERT OR IGNORE INTO events (id, pubkey, created_at, kind, d_tag, raw, expires_at)"
@@ -133,8 +145,14 @@ StorePlan plan_store(const Event& e) {
       insert.sql +=
           " AND NOT EXISTS (SELECT 1 FROM events WHERE pubkey = ?2 AND kind = ?4 AND d_tag = ?5"
           " AND (created_at > ?3 OR (created_at = ?3 AND id <= ?1)))"
-          " AND NOT EXISTS (SELECT 1 FROM deletions WHERE target = ?8 AND pubkey = ?2 AND created_at >= ?3)";
+          " AND NOT EXISTS (SELECT 1 FROM deletions WHERE target = ?8 AND pubkey = ?2 AND "
+          "created_at >= ?3)";
     }
+    // RETURNING: a row exactly when this event was inserted. `changes` cannot
+    // tell: local D1 reports an ignored insert after a search-kind insert in
+    // the same batch as a change (found by the soak: stale replaceable
+    // versions answered OK true).
+    insert.sql += " RETURNING id";
     plan.stmts.push_back(std::move(insert));
   }
 
@@ -167,7 +185,8 @@ StorePlan plan_store(const Event& e) {
   deleted_addresses += ']';
   if (replaceable) {
     // Remove the versions this one replaces, only if this one is now stored.
-    std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(kind), SqlParam::of(d), SqlParam::of(id)};
+    std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(kind), SqlParam::of(d),
+                               SqlParam::of(id)};
     plan.stmts.push_back(SqlStatement{
         "DELETE FROM tags WHERE event_id IN (SELECT id FROM events WHERE pubkey = ?1 AND kind = ?2"
         " AND d_tag = ?3 AND id != ?4) AND EXISTS (SELECT 1 FROM events WHERE id = ?4)",
@@ -180,40 +199,65 @@ StorePlan plan_store(const Event& e) {
   if (vanish) {
     // The tombstone and the work item of plan_vanish_step, once it is stored.
     plan.stmts.push_back(SqlStatement{
-        "INSERT INTO vanish (pubkey, until, pending) SELECT ?1, ?2, 1 WHERE EXISTS (SELECT 1 FROM events WHERE id = ?3)"
+        "INSERT INTO vanish (pubkey, until, pending) SELECT ?1, ?2, 1 WHERE EXISTS (SELECT 1 FROM "
+        "events WHERE id = ?3)"
         " ON CONFLICT (pubkey) DO UPDATE SET until = max(until, excluded.until), pending = 1",
         {SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(id)}});
   }
   if (deletion && deleted_ids.size() > 2) {
-    plan.stmts.push_back(SqlStatement{
-        "INSERT INTO deletions (pubkey, target, created_at) SELECT ?1, value, ?2 FROM json_each(?3) WHERE 1"
-        " ON CONFLICT (target, pubkey) DO UPDATE SET created_at = max(created_at, excluded.created_at)",
-        {SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(deleted_ids)}});
+    plan.stmts.push_back(
+        SqlStatement{"INSERT INTO deletions (pubkey, target, created_at) SELECT ?1, value, ?2 FROM "
+                     "json_each(?3) WHERE 1"
+                     " ON CONFLICT (target, pubkey) DO UPDATE SET created_at = max(created_at, "
+                     "excluded.created_at)",
+                     {SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(deleted_ids)}});
     // Never another deletion request: deleting a deletion does nothing.
     const std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(deleted_ids)};
-    plan.stmts.push_back(SqlStatement{
-        "DELETE FROM tags WHERE event_id IN (SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?2))"
-        " AND pubkey = ?1 AND kind != 5)",
-        p});
-    plan.stmts.push_back(SqlStatement{
-        "DELETE FROM events WHERE id IN (SELECT value FROM json_each(?2)) AND pubkey = ?1 AND kind != 5", p});
+    plan.stmts.push_back(
+        SqlStatement{"DELETE FROM tags WHERE event_id IN (SELECT id FROM events WHERE id IN "
+                     "(SELECT value FROM json_each(?2))"
+                     " AND pubkey = ?1 AND kind != 5)",
+                     p});
+    plan.stmts.push_back(
+        SqlStatement{"DELETE FROM events WHERE id IN (SELECT value FROM json_each(?2)) AND pubkey "
+                     "= ?1 AND kind != 5",
+                     p});
   }
   if (deletion && deleted_addresses.size() > 2) {
-    const std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(deleted_addresses)};
-    plan.stmts.push_back(SqlStatement{
-        "INSERT INTO deletions (pubkey, target, created_at) SELECT ?1, value, ?2 FROM json_each(?3) WHERE 1"
-        " ON CONFLICT (target, pubkey) DO UPDATE SET created_at = max(created_at, excluded.created_at)",
-        p});
+    const std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(created),
+                                     SqlParam::of(deleted_addresses)};
+    plan.stmts.push_back(
+        SqlStatement{"INSERT INTO deletions (pubkey, target, created_at) SELECT ?1, value, ?2 FROM "
+                     "json_each(?3) WHERE 1"
+                     " ON CONFLICT (target, pubkey) DO UPDATE SET created_at = max(created_at, "
+                     "excluded.created_at)",
+                     p});
     const char* match =
         " FROM events WHERE pubkey = ?1 AND created_at <= ?2"
         " AND (kind || ':' || pubkey || ':' || d_tag) IN (SELECT value FROM json_each(?3))";
-    plan.stmts.push_back(SqlStatement{std::string("DELETE FROM tags WHERE event_id IN (SELECT id") + match + ")", p});
+    plan.stmts.push_back(SqlStatement{
+        std::string("DELETE FROM tags WHERE event_id IN (SELECT id") + match + ")", p});
     plan.stmts.push_back(SqlStatement{std::string("DELETE") + match, p});
   }
   // [id, pubkey, address, created_at] for the batch's status query.
   plan.status_row = "[\"" + id + "\",\"" + pubkey + "\",";
   append_json_string(plan.status_row, address);
   plan.status_row += ',' + std::to_string(created) + ']';
+  return plan;
+}
+
+StorePlan plan_vanish_only(const Event& e) {
+  assert(e.kind() == kVanishKind);
+  const std::string id = e.id().hex();
+  const std::string pubkey = e.pubkey().hex();
+  StorePlan plan{.id = e.id(), .stmts = {}, .tag_rows = {}, .status_row = {}, .insert_row = {}};
+  plan.stmts.push_back(
+      SqlStatement{"INSERT INTO vanish (pubkey, until, pending) VALUES (?1, ?2, 1)"
+                   " ON CONFLICT (pubkey) DO UPDATE SET until = max(until, excluded.until), "
+                   "pending = 1 RETURNING pubkey",
+                   {SqlParam::of(pubkey), SqlParam::of(static_cast<int64_t>(e.created_at()))}});
+  plan.status_row =
+      "[\"" + id + "\",\"" + pubkey + "\",\"\"," + std::to_string(e.created_at()) + ']';
   return plan;
 }
 
@@ -233,7 +277,8 @@ void append_run(StoreBatch& batch, const std::string& rows) {
   batch.stmts.push_back(existing);
   batch.stmts.push_back(SqlStatement{
       "INSERT OR IGNORE INTO events (id, pubkey, created_at, kind, d_tag, raw, expires_at)"
-      " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+      " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, "
+      "'$[2]'),"
       " json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'),"
       " json_extract(value, '$[6]') FROM json_each(?1)"
       // NIP-09: a deleted event published again stays deleted; NIP-62: nothing
@@ -289,28 +334,34 @@ StoreBatch plan_store_batch(std::vector<StorePlan> plans) {
   tag_rows += ']';
   status_rows += ']';
   // Always present, so a batch's statement count is predictable (batch_statements + 2).
-  batch.stmts.push_back(SqlStatement{
-      "INSERT OR IGNORE INTO tags (event_id, name, value, created_at, kind)"
-      " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
-      " json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?1)"
-      " WHERE EXISTS (SELECT 1 FROM events WHERE id = json_extract(value, '$[0]'))",
-      {SqlParam::of(std::move(tag_rows))}});
+  batch.stmts.push_back(
+      SqlStatement{"INSERT OR IGNORE INTO tags (event_id, name, value, created_at, kind)"
+                   " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+                   "json_extract(value, '$[2]'),"
+                   " json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?1)"
+                   " WHERE EXISTS (SELECT 1 FROM events WHERE id = json_extract(value, '$[0]'))",
+                   {SqlParam::of(std::move(tag_rows))}});
   batch.status_stmt = batch.stmts.size();
   batch.stmts.push_back(SqlStatement{
       "SELECT j.id AS id, CASE WHEN EXISTS (SELECT 1 FROM events WHERE id = j.id) THEN 1"
       " WHEN EXISTS (SELECT 1 FROM deletions d WHERE d.pubkey = j.pk AND (d.target = j.id"
       " OR (d.target = j.addr AND d.created_at >= j.t))) THEN 2"
-      " WHEN EXISTS (SELECT 1 FROM vanish v WHERE v.pubkey = j.pk AND v.until >= j.t) THEN 3 ELSE 0 END AS status"
-      " FROM (SELECT key AS k, json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS pk,"
-      " json_extract(value, '$[2]') AS addr, json_extract(value, '$[3]') AS t FROM json_each(?1)) AS j"
+      " WHEN EXISTS (SELECT 1 FROM vanish v WHERE v.pubkey = j.pk AND v.until >= j.t) THEN 3 ELSE "
+      "0 END AS status"
+      " FROM (SELECT key AS k, json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS "
+      "pk,"
+      " json_extract(value, '$[2]') AS addr, json_extract(value, '$[3]') AS t FROM json_each(?1)) "
+      "AS j"
       " ORDER BY j.k",
       {SqlParam::of(std::move(status_rows))}});
   return batch;
 }
 
-std::vector<std::optional<StoreOutcome>> StoreBatch::outcomes(const std::vector<ResultSet>* rs) const {
+std::vector<std::optional<StoreOutcome>> StoreBatch::outcomes(
+    const std::vector<ResultSet>* rs) const {
   std::vector<std::optional<StoreOutcome>> out(ids.size());
-  std::vector<EventId> inserted_here;  // the same event twice in one batch: only the first was inserted
+  std::vector<EventId>
+      inserted_here;  // the same event twice in one batch: only the first was inserted
   for (size_t i = 0; i < ids.size(); ++i) {
     const size_t probe = probe_stmt[i];
     if (!rs || rs->size() <= std::max(probe, status_stmt) || (*rs)[status_stmt].rows <= i ||
@@ -318,7 +369,8 @@ std::vector<std::optional<StoreOutcome>> StoreBatch::outcomes(const std::vector<
       continue;
     }
     const std::string_view cell = (*rs)[status_stmt].cell(static_cast<uint32_t>(i), 1);
-    const auto status = static_cast<StoreStatus>(cell.size() == 1 && cell[0] >= '0' && cell[0] <= '3' ? cell[0] - '0' : 0);
+    const auto status = static_cast<StoreStatus>(
+        cell.size() == 1 && cell[0] >= '0' && cell[0] <= '3' ? cell[0] - '0' : 0);
     bool inserted = false;
     if (merged[i]) {
       // Inserted by its run: absent just before the run's insert, present just after.
@@ -332,7 +384,7 @@ std::vector<std::optional<StoreOutcome>> StoreBatch::outcomes(const std::vector<
       };
       inserted = !listed((*rs)[probe]) && listed((*rs)[probe + 2]);
     } else {
-      inserted = (*rs)[probe].changes > 0;
+      inserted = (*rs)[probe].rows > 0;  // its insert's RETURNING row
     }
     if (inserted) {
       if (std::find(inserted_here.begin(), inserted_here.end(), ids[i]) != inserted_here.end()) {
@@ -357,7 +409,8 @@ SqlStatement plan_peer_summaries(std::string_view self, std::string_view known_j
       {SqlParam::of(std::string(self)), SqlParam::of(std::string(known_json))}};
 }
 
-SqlStatement plan_publish_interest(std::string_view self, int64_t version, std::string_view summary, uint64_t now) {
+SqlStatement plan_publish_interest(std::string_view self, int64_t version, std::string_view summary,
+                                   uint64_t now) {
   return SqlStatement{
       "INSERT INTO relay_objects (name, version, summary, updated_at) VALUES (?1, ?2, ?3, ?4)"
       " ON CONFLICT (name) DO UPDATE SET version = excluded.version, summary = excluded.summary,"
@@ -366,52 +419,63 @@ SqlStatement plan_publish_interest(std::string_view self, int64_t version, std::
        SqlParam::of(static_cast<int64_t>(now))}};
 }
 
-std::vector<SqlStatement> plan_retention_select(const Retention& r, std::string_view holder, uint64_t now, bool start,
-                                                uint32_t batch) {
+std::vector<SqlStatement> plan_retention_select(const Retention& r, std::string_view holder,
+                                                uint64_t now, bool start, uint32_t batch) {
   std::vector<SqlStatement> out;
   if (start) {
     out.push_back(SqlStatement{
-        "INSERT INTO retention_lease (id, holder, until) VALUES (0, ?1, ?2) ON CONFLICT (id) DO UPDATE"
+        "INSERT INTO retention_lease (id, holder, until) VALUES (0, ?1, ?2) ON CONFLICT (id) DO "
+        "UPDATE"
         " SET holder = excluded.holder, until = excluded.until WHERE retention_lease.until <= ?3",
-        {SqlParam::of(std::string(holder)), SqlParam::of(static_cast<int64_t>(now + r.interval_seconds)),
+        {SqlParam::of(std::string(holder)),
+         SqlParam::of(static_cast<int64_t>(now + r.interval_seconds)),
          SqlParam::of(static_cast<int64_t>(now))}});
   }
   // ?1 holder, ?2 batch, then 3 per rule, then the cap.
-  std::vector<SqlParam> params{SqlParam::of(std::string(holder)), SqlParam::of(static_cast<int64_t>(batch))};
+  std::vector<SqlParam> params{SqlParam::of(std::string(holder)),
+                               SqlParam::of(static_cast<int64_t>(batch))};
   std::string cond;
   for (const RetentionRule& rule : r.rules) {
     const size_t n = params.size();
     if (!cond.empty()) cond += " OR ";
-    cond += "(kind BETWEEN ?" + std::to_string(n + 1) + " AND ?" + std::to_string(n + 2) + " AND created_at < ?" +
-            std::to_string(n + 3) + ")";
+    cond += "(kind BETWEEN ?" + std::to_string(n + 1) + " AND ?" + std::to_string(n + 2) +
+            " AND created_at < ?" + std::to_string(n + 3) + ")";
     params.push_back(SqlParam::of(static_cast<int64_t>(rule.kind_from)));
     params.push_back(SqlParam::of(static_cast<int64_t>(rule.kind_to)));
-    params.push_back(SqlParam::of(static_cast<int64_t>(now > rule.max_age_seconds ? now - rule.max_age_seconds : 0)));
+    params.push_back(SqlParam::of(
+        static_cast<int64_t>(now > rule.max_age_seconds ? now - rule.max_age_seconds : 0)));
   }
   if (r.max_events > 0) {
     // Older than the max_events-th newest event (the events_time index).
     if (!cond.empty()) cond += " OR ";
-    cond += "created_at < COALESCE((SELECT created_at FROM events ORDER BY created_at DESC LIMIT 1 OFFSET ?" +
-            std::to_string(params.size() + 1) + "), 0)";
+    cond +=
+        "created_at < COALESCE((SELECT created_at FROM events ORDER BY created_at DESC LIMIT 1 "
+        "OFFSET ?" +
+        std::to_string(params.size() + 1) + "), 0)";
     params.push_back(SqlParam::of(static_cast<int64_t>(r.max_events - 1)));
   }
   if (cond.empty()) cond = "0";
-  out.push_back(SqlStatement{
-      "SELECT id, created_at, raw FROM events WHERE (SELECT holder FROM retention_lease WHERE id = 0) = ?1 AND (" + cond +
-          ") ORDER BY created_at LIMIT ?2",
-      std::move(params)});
+  out.push_back(
+      SqlStatement{"SELECT id, created_at, raw FROM events WHERE (SELECT holder FROM "
+                   "retention_lease WHERE id = 0) = ?1 AND (" +
+                       cond + ") ORDER BY created_at LIMIT ?2",
+                   std::move(params)});
   return out;
 }
 
-std::vector<SqlStatement> plan_retention_delete(std::string ids_json, std::string archives_json, uint64_t now) {
+std::vector<SqlStatement> plan_retention_delete(std::string ids_json, std::string archives_json,
+                                                uint64_t now) {
   std::vector<SqlStatement> out{
-      SqlStatement{"DELETE FROM tags WHERE event_id IN (SELECT value FROM json_each(?1))", {SqlParam::of(ids_json)}},
-      SqlStatement{"DELETE FROM events WHERE id IN (SELECT value FROM json_each(?1))", {SqlParam::of(ids_json)}},
+      SqlStatement{"DELETE FROM tags WHERE event_id IN (SELECT value FROM json_each(?1))",
+                   {SqlParam::of(ids_json)}},
+      SqlStatement{"DELETE FROM events WHERE id IN (SELECT value FROM json_each(?1))",
+                   {SqlParam::of(ids_json)}},
   };
   if (archives_json != "[]") {
     out.push_back(SqlStatement{
         "INSERT OR REPLACE INTO archives (key, events, first_at, last_at, archived_at)"
-        " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+        " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, "
+        "'$[2]'),"
         " json_extract(value, '$[3]'), ?2 FROM json_each(?1)",
         {SqlParam::of(std::move(archives_json)), SqlParam::of(static_cast<int64_t>(now))}});
   }

@@ -30,12 +30,13 @@ std::vector<SqlStatement> plan_search_kinds(const std::vector<uint32_t>& kinds);
 // when `start`, first the lease (taken if free at `now`, held for the run's
 // interval), then the events to prune, oldest first, at most `batch`: rows
 // (id, created_at, raw), none unless `holder` holds the lease.
-std::vector<SqlStatement> plan_retention_select(const Retention& r, std::string_view holder, uint64_t now, bool start,
-                                                uint32_t batch);
+std::vector<SqlStatement> plan_retention_select(const Retention& r, std::string_view holder,
+                                                uint64_t now, bool start, uint32_t batch);
 // Returns the statements deleting the events `ids_json` (a JSON array of hex
 // ids) with their tags, and recording the archives [key, events, first_at,
 // last_at] of `archives_json` (a JSON array of such arrays) at `now`.
-std::vector<SqlStatement> plan_retention_delete(std::string ids_json, std::string archives_json, uint64_t now);
+std::vector<SqlStatement> plan_retention_delete(std::string ids_json, std::string archives_json,
+                                                uint64_t now);
 
 // Several relay objects (D1 table relay_objects, durable/interest.h):
 // Returns the statement reading the interest summaries of the objects other
@@ -44,7 +45,8 @@ std::vector<SqlStatement> plan_retention_delete(std::string ids_json, std::strin
 SqlStatement plan_peer_summaries(std::string_view self, std::string_view known_json);
 // Returns the statement publishing `self`'s summary at `version`; a row with a
 // newer version is left alone (publications may commit out of order).
-SqlStatement plan_publish_interest(std::string_view self, int64_t version, std::string_view summary, uint64_t now);
+SqlStatement plan_publish_interest(std::string_view self, int64_t version, std::string_view summary,
+                                   uint64_t now);
 
 // NIP-62: one bounded step of the pending requests to vanish (table vanish,
 // filled by plan_store for kind 62). Deletes up to `batch` events of the
@@ -87,6 +89,10 @@ struct StorePlan {
 // plus its single-letter tag rows and status key for the batch-level statements.
 // Ephemeral events must not be stored (asserted).
 StorePlan plan_store(const Event& e);
+// A kind 62 request to vanish kept only as the deletion it asks for (its
+// author is refused by the write rules): the vanish row, no event row, no
+// tags, so it is never served. Its outcome is `stored` once the row is written.
+StorePlan plan_vanish_only(const Event& e);
 
 enum class StoreOutcome : uint8_t {
   stored,      // newly inserted
@@ -104,7 +110,7 @@ struct StoreBatch {
   std::vector<SqlStatement> stmts;
   std::vector<EventId> ids;  // the events, in plan order
   // Per event, how to tell whether THIS batch inserted it:
-  //   own insert:  stmts[probe].changes > 0;
+  //   own insert:  stmts[probe] returned a row (RETURNING id);
   //   merged run:  its id is absent from the rows (id) of stmts[probe], the
   //                run's pre-insert existence query, and present in those of
   //                stmts[probe + 2], the query right after the run's insert.
@@ -131,7 +137,6 @@ StoreBatch plan_store_batch(std::vector<StorePlan> plans);
 // Statements plan_store_batch spends on `p` when appended after `prev` (the
 // previous plan of the batch, or nullptr): how a caller keeps batches small.
 size_t batch_statements(const StorePlan& p, const StorePlan* prev);
-
 
 // NIP-09 `a` tag target "kind:pubkey:d" -> parts; nullopt if malformed.
 struct Address {

@@ -162,7 +162,7 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
   ClientMessage& m = *r.message;
   if (auto* ev = std::get_if<EventMessage>(&m)) {
     ++metrics_.messages_in["EVENT"];
-    if (!rate_event(conn, c, ev->event, now)) return;
+    if (!rate_event(conn, c, ev->event, nullptr, now)) return;
     on_event(conn, std::move(ev->event), now);
   } else if (auto* req = std::get_if<ReqMessage>(&m)) {
     ++metrics_.messages_in["REQ"];
@@ -212,9 +212,24 @@ void Relay::send_ok(uint32_t conn, const EventId& id, bool accepted, std::string
   if (conns_.count(conn)) out_.send(conn, ok_message(id.hex(), accepted, message));
 }
 
+uint64_t Relay::next_deadline() const {
+  uint64_t due = next_deadline_;
+  for (const uint64_t t : {rate_flush_at_, counters_flush_at_, management_retry_at()}) {
+    if (t != 0 && (due == 0 || t < due)) due = t;
+  }
+  return due;
+}
+
 void Relay::timer(uint64_t now) {
   const NoteCounters note{*this, now};
   now_ = std::max(now_, now);
+  // A failed management load (writes wait for it) and a failed NIP-62 step
+  // are tried again on time, not only when a client happens to send a frame.
+  if (const uint64_t t = management_retry_at(); t != 0 && now >= t) maybe_check_management(now);
+  if (vanish_again_ && !vanish_in_flight_ && mgmt_loaded_ && vanish_retry_at_ != 0 &&
+      now >= vanish_retry_at_) {
+    start_vanish();
+  }
   if (rate_flush_at_ != 0 && now >= rate_flush_at_) flush_rate_state(now);
   if (counters_flush_at_ != 0 && now >= counters_flush_at_) save_counters();
   run_query_steps(now);  // which clears a passed query deadline
@@ -232,6 +247,7 @@ uint64_t Relay::next_alarm() const {
   };
   if (!sweep_in_flight_) earliest(sweep_at_);
   if (!retention_in_flight_) earliest(retention_at_);
+  if (vanish_again_ && !vanish_in_flight_) earliest(vanish_retry_at_);
   if (!auth_deadlines_.empty()) earliest(auth_deadlines_.begin()->first);
   return due;
 }

@@ -8,8 +8,8 @@
 // make a call fail.
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
@@ -25,16 +26,16 @@
 #include "core/config.h"
 #include "core/event.h"
 #include "core/management.h"
-#include "core/rate_limit.h"
 #include "core/message.h"
 #include "core/negentropy.h"
 #include "core/policy.h"
 #include "core/query_plan.h"
+#include "core/rate_limit.h"
 #include "core/verify.h"
 #include "durable/action.h"
 #include "durable/conn_state.h"
-#include "durable/metrics.h"
 #include "durable/interest.h"
+#include "durable/metrics.h"
 #include "durable/subscription_index.h"
 
 namespace nostr::durable {
@@ -92,8 +93,8 @@ class Relay {
   // Returns false if conn is open. A new socket that policy does not admit
   // (blocked address, beyond limits.max_connections) gets a NOTICE and a Close
   // action and is not registered.
-  [[nodiscard]] bool open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now,
-                          const ConnMeta& meta = {});
+  [[nodiscard]] bool open(uint32_t conn, std::string_view challenge, std::string_view state,
+                          uint64_t now, const ConnMeta& meta = {});
   // After waking: reload persisted subscriptions of open sockets.
   void restore(uint64_t now);
   // One text frame. If `padded`, SIMDJSON_PADDING bytes follow frame.data().
@@ -102,6 +103,16 @@ class Relay {
   // elsewhere, e.g. on a worker thread: the same answer as the EVENT frame
   // would get, with the same policy and budget checks but no second verify.
   void apply_verified(uint32_t conn, VerifiedEvent&& e, uint64_t now);
+  // An EVENT whose validate step a host ran elsewhere and that failed with
+  // `why` (bad id or signature): the answer the EVENT frame would get, without
+  // verifying it again. It is charged to the connection's and address's
+  // buckets and counts as a refusal (rate_limits.max_refusals).
+  void refuse_invalid(uint32_t conn, const Event& e, const Reject& why, uint64_t now);
+  // Whether connection `conn` holds as many events waiting for storage as its
+  // write budget allows (count or bytes): a host with backpressure (the
+  // native server) stops reading it until this is false again, instead of
+  // letting the engine refuse what it reads.
+  bool write_budget_full(uint32_t conn) const;
   // Several relay objects (durable/interest.h, docs/scale.md): this object's
   // name, set by the host before other calls. From then on the engine
   // publishes what its subscriptions can match (with the stored query that
@@ -132,13 +143,7 @@ class Relay {
   // none: the host arms an in-memory timer for it after every call, and 0 lets
   // it hibernate. A deadline of `now` or earlier means "as soon as the frames
   // already received are handled".
-  uint64_t next_deadline() const {
-    uint64_t due = next_deadline_;
-    for (const uint64_t t : {rate_flush_at_, counters_flush_at_}) {
-      if (t != 0 && (due == 0 || t < due)) due = t;
-    }
-    return due;
-  }
+  uint64_t next_deadline() const;
   // Returns when durable timed work is due (the NIP-40 expiry sweep, AUTH
   // deadlines), or 0 if none: the host keeps a wake-up alarm at that time
   // (the Durable Object alarm), which survives hibernation.
@@ -151,8 +156,8 @@ class Relay {
   // received it, the Authorization header, the body. Answered by one HttpReply
   // action (status + JSON body), at once or when its storage work completes.
   // Borrows its arguments only for the call.
-  void http_admin(uint32_t request, std::string_view url, std::string_view authorization, std::string_view body,
-                  uint64_t now);
+  void http_admin(uint32_t request, std::string_view url, std::string_view authorization,
+                  std::string_view body, uint64_t now);
   // The HTTP API (docs/http-api.md), answered by one HttpReply for `request`:
   //   POST /api/v1/events       body: an event -> {"id","accepted","message"}
   //   POST /api/v1/query        body: [filter, ...] -> the events as NDJSON, in
@@ -162,10 +167,21 @@ class Relay {
   // 429 rate-limited, 503 error. Each call is served through an internal
   // connection with `meta`, so the rules for WebSocket clients apply. The
   // host caps the body at limits.max_message_length. Borrows its arguments.
-  void http_api(uint32_t request, std::string_view method, std::string_view path, std::string_view body,
-                const ConnMeta& meta, uint64_t now);
-  static constexpr size_t kMaxHttpCalls = 8;         // in progress, relay-wide
-  static constexpr size_t kMaxHttpAnswer = 1 << 20;  // bytes of one query answer
+  void http_api(uint32_t request, std::string_view method, std::string_view path,
+                std::string_view body, const ConnMeta& meta, uint64_t now);
+  // API calls are shared fairly between callers' addresses (address_key):
+  // at most kMaxHttpCalls run at once, at most kMaxHttpCallsPerAddress of
+  // them for one address; more wait in a queue per address (at most
+  // kMaxHttpWaitingPerAddress calls, kMaxHttpWaitingBytes of bodies in all),
+  // started round-robin between addresses as calls finish; beyond that 429.
+  // An address's calls share one set of per-connection buckets, so looping
+  // on the API is charged as one connection would be.
+  static constexpr size_t kMaxHttpCalls = 8;            // in progress, relay-wide
+  static constexpr size_t kMaxHttpCallsPerAddress = 3;  // in progress, per address
+  static constexpr size_t kMaxHttpWaitingPerAddress = 16;
+  static constexpr size_t kMaxHttpWaitingBytes = 1 << 20;
+  static constexpr size_t kMaxHttpAddresses = 4096;     // addresses remembered
+  static constexpr size_t kMaxHttpAnswer = 512 * 1024;  // bytes of one query answer
 
   // A store batch took `seconds` (measured by the host): the latency histogram.
   void observe_store_latency(double seconds) { metrics_.store_latency.observe(seconds); }
@@ -185,8 +201,8 @@ class Relay {
 
   // What the budgets count (docs/limits.md), for tests and the fuzzer.
   struct Usage {
-    size_t connections, subscriptions, filter_bytes, pending_event_bytes, query_list_bytes, query_page_bytes,
-        pending_counts;
+    size_t connections, subscriptions, filter_bytes, pending_event_bytes, query_list_bytes,
+        query_page_bytes, pending_counts;
   };
   Usage usage() const;
 
@@ -212,18 +228,25 @@ class Relay {
     EventId id;
     uint32_t size;
   };
-  enum class QueryStage : uint8_t { none, ids_waiting, ids_in_flight, page_waiting, page_in_flight };
+  enum class QueryStage : uint8_t {
+    none,
+    ids_waiting,
+    ids_in_flight,
+    page_waiting,
+    page_in_flight
+  };
   struct Subscription {
-    Subscription(uint32_t c, SubId i, std::vector<CompiledFilter> f) : conn(c), id(std::move(i)), filters(std::move(f)) {}
+    Subscription(uint32_t c, SubId i, std::vector<CompiledFilter> f)
+        : conn(c), id(std::move(i)), filters(std::move(f)) {}
     uint32_t conn;
     SubId id;
     std::vector<CompiledFilter> filters;
-    size_t cost = 0;                        // filter bytes charged to the budgets
-    bool live = false;                      // EOSE sent
+    size_t cost = 0;    // filter bytes charged to the budgets
+    bool live = false;  // EOSE sent
     QueryStage stage = QueryStage::none;
-    std::vector<StoredRow> rows;            // the stored answer, newest first or ranked (after the ids query)
-    size_t next_row = 0;                    // first row not yet fetched
-    size_t list_bytes = 0;                  // charged for `rows` while paging
+    std::vector<StoredRow> rows;  // the stored answer, newest first or ranked (after the ids query)
+    size_t next_row = 0;          // first row not yet fetched
+    size_t list_bytes = 0;        // charged for `rows` while paging
     // Raw JSON the ids query already returned for rows not sent yet (row
     // index ascending), charged to the page budget until sent.
     std::vector<std::pair<size_t, std::string>> prefetched;
@@ -234,11 +257,12 @@ class Relay {
     // events may be in the answer, and are fanned out only when it completes,
     // so until then the answer's ids are kept to deliver each event once.
     uint32_t racing_batch = 0;
-    std::vector<EventId> answered;          // sorted; kept while racing_batch is in flight
+    std::vector<EventId> answered;  // sorted; kept while racing_batch is in flight
   };
   // A subscription with a NIP-50 search: its stored answer is in relevance order.
   static bool ranked(const Subscription& s) {
-    return std::any_of(s.filters.begin(), s.filters.end(), [](const CompiledFilter& f) { return f.search_query(); });
+    return std::any_of(s.filters.begin(), s.filters.end(),
+                       [](const CompiledFilter& f) { return f.search_query(); });
   }
   struct Connection {
     ConnMeta meta;
@@ -257,9 +281,9 @@ class Relay {
     // behind a query that waits for it.
     std::deque<SubHandle> page_steps;
     std::deque<SubHandle> ids_steps;
-    size_t pending_event_bytes = 0;     // raw bytes of pending_events
-    bool scheduled = false;             // listed in query_rr_
-    uint32_t queries_in_flight = 0;     // its D1 reads (ids queries, pages)
+    size_t pending_event_bytes = 0;  // raw bytes of pending_events
+    bool scheduled = false;          // listed in query_rr_
+    uint32_t queries_in_flight = 0;  // its D1 reads (ids queries, pages)
     // Output pacing of stored-query pages (limits.max_query_output_rate).
     uint64_t output_tokens = 0;
     uint64_t tokens_at = 0;  // when output_tokens was last refilled
@@ -271,11 +295,15 @@ class Relay {
   struct PendingStore {
     uint32_t conn;
     std::unique_ptr<VerifiedEvent> event;
-    StorePlan plan;           // moved into the batch when sent
+    StorePlan plan;  // moved into the batch when sent
+    // NIP-62 from an author the write rules refuse: only the deletion it asks
+    // for is kept (plan_vanish_only); it is never served, fanned out or forwarded.
+    bool hidden = false;
+    size_t cost = 0;  // write-budget bytes it holds (pending_cost)
   };
   struct WriteBatch {
     std::vector<PendingStore> events;
-    StoreBatch plan;  // statements already sent; probe/status indexes kept
+    StoreBatch plan;           // statements already sent; probe/status indexes kept
     bool reads_peers = false;  // its last statement is plan_peer_summaries
   };
   // A D1 read in flight for a subscription: the ids query or one page.
@@ -286,61 +314,64 @@ class Relay {
     size_t reserved;  // bytes charged until it completes
     size_t rows;      // page: how many rows from sub.next_row it covers
     size_t prefetch;  // ids query: page-budget bytes reserved for raw JSON it may return
-    int64_t publishes = 0;  // ids query: the interest version its batch publishes (last statement), or 0
+    int64_t publishes =
+        0;  // ids query: the interest version its batch publishes (last statement), or 0
   };
   struct PendingCount {
     uint32_t conn;
     std::string sub;
     bool hll = false;  // plan_count_hll's rows, not plan_count's
   };
-  struct PendingSweep {};    // the NIP-40 expiry sweep's Store batch
+  struct PendingSweep {};  // the NIP-40 expiry sweep's Store batch
   // NIP-77: a negentropy sync's records, read a page at a time before the
   // first reply; then its sealed Storage answers each NEG-MSG.
   struct NegSession {
     explicit NegSession(CompiledFilter f) : filter(std::move(f)) {}
-    uint64_t generation = 0;          // tells a page of a replaced session apart
+    uint64_t generation = 0;  // tells a page of a replaced session apart
     CompiledFilter filter;
-    std::vector<uint8_t> initial;     // the NEG-OPEN message, answered once loaded
-    std::vector<neg::Item> loading;   // records read so far
+    std::vector<uint8_t> initial;    // the NEG-OPEN message, answered once loaded
+    std::vector<neg::Item> loading;  // records read so far
     neg::Storage storage;
     bool ready = false;
     uint64_t last_used = 0;
-    size_t charged = 0;               // bytes counted in neg_bytes_
+    size_t charged = 0;  // bytes counted in neg_bytes_
   };
   struct PendingNegPage {  // Store: one plan_neg_page
     uint32_t conn;
     std::string sub;
     uint64_t generation;
   };
-  struct PendingVanish {     // Store: one plan_vanish_step (NIP-62)
+  struct PendingVanish {  // Store: one plan_vanish_step (NIP-62)
     size_t result_stmt;
   };
-  struct PendingPublish {    // Store: plan_publish_interest alone
+  struct PendingPublish {  // Store: plan_publish_interest alone
     int64_t version;
     SubHandle eose_for = 0;  // a live-only REQ whose EOSE waits for it (0: a shrink)
   };
-  struct PendingPeers {};    // Store: plan_peer_summaries alone (at the first name)
-  struct PendingRetention {};  // Store: plan_retention_select
+  struct PendingPeers {};            // Store: plan_peer_summaries alone (at the first name)
+  struct PendingRetention {};        // Store: plan_retention_select
   struct PendingArchive {};          // Archive: one day's events of the retention batch
   struct PendingRetentionDelete {};  // Store: plan_retention_delete
-  struct PendingSchema {};   // LocalSql: the local schema's version
-  struct PendingRestore {};  // LocalSql: the persisted subscriptions
-  struct PendingTimers {};   // LocalSql: the persisted timer times
-  struct PendingBuckets {};  // LocalSql: the persisted per-address/pubkey buckets
-  struct PendingWakes {};    // LocalSql: the wake counter
-  struct PendingCounters {};  // LocalSql: the saved counters
-  struct PendingMgmtLoad {};     // Store: the management state
-  struct PendingMgmtVersion {};  // Store: mgmt_version alone
-  struct PendingAdmin {          // Store: a management request's statements
+  struct PendingSchema {};           // LocalSql: the local schema's version
+  struct PendingRestore {};          // LocalSql: the persisted subscriptions
+  struct PendingTimers {};           // LocalSql: the persisted timer times
+  struct PendingBuckets {};          // LocalSql: the persisted per-address/pubkey buckets
+  struct PendingWakes {};            // LocalSql: the wake counter
+  struct PendingCounters {};         // LocalSql: the saved counters
+  struct PendingMgmtLoad {};         // Store: the management state
+  struct PendingMgmtVersion {};      // Store: mgmt_version alone
+  struct PendingAdmin {              // Store: a management request's statements
     uint32_t request;
     AdminRequest req;
     Pubkey admin;
   };
   // Everything the engine waits for from its host, by token.
-  using PendingOp = std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish, PendingNegPage, PendingSchema, PendingRestore,
-                                 PendingTimers, PendingBuckets, PendingWakes, PendingCounters, PendingMgmtLoad, PendingMgmtVersion,
-                                 PendingAdmin, PendingPublish, PendingPeers, PendingRetention, PendingArchive,
-                                 PendingRetentionDelete>;
+  using PendingOp =
+      std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish,
+                   PendingNegPage, PendingSchema, PendingRestore, PendingTimers, PendingBuckets,
+                   PendingWakes, PendingCounters, PendingMgmtLoad, PendingMgmtVersion, PendingAdmin,
+                   PendingPublish, PendingPeers, PendingRetention, PendingArchive,
+                   PendingRetentionDelete>;
   // A management request that arrived before the state was loaded.
   struct WaitingAdmin {
     uint32_t request;
@@ -366,7 +397,11 @@ class Relay {
   // budgets; false: answered) -> validate_event -> apply (policy after verify,
   // then broadcast or queue_store).
   bool admit_event(uint32_t conn, const Event& e);
-  void apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now);
+  // `charged_unverified`: the connection and address buckets were charged
+  // before the author was known; a verified exempt author gets them back.
+  void apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now, bool charged_unverified);
+  // An event that failed verification: the answer, counted as a refusal.
+  void refuse_unverified(uint32_t conn, const EventId& id, const Reject& why, uint64_t now);
   void queue_store(uint32_t conn, VerifiedEvent&& v);
   void flush_writes();
   void on_store_done(const PendingStore& p, std::optional<StoreOutcome> outcome);
@@ -389,7 +424,8 @@ class Relay {
   // Policy's view of a connection.
   ConnView view(const Connection& c) const { return ConnView{c.meta, c.authed}; }
   // A woken connection's state (challenge, logins, metadata, subscriptions).
-  void restore_conn_state(uint32_t conn, Connection& c, std::string_view challenge, std::string_view state);
+  void restore_conn_state(uint32_t conn, Connection& c, std::string_view challenge,
+                          std::string_view state);
   // Replaces conn's AUTH deadline (0: none).
   void set_auth_deadline(uint32_t conn, Connection& c, uint64_t due);
   // Sets the next expiry sweep time and keeps it in local SQL.
@@ -402,28 +438,39 @@ class Relay {
   void on_restore_rows(std::string_view results);
 
   // Management (relay_admin.cpp): the state from D1, loaded at start and
+  // When a failed first load is tried again while work waits for it (writes,
+  // management calls), or 0: without it nothing but client traffic would.
+  uint64_t management_retry_at() const;
   // re-read when its version changes (checked at most every kMgmtCheck
   // seconds while clients are active); NIP-86 requests.
   void load_management();
   void maybe_check_management(uint64_t now);
   void on_management_loaded(bool ok, std::string_view results, uint64_t now);
   void on_management_version(bool ok, std::string_view results);
-  void run_admin(uint32_t request, std::string_view url, std::string_view authorization, std::string_view body,
-                 uint64_t now);
+  void run_admin(uint32_t request, std::string_view url, std::string_view authorization,
+                 std::string_view body, uint64_t now);
   void on_admin_done(PendingAdmin p, bool ok, std::string_view results);
   // Closes connections by id, address or pubkey; returns how many.
-  size_t disconnect_where(const std::string& target, const std::string& value, const std::string& why);
+  size_t disconnect_where(const std::string& target, const std::string& value,
+                          const std::string& why);
   void enforce_management();  // closes connections the state no longer admits
   void admin_reply(uint32_t request, uint32_t status, std::string body);
 
   // Rate limits (relay_rates.cpp). Each returns false after answering the
   // refusal (and closing a connection that keeps hammering).
-  bool rate_event(uint32_t conn, Connection& c, const Event& e, uint64_t now);
+  // `verified_author`: the event's pubkey once its signature is checked
+  // (exemptions go only to a verified author), else nullptr.
+  bool rate_event(uint32_t conn, Connection& c, const Event& e, const Pubkey* verified_author,
+                  uint64_t now);
+  // Gives back rate_event's connection and address tokens when the verified
+  // author turns out to be exempt (trusted pubkey, administrator).
+  void refund_exempt_author(Connection& c, const Event& e, uint64_t now);
   bool rate_event_author(uint32_t conn, Connection& c, const Event& e, uint64_t now);
   // `neg`: a NEG-OPEN/NEG-MSG, refused with NEG-ERR (ending the sync), not CLOSED.
   bool rate_req(uint32_t conn, Connection& c, const SubId& sub, uint64_t now, bool neg = false);
-  // A rate refusal was sent: counts it, closes conn past rate_limits.max_refusals.
-  void count_rate_refusal(uint32_t conn, Connection& c, uint64_t now);
+  // A refusal was sent (`rate`: over a rate limit; else an event that failed
+  // verification): counts it, closes conn past rate_limits.max_refusals.
+  void count_refusal(uint32_t conn, Connection& c, uint64_t now, bool rate = true);
   void mark_buckets_dirty(Connection& c, uint64_t now);
   void flush_rate_state(uint64_t now);
   void on_bucket_rows(std::string_view results);
@@ -456,7 +503,12 @@ class Relay {
   void spend_output(uint32_t conn, size_t bytes);
 
   void remember(const Event& e);
-  void fan_out(const Event& e);
+  // `forwarded`: the event came from another relay object (deliver), so a
+  // stored answer sent just before may already hold it (answered_recent_).
+  void fan_out(const Event& e, bool forwarded = false);
+  // Several objects: remembers the recent events of a stored answer just sent.
+  void remember_answered(const Subscription& s, SubHandle h);
+  void expire_answered();
   // Several relay objects (relay_peers.cpp).
   bool multi_object() const { return !object_name_.empty(); }
   // Queues `e` for every other object whose summary may match it.
@@ -485,11 +537,13 @@ class Relay {
   // Answers CLOSED for sub id `sub` of conn and ends the subscription with that
   // id if one is open: after CLOSED nothing more is delivered on it.
   void refuse_req(uint32_t conn, std::string sub, std::string_view reason);
-  SubHandle add_subscription(uint32_t conn, Connection& c, SubId id, std::vector<CompiledFilter> filters, bool live);
+  SubHandle add_subscription(uint32_t conn, Connection& c, SubId id,
+                             std::vector<CompiledFilter> filters, bool live);
   void remove_subscription(SubHandle h);
   void persist_subscription(const Subscription& s);
   // After a REQ/CLOSE changed conn's subscriptions: record them for hibernation.
-  void save_subscriptions(uint32_t conn, Connection& c, const Subscription* changed, const std::string& closed);
+  void save_subscriptions(uint32_t conn, Connection& c, const Subscription* changed,
+                          const std::string& closed);
   void send_ok(uint32_t conn, const EventId& id, bool accepted, std::string_view message);
   void attach_state(uint32_t conn, Connection& c);
   // Tokens are never 0 (0 means "no result wanted" in SQL actions).
@@ -502,7 +556,7 @@ class Relay {
   ManagementState mgmt_;
   Policy policy_{config_, mgmt_};
   bool mgmt_loaded_ = false;
-  bool mgmt_busy_ = false;       // a load or version check in flight
+  bool mgmt_busy_ = false;  // a load or version check in flight
   uint64_t mgmt_checked_at_ = 0;
   std::deque<WaitingAdmin> waiting_admin_;
   size_t admin_in_flight_ = 0;
@@ -535,6 +589,27 @@ class Relay {
     bool done = false;
   };
   std::map<uint32_t, HttpCall> http_calls_;
+  // A call waiting for a slot (http_api's arguments, the frame it becomes).
+  struct WaitingHttpCall {
+    HttpCall call;
+    std::string frame;
+    ConnMeta meta;
+  };
+  struct HttpAddress {
+    size_t active = 0;  // calls in progress
+    std::deque<WaitingHttpCall> waiting;
+    ConnBuckets buckets;  // what its calls' connections share
+    uint64_t last_used = 0;
+  };
+  std::map<std::string, HttpAddress>
+      http_addresses_;                  // by address_key; bounded (kMaxHttpAddresses)
+  std::deque<std::string> http_turns_;  // addresses with waiting calls, round-robin
+  size_t http_waiting_bytes_ = 0;
+  std::map<uint32_t, std::string> http_conn_address_;  // internal connection -> its address key
+  void start_http_call(const std::string& key, HttpCall call, std::string_view frame,
+                       const ConnMeta& meta, uint64_t now);
+  void end_http_call(uint32_t conn);
+  void start_waiting_http_calls(uint64_t now);
   std::vector<std::pair<uint32_t, HttpReply>> http_finished_;
   uint32_t http_seq_ = 0;
   // Handles a frame for an internal connection; false if `conn` is a socket.
@@ -546,11 +621,11 @@ class Relay {
   // Group commit: one D1 write batch in flight; events verified meanwhile wait
   // in write_queue_ and go together in the next batch.
   std::deque<PendingStore> write_queue_;
-  uint32_t write_token_ = 0;  // the batch in flight (0: none)
+  uint32_t write_token_ = 0;              // the batch in flight (0: none)
   std::vector<SubHandle> answered_subs_;  // holding `answered` until write_token_ completes
   bool write_in_flight_ = false;
   std::unordered_map<uint32_t, PendingOp> pending_;
-  size_t queries_in_flight_ = 0;  // PendingQuery entries of pending_
+  size_t queries_in_flight_ = 0;   // PendingQuery entries of pending_
   std::deque<uint32_t> query_rr_;  // connections with waiting query steps
   // Budget counters (docs/limits.md).
   size_t filter_bytes_ = 0;
@@ -563,6 +638,15 @@ class Relay {
   bool sweep_in_flight_ = false;
   bool vanish_in_flight_ = false;
   bool vanish_again_ = false;  // a request arrived while a step ran, or a step failed
+  uint64_t vanish_retry_at_ = 0;
+  // Several objects: (event, subscription) pairs a stored answer sent within
+  // kAnsweredWindow seconds, for events created recently enough that another
+  // object's forward of them may still be on its way: deliver() skips them,
+  // so a late forward is not a second delivery. Bounded (kMaxAnsweredRecent,
+  // oldest dropped first).
+  std::set<std::pair<EventId, SubHandle>> answered_recent_;
+  std::deque<std::tuple<uint64_t, EventId, SubHandle>>
+      answered_recent_order_;  // a failed step is retried then (an alarm), without client traffic
   std::set<std::pair<uint64_t, uint32_t>> auth_deadlines_;  // (deadline, conn)
   // Open connections per remote address key (address_key: IPv6 by its /64;
   // known addresses only; at most max_connections entries):
@@ -578,13 +662,14 @@ class Relay {
   };
   std::map<std::string, Peer> peers_;  // the other objects, as of the last store batch
   std::map<std::string, std::string> forward_queue_;  // object -> raw events, one per line
-  InterestSummary published_;         // what relay_objects holds for this object (as far as known)
-  InterestSummary current_interest_;  // what the subscriptions can match (kept up to date as they are added)
+  InterestSummary published_;  // what relay_objects holds for this object (as far as known)
+  InterestSummary
+      current_interest_;  // what the subscriptions can match (kept up to date as they are added)
   std::map<int64_t, InterestSummary> pending_summary_;  // publications in flight, by version
   int64_t published_version_ = 0;
-  int64_t last_version_ = 0;          // the last version sent (they only grow)
-  bool interest_shrunk_ = false;      // subscriptions ended since the last publication
-  bool interest_unknown_ = true;      // what the last object life published: not known
+  int64_t last_version_ = 0;      // the last version sent (they only grow)
+  bool interest_shrunk_ = false;  // subscriptions ended since the last publication
+  bool interest_unknown_ = true;  // what the last object life published: not known
   // Retention (relay_retention.cpp).
   uint64_t retention_at_ = 0;  // next run (0: off or running)
   bool retention_in_flight_ = false;
@@ -596,8 +681,6 @@ class Relay {
     bool full = false;
   } retention_;
   uint64_t shrink_at_ = 0;
-
 };
-
 
 }  // namespace nostr::durable

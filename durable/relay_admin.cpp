@@ -38,6 +38,11 @@ void Relay::load_management() {
   out_.store(add_pending(PendingMgmtLoad{}), batch_json(stmts));
 }
 
+uint64_t Relay::management_retry_at() const {
+  if (mgmt_loaded_ || mgmt_busy_ || (write_queue_.empty() && waiting_admin_.empty())) return 0;
+  return mgmt_checked_at_ + kMgmtCheck;
+}
+
 void Relay::maybe_check_management(uint64_t now) {
   if (mgmt_busy_ || now < mgmt_checked_at_ + kMgmtCheck) return;
   mgmt_checked_at_ = now;
@@ -53,7 +58,10 @@ void Relay::on_management_version(bool ok, std::string_view results) {
   uint64_t version = 0;
   if (!ok || !parse_results(results, rs) || rs.size() != 1 || rs[0].rows != 1 || rs[0].cols != 1 ||
       !parse_decimal(rs[0].cell(0, 0), version)) {
-    return log_json(JsonObjectWriter().string("level", "error").string("msg", "management version check failed").finish());
+    return log_json(JsonObjectWriter()
+                        .string("level", "error")
+                        .string("msg", "management version check failed")
+                        .finish());
   }
   if (version != mgmt_.version) load_management();
 }
@@ -63,11 +71,13 @@ void Relay::on_management_loaded(bool ok, std::string_view results, uint64_t now
   std::vector<ResultSet> rs;
   ManagementState loaded;
   if (!ok || !parse_results(results, rs) || !parse_management(rs, loaded)) {
-    log_json(JsonObjectWriter()
-                 .string("level", "error")
-                 .string("msg", "management state could not be loaded (are migrations 0005 and 0006 applied?)")
-                 .string("detail", utf8_prefix(results, 300))
-                 .finish());
+    log_json(
+        JsonObjectWriter()
+            .string("level", "error")
+            .string("msg",
+                    "management state could not be loaded (are migrations 0005 and 0006 applied?)")
+            .string("detail", utf8_prefix(results, 300))
+            .finish());
     if (mgmt_loaded_) return;  // keep the state we have; the next check retries
     // Without it bans cannot be enforced: refuse what waits (transiently).
     mgmt_checked_at_ = now;
@@ -76,7 +86,8 @@ void Relay::on_management_loaded(bool ok, std::string_view results, uint64_t now
       write_queue_.pop_front();
       on_store_done(p, std::nullopt);
     }
-    for (const WaitingAdmin& w : waiting_admin_) admin_reply(w.request, 503, admin_error("error: management state unavailable, try again"));
+    for (const WaitingAdmin& w : waiting_admin_)
+      admin_reply(w.request, 503, admin_error("error: management state unavailable, try again"));
     waiting_admin_.clear();
     return;
   }
@@ -112,43 +123,53 @@ void Relay::admin_reply(uint32_t request, uint32_t status, std::string body) {
   out_.http_reply(request, status, std::move(body));
 }
 
-void Relay::http_admin(uint32_t request, std::string_view url, std::string_view authorization, std::string_view body,
-                       uint64_t now) {
+void Relay::http_admin(uint32_t request, std::string_view url, std::string_view authorization,
+                       std::string_view body, uint64_t now) {
   const NoteCounters note{*this, now};
   now_ = std::max(now_, now);
   ++metrics_.admin_requests;
   if (config_.admin_pubkeys.empty()) {
-    return admin_reply(request, 404, admin_error("the management API is disabled: no ADMIN_PUBKEYS are configured"));
+    return admin_reply(
+        request, 404,
+        admin_error("the management API is disabled: no ADMIN_PUBKEYS are configured"));
   }
   if (body.size() > kMaxAdminBody) {
-    return admin_reply(request, 413, admin_error("request body is larger than " + std::to_string(kMaxAdminBody) + " bytes"));
+    return admin_reply(
+        request, 413,
+        admin_error("request body is larger than " + std::to_string(kMaxAdminBody) + " bytes"));
   }
   if (!mgmt_loaded_) {
     if (waiting_admin_.size() >= kMaxWaitingAdmin) {
-      return admin_reply(request, 503, admin_error("error: management state is loading, try again"));
+      return admin_reply(request, 503,
+                         admin_error("error: management state is loading, try again"));
     }
-    waiting_admin_.push_back(WaitingAdmin{request, std::string(url), std::string(authorization), std::string(body)});
+    waiting_admin_.push_back(
+        WaitingAdmin{request, std::string(url), std::string(authorization), std::string(body)});
     maybe_check_management(now);
     return;
   }
   run_admin(request, url, authorization, body, now);
 }
 
-void Relay::run_admin(uint32_t request, std::string_view url, std::string_view authorization, std::string_view body,
-                      uint64_t now) {
+void Relay::run_admin(uint32_t request, std::string_view url, std::string_view authorization,
+                      std::string_view body, uint64_t now) {
   auto auth = authorize_admin(admin_parser_, config_, url, authorization, body, now);
   if (!auth) return admin_reply(request, 401, admin_error(auth.error().text));
   const Event& ev = auth.value().event();
   if (mgmt_.auth_ids.count(ev.id())) {
-    return admin_reply(request, 401, admin_error("unauthorized: this authorization event was already used"));
+    return admin_reply(request, 401,
+                       admin_error("unauthorized: this authorization event was already used"));
   }
   auto parsed = parse_admin_request(body);
   if (!parsed) return admin_reply(request, 400, admin_error(parsed.error().text));
   AdminRequest req = std::move(parsed).value();
-  if (admin_in_flight_ >= kMaxAdminInFlight) return admin_reply(request, 503, admin_error("error: too many management requests in flight"));
+  if (admin_in_flight_ >= kMaxAdminInFlight)
+    return admin_reply(request, 503, admin_error("error: too many management requests in flight"));
   if (mgmt_.would_grow(req) && mgmt_.entries() >= kMaxManagedEntries) {
-    return admin_reply(request, 400, admin_error("the management lists are full (" + std::to_string(kMaxManagedEntries) +
-                                                 " entries): remove some before adding more"));
+    return admin_reply(
+        request, 400,
+        admin_error("the management lists are full (" + std::to_string(kMaxManagedEntries) +
+                    " entries): remove some before adding more"));
   }
   // Spent from now on, even if the batch fails (a retry signs a new event).
   mgmt_.auth_ids.insert(ev.id());
@@ -160,7 +181,8 @@ void Relay::run_admin(uint32_t request, std::string_view url, std::string_view a
                .finish());
   // Every request, changing or not, records its authorization event id.
   std::vector<SqlStatement> stmts = plan_admin_change(req, ev.id(), ev.created_at(), now);
-  if (req.method == AdminMethod::listeventsneedingmoderation) stmts.push_back(plan_moderation_queue());
+  if (req.method == AdminMethod::listeventsneedingmoderation)
+    stmts.push_back(plan_moderation_queue());
   ++admin_in_flight_;
   out_.store(add_pending(PendingAdmin{request, std::move(req), ev.pubkey()}), batch_json(stmts));
 }
@@ -175,7 +197,8 @@ void Relay::on_admin_done(PendingAdmin p, bool ok, std::string_view results) {
                  .string("method", admin_method_name(p.req.method))
                  .string("detail", utf8_prefix(results, 300))
                  .finish());
-    return admin_reply(p.request, 500, admin_error("error: storage failed, nothing was changed; try again"));
+    return admin_reply(p.request, 500,
+                       admin_error("error: storage failed, nothing was changed; try again"));
   }
   const AdminRequest& r = p.req;
   std::string result = "true";
@@ -208,7 +231,8 @@ void Relay::on_admin_done(PendingAdmin p, bool ok, std::string_view results) {
     }
     result += ']';
   } else if (r.method == AdminMethod::disconnect) {
-    const std::string why = "blocked: disconnected by the relay operator" + (r.reason.empty() ? std::string() : ": " + r.reason);
+    const std::string why = "blocked: disconnected by the relay operator" +
+                            (r.reason.empty() ? std::string() : ": " + r.reason);
     result = std::to_string(disconnect_where(r.target, r.text, why));
   } else {
     result = admin_list_result(r.method, mgmt_, config_);
@@ -216,14 +240,16 @@ void Relay::on_admin_done(PendingAdmin p, bool ok, std::string_view results) {
   admin_reply(p.request, 200, admin_result(result));
 }
 
-size_t Relay::disconnect_where(const std::string& target, const std::string& value, const std::string& why) {
+size_t Relay::disconnect_where(const std::string& target, const std::string& value,
+                               const std::string& why) {
   std::vector<uint32_t> hit;
   uint64_t id = 0;
   const bool by_id = target == "connection" && parse_decimal(value, id);
   const auto pk = target == "pubkey" ? Pubkey::from_hex(value) : std::nullopt;
+  AddressSet ips;  // "ip": an address or a range (core/address.h)
+  if (auto r = target == "ip" ? AddressRange::parse(value) : std::nullopt) ips.add(*r);
   for (const auto& [conn, c] : conns_) {
-    if ((by_id && conn == id) || (target == "ip" && c.meta.ip == value) ||
-        (pk && view(c).is_authed(*pk))) {
+    if ((by_id && conn == id) || ips.contains(c.meta.ip) || (pk && view(c).is_authed(*pk))) {
       hit.push_back(conn);
     }
   }
@@ -253,7 +279,9 @@ void Relay::save_counters() {
     counters_saved_[name] = v;
     w.uint(name, v);
   });
-  out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO counters (name, value) VALUES ('metrics', ?)", {SqlParam::of(w.finish())}}));
+  out_.local_sql(0,
+                 stmt_json({"INSERT OR REPLACE INTO counters (name, value) VALUES ('metrics', ?)",
+                            {SqlParam::of(w.finish())}}));
 }
 
 void Relay::on_counter_rows(std::string_view results) {
@@ -261,7 +289,9 @@ void Relay::on_counter_rows(std::string_view results) {
   if (!parse_results(results, rs) || rs.size() != 1 || rs[0].cols != 1 || rs[0].rows != 1) return;
   const std::string_view json = rs[0].cell(0, 0);
   simdjson::dom::object obj;
-  if (parser_.json().parse(json.data(), json.size(), true).get_object().get(obj) != simdjson::SUCCESS) return;
+  if (parser_.json().parse(json.data(), json.size(), true).get_object().get(obj) !=
+      simdjson::SUCCESS)
+    return;
   for (simdjson::dom::key_value_pair kv : obj) {
     uint64_t v = 0;
     if (kv.value.get_uint64().get(v) != simdjson::SUCCESS) continue;
@@ -273,7 +303,8 @@ void Relay::on_counter_rows(std::string_view results) {
 std::string Relay::metrics_text(uint64_t memory_bytes) const {
   size_t pending_events = 0;
   for (const auto& [id, c] : conns_) pending_events += c.pending_events;
-  return render_metrics(metrics_, Gauges{conns_.size(), subs_.size(), memory_bytes, out_.frames(), pending_events});
+  return render_metrics(
+      metrics_, Gauges{conns_.size(), subs_.size(), memory_bytes, out_.frames(), pending_events});
 }
 
 std::string Relay::health_json() const {
@@ -310,7 +341,8 @@ void Relay::log_json(std::string line) {
 void Relay::log_refusal(uint32_t conn, std::string_view what, std::string_view reason) {
   JsonObjectWriter w;
   w.string("level", "info").string("msg", "refused").string("what", what).uint("conn", conn);
-  if (auto c = conns_.find(conn); c != conns_.end() && !c->second.meta.ip.empty()) w.string("ip", c->second.meta.ip);
+  if (auto c = conns_.find(conn); c != conns_.end() && !c->second.meta.ip.empty())
+    w.string("ip", c->second.meta.ip);
   w.string("reason", utf8_prefix(reason, 300));
   log_json(w.finish());
 }

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/event.h"
 #include "core/filter.h"
 #include "core/sql.h"
 #include "durable/conn_state.h"
@@ -20,6 +21,11 @@ inline constexpr size_t kMaxBatchStatements = 50;
 // Events per write batch: bounds the JSON parameters (~1 KB per event) and the
 // latency a large batch adds to its first event.
 inline constexpr size_t kMaxBatchEvents = 64;
+// Write-budget bytes an event waiting for storage holds beyond its raw JSON:
+// its queue entry and the fixed parts of its store plan, so that many tiny
+// events cannot hold much more memory than the byte budgets say.
+inline constexpr size_t kPendingOverhead = 512;
+inline size_t pending_cost(const Event& e) { return e.raw().size() + kPendingOverhead; }
 // NIP-42 challenges from the host are >= 16 random chars; keep at most this.
 inline constexpr size_t kMaxChallenge = ConnState::kMaxChallenge;
 // A connection may always hold this many filter bytes, whatever the relay-wide
@@ -40,6 +46,14 @@ inline constexpr size_t kMaxSentBeforeEose = 128;
 // the sweep deletes them from the store, at most kSweepBatch per batch, once
 // per kSweepInterval (at once again while a batch comes back full).
 inline constexpr uint64_t kSweepInterval = 3600;
+// Several objects: how long (seconds) a stored answer's recent events are
+// remembered against late forwards, how recent they must be, and how many
+// pairs are kept relay-wide (~80 B each).
+inline constexpr uint64_t kAnsweredWindow = 30;
+inline constexpr size_t kMaxAnsweredRecent = 8192;
+inline constexpr size_t kMaxAnsweredPerAnswer = 64;
+// A failed NIP-62 step is retried this many seconds later (an alarm).
+inline constexpr uint64_t kVanishRetry = 60;
 inline constexpr uint32_t kSweepBatch = 500;
 inline constexpr std::string_view kSweepTimer = "expiry_sweep";
 

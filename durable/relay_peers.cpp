@@ -79,6 +79,7 @@ void Relay::flush_forwards() {
 void Relay::deliver(std::string_view events, uint64_t now) {
   const NoteCounters note{*this, now};
   now_ = std::max(now_, now);
+  expire_answered();
   while (!events.empty()) {
     const size_t nl = events.find('\n');
     const std::string_view line = events.substr(0, nl);
@@ -91,7 +92,7 @@ void Relay::deliver(std::string_view events, uint64_t now) {
     if (recent_.find(ev.id())) continue;  // fanned out here already
     if (ev.kind_class() == KindClass::regular) recent_.insert(ev.id(), ev.sig());
     ++metrics_.delivered_events;
-    fan_out(ev);
+    fan_out(ev, /*forwarded=*/true);
   }
 }
 

@@ -2,8 +2,6 @@
 // and COUNT; the subscription table; stored queries run in two phases (ids,
 // then pages of raw JSON) round-robin across connections within the query
 // budgets, paced per connection.
-#include "durable/relay.h"
-
 #include <algorithm>
 #include <cassert>
 #include <variant>
@@ -16,14 +14,15 @@
 #include "core/text.h"
 #include "core/verify.h"
 #include "durable/local_schema.h"
+#include "durable/relay.h"
 #include "durable/relay_internal.h"
 
 namespace nostr::durable {
 
 using namespace internal;
 
-SubHandle Relay::add_subscription(uint32_t conn, Connection& c, SubId id, std::vector<CompiledFilter> filters,
-                                  bool live) {
+SubHandle Relay::add_subscription(uint32_t conn, Connection& c, SubId id,
+                                  std::vector<CompiledFilter> filters, bool live) {
   const SubHandle h = next_handle_++;
   auto sub = std::make_unique<Subscription>(conn, std::move(id), std::move(filters));
   sub->live = live;
@@ -36,7 +35,8 @@ SubHandle Relay::add_subscription(uint32_t conn, Connection& c, SubId id, std::v
     // The summary grows with each subscription, O(its keys); a full rebuild
     // (O(all keys)) only when it must grow, so its cost per key is amortised.
     bool fits = true;
-    index_.for_each_key_of(h, [&](std::string_view k) { fits = current_interest_.add_key(k) && fits; });
+    index_.for_each_key_of(
+        h, [&](std::string_view k) { fits = current_interest_.add_key(k) && fits; });
     if (!fits) current_interest_ = InterestSummary::of(index_);
   }
   c.subs[sub->id.str()] = h;
@@ -83,12 +83,14 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   Connection& c = conns_[conn];
   const std::string sub = m.sub.str();
   const Limits& lim = config_.limits;
-  if (auto refused = policy_.filters(view(c), m.filters)) return refuse_req(conn, sub, refused->wire_message());
+  if (auto refused = policy_.filters(view(c), m.filters))
+    return refuse_req(conn, sub, refused->wire_message());
   bool stored = false;
   for (const auto& f : m.filters) {
     if (f.matches_nothing() || f.effective_limit(lim) == 0) continue;
     // Planned now so a filter D1 would refuse is refused here, deterministically.
-    if (auto st = plan_query(f, lim, now, 0, c.authed); !st) return refuse_req(conn, sub, st.error().wire_message());
+    if (auto st = plan_query(f, lim, now, 0, c.authed); !st)
+      return refuse_req(conn, sub, st.error().wire_message());
     stored = true;
   }
   // Budgets, counting what a replaced subscription of the same id gives back.
@@ -97,23 +99,30 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   const auto existing = c.subs.find(sub);
   const size_t freed = existing != c.subs.end() ? subs_.at(existing->second)->cost : 0;
   if (existing == c.subs.end() && c.subs.size() >= lim.max_subscriptions) {
-    return refuse_req(conn, sub, "rate-limited: too many open subscriptions (limit is " +
-                                     std::to_string(lim.max_subscriptions) + ")");
+    return refuse_req(conn, sub,
+                      "rate-limited: too many open subscriptions (limit is " +
+                          std::to_string(lim.max_subscriptions) + ")");
   }
   if (existing == c.subs.end() && subs_.size() >= lim.max_subscriptions_total) {
-    return refuse_req(conn, sub, "rate-limited: the relay holds too many subscriptions, try again later");
+    return refuse_req(conn, sub,
+                      "rate-limited: the relay holds too many subscriptions, try again later");
   }
   const size_t conn_after = c.filter_bytes - freed + cost;
   if (conn_after > lim.max_filter_bytes) {
-    return refuse_req(conn, sub, "rate-limited: this connection's filters would take " + std::to_string(conn_after) +
-                                     " bytes (limit is " + std::to_string(lim.max_filter_bytes) +
-                                     "); close subscriptions or use fewer values");
+    return refuse_req(conn, sub,
+                      "rate-limited: this connection's filters would take " +
+                          std::to_string(conn_after) + " bytes (limit is " +
+                          std::to_string(lim.max_filter_bytes) +
+                          "); close subscriptions or use fewer values");
   }
   if (conn_after > kFilterReserve && filter_bytes_ - freed + cost > lim.max_filter_bytes_total) {
-    return refuse_req(conn, sub, "rate-limited: the relay holds too many subscriptions, try again later");
+    return refuse_req(conn, sub,
+                      "rate-limited: the relay holds too many subscriptions, try again later");
   }
-  if (existing != c.subs.end()) remove_subscription(existing->second);  // same id: the new REQ replaces it
-  const SubHandle h = add_subscription(conn, c, std::move(m.sub), std::move(m.filters), /*live=*/!stored);
+  if (existing != c.subs.end())
+    remove_subscription(existing->second);  // same id: the new REQ replaces it
+  const SubHandle h =
+      add_subscription(conn, c, std::move(m.sub), std::move(m.filters), /*live=*/!stored);
   Subscription& s = *subs_[h];
   save_subscriptions(conn, c, &s, "");
   if (!stored) {
@@ -176,7 +185,8 @@ void Relay::run_query_steps(uint64_t now) {
       // cannot fill D1's queue ahead of everyone else.
       if (cn.queries_in_flight == level && queries_in_flight_ < lim.max_queries_in_flight_total) {
         for (auto* steps : {&cn.page_steps, &cn.ids_steps}) {
-          if (steps->empty() || !start_query_step(*subs_.at(steps->front()), steps->front(), now)) continue;
+          if (steps->empty() || !start_query_step(*subs_.at(steps->front()), steps->front(), now))
+            continue;
           ++cn.queries_in_flight;
           steps->pop_front();
           break;
@@ -200,8 +210,10 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     for (const auto& f : s.filters) {
       if (!f.matches_nothing()) rows += f.effective_limit(lim);
     }
-    const size_t reserve = std::max<size_t>(rows, 1) * kIdRowBytes + kMaxSentBeforeEose * sizeof(EventId);
-    if (query_list_bytes_ + reserve > lim.max_query_bytes_total / 2 && query_list_bytes_ > 0) return false;
+    const size_t reserve =
+        std::max<size_t>(rows, 1) * kIdRowBytes + kMaxSentBeforeEose * sizeof(EventId);
+    if (query_list_bytes_ + reserve > lim.max_query_bytes_total / 2 && query_list_bytes_ > 0)
+      return false;
     std::vector<SqlStatement> stmts;
     // The reader's logins decide which gift wraps (NIP-59) the answer may hold.
     const auto reader = conns_.find(s.conn);
@@ -215,12 +227,18 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     query_list_bytes_ += reserve;
     // Raw JSON for the answer's first page comes with the ids when the page
     // budget has room for it: a small answer costs one D1 round trip.
-    const size_t prefetch =
-        query_list_bytes_ + query_page_bytes_ + lim.max_query_page_bytes <= lim.max_query_bytes_total ? lim.max_query_page_bytes : 0;
+    const size_t prefetch = query_list_bytes_ + query_page_bytes_ + lim.max_query_page_bytes <=
+                                    lim.max_query_bytes_total
+                                ? lim.max_query_page_bytes
+                                : 0;
     query_page_bytes_ += prefetch;
-    for (auto& st : stmts) st.params.front() = SqlParam::of(static_cast<int64_t>(prefetch / std::max<size_t>(stmts.size(), 1)));
+    for (auto& st : stmts)
+      st.params.front() =
+          SqlParam::of(static_cast<int64_t>(prefetch / std::max<size_t>(stmts.size(), 1)));
     const int64_t publishes = interest_to_publish(stmts, now);  // last statement, if any
-    out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/false, reserve, 0, prefetch, publishes}), batch_json(stmts));
+    out_.store(
+        add_pending(PendingQuery{s.conn, h, /*page=*/false, reserve, 0, prefetch, publishes}),
+        batch_json(stmts));
     ++queries_in_flight_;
     s.stage = QueryStage::ids_in_flight;
     s.racing_batch = write_token_;
@@ -246,7 +264,9 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     ++n;
     ids.push_back(s.rows[i].id);
   }
-  if (query_list_bytes_ + query_page_bytes_ + bytes > lim.max_query_bytes_total && query_page_bytes_ > 0) return false;
+  if (query_list_bytes_ + query_page_bytes_ + bytes > lim.max_query_bytes_total &&
+      query_page_bytes_ > 0)
+    return false;
   // Pacing: a connection gets max_query_output_rate bytes/s of stored events
   // (burst: two seconds' worth); a page that does not fit waits for time.
   Connection& c = conns_.at(s.conn);
@@ -255,14 +275,16 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     c.output_tokens = std::min<uint64_t>(2 * rate, c.output_tokens + (now - c.tokens_at) * rate);
     c.tokens_at = now;
   }
-  if (c.output_tokens < bytes && c.output_tokens < 2 * rate) {  // a full bucket lets any one page go
+  if (c.output_tokens < bytes &&
+      c.output_tokens < 2 * rate) {  // a full bucket lets any one page go
     const uint64_t due = now + (bytes - c.output_tokens + rate - 1) / rate;
     if (next_deadline_ == 0 || due < next_deadline_) next_deadline_ = due;
     return false;
   }
   c.output_tokens -= std::min<uint64_t>(bytes, c.output_tokens);
   query_page_bytes_ += bytes;
-  out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/true, bytes, n, 0}), batch_json({plan_fetch(ids)}));
+  out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/true, bytes, n, 0}),
+             batch_json({plan_fetch(ids)}));
   ++queries_in_flight_;
   s.stage = QueryStage::page_in_flight;
   return true;
@@ -271,7 +293,8 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
 void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view results, uint64_t now) {
   (p.page ? query_page_bytes_ : query_list_bytes_) -= p.reserved;
   query_page_bytes_ -= p.prefetch;
-  if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.queries_in_flight > 0) --c->second.queries_in_flight;
+  if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.queries_in_flight > 0)
+    --c->second.queries_in_flight;
   std::vector<ResultSet> rs;
   const bool parsed = ok && parse_results(results, rs);
   if (p.publishes != 0) {
@@ -305,8 +328,9 @@ void Relay::on_ids_done(Subscription& s, std::vector<ResultSet>& rs) {
       uint64_t t = 0, size = 0;
       auto id = EventId::from_hex(r.cell(i, 0));
       if (!id || !parse_decimal(r.cell(i, 1), t) || !parse_decimal(r.cell(i, 2), size)) continue;
-      rows.push_back(Row{StoredRow{t, *id, static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX))},
-                         r.is_null(i, 3) ? std::string_view() : r.cell(i, 3), !r.is_null(i, 3)});
+      rows.push_back(
+          Row{StoredRow{t, *id, static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX))},
+              r.is_null(i, 3) ? std::string_view() : r.cell(i, 3), !r.is_null(i, 3)});
     }
   }
   if (ranked(s)) {
@@ -330,7 +354,8 @@ void Relay::on_ids_done(Subscription& s, std::vector<ResultSet>& rs) {
       if (a.row.id != b.row.id) return a.row.id < b.row.id;
       return a.has_raw && !b.has_raw;
     });
-    rows.erase(std::unique(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.row.id == b.row.id; }),
+    rows.erase(std::unique(rows.begin(), rows.end(),
+                           [](const Row& a, const Row& b) { return a.row.id == b.row.id; }),
                rows.end());
   }
   // Already delivered live while this query ran.
@@ -338,7 +363,8 @@ void Relay::on_ids_done(Subscription& s, std::vector<ResultSet>& rs) {
     std::sort(s.sent_before_eose.begin(), s.sent_before_eose.end());
     rows.erase(std::remove_if(rows.begin(), rows.end(),
                               [&](const Row& r) {
-                                return std::binary_search(s.sent_before_eose.begin(), s.sent_before_eose.end(), r.row.id);
+                                return std::binary_search(s.sent_before_eose.begin(),
+                                                          s.sent_before_eose.end(), r.row.id);
                               }),
                rows.end());
   }
@@ -387,7 +413,8 @@ bool Relay::send_prefetched(Subscription& s) {
 
 void Relay::spend_output(uint32_t conn, size_t bytes) {
   auto c = conns_.find(conn);
-  if (c != conns_.end()) c->second.output_tokens -= std::min<uint64_t>(bytes, c->second.output_tokens);
+  if (c != conns_.end())
+    c->second.output_tokens -= std::min<uint64_t>(bytes, c->second.output_tokens);
 }
 
 void Relay::release_prefetch(Subscription& s) {
@@ -409,13 +436,15 @@ void Relay::on_page_done(Subscription& s, size_t n, std::vector<ResultSet>& rs) 
   std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   const size_t end = std::min(s.next_row + n, s.rows.size());
   while (s.next_row < end) {
-    if (s.prefetched_next < s.prefetched.size() && s.prefetched[s.prefetched_next].first == s.next_row) {
-      send_prefetched(s);  // this row and any prefetched ones right after it
+    if (s.prefetched_next < s.prefetched.size() &&
+        s.prefetched[s.prefetched_next].first == s.next_row) {
+      send_prefetched(s);                       // this row and any prefetched ones right after it
       if (s.stage == QueryStage::none) return;  // finished
       continue;
     }
     const EventId& id = s.rows[s.next_row].id;
-    auto at = std::lower_bound(got.begin(), got.end(), id, [](const auto& a, const EventId& x) { return a.first < x; });
+    auto at = std::lower_bound(got.begin(), got.end(), id,
+                               [](const auto& a, const EventId& x) { return a.first < x; });
     if (at != got.end() && at->first == id) out_.send(s.conn, event_message(s.id, at->second));
     // Missing: deleted since the ids query; nothing to send.
     ++s.next_row;
@@ -423,6 +452,32 @@ void Relay::on_page_done(Subscription& s, size_t n, std::vector<ResultSet>& rs) 
   if (send_prefetched(s)) return;
   s.stage = QueryStage::page_waiting;
   enqueue_query_step(conns_.at(s.conn).subs.at(s.id.str()));
+}
+
+void Relay::remember_answered(const Subscription& s, SubHandle h) {
+  expire_answered();
+  size_t n = 0;
+  for (const StoredRow& r : s.rows) {
+    // Only events recent enough that a forward of them may still be coming.
+    if (r.created_at + kAnsweredWindow < now_) continue;
+    if (++n > kMaxAnsweredPerAnswer) break;
+    if (answered_recent_.emplace(r.id, h).second)
+      answered_recent_order_.emplace_back(now_, r.id, h);
+  }
+  while (answered_recent_order_.size() > kMaxAnsweredRecent) {
+    const auto& [t, id, sub] = answered_recent_order_.front();
+    answered_recent_.erase({id, sub});
+    answered_recent_order_.pop_front();
+  }
+}
+
+void Relay::expire_answered() {
+  while (!answered_recent_order_.empty() &&
+         std::get<0>(answered_recent_order_.front()) + kAnsweredWindow < now_) {
+    const auto& [t, id, sub] = answered_recent_order_.front();
+    answered_recent_.erase({id, sub});
+    answered_recent_order_.pop_front();
+  }
 }
 
 void Relay::finish_stored_query(Subscription& s) {
@@ -438,6 +493,7 @@ void Relay::finish_stored_query(Subscription& s) {
     std::sort(s.answered.begin(), s.answered.end());
     answered_subs_.push_back(conns_.at(s.conn).subs.at(s.id.str()));
   }
+  if (multi_object()) remember_answered(s, conns_.at(s.conn).subs.at(s.id.str()));
   s.racing_batch = 0;
   s.rows = {};
   s.next_row = 0;
@@ -455,24 +511,30 @@ void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
     return;
   }
   if (c.pending_counts >= config_.limits.max_pending_counts) {
-    out_.send(conn, closed_message(sub, "rate-limited: too many COUNTs in flight on this connection (limit is " +
-                                            std::to_string(config_.limits.max_pending_counts) + ")"));
+    out_.send(conn,
+              closed_message(
+                  sub, "rate-limited: too many COUNTs in flight on this connection (limit is " +
+                           std::to_string(config_.limits.max_pending_counts) + ")"));
     return;
   }
   if (pending_counts_ >= config_.limits.max_pending_counts_total) {
-    out_.send(conn, closed_message(sub, "rate-limited: the relay is busy counting, try again shortly"));
+    out_.send(conn,
+              closed_message(sub, "rate-limited: the relay is busy counting, try again shortly"));
     return;
   }
   // NIP-45: one filter of the shape NIP-45 names also gets HyperLogLog registers.
-  const std::optional<uint8_t> offset = m.filters.size() == 1 ? hll_offset(m.filters[0]) : std::nullopt;
-  auto st = offset ? plan_count_hll(m.filters, now, c.authed, *offset) : plan_count(m.filters, now, c.authed);
+  const std::optional<uint8_t> offset =
+      m.filters.size() == 1 ? hll_offset(m.filters[0]) : std::nullopt;
+  auto st = offset ? plan_count_hll(m.filters, now, c.authed, *offset)
+                   : plan_count(m.filters, now, c.authed);
   if (!st) {
     out_.send(conn, closed_message(sub, st.error().wire_message()));
     return;
   }
   ++c.pending_counts;
   ++pending_counts_;
-  out_.store(add_pending(PendingCount{conn, sub, offset.has_value()}), batch_json({std::move(st).value()}));
+  out_.store(add_pending(PendingCount{conn, sub, offset.has_value()}),
+             batch_json({std::move(st).value()}));
 }
 
 void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
@@ -482,7 +544,10 @@ void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
   --c->second.pending_counts;
   std::vector<ResultSet> rs;
   uint64_t n = 0;
-  const auto failed = [&] { out_.send(p.conn, closed_message(p.sub, "error: could not count stored events, please try again")); };
+  const auto failed = [&] {
+    out_.send(p.conn,
+              closed_message(p.sub, "error: could not count stored events, please try again"));
+  };
   if (!ok || !parse_results(results, rs) || rs.empty()) return failed();
   if (!p.hll) {
     if (rs[0].rows != 1 || !parse_decimal(rs[0].cell(0, 0), n)) return failed();
@@ -493,8 +558,9 @@ void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
   for (uint32_t i = 0; i < rs[0].rows; ++i) {
     uint64_t value = 0;
     uint8_t reg = 0;
-    if (rs[0].cols != 3 || !parse_decimal(rs[0].cell(i, 0), n) || !decode_lower_hex(rs[0].cell(i, 1), &reg, 1) ||
-        !parse_decimal(rs[0].cell(i, 2), value) || value > 57) {
+    if (rs[0].cols != 3 || !parse_decimal(rs[0].cell(i, 0), n) ||
+        !decode_lower_hex(rs[0].cell(i, 1), &reg, 1) || !parse_decimal(rs[0].cell(i, 2), value) ||
+        value > 57) {
       return failed();
     }
     regs[reg] = static_cast<uint8_t>(value);

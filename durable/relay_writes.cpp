@@ -2,8 +2,6 @@
 // write budgets) -> validate -> apply (policy after verify); group commit into
 // store batches; each event's outcome read from its batch; fan-out of what was
 // stored; the NIP-40 expiry sweep.
-#include "durable/relay.h"
-
 #include <algorithm>
 #include <cassert>
 #include <variant>
@@ -14,6 +12,7 @@
 #include "core/text.h"
 #include "core/verify.h"
 #include "durable/local_schema.h"
+#include "durable/relay.h"
 #include "durable/relay_internal.h"
 
 namespace nostr::durable {
@@ -24,11 +23,16 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
   if (!admit_event(conn, e)) return;
   const EventId id = e.id();
   auto verified = validate_event(std::move(e));
-  if (!verified) {
-    send_ok(conn, id, false, verified.error().wire_message());
-    return;
-  }
-  apply_event(conn, std::move(verified).value(), now);
+  if (!verified) return refuse_unverified(conn, id, verified.error(), now);
+  apply_event(conn, std::move(verified).value(), now, /*charged_unverified=*/true);
+}
+
+void Relay::refuse_unverified(uint32_t conn, const EventId& id, const Reject& why, uint64_t now) {
+  send_ok(conn, id, false, why.wire_message());
+  // A forged event costs a full verification: it counts toward the refusals
+  // that close a connection, so one socket cannot keep the relay verifying.
+  if (auto c = conns_.find(conn); c != conns_.end())
+    count_refusal(conn, c->second, now, /*rate=*/false);
 }
 
 void Relay::apply_verified(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
@@ -38,8 +42,37 @@ void Relay::apply_verified(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
   now_ = std::max(now_, now);
   maybe_check_management(now);
   ++metrics_.messages_in["EVENT"];  // as frame() counts it
-  if (!rate_event(conn, c->second, v.event(), now) || !admit_event(conn, v.event())) return;
-  apply_event(conn, std::move(v), now);
+  if (!rate_event(conn, c->second, v.event(), &v.event().pubkey(), now) ||
+      !admit_event(conn, v.event()))
+    return;
+  apply_event(conn, std::move(v), now, /*charged_unverified=*/false);
+}
+
+void Relay::refuse_invalid(uint32_t conn, const Event& e, const Reject& why, uint64_t now) {
+  const NoteCounters note{*this, now};
+  auto c = conns_.find(conn);
+  if (c == conns_.end()) return;
+  now_ = std::max(now_, now);
+  maybe_check_management(now);
+  ++metrics_.messages_in["EVENT"];
+  if (!rate_event(conn, c->second, e, nullptr, now)) return;
+  // The answer frame() would give: policy before verification comes first.
+  if (auto refused = policy_.event_before_verify(view(c->second), e)) {
+    send_ok(conn, e.id(), false, refused->wire_message());
+    return;
+  }
+  refuse_unverified(conn, e.id(), why, now);
+}
+
+bool Relay::write_budget_full(uint32_t conn) const {
+  auto c = conns_.find(conn);
+  if (c == conns_.end()) return false;
+  const Limits& l = config_.limits;
+  // Room for one more event of the largest size, per connection and relay-wide.
+  const size_t next = l.max_event_size + kPendingOverhead;
+  return c->second.pending_events >= l.max_pending_events ||
+         c->second.pending_event_bytes + next > l.max_pending_event_bytes ||
+         pending_event_bytes_ + next > l.max_pending_event_bytes_total;
 }
 
 bool Relay::admit_event(uint32_t conn, const Event& e) {
@@ -52,11 +85,14 @@ bool Relay::admit_event(uint32_t conn, const Event& e) {
   // the event must hash to its id and carry the stored (or a valid) signature.
   if (const Signature* stored = recent_.find(e.id())) {
     if (e.computed_id() != e.id()) {
-      send_ok(conn, e.id(), false, reject(Code::id_mismatch, "id is not the sha256 of the serialized event").wire_message());
+      send_ok(
+          conn, e.id(), false,
+          reject(Code::id_mismatch, "id is not the sha256 of the serialized event").wire_message());
       return false;
     }
     if (*stored != e.sig() && !schnorr_verify(e.sig(), e.id().data(), e.pubkey())) {
-      send_ok(conn, e.id(), false, reject(Code::bad_signature, "signature verification failed").wire_message());
+      send_ok(conn, e.id(), false,
+              reject(Code::bad_signature, "signature verification failed").wire_message());
       return false;
     }
     send_ok(conn, e.id(), true, "duplicate: already have this event");
@@ -67,24 +103,29 @@ bool Relay::admit_event(uint32_t conn, const Event& e) {
   if (stored_kind && c.pending_events >= config_.limits.max_pending_events) {
     send_ok(conn, e.id(), false,
             "rate-limited: " + std::to_string(c.pending_events) +
-                " events of this connection are waiting to be stored; wait for their OK before sending more");
+                " events of this connection are waiting to be stored; wait for their OK before "
+                "sending more");
     return false;
   }
-  if (stored_kind && c.pending_event_bytes + e.raw().size() > config_.limits.max_pending_event_bytes) {
+  const size_t cost = pending_cost(e);
+  if (stored_kind && c.pending_event_bytes + cost > config_.limits.max_pending_event_bytes) {
     send_ok(conn, e.id(), false,
-            "rate-limited: this connection's events waiting to be stored take too much room; wait for their OK");
+            "rate-limited: this connection's events waiting to be stored take too much room; wait "
+            "for their OK");
     return false;
   }
-  if (stored_kind && pending_event_bytes_ + e.raw().size() > config_.limits.max_pending_event_bytes_total) {
-    send_ok(conn, e.id(), false, "rate-limited: the relay is busy storing events, try again shortly");
+  if (stored_kind && pending_event_bytes_ + cost > config_.limits.max_pending_event_bytes_total) {
+    send_ok(conn, e.id(), false,
+            "rate-limited: the relay is busy storing events, try again shortly");
     return false;
   }
   return true;
 }
 
-void Relay::apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
+void Relay::apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now, bool charged_unverified) {
   const Event& e = v.event();
   Connection& c = conns_[conn];
+  if (charged_unverified) refund_exempt_author(c, e, now);
   if (auto refused = policy_.event_after_verify(view(c), e, now)) {
     send_ok(conn, e.id(), false, refused->wire_message());
     return;
@@ -104,12 +145,17 @@ void Relay::apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
 
 void Relay::queue_store(uint32_t conn, VerifiedEvent&& v) {
   Connection& c = conns_[conn];
-  const size_t bytes = v->raw().size();
+  const size_t bytes = pending_cost(v.event());
   ++c.pending_events;
   c.pending_event_bytes += bytes;
   pending_event_bytes_ += bytes;
-  StorePlan plan = plan_store(v.event());
-  write_queue_.push_back(PendingStore{conn, std::make_unique<VerifiedEvent>(std::move(v)), std::move(plan)});
+  // NIP-62: honoured whatever its author's status, but a request the write
+  // rules refuse (banned author or event, blocked phrase, ...) must not become
+  // content anyone can read: keep only the deletion it asks for.
+  const bool hidden = v->kind() == kVanishKind && policy_.write_rules(v.event()).has_value();
+  StorePlan plan = hidden ? plan_vanish_only(v.event()) : plan_store(v.event());
+  write_queue_.push_back(PendingStore{conn, std::make_unique<VerifiedEvent>(std::move(v)),
+                                      std::move(plan), hidden, bytes});
   if (!write_in_flight_) flush_writes();
 }
 
@@ -118,7 +164,16 @@ void Relay::flush_writes() {
   if (write_queue_.empty() || !mgmt_loaded_) return;
   // The write policy again: management may have changed since admission.
   for (auto it = write_queue_.begin(); it != write_queue_.end();) {
-    if (auto refused = policy_.write_rules(it->event->event())) {
+    const Event& e = it->event->event();
+    if (e.kind() == kVanishKind) {  // honoured either way (queue_store)
+      if (!it->hidden && policy_.write_rules(e)) {
+        it->hidden = true;
+        it->plan = plan_vanish_only(e);
+      }
+      ++it;
+      continue;
+    }
+    if (auto refused = policy_.write_rules(e)) {
       PendingStore p = std::move(*it);
       it = write_queue_.erase(it);
       release_pending(p);
@@ -167,7 +222,8 @@ void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
     bool vanish = vanish_again_;
     for (size_t i = 0; i < batch.events.size(); ++i) {
       on_store_done(batch.events[i], outcomes[i]);
-      vanish |= outcomes[i] == StoreOutcome::stored && batch.events[i].event->event().kind() == kVanishKind;
+      vanish |= outcomes[i] == StoreOutcome::stored &&
+                batch.events[i].event->event().kind() == kVanishKind;
     }
     if (vanish) start_vanish();
     flush_forwards();
@@ -181,11 +237,10 @@ void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
 }
 
 void Relay::release_pending(const PendingStore& p) {
-  const Event& e = p.event->event();
-  pending_event_bytes_ -= e.raw().size();
+  pending_event_bytes_ -= p.cost;
   if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.pending_events > 0) {
     --c->second.pending_events;
-    c->second.pending_event_bytes -= std::min(c->second.pending_event_bytes, e.raw().size());
+    c->second.pending_event_bytes -= std::min(c->second.pending_event_bytes, p.cost);
   }
 }
 
@@ -194,6 +249,11 @@ void Relay::on_store_done(const PendingStore& p, std::optional<StoreOutcome> out
   release_pending(p);
   if (!outcome) {
     send_ok(p.conn, e.id(), false, "error: could not store the event, please try again");
+    return;
+  }
+  if (p.hidden && *outcome == StoreOutcome::stored) {
+    // Only the deletion was kept: nothing to remember, serve or forward.
+    send_ok(p.conn, e.id(), true, "");
     return;
   }
   switch (*outcome) {
@@ -208,13 +268,15 @@ void Relay::on_store_done(const PendingStore& p, std::optional<StoreOutcome> out
       send_ok(p.conn, e.id(), true, "duplicate: already have this event");
       break;
     case StoreOutcome::superseded:
-      send_ok(p.conn, e.id(), false, "duplicate: a newer version of this replaceable event is already stored");
+      send_ok(p.conn, e.id(), false,
+              "duplicate: a newer version of this replaceable event is already stored");
       break;
     case StoreOutcome::deleted:
       send_ok(p.conn, e.id(), false, "blocked: this event was deleted by its author (NIP-09)");
       break;
     case StoreOutcome::vanished:
-      send_ok(p.conn, e.id(), false, "blocked: its author asked this relay to delete everything up to this time (NIP-62)");
+      send_ok(p.conn, e.id(), false,
+              "blocked: its author asked this relay to delete everything up to this time (NIP-62)");
       break;
   }
 }
@@ -233,7 +295,7 @@ void Relay::remember(const Event& e) {
   }
 }
 
-void Relay::fan_out(const Event& e) {
+void Relay::fan_out(const Event& e, bool forwarded) {
   std::vector<SubHandle> hits;
   index_.match(e, hits, config_.is_search_kind(e.kind()));
   if (hits.empty()) return;
@@ -243,22 +305,29 @@ void Relay::fan_out(const Event& e) {
     auto it = subs_.find(h);
     if (it == subs_.end()) continue;
     Subscription& s = *it->second;
-    if (auto c = conns_.find(s.conn); c == conns_.end() || !policy_.may_deliver(view(c->second), e)) continue;
+    if (auto c = conns_.find(s.conn); c == conns_.end() || !policy_.may_deliver(view(c->second), e))
+      continue;
+    if (forwarded && answered_recent_.count({e.id(), h})) continue;  // its stored answer had it
     if (!s.answered.empty() && std::binary_search(s.answered.begin(), s.answered.end(), e.id())) {
       continue;  // sent with the stored answer while this event's write was in flight
     }
-    if (!s.live && e.kind_class() != KindClass::ephemeral) {  // ephemeral events are never in an answer
+    if (!s.live &&
+        e.kind_class() != KindClass::ephemeral) {  // ephemeral events are never in an answer
       if (s.stage == QueryStage::ids_waiting) {
         continue;  // already stored: the ids query, not started yet, will find it
       } else if (s.stage == QueryStage::page_waiting || s.stage == QueryStage::page_in_flight) {
         // The stored answer is known: an event in it comes (or came) with its page.
         const StoredRow key{e.created_at(), e.id(), 0};
         // Ranked (NIP-50) answers are in relevance order: look through them.
-        const bool listed =
-            ranked(s) ? std::any_of(s.rows.begin(), s.rows.end(), [&](const StoredRow& r) { return r.id == e.id(); })
-                      : std::binary_search(s.rows.begin(), s.rows.end(), key, [](const StoredRow& a, const StoredRow& b) {
-                          return a.created_at != b.created_at ? a.created_at > b.created_at : a.id < b.id;
-                        });
+        const bool listed = ranked(s)
+                                ? std::any_of(s.rows.begin(), s.rows.end(),
+                                              [&](const StoredRow& r) { return r.id == e.id(); })
+                                : std::binary_search(s.rows.begin(), s.rows.end(), key,
+                                                     [](const StoredRow& a, const StoredRow& b) {
+                                                       return a.created_at != b.created_at
+                                                                  ? a.created_at > b.created_at
+                                                                  : a.id < b.id;
+                                                     });
         if (listed) continue;
       } else if (s.sent_before_eose.size() < kMaxSentBeforeEose) {
         s.sent_before_eose.push_back(e.id());
@@ -275,6 +344,7 @@ void Relay::start_vanish() {
     return;
   }
   vanish_again_ = false;
+  vanish_retry_at_ = 0;
   vanish_in_flight_ = true;
   VanishStep step = plan_vanish_step(kVanishBatch);
   out_.store(add_pending(PendingVanish{step.result_stmt}), batch_json(step.stmts));
@@ -284,10 +354,13 @@ void Relay::on_vanish_done(const PendingVanish& v, bool ok, std::string_view res
   vanish_in_flight_ = false;
   std::vector<ResultSet> rs;
   uint64_t deleted = 0;
-  if (!ok || !parse_results(results, rs) || rs.size() <= v.result_stmt || rs[v.result_stmt].rows != 1 ||
-      rs[v.result_stmt].cols != 2 || !parse_decimal(rs[v.result_stmt].cell(0, 0), deleted)) {
-    // The request stays pending in D1: the next write or management check retries.
+  if (!ok || !parse_results(results, rs) || rs.size() <= v.result_stmt ||
+      rs[v.result_stmt].rows != 1 || rs[v.result_stmt].cols != 2 ||
+      !parse_decimal(rs[v.result_stmt].cell(0, 0), deleted)) {
+    // The request stays pending in D1: the next write, management check or
+    // the alarm at vanish_retry_at_ retries.
     vanish_again_ = true;
+    vanish_retry_at_ = now_ + kVanishRetry;
     return log_json(JsonObjectWriter()
                         .string("level", "error")
                         .string("msg", "request to vanish (NIP-62) step failed; will retry")
@@ -307,7 +380,8 @@ void Relay::start_sweep(uint64_t now) {
 void Relay::on_sweep_done(bool ok, std::string_view results, uint64_t now) {
   sweep_in_flight_ = false;
   std::vector<ResultSet> rs;
-  const bool full = ok && parse_results(results, rs) && !rs.empty() && rs.back().changes >= kSweepBatch;
+  const bool full =
+      ok && parse_results(results, rs) && !rs.empty() && rs.back().rows >= kSweepBatch;
   // A full batch: more are expired, go on at once. Otherwise (or on failure) next interval.
   schedule_sweep(full ? now : now + kSweepInterval);
 }

@@ -78,11 +78,11 @@ export class RelayEngine {
   }
 
   // A socket opened (state '' for a new one, else its last conn state after
-  // hibernation). meta: { ip, origin, user_agent } of a new socket (strings,
+  // hibernation). meta: { ip, origin, user_agent, host } of a new socket (strings,
   // any may be missing). Returns nr_relay_open's code: 0, or -1 if conn is
   // already open.
   open(conn, challenge, state, now, meta = {}) {
-    const metaJson = JSON.stringify({ ip: meta.ip ?? '', origin: meta.origin ?? '', user_agent: meta.user_agent ?? '' });
+    const metaJson = JSON.stringify({ ip: meta.ip ?? '', origin: meta.origin ?? '', user_agent: meta.user_agent ?? '', host: meta.host ?? '' });
     return this.#run((r) =>
       this.wasm.withInput(challenge, (cp, cn) =>
         this.wasm.withInput(state, (sp, sn) =>

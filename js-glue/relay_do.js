@@ -110,7 +110,11 @@ export class RelayDurableObject extends DurableObject {
   async fetch(request) {
     const name = request.headers.get('x-relay-object');
     if (name) this.host.setName(name);
-    if (request.method === 'POST' && /^application\/nostr\+json\+rpc\b/i.test(request.headers.get('content-type') ?? '')) {
+    const url = new URL(request.url);
+    const path = url.pathname;
+    // NIP-86 is served on / only: an /api/v1/* call with its content type is
+    // an API call (the edge checked it as one), never a management call.
+    if (path === '/' && request.method === 'POST' && /^application\/nostr\+json\+rpc\b/i.test(request.headers.get('content-type') ?? '')) {
       // NIP-86: the engine authorises and answers (the Worker routed it here).
       const body = await readCapped(request, ADMIN_BODY_CAP);
       const { status, body: json } = await this.host.admin(request.url, request.headers.get('authorization') ?? '', body);
@@ -118,16 +122,19 @@ export class RelayDurableObject extends DurableObject {
       if (status === 401) headers['www-authenticate'] = 'Nostr';
       return new Response(json, { status, headers });
     }
-    const path = new URL(request.url).pathname;
+    // What the engine knows of the caller; `host` is the one the client reached
+    // (NIP-42 and NIP-62 compare relay URLs with it when relay_url is unset).
+    const meta = {
+      ip: request.headers.get('CF-Connecting-IP') ?? '',
+      origin: request.headers.get('Origin') ?? '',
+      user_agent: request.headers.get('User-Agent') ?? '',
+      host: url.host,
+    };
     if (path.startsWith('/api/v1/')) {
       // The HTTP API: the engine answers (the Worker routed it here). The
       // engine refuses bodies over its max_message_length by their size.
       const body = request.method === 'POST' ? await readCapped(request, API_BODY_CAP) : '';
-      const { status, body: out } = await this.host.api(request.method, path, body, {
-        ip: request.headers.get('CF-Connecting-IP') ?? '',
-        origin: request.headers.get('Origin') ?? '',
-        user_agent: request.headers.get('User-Agent') ?? '',
-      });
+      const { status, body: out } = await this.host.api(request.method, path, body, meta);
       const type = path === '/api/v1/query' && (status === 200 || status === 206) ? 'application/x-ndjson' : 'application/json';
       return new Response(out, { status, headers: { 'content-type': type, 'access-control-allow-origin': '*' } });
     }
@@ -136,11 +143,7 @@ export class RelayDurableObject extends DurableObject {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    await this.host.accept(server, {
-      ip: request.headers.get('CF-Connecting-IP') ?? '',
-      origin: request.headers.get('Origin') ?? '',
-      user_agent: request.headers.get('User-Agent') ?? '',
-    });
+    await this.host.accept(server, meta);
     return new Response(null, { status: 101, webSocket: client });
   }
 

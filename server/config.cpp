@@ -24,6 +24,20 @@ bool parse_port(std::string_view s, uint16_t& out) {
   return true;
 }
 
+// One trusted_proxies entry; false (with `error`) when it is not an address or range.
+bool add_proxy(std::string_view text, std::string_view where, AddressSet& out, std::string& error) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  auto r = AddressRange::parse(text);
+  if (!r) {
+    error = std::string(where) + ": \"" + std::string(text) +
+            "\" is not an IP address or CIDR range (\"10.0.0.0/8\", \"2001:db8::/48\")";
+    return false;
+  }
+  out.add(*r);
+  return true;
+}
+
 }  // namespace
 
 std::optional<Loaded> load_config(const std::string& toml_text, const char* (*getenv)(const char*),
@@ -57,11 +71,22 @@ std::optional<Loaded> load_config(const std::string& toml_text, const char* (*ge
       } else if (k == "threads" && value.is_integer() && *value.value<int64_t>() >= 1 &&
                  *value.value<int64_t>() <= 256) {
         out.server.threads = static_cast<unsigned>(*value.value<int64_t>());
+      } else if (k == "trusted_proxies" && value.is_array()) {
+        for (auto&& entry : *value.as_array()) {
+          if (!entry.is_string()) {
+            error = "relay.toml: server.trusted_proxies must be an array of strings";
+            return std::nullopt;
+          }
+          if (!add_proxy(*entry.value<std::string>(), "relay.toml: server.trusted_proxies",
+                         out.server.trusted_proxies, error))
+            return std::nullopt;
+        }
       } else {
         error = "relay.toml: server." + std::string(k) +
-                (k == "bind" || k == "database" || k == "port" || k == "threads"
+                (k == "bind" || k == "database" || k == "port" || k == "threads" ||
+                         k == "trusted_proxies"
                      ? " has the wrong type or value"
-                                                               : " is not a server setting");
+                     : " is not a server setting");
         return std::nullopt;
       }
     }
@@ -127,7 +152,22 @@ std::optional<Loaded> load_config(const std::string& toml_text, const char* (*ge
   if (const char* v = getenv("BIND"); v && *v) out.server.bind = v;
   if (const char* v = getenv("DATABASE"); v && *v) out.server.database = v;
   if (const char* v = getenv("METRICS_TOKEN"); v && *v) out.server.metrics_token = v;
-  if (out.server.threads == 0) out.server.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (const char* v = getenv("TRUSTED_PROXIES"); v && *v) {
+    AddressSet proxies;
+    std::string_view list(v);
+    for (;;) {
+      const size_t comma = list.find(',');
+      const std::string_view item = list.substr(0, comma);
+      if (item.find_first_not_of(" \t") != std::string_view::npos &&
+          !add_proxy(item, "TRUSTED_PROXIES", proxies, error))
+        return std::nullopt;
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+    out.server.trusted_proxies = std::move(proxies);
+  }
+  if (out.server.threads == 0)
+    out.server.threads = std::max(1u, std::thread::hardware_concurrency());
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "core/address.h"
 #include "core/config.h"
 
 namespace nostr::server {
@@ -20,6 +21,10 @@ struct ServerOptions {
   // engine's thread verifies. 0 here means "one per core" (load_config sets it).
   unsigned threads = 0;
   std::string metrics_token;  // GET /stats and /metrics need it as a Bearer token; empty: 404
+  // Reverse proxies whose X-Forwarded-For / Forwarded (and X-Forwarded-Host /
+  // -Proto) headers are believed: addresses or CIDR ranges (server/proxy.h has
+  // the rule). Empty: the TCP peer is the client, whatever headers say.
+  AddressSet trusted_proxies;
 };
 
 struct Loaded {
@@ -28,7 +33,8 @@ struct Loaded {
 };
 
 // Reads `toml_text` (may be empty: every default), then the environment
-// through `getenv`: PORT, BIND, DATABASE, THREADS, METRICS_TOKEN, ADMIN_PUBKEYS (as on
+// through `getenv`: PORT, BIND, DATABASE, THREADS, METRICS_TOKEN, TRUSTED_PROXIES
+// (comma-separated; replaces the file's list), ADMIN_PUBKEYS (as on
 // Workers) and RELAY_CONFIG (a JSON object whose top-level keys replace the
 // file's). Returns the configuration, or in `error` a message naming the key.
 std::optional<Loaded> load_config(const std::string& toml_text, const char* (*getenv)(const char*),

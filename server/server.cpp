@@ -16,6 +16,7 @@
 #include "durable/relay.h"
 #include "edge/http.h"
 #include "server/database.h"
+#include "server/proxy.h"
 #include "server/store_worker.h"
 #include "server/verify_pool.h"
 
@@ -32,9 +33,10 @@ using tcp = net::ip::tcp;
 // already paces stored answers; this bounds live fan-out to a reader that
 // stopped reading.
 constexpr size_t kMaxQueuedBytes = 8u << 20;
-// Frames read but not yet handled (waiting for verification or behind an
-// EVENT that is): past these a socket is not read until they drain, so TCP
-// pushes back on the client instead of the server buffering without bound.
+// Frames read but not yet handed to the engine (waiting for verification,
+// behind an EVENT that is, or held for the connection's write budget): past
+// these a socket is not read until they drain, so TCP pushes back on the
+// client instead of the server buffering without bound.
 constexpr uint32_t kMaxPoolFramesPerConn = 64;
 constexpr size_t kMaxPoolBytesPerConn = 4u << 20;
 constexpr size_t kMaxPoolBytes = 32u << 20;  // all connections
@@ -65,7 +67,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(ServerImpl& srv, tcp::socket socket, uint32_t conn)
       : srv_(srv), ws_(std::move(socket)), conn_(conn) {}
-  void start(http::request<http::string_body> req);
+  void start(http::request<http::string_body> req, ClientView view);
   void send(std::string text);
   void close(uint16_t code, std::string reason);
   uint32_t conn() const { return conn_; }
@@ -114,9 +116,10 @@ class ServerImpl final : public Server {
         signals_(ioc_, SIGINT, SIGTERM),
         timer_(ioc_),
         relay_(cfg.relay) {
-    store_ = std::make_unique<StoreWorker>(std::move(store), cfg.server.database, [this](StoreWorker::Done d) {
-      net::post(ioc_, [this, d = std::move(d)]() mutable { on_store_done(std::move(d)); });
-    });
+    store_ = std::make_unique<StoreWorker>(
+        std::move(store), cfg.server.database, [this](StoreWorker::Done d) {
+          net::post(ioc_, [this, d = std::move(d)]() mutable { on_store_done(std::move(d)); });
+        });
     if (cfg.server.threads > 1) {
       pool_ = std::make_unique<VerifyPool>(cfg.server.threads, cfg.relay.limits, [this] {
         if (!drain_posted_.exchange(true)) net::post(ioc_, [this] { drain_pool(); });
@@ -137,8 +140,10 @@ class ServerImpl final : public Server {
       return fail("cannot listen on " + cfg_.server.bind + ":" + std::to_string(cfg_.server.port) +
                   ": " + ec.message());
     const uint16_t port = acceptor_.local_endpoint().port();
-    std::printf("nostr relay listening on ws://%s:%u (database %s)\n", cfg_.server.bind.c_str(),
-                port, cfg_.server.database.c_str());
+    const std::string host =
+        address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    std::printf("nostr relay listening on ws://%s:%u (database %s)\n", host.c_str(), port,
+                cfg_.server.database.c_str());
     std::fflush(stdout);
     std::string db_error;
     if (!health_db_.open_file(cfg_.server.database, db_error)) return fail(db_error);
@@ -153,36 +158,75 @@ class ServerImpl final : public Server {
 
   // ---- used by the sessions
   uint32_t open_ws(const std::shared_ptr<WsSession>& s, const http::request<http::string_body>& req,
-                   const std::string& ip) {
+                   const ClientView& view) {
     ws_[s->conn()] = s;
-    ConnMeta meta;
-    meta.ip = ip;
-    meta.origin = std::string(req[http::field::origin]);
-    meta.user_agent = std::string(req[http::field::user_agent]);
-    (void)relay_.open(s->conn(), challenge(), "", unix_now(), meta);
+    (void)relay_.open(s->conn(), challenge(), "", unix_now(), conn_meta(req, view));
     perform();
     return s->conn();
   }
-  // A frame read from a socket: verified on the pool first if there is one.
+  // What the engine knows of a client: the address and host from the client
+  // view (server/proxy.h), Origin and User-Agent as sent.
+  static ConnMeta conn_meta(const http::request<http::string_body>& req, const ClientView& view) {
+    ConnMeta meta;
+    meta.ip = view.ip;
+    meta.origin = std::string(req[http::field::origin]);
+    meta.user_agent = std::string(req[http::field::user_agent]);
+    meta.host = view.host;
+    return meta;
+  }
+  // Who sent `req` from TCP peer `peer` (trusted_proxies decides whether its
+  // forwarding headers count).
+  ClientView view_of(const http::request<http::string_body>& req, const std::string& peer) const {
+    // Every line of a repeated header, in order, as one comma-separated list.
+    auto all = [&req](beast::string_view name) {  // names compare case-insensitively
+      std::string joined;
+      for (auto [it, end] = req.equal_range(name); it != end; ++it) {
+        if (it->value().empty()) continue;
+        if (!joined.empty()) joined += ',';
+        joined += std::string(it->value());
+      }
+      return joined;
+    };
+    const std::string xff = all("X-Forwarded-For"), fwd = all("Forwarded"),
+                      xfh = all("X-Forwarded-Host"), xfp = all("X-Forwarded-Proto");
+    ProxyHeaders h;
+    h.host = req[http::field::host];
+    h.x_forwarded_for = xff;
+    h.forwarded = fwd;
+    h.x_forwarded_host = xfh;
+    h.x_forwarded_proto = xfp;
+    return client_view(peer, h, cfg_.server.trusted_proxies);
+  }
+  // A frame read from a socket: verified on the pool first if there is one,
+  // then handed to the engine (or held for the connection's write budget).
   void frame(uint32_t conn, std::string text) {
     if (stopping_) return;  // the socket closes with 1001 once writes finish
-    if (!pool_) {
-      relay_.frame(conn, text, /*padded=*/false, unix_now());
-      return perform();
-    }
-    auto& [frames, bytes] = in_pool_[conn];
+    auto& [frames, bytes] = unhandled_[conn];
     ++frames;
     bytes += text.size();
+    unhandled_bytes_ += text.size();
+    if (!pool_) {
+      VerifyPool::Item it;
+      it.conn = conn;
+      it.frame = std::move(text);
+      deliver(std::move(it), unix_now());
+      return pump_held();
+    }
     pool_->submit(conn, std::move(text));
     drain_pool();  // a frame with nothing ahead of it is handled at once
   }
-  // Whether a socket may be read again, or must wait for its frames to drain.
+  // Whether a socket may be read again, or must wait: for its frames to drain
+  // (pool bounds), or for its events waiting for storage (the engine's write
+  // budget). Pausing a socket whose budget is full, or whose frames are held
+  // for it, keeps what is read from ever overflowing the budget: the client
+  // is slowed by TCP instead of refused ("rate-limited: ... waiting to be
+  // stored"), as a pipelining publisher expects.
   bool may_read(uint32_t conn) {
-    if (!pool_) return true;
-    const auto it = in_pool_.find(conn);
-    const bool ok = pool_->bytes() < kMaxPoolBytes &&
-                    (it == in_pool_.end() ||
-                     (it->second.first < kMaxPoolFramesPerConn && it->second.second < kMaxPoolBytesPerConn));
+    const auto it = unhandled_.find(conn);
+    const bool ok = unhandled_bytes_ < kMaxPoolBytes &&
+                    (it == unhandled_.end() || (it->second.first < kMaxPoolFramesPerConn &&
+                                                it->second.second < kMaxPoolBytesPerConn)) &&
+                    held_.find(conn) == held_.end() && !budget_full(conn);
     if (!ok) paused_.push_back(conn);
     return ok;
   }
@@ -194,6 +238,13 @@ class ServerImpl final : public Server {
     if (ws_.erase(conn) == 0) return;
     if (pool_ && pool_->frames() > 0) {
       pool_->submit_close(conn);  // after the frames it sent before closing
+      return;
+    }
+    if (auto h = held_.find(conn); h != held_.end()) {
+      VerifyPool::Item it;  // after the frames held for its write budget
+      it.conn = conn;
+      it.closed = true;
+      h->second.push_back(std::move(it));
       return;
     }
     relay_.close(conn);
@@ -219,7 +270,8 @@ class ServerImpl final : public Server {
   // GET /health: whether the events database can be read (its own connection).
   bool database_answers() {
     std::string out, err;
-    return health_db_.run_one("{\"sql\":\"SELECT version FROM mgmt_version\",\"params\":[]}", out, err);
+    return health_db_.run_one("{\"sql\":\"SELECT version FROM mgmt_version\",\"params\":[]}", out,
+                              err);
   }
   durable::Relay& relay() { return relay_; }
   bool stopping() const { return stopping_; }
@@ -324,6 +376,7 @@ class ServerImpl final : public Server {
     if (!d.ok) std::fprintf(stderr, "store batch failed: %s\n", d.results.c_str());
     relay_.store_done(d.token, d.ok, d.results, unix_now());
     perform();
+    pump_held();  // the batch freed write budget: held frames, paused sockets
     maybe_finish_shutdown();
   }
 
@@ -331,23 +384,93 @@ class ServerImpl final : public Server {
   void drain_pool() {
     drain_posted_.store(false);
     const uint64_t now = unix_now();
-    pool_->drain([this, now](VerifyPool::Item&& it) {
-      if (auto p = it.closed ? in_pool_.end() : in_pool_.find(it.conn); p != in_pool_.end()) {
-        if (--p->second.first == 0) in_pool_.erase(p);
-        else p->second.second -= it.frame.size();
+    pool_->drain([this, now](VerifyPool::Item&& it) { deliver(std::move(it), now); });
+    pump_held();
+    maybe_finish_shutdown();
+  }
+
+  // Whether waiting for a store batch will give connection `conn` write budget:
+  // its budget is full and a batch is in flight. With none in flight waiting
+  // cannot help (a budget smaller than one event of max_event_size): the
+  // engine then answers what it is handed (pump_held).
+  bool budget_full(uint32_t conn) const {
+    return stores_outstanding_ > 0 && relay_.write_budget_full(conn);
+  }
+  // Whether a finished frame takes write budget when handed over: an EVENT
+  // that may be stored (a refused one does not; an ephemeral one is not stored).
+  static bool needs_budget(const VerifyPool::Item& it) {
+    if (it.closed || it.invalid) return false;
+    if (it.verified) return it.verified->event().kind_class() != KindClass::ephemeral;
+    return VerifyPool::is_event(it.frame);  // verified by the engine itself
+  }
+  // Hands a finished frame to the engine, or holds it: behind frames of its
+  // connection already held (order), or while the connection's write budget
+  // is full (relay_.write_budget_full), so the engine never refuses an event
+  // for want of budget that the server had already read.
+  void deliver(VerifyPool::Item&& it, uint64_t now) {
+    if (auto h = held_.find(it.conn); h != held_.end()) {
+      h->second.push_back(std::move(it));
+      return;
+    }
+    if (needs_budget(it) && relay_.write_budget_full(it.conn)) {
+      held_[it.conn].push_back(std::move(it));
+      return;
+    }
+    hand(std::move(it), now);
+  }
+  void hand(VerifyPool::Item&& it, uint64_t now) {
+    if (auto p = it.closed ? unhandled_.end() : unhandled_.find(it.conn); p != unhandled_.end()) {
+      unhandled_bytes_ -= std::min(unhandled_bytes_, it.frame.size());
+      if (--p->second.first == 0)
+        unhandled_.erase(p);
+      else
+        p->second.second -= std::min(p->second.second, it.frame.size());
+    }
+    if (it.closed)
+      relay_.close(it.conn);
+    else if (it.verified)
+      relay_.apply_verified(it.conn, std::move(*it.verified), now);
+    else if (it.invalid)
+      relay_.refuse_invalid(it.conn, *it.invalid, *it.why, now);  // not verified again
+    else
+      relay_.frame(it.conn, it.frame, /*padded=*/false, now);  // the engine's own answer
+  }
+  // Hands held frames over as far as budgets allow (round-robin between
+  // connections, one frame each per turn), performs the engine's actions, and
+  // reads paused sockets again that may be read.
+  void pump_held() {
+    const uint64_t now = unix_now();
+    for (bool force = false; !held_.empty();) {
+      for (bool progress = true; progress && !held_.empty();) {
+        progress = false;
+        for (auto h = held_.begin(); h != held_.end();) {
+          if (!force && needs_budget(h->second.front()) && relay_.write_budget_full(h->first)) {
+            ++h;
+            continue;
+          }
+          VerifyPool::Item it = std::move(h->second.front());
+          h->second.pop_front();
+          h = h->second.empty() ? held_.erase(h) : std::next(h);
+          hand(std::move(it), now);
+          progress = true;
+        }
+        force = false;
       }
-      if (it.closed) relay_.close(it.conn);
-      else if (it.verified) relay_.apply_verified(it.conn, std::move(*it.verified), now);
-      else relay_.frame(it.conn, it.frame, /*padded=*/false, now);  // the engine's own answer
-    });
+      perform();
+      // A budget only frees when a store batch completes. With none in flight
+      // waiting cannot help (a budget smaller than one event): let the engine
+      // answer the next frame of each connection (it refuses what does not fit).
+      if (held_.empty() || stores_outstanding_ > 0) break;
+      force = true;
+    }
     perform();
-    // Sockets paused for backpressure read again once their frames drained.
+    // Sockets paused for backpressure read again once their frames drained
+    // and their budget has room.
     std::vector<uint32_t> paused;
     paused.swap(paused_);
     for (uint32_t conn : paused) {
       if (auto w = ws_.find(conn); w != ws_.end()) w->second->resume();
     }
-    maybe_finish_shutdown();
   }
 
   void arm_timer() {
@@ -378,7 +501,9 @@ class ServerImpl final : public Server {
   }
   // Once events read before the signal are stored and answered: close.
   void maybe_finish_shutdown() {
-    if (!stopping_ || closing_ || stores_outstanding_ > 0 || (pool_ && pool_->frames() > 0)) return;
+    if (!stopping_ || closing_ || stores_outstanding_ > 0 || (pool_ && pool_->frames() > 0) ||
+        !held_.empty())
+      return;
     closing_ = true;
     std::vector<std::shared_ptr<WsSession>> open;
     for (auto& [conn, s] : ws_) open.push_back(s);
@@ -400,13 +525,17 @@ class ServerImpl final : public Server {
   std::unique_ptr<StoreWorker> store_;
   std::unique_ptr<VerifyPool> pool_;
   std::atomic<bool> drain_posted_{false};
-  // Per connection: frames and bytes in the pool.
-  std::unordered_map<uint32_t, std::pair<uint32_t, size_t>> in_pool_;
+  // Per connection: frames and bytes read and not yet handed to the engine
+  // (in the pool or held); and their bytes for all connections.
+  std::unordered_map<uint32_t, std::pair<uint32_t, size_t>> unhandled_;
+  size_t unhandled_bytes_ = 0;
+  // Per connection: finished frames waiting for its write budget, in order.
+  std::unordered_map<uint32_t, std::deque<VerifyPool::Item>> held_;
   std::vector<uint32_t> paused_;
   uint32_t stores_outstanding_ = 0;
   bool closing_ = false;
   sqlite::SqliteDb health_db_;  // GET /health's probe of the events database
-  sqlite::SqliteDb local_;  // the engine's own state (a Durable Object's storage on Workers)
+  sqlite::SqliteDb local_;      // the engine's own state (a Durable Object's storage on Workers)
   std::unordered_map<uint32_t, std::shared_ptr<WsSession>> ws_;
   // HTTP requests the engine answers (NIP-86, the API): session, NDJSON answer.
   std::unordered_map<uint32_t, std::pair<std::shared_ptr<HttpSession>, bool>> admin_waiting_;
@@ -418,48 +547,49 @@ class ServerImpl final : public Server {
 
 // ------------------------------------------------------------------ WebSocket
 
-void WsSession::start(http::request<http::string_body> req) {
+void WsSession::start(http::request<http::string_body> req, ClientView view) {
   ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws_.read_message_max(kMaxFrameBytes);
-  boost::system::error_code ec;
-  const auto remote = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
-  const std::string ip = ec ? std::string() : remote.address().to_string();
   auto self = shared_from_this();
   auto r = std::make_shared<http::request<http::string_body>>(std::move(req));
-  ws_.async_accept(*r, [self, r, ip](boost::system::error_code ec2) {
-    if (ec2) return;
-    self->srv_.open_ws(self, *r, ip);
+  ws_.async_accept(*r, [self, r, view = std::move(view)](boost::system::error_code ec) {
+    if (ec) return;
+    self->srv_.open_ws(self, *r, view);
     self->read();
   });
 }
 
 void WsSession::read() {
-  ws_.async_read_some(buffer_, kReadChunk, [self = shared_from_this()](boost::system::error_code ec, size_t) {
-    if (ec == websocket::error::message_too_big)
-      self->srv_.oversized(self->conn_, self->dropping_ + self->buffer_.size());
-    if (ec) {
-      self->gone_ = true;
-      self->srv_.closed(self->conn_);
-      return;
-    }
-    // Never hold more than one frame's limit (+ a chunk) for a client.
-    if (self->dropping_ > 0 || self->buffer_.size() > self->srv_.config().relay.limits.max_message_length) {
-      self->dropping_ += self->buffer_.size();
-      self->buffer_.consume(self->buffer_.size());
-    }
-    if (!self->ws_.is_message_done()) return self->read();
-    if (self->dropping_ > 0) {
-      self->srv_.oversized(self->conn_, self->dropping_);
-      self->dropping_ = 0;
-    } else {
-      std::string text = beast::buffers_to_string(self->buffer_.data());
-      self->buffer_.consume(self->buffer_.size());
-      self->srv_.frame(self->conn_, std::move(text));
-    }
-    if (self->gone_) return;
-    if (self->srv_.may_read(self->conn_)) self->read();
-    else self->paused_ = true;
-  });
+  ws_.async_read_some(
+      buffer_, kReadChunk, [self = shared_from_this()](boost::system::error_code ec, size_t) {
+        if (ec == websocket::error::message_too_big)
+          self->srv_.oversized(self->conn_, self->dropping_ + self->buffer_.size());
+        if (ec) {
+          self->gone_ = true;
+          self->srv_.closed(self->conn_);
+          return;
+        }
+        // Never hold more than one frame's limit (+ a chunk) for a client.
+        if (self->dropping_ > 0 ||
+            self->buffer_.size() > self->srv_.config().relay.limits.max_message_length) {
+          self->dropping_ += self->buffer_.size();
+          self->buffer_.consume(self->buffer_.size());
+        }
+        if (!self->ws_.is_message_done()) return self->read();
+        if (self->dropping_ > 0) {
+          self->srv_.oversized(self->conn_, self->dropping_);
+          self->dropping_ = 0;
+        } else {
+          std::string text = beast::buffers_to_string(self->buffer_.data());
+          self->buffer_.consume(self->buffer_.size());
+          self->srv_.frame(self->conn_, std::move(text));
+        }
+        if (self->gone_) return;
+        if (self->srv_.may_read(self->conn_))
+          self->read();
+        else
+          self->paused_ = true;
+      });
 }
 
 void WsSession::resume() {
@@ -540,8 +670,14 @@ void HttpSession::on_request() {
   r.method = std::string(req_.method_string());
   const std::string target(req_.target());
   r.path = target.substr(0, target.find('?'));
-  const std::string host(req_[http::field::host]);
-  r.origin_url = host.empty() ? std::string() : "http://" + host;
+  // The client (trusted_proxies decides whether forwarding headers count), and
+  // the URL it reached: relay_url's when configured (NIP-98 `u` is then the
+  // public URL, https behind a TLS proxy, whatever the Host header says).
+  boost::system::error_code peer_ec;
+  const auto peer = stream_.socket().remote_endpoint(peer_ec);
+  ClientView view = srv_.view_of(req_, peer_ec ? std::string() : peer.address().to_string());
+  const std::string& relay_url = srv_.config().relay.relay_url;
+  r.origin_url = request_origin(relay_url, view);
   r.url = r.origin_url + target;
   auto lower = [](beast::string_view v) {
     std::string s(v);
@@ -577,18 +713,12 @@ void HttpSession::on_request() {
         if (srv_.stopping())
           return reply(503, {{"Content-Type", "text/plain"}}, "server shutting down");
         auto ws = std::make_shared<WsSession>(srv_, stream_.release_socket(), srv_.next_conn());
-        ws->start(std::move(req_));
+        ws->start(std::move(req_), std::move(view));
         return;
       }
-      if (r.path.rfind("/api/v1/", 0) == 0) {
-        ConnMeta meta;
-        boost::system::error_code ec;
-        const auto remote = stream_.socket().remote_endpoint(ec);
-        if (!ec) meta.ip = remote.address().to_string();
-        meta.origin = std::string(req_[http::field::origin]);
-        meta.user_agent = std::string(req_[http::field::user_agent]);
-        return srv_.api(shared_from_this(), r.method, r.path, req_.body(), meta);
-      }
+      if (r.path.rfind("/api/v1/", 0) == 0)
+        return srv_.api(shared_from_this(), r.method, r.path, req_.body(),
+                        ServerImpl::conn_meta(req_, view));
       // An authorised NIP-86 call.
       return srv_.admin(shared_from_this(), r.url, r.authorization, req_.body());
     case edge::Route::stats:
@@ -600,7 +730,8 @@ void HttpSession::on_request() {
       const bool db = srv_.database_answers();
       const std::string engine = relay.health_json();
       return reply(db ? 200 : 503, std::move(resp.headers),
-                   std::string("{\"ok\":") + (db ? "true" : "false") + ",\"d1\":" + (db ? "true" : "false") +
+                   std::string("{\"ok\":") + (db ? "true" : "false") +
+                       ",\"d1\":" + (db ? "true" : "false") +
                        (engine.size() > 2 ? "," + engine.substr(1) : "}"));
     }
     default:

@@ -151,14 +151,24 @@ class SqliteDb {
     }
     out.clear();
     u32(out, static_cast<uint32_t>(stmts.size()));
-    exec_script("BEGIN");
+    if (!exec_script("BEGIN")) {
+      error = std::string("BEGIN failed: ") + sqlite3_errmsg(db_);
+      return false;
+    }
     for (simdjson::dom::element st : stmts) {
       if (!run(st, out, error)) {
         exec_script("ROLLBACK");
         return false;
       }
     }
-    exec_script("COMMIT");
+    // The statements may all succeed in the page cache and the COMMIT still
+    // fail (a full disk, an unwritable WAL): then nothing was stored, and the
+    // batch must say so, or its events would be answered OK true.
+    if (!exec_script("COMMIT")) {
+      error = std::string("COMMIT failed: ") + sqlite3_errmsg(db_);
+      if (!sqlite3_get_autocommit(db_)) exec_script("ROLLBACK");  // SQLITE_BUSY leaves it open
+      return false;
+    }
     return true;
   }
 

@@ -86,8 +86,13 @@ void VerifyPool::work(const Limits& limits) {
     ParsedFrame r = parser.parse(s->item.frame, /*padded=*/false);
     if (r.ok()) {
       if (auto* ev = std::get_if<EventMessage>(&*r.message)) {
-        if (auto v = validate_event(std::move(ev->event)))
+        // validate_event leaves its argument untouched when it fails.
+        if (auto v = validate_event(std::move(ev->event))) {
           s->item.verified.emplace(std::move(v).value());
+        } else {
+          s->item.why.emplace(v.error());
+          s->item.invalid.emplace(std::move(ev->event));
+        }
       }
     }
     s->done.store(true, std::memory_order_release);

@@ -1,6 +1,7 @@
 // The validate step (core/verify.h) on worker threads: EVENT frames are
 // parsed and their id and signature checked off the engine's thread, which
-// then only applies them (durable::Relay::apply_verified). Frames leave the
+// then only applies them (durable::Relay::apply_verified) or answers their
+// failure (durable::Relay::refuse_invalid), never verifying them again. Frames leave the
 // pool in the order they entered it, other frames waiting behind earlier
 // EVENTs, so every connection's messages reach the engine in the order sent.
 #pragma once
@@ -25,13 +26,17 @@ namespace nostr::server {
 class VerifyPool {
  public:
   // One finished frame. `verified` is set for an EVENT whose id and signature
-  // checked out; otherwise (another message, malformed, invalid) the engine
-  // handles the frame itself and gives the usual answer.
+  // checked out; `invalid` and `why` for an EVENT that parsed but whose id or
+  // signature did not (the engine answers it without verifying it again);
+  // otherwise (another message, a malformed frame) none of them, and the
+  // engine handles the frame itself and gives the usual answer.
   struct Item {
-    uint32_t conn;
+    uint32_t conn = 0;
     std::string frame;
     std::optional<VerifiedEvent> verified;
-    bool closed = false;  // not a frame: the socket closed after the frames before it
+    std::optional<Event> invalid;
+    std::optional<Reject> why;  // set with `invalid`
+    bool closed = false;        // not a frame: the socket closed after the frames before it
   };
   // `threads` workers (at least 1). `wake` runs on a worker when a frame is
   // done: it must only schedule drain() on the engine's thread.

@@ -16,6 +16,7 @@ void check_equal(const ConnState& a, const ConnState& b) {
   CHECK(a.meta.ip == b.meta.ip);
   CHECK(a.meta.origin == b.meta.origin);
   CHECK(a.meta.user_agent == b.meta.user_agent);
+  CHECK(a.meta.host == b.meta.host);
   CHECK(a.challenge == b.challenge);
   CHECK(a.authed == b.authed);
   CHECK(a.subs_in_local_sql == b.subs_in_local_sql);
@@ -26,7 +27,7 @@ void check_equal(const ConnState& a, const ConnState& b) {
 
 TEST_CASE("ConnState: to_json then from_json gives the same state, and the same bytes again") {
   ConnState s;
-  s.meta = {"2001:db8::1", "https://client.example", "app/1.0 \"quoted\" \xE2\x9C\x93"};
+  s.meta = {"2001:db8::1", "https://client.example", "app/1.0 \"quoted\" \xE2\x9C\x93", "relay.example.com:8443"};
   s.challenge = "0123456789abcdef0123456789abcdef";
   s.authed = {pk('a'), pk('b')};
   s.subs = {{"feed", "[{\"kinds\":[1],\"limit\":20}]"}, {"dm \"x\"", "[{\"#p\":[\"" + std::string(64, 'c') + "\"]},{\"ids\":[]}]"}};

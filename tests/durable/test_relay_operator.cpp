@@ -108,9 +108,9 @@ TEST_CASE("rate limits: per connection, per address across connections, per pubk
   c.write_policy.trusted_pubkeys = {*nostr::Pubkey::from_hex(trusted.pubkey())};
   c.write_policy.unlimited_ips = {"10.0.0.9"};
   SimHost h(c);
-  h.connect(1, ConnMeta{"198.51.100.1", "", ""});
-  h.connect(2, ConnMeta{"198.51.100.1", "", ""});
-  h.connect(3, ConnMeta{"10.0.0.9", "", ""});
+  h.connect(1, ConnMeta{"198.51.100.1", "", "", ""});
+  h.connect(2, ConnMeta{"198.51.100.1", "", "", ""});
+  h.connect(3, ConnMeta{"10.0.0.9", "", "", ""});
   h.take(1), h.take(2), h.take(3);
   // Per connection: a burst of 2, then one a second.
   std::vector<nostr::test::SignedEvent> evs;
@@ -159,11 +159,11 @@ TEST_CASE("per-address limits count an IPv6 /64 as one address") {
   c.rate_limits.req_per_ip = {60, 2};
   c.limits.max_connections_per_ip = 2;
   SimHost h(c);
-  h.connect(1, ConnMeta{"2001:db8:0:1::a", "", ""});
-  h.connect(2, ConnMeta{"2001:db8:0:1:ffff::b", "", ""});
-  h.try_connect(3, ConnMeta{"2001:db8:0:1::c", "", ""});  // same /64: over the cap
+  h.connect(1, ConnMeta{"2001:db8:0:1::a", "", "", ""});
+  h.connect(2, ConnMeta{"2001:db8:0:1:ffff::b", "", "", ""});
+  h.try_connect(3, ConnMeta{"2001:db8:0:1::c", "", "", ""});  // same /64: over the cap
   CHECK(h.relay().meta(3) == nullptr);
-  h.connect(4, ConnMeta{"2001:db8:0:2::a", "", ""});  // another /64
+  h.connect(4, ConnMeta{"2001:db8:0:2::a", "", "", ""});  // another /64
   for (uint32_t conn : {1u, 2u, 4u}) h.take(conn);
   h.send(1, R"(["REQ","a",{"kinds":[0]}])");
   h.send(2, R"(["REQ","b",{"kinds":[0]}])");
@@ -173,7 +173,7 @@ TEST_CASE("per-address limits count an IPv6 /64 as one address") {
   h.send(4, R"(["REQ","d",{"kinds":[0]}])");
   CHECK(h.take(4).back() == R"(["EOSE","d"])");
   h.disconnect(1);
-  h.connect(5, ConnMeta{"2001:db8:0:1::d", "", ""});  // room again in that /64
+  h.connect(5, ConnMeta{"2001:db8:0:1::d", "", "", ""});  // room again in that /64
   CHECK(h.relay().meta(5) != nullptr);
 }
 
@@ -184,7 +184,7 @@ TEST_CASE("rate limits: bucket state survives hibernation (connection buckets in
   c.rate_limits.event_per_connection = {1, 2};  // one a minute
   c.rate_limits.req_per_ip = {1, 1};
   SimHost h(c);
-  h.connect(1, ConnMeta{"198.51.100.7", "", ""});
+  h.connect(1, ConnMeta{"198.51.100.7", "", "", ""});
   h.take(1);
   for (int i = 0; i < 2; ++i) h.send(1, event_frame(alice.sign(1, h.now, {}, std::to_string(i))));
   h.send(1, R"(["REQ","a",{"kinds":[0]}])");
@@ -195,7 +195,7 @@ TEST_CASE("rate limits: bucket state survives hibernation (connection buckets in
   const auto e = alice.sign(1, h.now, {}, "after wake");
   h.send(1, event_frame(e));
   CHECK(h.take(1) == std::vector<std::string>{ok_frame(e, false, "rate-limited: too many events from this connection, slow down")});
-  h.connect(2, ConnMeta{"198.51.100.7", "", ""});
+  h.connect(2, ConnMeta{"198.51.100.7", "", "", ""});
   h.take(2);
   h.send(2, R"(["REQ","b",{"kinds":[0]}])");
   CHECK(h.take(2) == std::vector<std::string>{R"(["CLOSED","b","rate-limited: too many subscription requests from this address, slow down"])"});
@@ -232,7 +232,7 @@ TEST_CASE("nip86: every method, acting at once and kept in the store for other o
   Signer admin(9), alice(1), bob(2);
   SimHost h(admin_config(admin));
   Admin api{h, admin};
-  h.connect(1, ConnMeta{"198.51.100.1", "", ""});
+  h.connect(1, ConnMeta{"198.51.100.1", "", "", ""});
   h.take(1);
   const auto a1 = alice.sign(1, h.now, {{"t", "x"}}, "alice 1");
   const auto b1 = bob.sign(1, h.now, {}, "bob 1");
@@ -295,7 +295,7 @@ TEST_CASE("nip86: every method, acting at once and kept in the store for other o
   CHECK(h.relay().management().icon == "https://example.com/icon.png");
 
   // Connections: list, block an address (its sockets close at once), disconnect.
-  h.connect(2, ConnMeta{"203.0.113.5", "", "client/2"});
+  h.connect(2, ConnMeta{"203.0.113.5", "", "client/2", ""});
   h.take(2);
   const std::string conns = api.result("listconnections");
   CHECK(conns.find("\"id\":2,\"ip\":\"203.0.113.5\",\"user_agent\":\"client/2\"") != std::string::npos);
@@ -303,11 +303,11 @@ TEST_CASE("nip86: every method, acting at once and kept in the store for other o
   CHECK(h.relay().meta(2) == nullptr);
   CHECK(h.close_reason(2) == "1008 blocked: connections from this address are not accepted");
   CHECK(api.result("listblockedips") == "{\"result\":[{\"ip\":\"203.0.113.5\",\"reason\":\"scraper\"}]}");
-  h.try_connect(3, ConnMeta{"203.0.113.5", "", ""});
+  h.try_connect(3, ConnMeta{"203.0.113.5", "", "", ""});
   CHECK(h.relay().meta(3) == nullptr);
   CHECK(api.result("unblockip", "[\"203.0.113.5\"]") == "{\"result\":true}");
   CHECK(api.result("listblockedips") == "{\"result\":[]}");
-  h.connect(4, ConnMeta{"203.0.113.5", "", ""});
+  h.connect(4, ConnMeta{"203.0.113.5", "", "", ""});
   CHECK(api.result("disconnect", "[\"ip\",\"203.0.113.5\",\"bye\"]") == "{\"result\":1}");
   CHECK(h.close_reason(4) == "1008 blocked: disconnected by the relay operator: bye");
   CHECK(api.result("disconnect", "[\"connection\",\"1\"]") == "{\"result\":1}");
@@ -367,7 +367,7 @@ TEST_CASE("metrics and logs: counters by reason, a latency histogram, structured
   nostr::RelayConfig c = admin_config(admin);
   c.write_policy.banned_kinds = {4};
   SimHost h(c);
-  h.connect(1, ConnMeta{"198.51.100.1", "", ""});
+  h.connect(1, ConnMeta{"198.51.100.1", "", "", ""});
   h.send(1, event_frame(alice.sign(1, h.now, {}, "ok")));
   h.send(1, event_frame(alice.sign(4, h.now, {}, "no")));
   h.send(1, "not json");

@@ -32,14 +32,14 @@ TEST_CASE("connection metadata: policy refuses a blocked address at open, others
   nostr::RelayConfig cfg;
   cfg.blocked_ips = {"203.0.113.9"};
   SimHost h(cfg);
-  h.try_connect(1, ConnMeta{"203.0.113.9", "https://spam.example", "bot/1.0"});
+  h.try_connect(1, ConnMeta{"203.0.113.9", "https://spam.example", "bot/1.0", ""});
   CHECK(h.take(1) == std::vector<std::string>{"[\"NOTICE\",\"blocked: connections from this address are not accepted\"]"});
   CHECK(h.closed() == std::vector<uint32_t>{1});
   CHECK(h.close_reason(1) == "1008 blocked: connections from this address are not accepted");
   CHECK(h.relay().connection_count() == 0);
   CHECK(h.relay().meta(1) == nullptr);
 
-  h.connect(2, ConnMeta{"198.51.100.7", "https://client.example", "nostr-tools"});
+  h.connect(2, ConnMeta{"198.51.100.7", "https://client.example", "nostr-tools", ""});
   CHECK(h.take(2) == std::vector<std::string>{"[\"AUTH\",\"challenge-2\"]"});
   REQUIRE(h.relay().meta(2) != nullptr);
   CHECK(h.relay().meta(2)->ip == "198.51.100.7");
@@ -159,7 +159,7 @@ TEST_CASE("policy: limits.max_connections_per_ip caps the sockets of one address
   nostr::RelayConfig cfg;
   cfg.limits.max_connections_per_ip = 2;
   SimHost h(cfg);
-  const ConnMeta a{"198.51.100.1", "", ""}, b{"198.51.100.2", "", ""};
+  const ConnMeta a{"198.51.100.1", "", "", ""}, b{"198.51.100.2", "", "", ""};
   h.connect(1, a);
   h.connect(2, a);
   h.try_connect(3, a);

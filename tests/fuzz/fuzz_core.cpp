@@ -7,6 +7,7 @@
 #include <string>
 #include <variant>
 
+#include "core/address.h"
 #include "core/event.h"
 #include "core/filter.h"
 #include "core/message.h"
@@ -35,9 +36,22 @@ void exercise_event(const nostr::Event& e, nostr::MessageParser& parser) {
 
 }  // namespace
 
+// The address model: whatever parses has one canonical spelling that parses
+// back to the same value; a relay URL's host never keeps user info.
+void exercise_address(const std::string& text) {
+  if (auto a = nostr::IpAddress::parse(text)) check(nostr::IpAddress::parse(a->str()) == a);
+  if (auto r = nostr::AddressRange::parse(text)) {
+    check(nostr::AddressRange::parse(r->str()) == r);
+    if (auto a = nostr::IpAddress::parse(text.substr(0, text.find('/')))) check(r->contains(*a));
+  }
+  if (auto h = nostr::relay_url_host(text)) check(!h->empty() && h->find('@') == std::string::npos);
+  (void)nostr::address_key(text);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static nostr::MessageParser parser{nostr::Limits{}};
   const std::string frame(reinterpret_cast<const char*>(data), size);
+  if (size < 400) exercise_address(frame);
   nostr::ParsedFrame r = parser.parse(frame, false);
   if (!r.ok()) {
     check(!r.error.reject.text.empty());

@@ -68,3 +68,38 @@ TEST_CASE("server config: a bad value stops the start and names the key") {
   CHECK_FALSE(load_config("", fake_env, error));
   CHECK(error.find("PORT") != std::string::npos);
 }
+
+TEST_CASE("server config: trusted_proxies from [server] or TRUSTED_PROXIES; a bad entry is named") {
+  std::string error;
+  g_env.clear();
+  auto c = load_config("", fake_env, error);
+  REQUIRE(c);
+  CHECK(c->server.trusted_proxies.empty());  // by default the peer is the client
+  c = load_config("[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n",
+                  fake_env, error);
+  REQUIRE(c);
+  CHECK(c->server.trusted_proxies.size() == 3);
+  CHECK(c->server.trusted_proxies.contains("10.20.30.40"));
+  CHECK(c->server.trusted_proxies.contains("fd12::1"));
+  CHECK_FALSE(c->server.trusted_proxies.contains("192.0.2.1"));
+  g_env = {{"TRUSTED_PROXIES", " 192.0.2.0/24 , ::1"}};
+  c = load_config("[server]\ntrusted_proxies = [\"127.0.0.1\"]\n", fake_env, error);
+  REQUIRE(c);
+  CHECK(c->server.trusted_proxies.size() == 2);  // the environment's list replaces the file's
+  CHECK(c->server.trusted_proxies.contains("192.0.2.77"));
+  CHECK(c->server.trusted_proxies.contains("::1"));
+  CHECK_FALSE(c->server.trusted_proxies.contains("127.0.0.1"));
+
+  g_env.clear();
+  CHECK_FALSE(load_config("[server]\ntrusted_proxies = [\"proxy.local\"]\n", fake_env, error));
+  CHECK(error.find("server.trusted_proxies: \"proxy.local\" is not an IP address or CIDR range") !=
+        std::string::npos);
+  CHECK_FALSE(load_config("[server]\ntrusted_proxies = \"127.0.0.1\"\n", fake_env, error));
+  CHECK(error.find("server.trusted_proxies has the wrong type") != std::string::npos);
+  CHECK_FALSE(load_config("[server]\ntrusted_proxies = [1]\n", fake_env, error));
+  CHECK(error.find("server.trusted_proxies must be an array of strings") != std::string::npos);
+  g_env = {{"TRUSTED_PROXIES", "10.0.0.0/33"}};
+  CHECK_FALSE(load_config("", fake_env, error));
+  CHECK(error.find("TRUSTED_PROXIES: \"10.0.0.0/33\"") != std::string::npos);
+  g_env.clear();
+}

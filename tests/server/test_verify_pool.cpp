@@ -1,5 +1,6 @@
 // server/verify_pool: frames leave in the order they entered, EVENTs verified
-// on the workers, everything else (and every invalid EVENT) left to the engine.
+// on the workers (an invalid one comes out parsed, with its refusal, so the
+// engine does not verify it again), everything else left to the engine.
 #include <doctest/doctest.h>
 
 #include <condition_variable>
@@ -81,12 +82,60 @@ TEST_CASE("verify pool: order kept across connections and kinds of frame; only v
   REQUIRE(out[0].verified.has_value());
   CHECK(out[0].verified->event().id().hex() == good1.id);
   CHECK(out[5].verified.has_value());
+  CHECK_FALSE(out[0].invalid.has_value());
   // Not verified: the engine answers these frames itself.
   CHECK_FALSE(out[1].verified.has_value());
   CHECK_FALSE(out[2].verified.has_value());
   CHECK_FALSE(out[3].verified.has_value());
   CHECK_FALSE(out[4].verified.has_value());
   CHECK_FALSE(out[6].verified.has_value());
+  // Parsed but invalid EVENTs come with the event and the refusal...
+  REQUIRE(out[2].invalid.has_value());
+  REQUIRE(out[2].why.has_value());
+  CHECK(out[2].why->code == nostr::Code::id_mismatch);
+  REQUIRE(out[3].invalid.has_value());
+  CHECK(out[3].why->code == nostr::Code::bad_signature);
+  // ...frames that are not (parsable) EVENTs with neither.
+  for (const size_t i : {1, 4, 6}) {
+    CAPTURE(i);
+    CHECK_FALSE(out[i].invalid.has_value());
+    CHECK_FALSE(out[i].why.has_value());
+  }
+}
+
+TEST_CASE(
+    "verify pool: an EVENT with a bad signature comes out parsed, with its refusal, not verified") {
+  Signer alice(2);
+  const auto good = alice.sign(1, 1700000000, {}, "hello");
+  std::string bad = good.json;
+  const size_t sig = bad.find("\"sig\":\"");
+  REQUIRE(sig != std::string::npos);
+  char& digit = bad[sig + 7];  // the signature's first hex digit
+  digit = digit == '0' ? '1' : '0';
+
+  Collector col;
+  VerifyPool pool(1, nostr::Limits{}, [&] {
+    std::lock_guard lock(col.mu);
+    ++col.wakes;
+    col.cv.notify_all();
+  });
+  pool.submit(9, "[\"EVENT\"," + bad + "]");
+  std::vector<VerifyPool::Item> out;
+  for (int round = 0; out.empty() && round < 1000; ++round) {
+    pool.drain([&](VerifyPool::Item&& it) { out.push_back(std::move(it)); });
+    std::unique_lock lock(col.mu);
+    col.cv.wait_for(lock, std::chrono::milliseconds(10));
+  }
+  REQUIRE(out.size() == 1);
+  const VerifyPool::Item& it = out[0];
+  CHECK(it.conn == 9);
+  CHECK_FALSE(it.closed);
+  CHECK_FALSE(it.verified.has_value());
+  REQUIRE(it.invalid.has_value());
+  REQUIRE(it.why.has_value());
+  CHECK(it.why->code == nostr::Code::bad_signature);
+  CHECK(it.invalid->id().hex() == good.id);
+  CHECK(it.invalid->raw() == bad);  // the event as received, for the engine's answer
 }
 
 TEST_CASE("verify pool: a frame that is not an EVENT is ready at once when nothing is ahead of it") {

@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -93,6 +94,13 @@ class SimHost {
       drain();
     }
   }
+  // An event whose verification a host ran itself and saw fail
+  // (Relay::refuse_invalid), then pump().
+  void refuse_invalid(uint32_t conn, const nostr::Event& e, const nostr::Reject& why) {
+    relay_->refuse_invalid(conn, e, why, now);
+    drain();
+    pump();
+  }
   // An event a host verified itself (Relay::apply_verified), then pump().
   void apply_verified(uint32_t conn, VerifiedEvent&& v) {
     relay_->apply_verified(conn, std::move(v), now);
@@ -108,6 +116,11 @@ class SimHost {
       pending_.pop_front();
       std::string out, err;
       ++d1_batches_run;
+      if (!fail_d1 && inject_d1_fault(token, json)) {
+        drain();
+        fire_due_timer();
+        continue;
+      }
       if (!fail_d1 && d1().run_batch(json, out, err)) {
         max_d1_result_bytes = std::max(max_d1_result_bytes, out.size());
         relay_->store_done(token, true, out, now);
@@ -120,6 +133,68 @@ class SimHost {
     }
   }
   size_t pending_d1() const { return pending_.size(); }
+
+  // Faults (tests/durable/test_relay_faults.cpp). A D1 batch is one
+  // transaction: it commits whole or not at all. Two ways it goes wrong:
+  //  - d1_fail_at_statement = k (>= 0): a batch with more than k statements
+  //    fails at its statement k (0-based): statements 0..k-1 ran, then the
+  //    whole batch rolled back; the completion reports the error (store_done
+  //    ok=false). A batch with at most k statements runs normally.
+  //  - d1_commit_then_fail: the batch commits, but its completion reports a
+  //    failure ("D1 timeout"): a call that timed out on the caller's side
+  //    after D1 committed it. The engine cannot tell it from a rollback.
+  // Both apply only to batches whose statement JSON contains d1_fault_match
+  // ("" : every batch), and at most d1_faults_left times (then they stop
+  // by themselves; SIZE_MAX: until reset).
+  int d1_fail_at_statement = -1;
+  bool d1_commit_then_fail = false;
+  std::string d1_fault_match;
+  size_t d1_faults_left = SIZE_MAX;
+  size_t d1_faults_injected = 0;
+
+  // Drops completions execute_first_and_hold() kept (their batches did
+  // commit): the engine that asked for them is gone, e.g. after
+  // hibernate_and_wake() or redeploy(), and a new engine must not receive them.
+  void drop_held() { held_.clear(); }
+  // Batches the engine asked for and nobody ran yet: run on D1 now without
+  // telling the engine (`commit`: they reached D1) or dropped (they never
+  // did). Returns how many.
+  size_t settle_pending_silently(bool commit) {
+    size_t n = 0;
+    while (!pending_.empty()) {
+      auto [token, json] = pending_.front();
+      pending_.pop_front();
+      ++n;
+      if (!commit) continue;
+      std::string out, err;
+      ++d1_batches_run;
+      d1().run_batch(json, out, err);
+    }
+    return n;
+  }
+  // A redeploy (or an engine failure reset): every socket is dropped and the
+  // engine's memory is lost. Pending batches are settled first (see
+  // settle_pending_silently); held completions are lost. The new engine
+  // starts with no sockets, as a fresh object does; clients connect again.
+  void redeploy(bool commit_pending) {
+    settle_pending_silently(commit_pending);
+    drop_held();
+    open_.clear();
+    attachments_.clear();
+    relay_ = std::make_unique<durable::Relay>(config_);
+    if (!name_.empty()) relay_->set_object_name(name_);
+    relay_->restore(now);
+    drain();
+    pump();
+  }
+  // Calls the engine's timer() now, due or not (an alarm firing early, twice
+  // or late), and performs its actions; D1 work stays pending until pump().
+  void fire_timer() {
+    relay_->timer(now);
+    drain();
+  }
+  // Every open connection, for a test that drops them all.
+  const std::vector<uint32_t>& open_connections() const { return open_; }
   // Runs the oldest pending D1 batch on the database now but holds its
   // completion until release_held(): D1 committed, the engine not told yet.
   void execute_first_and_hold() {
@@ -187,6 +262,20 @@ class SimHost {
     if (it == replies_.end()) return {0, ""};
     return it->second;
   }
+  // An HTTP API call left in progress (no storage work done): its request id
+  // for reply(); pump() completes it.
+  uint32_t api_async(const std::string& method, const std::string& path, const std::string& body = "",
+                     const ConnMeta& meta = {}) {
+    const uint32_t request = ++next_request_;
+    relay_->http_api(request, method, path, body, meta, now);
+    drain();
+    return request;
+  }
+  // The answer to request `request` so far ({0, ""}: none yet).
+  std::pair<uint32_t, std::string> reply(uint32_t request) const {
+    auto it = replies_.find(request);
+    return it == replies_.end() ? std::pair<uint32_t, std::string>{0, ""} : it->second;
+  }
   // Structured log lines (Log actions) so far.
   std::vector<std::string> logs;
 
@@ -210,6 +299,26 @@ class SimHost {
  private:
   // Performs the engine's actions (tests/support/host_driver.h).
   void drain() { perform_actions(*relay_, *this, now); }
+  // The fault knobs above, for one pending batch: returns true if a fault
+  // was injected (the engine was told), false to run the batch normally.
+  bool inject_d1_fault(uint32_t token, const std::string& json) {
+    if (d1_faults_left == 0 || (d1_fail_at_statement < 0 && !d1_commit_then_fail)) return false;
+    if (!d1_fault_match.empty() && json.find(d1_fault_match) == std::string::npos) return false;
+    std::string out, err;
+    if (d1_fail_at_statement >= 0) {
+      const size_t k = static_cast<size_t>(d1_fail_at_statement);
+      if (nostr::test::batch_statement_count(json) <= k) return false;  // too few statements: runs normally
+      nostr::test::run_batch_failing_at(d1(), json, k, out, err);
+    } else {
+      REQUIRE_MESSAGE(d1().run_batch(json, out, err), err);  // commits
+      err = "D1 timeout: the batch committed but its answer was lost";
+    }
+    if (d1_faults_left != SIZE_MAX) --d1_faults_left;
+    ++d1_faults_injected;
+    last_d1_error = err;
+    relay_->store_done(token, false, err, now);
+    return true;
+  }
 
  public:  // perform_actions' callbacks
   void on_send(uint32_t conn, std::string frame) { inbox_[conn].push_back(std::move(frame)); }
@@ -220,7 +329,11 @@ class SimHost {
   }
   void on_local_sql_error(const std::string& err) { FAIL("local SQL failed: " << err); }
   void on_conn_state(uint32_t conn, std::string state) { attachments_[conn] = std::move(state); }
-  void on_http_reply(uint32_t request, uint32_t status, std::string body) { replies_[request] = {status, std::move(body)}; }
+  void on_http_reply(uint32_t request, uint32_t status, std::string body) {
+    replies_[request] = {status, std::move(body)};
+    reply_order.push_back(request);
+  }
+  std::vector<uint32_t> reply_order;  // HTTP requests in the order they were answered
   void on_log(std::string line) { logs.push_back(std::move(line)); }
   void on_forward(const std::string& peer, const std::string& events) { forwards.emplace_back(peer, events); }
   void on_archive(uint32_t token, const std::string& key, const std::string& body) {

@@ -209,7 +209,7 @@ describe('hibernation', () => {
     expect(refused[2]).toBe(false);
     expect(refused[3]).toMatch(/^auth-required:/);
 
-    const auth = signed({ kind: 22242, tags: [['relay', env.RELAY_CONFIG.relay_url], ['challenge', challenge]], content: '' }, sk);
+    const auth = signed({ kind: 22242, tags: [['relay', 'ws://relay.test'] /* the host the client reached (relay_url unset) */, ['challenge', challenge]], content: '' }, sk);
     c.send(['AUTH', wire(auth)]);
     const authOk = await c.next((m) => m[0] === 'OK' && m[1] === auth.id);
     expect(authOk[2], JSON.stringify(authOk)).toBe(true);
