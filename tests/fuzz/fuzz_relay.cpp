@@ -137,7 +137,7 @@ class Host {
 
  private:
   void open(uint32_t conn) {
-    const nostr::ConnMeta meta{strict_ && conn == 4 ? "203.0.113.9" : "198.51.100.1", "", ""};
+    const nostr::ConnMeta meta{strict_ && conn == 4 ? "203.0.113.9" : "198.51.100.1", "", "", ""};
     check(relay_->open(conn, "challenge", "", now_, meta));
     if (relay_->connection_count() > open_.size()) open_.insert(conn);  // else refused: over max_connections
     drain();
