@@ -352,7 +352,7 @@ Result<AdminRequest> parse_admin_request(std::string_view body) {
   }
   const MethodName* m = std::find_if(std::begin(kMethods), std::end(kMethods),
                                      [&](const MethodName& x) { return x.name == name; });
-  if (m == std::end(kMethods)) return bad("unsupported method: " + std::string(name.substr(0, 64)));
+  if (m == std::end(kMethods)) return bad("unsupported method: " + std::string(utf8_prefix(name, 64)));
   AdminRequest r;
   r.method = m->method;
   auto str = [&](size_t i, std::string& out, bool required, std::string_view what) -> Status {

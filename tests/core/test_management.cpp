@@ -220,3 +220,12 @@ TEST_CASE("NIP-11: every configured field is published, nothing unconfigured, li
   CHECK(parse_config(R"({"banner":"ftp://x"})").error().text.find("banner must be an http(s) URL") != std::string::npos);
   CHECK(parse_config(R"({"self":"npub1"})").error().text.find("self must be a 64-character") != std::string::npos);
 }
+
+TEST_CASE("nip86: an unknown method's name is cut on a character boundary (the error is valid UTF-8 JSON)") {
+  // 63 ASCII bytes then a 3-byte character: cutting at 64 bytes used to split
+  // it, and the 400 answer was not valid JSON (found by fuzz_relay).
+  const std::string name = std::string(63, 'x') + "\xE2\x9C\x93" + "tail";
+  auto r = nostr::parse_admin_request("{\"method\":\"" + name + "\",\"params\":[]}");
+  REQUIRE(!r.ok());
+  CHECK(r.error().text == "unsupported method: " + std::string(63, 'x'));
+}
