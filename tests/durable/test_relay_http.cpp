@@ -73,3 +73,26 @@ TEST_CASE("HTTP API: the rules of WebSocket clients apply (gift wraps, rate limi
   other.ip = "203.0.113.10";
   CHECK(h.api("POST", "/api/v1/events", alice.sign(1, h.now, {}, "3").json, other).first == 200);
 }
+
+TEST_CASE("HTTP API: a query answers a snapshot; an event stored while it runs is not added to it") {
+  // Found by the 30-minute soak: an event published while an API query's
+  // page was on its way to D1 reached the call as a live delivery, and the
+  // answer held limit + 1 events.
+  SimHost h;
+  Signer alice(921);
+  const auto old_note = alice.sign(1, h.now - 10, {}, "stored before the query");
+  const auto new_note = alice.sign(1, h.now, {}, "stored while the query runs");
+  h.connect(1);
+  h.send(1, R"(["EVENT",)" + old_note.json + "]");
+  h.take(1);
+  const uint32_t q = h.api_async("POST", "/api/v1/query", R"([{"kinds":[1],"limit":1}])");
+  h.send_async(1, R"(["EVENT",)" + new_note.json + "]");
+  REQUIRE(h.pending_d1() == 2);
+  h.execute_first_and_hold();  // the query's page is read: the new note is not stored yet
+  h.pump();                    // the new note is stored and fanned out
+  CHECK(h.take(1) == std::vector<std::string>{R"(["OK",")" + new_note.id + R"(",true,""])"});
+  CHECK(h.reply(q).first == 0);
+  h.release_held();  // the page arrives
+  CHECK(h.reply(q) == std::pair<uint32_t, std::string>{200, old_note.json + "\n"});
+  CHECK(h.relay().connection_count() == 1);
+}
