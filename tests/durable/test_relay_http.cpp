@@ -74,7 +74,8 @@ TEST_CASE("HTTP API: the rules of WebSocket clients apply (gift wraps, rate limi
   CHECK(h.api("POST", "/api/v1/events", alice.sign(1, h.now, {}, "3").json, other).first == 200);
 }
 
-TEST_CASE("HTTP API: a query answers a snapshot; an event stored while it runs is not added to it") {
+TEST_CASE(
+    "HTTP API: a query answers a snapshot; an event stored while it runs is not added to it") {
   // Found by the 30-minute soak: an event published while an API query's
   // page was on its way to D1 reached the call as a live delivery, and the
   // answer held limit + 1 events.
