@@ -140,8 +140,11 @@ class SqliteDb {
   }
 
   // Runs {"stmts":[..]} in one transaction (like D1 batch). Returns false and
-  // rolls back on error.
-  bool run_batch(std::string_view json, std::string& out, std::string& error) {
+  // rolls back on error. `fail_at` is for fault tests: statement fail_at
+  // (0-based) fails as if D1 refused it, after 0..fail_at-1 ran, and the
+  // whole batch rolls back (a D1 batch is atomic).
+  bool run_batch(std::string_view json, std::string& out, std::string& error,
+                 size_t fail_at = SIZE_MAX) {
     simdjson::dom::parser p;
     simdjson::dom::element root;
     simdjson::dom::array stmts;
@@ -155,7 +158,14 @@ class SqliteDb {
       error = std::string("BEGIN failed: ") + sqlite3_errmsg(db_);
       return false;
     }
+    size_t i = 0;
     for (simdjson::dom::element st : stmts) {
+      if (i++ == fail_at) {
+        exec_script("ROLLBACK");
+        error =
+            "D1_ERROR: injected failure at statement " + std::to_string(fail_at) + " of the batch";
+        return false;
+      }
       if (!run(st, out, error)) {
         exec_script("ROLLBACK");
         return false;

@@ -27,7 +27,9 @@ namespace nostr::test {
 class SimHost {
  public:
   explicit SimHost(RelayConfig config = {})
-      : config_(std::move(config)), d1_(std::string(NOSTR_SOURCE_DIR) + "/schema.sql"), relay_(std::make_unique<durable::Relay>(config_)) {
+      : config_(std::move(config)),
+        d1_(std::string(NOSTR_SOURCE_DIR) + "/schema.sql"),
+        relay_(std::make_unique<durable::Relay>(config_)) {
     relay_->restore(now);
     drain();
     pump();  // the management state load
@@ -36,7 +38,10 @@ class SimHost {
   // (borrowed: it must outlive this host). Forward actions are kept in
   // `forwards` for the test to deliver (or not).
   SimHost(RelayConfig config, SqliteDb& shared, const std::string& name)
-      : config_(std::move(config)), shared_d1_(&shared), name_(name), relay_(std::make_unique<durable::Relay>(config_)) {
+      : config_(std::move(config)),
+        shared_d1_(&shared),
+        name_(name),
+        relay_(std::make_unique<durable::Relay>(config_)) {
     relay_->set_object_name(name);
     relay_->restore(now);
     drain();
@@ -252,8 +257,8 @@ class SimHost {
   }
   // An HTTP API call (Relay::http_api); returns {status, body} once storage
   // work is done (and due timers ran), or {0, ""} if no answer came.
-  std::pair<uint32_t, std::string> api(const std::string& method, const std::string& path, const std::string& body = "",
-                                       const ConnMeta& meta = {}) {
+  std::pair<uint32_t, std::string> api(const std::string& method, const std::string& path,
+                                       const std::string& body = "", const ConnMeta& meta = {}) {
     const uint32_t request = ++next_request_;
     relay_->http_api(request, method, path, body, meta, now);
     drain();
@@ -264,8 +269,8 @@ class SimHost {
   }
   // An HTTP API call left in progress (no storage work done): its request id
   // for reply(); pump() completes it.
-  uint32_t api_async(const std::string& method, const std::string& path, const std::string& body = "",
-                     const ConnMeta& meta = {}) {
+  uint32_t api_async(const std::string& method, const std::string& path,
+                     const std::string& body = "", const ConnMeta& meta = {}) {
     const uint32_t request = ++next_request_;
     relay_->http_api(request, method, path, body, meta, now);
     drain();
@@ -307,8 +312,9 @@ class SimHost {
     std::string out, err;
     if (d1_fail_at_statement >= 0) {
       const size_t k = static_cast<size_t>(d1_fail_at_statement);
-      if (nostr::test::batch_statement_count(json) <= k) return false;  // too few statements: runs normally
-      nostr::test::run_batch_failing_at(d1(), json, k, out, err);
+      if (nostr::test::batch_statement_count(json) <= k)
+        return false;  // too few statements: runs normally
+      d1().run_batch(json, out, err, /*fail_at=*/k);
     } else {
       REQUIRE_MESSAGE(d1().run_batch(json, out, err), err);  // commits
       err = "D1 timeout: the batch committed but its answer was lost";
@@ -335,7 +341,9 @@ class SimHost {
   }
   std::vector<uint32_t> reply_order;  // HTTP requests in the order they were answered
   void on_log(std::string line) { logs.push_back(std::move(line)); }
-  void on_forward(const std::string& peer, const std::string& events) { forwards.emplace_back(peer, events); }
+  void on_forward(const std::string& peer, const std::string& events) {
+    forwards.emplace_back(peer, events);
+  }
   void on_archive(uint32_t token, const std::string& key, const std::string& body) {
     archives.push_back({token, key, body});
   }

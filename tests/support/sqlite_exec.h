@@ -15,45 +15,17 @@ inline size_t batch_statement_count(std::string_view json) {
   simdjson::dom::parser p;
   simdjson::dom::element root;
   simdjson::dom::array stmts;
-  if (p.parse(json.data(), json.size(), true).get(root) || root["stmts"].get_array().get(stmts)) return 0;
+  if (p.parse(json.data(), json.size(), true).get(root) || root["stmts"].get_array().get(stmts))
+    return 0;
   return stmts.size();
-}
-
-// A fault: runs {"stmts":[..]} like SqliteDb::run_batch, but statement `k`
-// (0-based) fails as if D1 had refused it: statements 0..k-1 ran inside the
-// transaction, then all of it rolls back (a D1 batch is atomic). Returns
-// false with `error` set ("D1_ERROR: ..."). The batch must have more than k
-// statements (batch_statement_count).
-inline bool run_batch_failing_at(SqliteDb& db, std::string_view json, size_t k, std::string& out,
-                                 std::string& error) {
-  simdjson::dom::parser p;
-  simdjson::dom::element root;
-  simdjson::dom::array stmts;
-  if (p.parse(json.data(), json.size(), true).get(root) || root["stmts"].get_array().get(stmts)) {
-    error = "malformed batch";
-    return false;
-  }
-  out.clear();
-  db.exec_script("BEGIN");
-  size_t i = 0;
-  for (simdjson::dom::element st : stmts) {
-    if (i == k) break;
-    if (!db.run(st, out, error)) {
-      db.exec_script("ROLLBACK");
-      return false;
-    }
-    ++i;
-  }
-  db.exec_script("ROLLBACK");
-  error = "D1_ERROR: injected failure at statement " + std::to_string(k) + " of the batch";
-  return false;
 }
 
 // Rows of a one-cell query (SELECT COUNT(*) ...) on `db`, or -1 on error.
 inline long long scalar(SqliteDb& db, const std::string& sql) {
   sqlite3_stmt* s = nullptr;
   long long v = -1;
-  if (sqlite3_prepare_v2(db.handle(), sql.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+  if (sqlite3_prepare_v2(db.handle(), sql.c_str(), -1, &s, nullptr) == SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW)
     v = sqlite3_column_int64(s, 0);
   sqlite3_finalize(s);
   return v;
