@@ -48,14 +48,14 @@
 // Events stored while a stored answer is read may arrive live before its EOSE
 // (the relay does that on purpose): they are left out of the limit and order
 // checks. The load runs at nice --nice (default 5) once the relay has started.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { setPriority } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure';
 import { matchFilters } from 'nostr-tools/filter';
 import { nip77 } from 'nostr-tools';
+import { FrameReader, closeInfo, encodeFrame, rawHandshake } from '../../tests/support/raw_ws.mjs';
 
 // ------------------------------------------------------------------ options
 
@@ -403,47 +403,9 @@ class WsTransport {
 // A raw TCP WebSocket client that reads at most `rate` bytes/s (a token
 // bucket with one second of burst): the slow reader. fast() lifts the limit.
 class SlowTransport {
-  static open(url, rate) {
-    const u = new URL(url);
-    return new Promise((resolveOpen, rejectOpen) => {
-      const sock = net.connect(Number(u.port), u.hostname);
-      const key = randomBytes(16).toString('base64');
-      let head = Buffer.alloc(0);
-      const timer = setTimeout(() => {
-        sock.destroy();
-        rejectOpen(new Error('slow reader: handshake timeout'));
-      }, 10000);
-      sock.once('error', (e) => {
-        clearTimeout(timer);
-        rejectOpen(e);
-      });
-      sock.on('connect', () => {
-        sock.write(`GET / HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-      });
-      const onHead = (d) => {
-        head = Buffer.concat([head, d]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        sock.off('data', onHead);
-        sock.pause(); // until attach() listens
-        clearTimeout(timer);
-        const status = head.subarray(0, end).toString('latin1');
-        if (!/^HTTP\/1\.1 101/.test(status)) {
-          sock.destroy();
-          rejectOpen(new Error(`slow reader: handshake answered ${status.split('\r\n')[0]}`));
-          return;
-        }
-        const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-        if (!status.toLowerCase().includes(accept.toLowerCase())) {
-          sock.destroy();
-          rejectOpen(new Error('slow reader: bad Sec-WebSocket-Accept'));
-          return;
-        }
-        resolveOpen(new SlowTransport(sock, rate, head.subarray(end + 4)));
-      };
-      sock.on('data', onHead);
-    });
+  static async open(url, rate) {
+    const { sock, rest } = await rawHandshake(url, { timeoutMs: 10000 });
+    return new SlowTransport(sock, rate, rest); // paused until attach() listens
   }
   constructor(sock, rate, rest) {
     this.sock = sock;
@@ -451,8 +413,8 @@ class SlowTransport {
     this.tokens = rate;
     this.last = now();
     this.isFast = false;
-    this.buf = rest;
-    this.parts = [];
+    this.rest = rest; // bytes that came with the handshake
+    this.reader = new FrameReader();
     this.bytes = 0;
     this.pauses = 0;
     this.pausedMs = 0;
@@ -470,7 +432,7 @@ class SlowTransport {
       conn.onClose(this.closeCode ?? 1006, this.closeReason ?? 'tcp closed');
     });
     this.sock.resume();
-    if (this.buf.length) setImmediate(() => this.onData(Buffer.alloc(0)));
+    if (this.rest.length) setImmediate(() => this.onData(this.rest));
   }
   get open() {
     return this.isOpen && !this.closedByUs;
@@ -482,8 +444,7 @@ class SlowTransport {
   }
   onData(d) {
     this.bytes += d.length;
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    this.parse();
+    this.parse(d);
     if (this.isFast) return;
     this.refill();
     this.tokens -= d.length;
@@ -503,65 +464,27 @@ class SlowTransport {
     clearTimeout(this.resumeTimer);
     this.sock.resume();
   }
-  parse() {
-    for (;;) {
-      const b = this.buf;
-      if (b.length < 2) return;
-      const fin = (b[0] & 0x80) !== 0;
-      const op = b[0] & 0x0f;
-      if (b[1] & 0x80) {
-        this.conn.onError('slow reader: masked frame from the server');
+  parse(bytes) {
+    const frames = this.reader.push(bytes);
+    for (const f of frames) {
+      if (f.op === 'error') {
+        this.conn.onError(`slow reader: ${f.reason}`);
         this.sock.destroy();
         return;
       }
-      let len = b[1] & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (b.length < 4) return;
-        len = b.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (b.length < 10) return;
-        len = Number(b.readBigUInt64BE(2));
-        off = 10;
-      }
-      if (b.length < off + len) return;
-      const payload = b.subarray(off, off + len);
-      this.buf = b.subarray(off + len);
-      if (op === 0x1 || op === 0x2 || op === 0x0) {
-        this.parts.push(Buffer.from(payload));
-        if (fin) {
-          const text = Buffer.concat(this.parts).toString('utf8');
-          this.parts = [];
-          this.conn.onText(text);
-        }
-      } else if (op === 0x8) {
-        this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
-        this.closeReason = payload.subarray(2).toString('utf8');
-        if (!this.closedByUs) this.frame(0x8, payload.subarray(0, 2));
+      if (f.op === 0x1 || f.op === 0x2) {
+        this.conn.onText(f.payload.toString('utf8'));
+      } else if (f.op === 0x8) {
+        ({ code: this.closeCode, reason: this.closeReason } = closeInfo(f.payload));
+        if (!this.closedByUs) this.frame(0x8, f.payload.subarray(0, 2));
         this.sock.end();
-      } else if (op === 0x9) {
-        this.frame(0xa, payload);
+      } else if (f.op === 0x9) {
+        this.frame(0xa, f.payload);
       }
     }
   }
   frame(op, payload) {
-    if (this.sock.destroyed) return;
-    const mask = randomBytes(4);
-    const n = payload.length;
-    const head = n < 126 ? Buffer.from([0x80 | op, 0x80 | n]) : n < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
-    if (n >= 126 && n < 65536) {
-      head[0] = 0x80 | op;
-      head[1] = 0x80 | 126;
-      head.writeUInt16BE(n, 2);
-    } else if (n >= 65536) {
-      head[0] = 0x80 | op;
-      head[1] = 0x80 | 127;
-      head.writeBigUInt64BE(BigInt(n), 2);
-    }
-    const body = Buffer.from(payload);
-    for (let i = 0; i < n; i++) body[i] ^= mask[i & 3];
-    this.sock.write(Buffer.concat([head, mask, body]));
+    if (!this.sock.destroyed) this.sock.write(encodeFrame(op, payload));
   }
   send(text) {
     this.frame(0x1, Buffer.from(text, 'utf8'));

@@ -27,12 +27,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure';
+import { FrameReader, closeInfo, encodeFrame, rawHandshake } from '../support/raw_ws.mjs';
 import { HOST, NO_RATE_LIMITS, RawClient, WASM, cpuSeconds, openSocket, relayConfigArgs, startNative, startRelay } from './harness.mjs';
 
 const MiB = 1024 * 1024;
@@ -378,102 +378,36 @@ class Peer {
 // so it can stop reading (pause) or send what WebSocket APIs refuse to
 // (text frames with invalid UTF-8).
 class TcpWs {
-  static connect(port, timeoutMs = 20000) {
-    return new Promise((resolve, reject) => {
-      const sock = net.connect(port, '127.0.0.1');
-      const key = randomBytes(16).toString('base64');
-      let buf = Buffer.alloc(0);
-      const t = setTimeout(() => {
-        sock.destroy();
-        reject(new Error('raw websocket handshake: timeout'));
-      }, timeoutMs);
-      sock.once('error', (e) => {
-        clearTimeout(t);
-        reject(e);
-      });
-      sock.on('connect', () => sock.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
-        + `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`));
-      const onData = (d) => {
-        buf = Buffer.concat([buf, d]);
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        sock.off('data', onData);
-        clearTimeout(t);
-        const head = buf.subarray(0, end).toString('latin1');
-        if (!/^HTTP\/1\.1 101/.test(head)) {
-          sock.destroy();
-          reject(new Error(`raw websocket handshake refused: ${head.split('\r\n')[0]}`));
-          return;
-        }
-        resolve(new TcpWs(sock, buf.subarray(end + 4)));
-      };
-      sock.on('data', onData);
-    });
+  static async connect(port, timeoutMs = 20000) {
+    const { sock, rest } = await rawHandshake(`ws://127.0.0.1:${port}/`, { timeoutMs });
+    return new TcpWs(sock, rest);
   }
 
   constructor(sock, rest) {
     this.sock = sock;
-    this.buf = Buffer.from(rest);
+    this.reader = new FrameReader();
     this.messages = []; // text of every data frame received
     this.closeInfo = null; // { code, reason } from a close frame, or { code: 'tcp' } when the socket ended without one
     sock.on('error', () => {});
     sock.on('close', () => {
       this.closeInfo ??= { code: 'tcp', reason: 'socket closed without a close frame' };
     });
-    sock.on('data', (d) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.#parse();
-    });
-    this.#parse();
+    sock.on('data', (d) => this.#frames(d));
+    this.#frames(rest);
+    sock.resume();
   }
 
-  #parse() {
-    for (;;) {
-      const b = this.buf;
-      if (b.length < 2) return;
-      const opcode = b[0] & 0x0f;
-      const masked = (b[1] & 0x80) !== 0;
-      let len = b[1] & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (b.length < 4) return;
-        len = b.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (b.length < 10) return;
-        len = Number(b.readBigUInt64BE(2));
-        off = 10;
-      }
-      if (masked) off += 4;
-      if (b.length < off + len) return;
-      const payload = Buffer.from(b.subarray(off, off + len));
-      if (masked) for (let i = 0; i < len; i++) payload[i] ^= b[off - 4 + (i & 3)];
-      this.buf = b.subarray(off + len);
-      if (opcode === 1 || opcode === 2 || opcode === 0) this.messages.push(payload.toString('utf8'));
-      else if (opcode === 8) this.closeInfo = { code: len >= 2 ? payload.readUInt16BE(0) : 1005, reason: payload.subarray(2).toString('utf8') };
-      else if (opcode === 9) this.sendFrame(10, payload);
+  #frames(bytes) {
+    for (const f of this.reader.push(bytes)) {
+      if (f.op === 1 || f.op === 2) this.messages.push(f.payload.toString('utf8'));
+      else if (f.op === 8) this.closeInfo = closeInfo(f.payload);
+      else if (f.op === 9) this.sendFrame(10, f.payload);
+      else if (f.op === 'error') this.sock.destroy();
     }
   }
 
   sendFrame(opcode, payload) {
-    const len = payload.length;
-    let head;
-    if (len < 126) head = Buffer.from([0x80 | opcode, 0x80 | len]);
-    else if (len < 65536) {
-      head = Buffer.alloc(4);
-      head[0] = 0x80 | opcode;
-      head[1] = 0x80 | 126;
-      head.writeUInt16BE(len, 2);
-    } else {
-      head = Buffer.alloc(10);
-      head[0] = 0x80 | opcode;
-      head[1] = 0x80 | 127;
-      head.writeBigUInt64BE(BigInt(len), 2);
-    }
-    const mask = randomBytes(4);
-    const body = Buffer.from(payload);
-    for (let i = 0; i < len; i++) body[i] ^= mask[i & 3];
-    if (!this.sock.destroyed) this.sock.write(Buffer.concat([head, mask, body]));
+    if (!this.sock.destroyed) this.sock.write(encodeFrame(opcode, payload));
   }
 
   sendText(s) {
