@@ -15,7 +15,8 @@ namespace nostr::durable {
 
 struct Histogram {
   // Upper bounds in seconds (the +Inf bucket is `count`).
-  static constexpr std::array<double, 10> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
+  static constexpr std::array<double, 10> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                     0.05,  0.1,    0.25,  1,    5};
   std::array<uint64_t, kBounds.size()> buckets{};  // non-cumulative
   uint64_t count = 0;
   double sum = 0;
@@ -25,8 +26,9 @@ struct Histogram {
 struct Metrics {
   uint64_t events_accepted = 0;
   uint64_t events_duplicate = 0;
-  std::map<std::string, uint64_t> events_refused;  // by NIP-01 prefix ("blocked", "rate-limited", ...)
-  std::map<std::string, uint64_t> messages_in;     // by message type ("EVENT", "REQ", ..., "invalid")
+  std::map<std::string, uint64_t>
+      events_refused;                           // by NIP-01 prefix ("blocked", "rate-limited", ...)
+  std::map<std::string, uint64_t> messages_in;  // by message type ("EVENT", "REQ", ..., "invalid")
   uint64_t reqs_refused = 0;
   uint64_t connections_opened = 0;
   uint64_t connections_refused = 0;
@@ -43,6 +45,9 @@ struct Metrics {
   uint64_t retention_pruned = 0;       // events deleted by retention (archived first)
   uint64_t retention_archives = 0;     // archive objects written
   uint64_t retention_failures = 0;     // runs stopped by a storage or archive failure
+  // Host bugs the engine caught: a completion for a token it does not know
+  // ("unknown_token") or of the wrong kind ("wrong_completion").
+  std::map<std::string, uint64_t> host_errors;
   Histogram store_latency;
   // A refusal message "prefix: text": counted under its prefix.
   void refused(std::string_view message);
@@ -68,6 +73,7 @@ struct Metrics {
     fn("retention_failures", retention_failures);
     for (auto& [k, v] : events_refused) fn("refused:" + k, v);
     for (auto& [k, v] : messages_in) fn("in:" + k, v);
+    for (auto& [k, v] : host_errors) fn("host_error:" + k, v);
   }
   // Adds one saved counter to this one (unknown names are ignored).
   void restore(std::string_view name, uint64_t value);

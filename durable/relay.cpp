@@ -65,9 +65,8 @@ Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.l
 
 bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now,
                  const ConnMeta& meta) {
-  const NoteCounters note{*this, now};
+  const Entry entry{*this, now};
   if (conns_.count(conn)) return false;
-  now_ = std::max(now_, now);
   if (state.empty()) {
     maybe_check_management(now);
     const auto same_ip =
@@ -140,11 +139,10 @@ void Relay::set_auth_deadline(uint32_t conn, Connection& c, uint64_t due) {
 }
 
 void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t now) {
-  const NoteCounters note{*this, now};
+  const Entry entry{*this, now};
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;  // host bug: frames for an unknown socket
   Connection& c = it->second;
-  now_ = std::max(now_, now);
   maybe_check_management(now);
   maybe_shrink_interest(now);
   // A REQ bigger than a connection may ever hold is refused before compiling.
@@ -213,42 +211,31 @@ void Relay::send_ok(uint32_t conn, const EventId& id, bool accepted, std::string
 }
 
 uint64_t Relay::next_deadline() const {
-  uint64_t due = next_deadline_;
-  for (const uint64_t t : {rate_flush_at_, counters_flush_at_, management_retry_at()}) {
-    if (t != 0 && (due == 0 || t < due)) due = t;
-  }
+  uint64_t due = timers_.earliest(TimerKind::deadline).value_or(0);
+  if (const uint64_t t = management_retry_at(); t != 0 && (due == 0 || t < due)) due = t;
   return due;
 }
 
 void Relay::timer(uint64_t now) {
-  const NoteCounters note{*this, now};
-  now_ = std::max(now_, now);
+  const Entry entry{*this, now};
   // A failed management load (writes wait for it) and a failed NIP-62 step
   // are tried again on time, not only when a client happens to send a frame.
   if (const uint64_t t = management_retry_at(); t != 0 && now >= t) maybe_check_management(now);
-  if (vanish_again_ && !vanish_in_flight_ && mgmt_loaded_ && vanish_retry_at_ != 0 &&
-      now >= vanish_retry_at_) {
+  if (timers_.due(Timer::vanish_retry, now) && vanish_again_ && !vanish_in_flight_ && mgmt_loaded_)
     start_vanish();
-  }
-  if (rate_flush_at_ != 0 && now >= rate_flush_at_) flush_rate_state(now);
-  if (counters_flush_at_ != 0 && now >= counters_flush_at_) save_counters();
+  if (timers_.due(Timer::rate_flush, now)) flush_rate_state(now);
+  if (timers_.due(Timer::counters_flush, now)) save_counters();
   run_query_steps(now);  // which clears a passed query deadline
   expire_auth(now);
-  if (sweep_at_ != 0 && !sweep_in_flight_ && now >= sweep_at_) start_sweep(now);
+  if (timers_.due(Timer::expiry_sweep, now)) start_sweep(now);
   maybe_shrink_interest(now);
-  if (retention_at_ != 0 && !retention_in_flight_ && now >= retention_at_)
-    start_retention(now, /*start=*/true);
+  if (timers_.due(Timer::retention, now)) start_retention(now, /*start=*/true);
 }
 
 uint64_t Relay::next_alarm() const {
-  uint64_t due = 0;
-  auto earliest = [&due](uint64_t t) {
-    if (t != 0 && (due == 0 || t < due)) due = t;
-  };
-  if (!sweep_in_flight_) earliest(sweep_at_);
-  if (!retention_in_flight_) earliest(retention_at_);
-  if (vanish_again_ && !vanish_in_flight_) earliest(vanish_retry_at_);
-  if (!auth_deadlines_.empty()) earliest(auth_deadlines_.begin()->first);
+  uint64_t due = timers_.earliest(TimerKind::alarm).value_or(0);
+  if (!auth_deadlines_.empty() && (due == 0 || auth_deadlines_.begin()->first < due))
+    due = auth_deadlines_.begin()->first;
   return due;
 }
 
@@ -282,72 +269,98 @@ void Relay::close(uint32_t conn) {
                                  {SqlParam::of(static_cast<int64_t>(conn))}}));
 }
 
-void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64_t now) {
-  const NoteCounters note{*this, now};
-  now_ = std::max(now_, now);
+std::optional<Relay::PendingOp> Relay::take_pending(uint32_t token, Completion kind,
+                                                    std::string_view entry) {
   auto it = pending_.find(token);
-  if (it == pending_.end()) return;  // host bug: not ours
-  PendingOp op = std::move(it->second);
-  pending_.erase(it);
-  if (auto* batch = std::get_if<WriteBatch>(&op)) {
-    on_write_done(std::move(*batch), ok, results);
-  } else if (auto* q = std::get_if<PendingQuery>(&op)) {
-    --queries_in_flight_;
-    on_query_done(*q, ok, results, now);
-  } else if (auto* cnt = std::get_if<PendingCount>(&op)) {
-    on_count_done(std::move(*cnt), ok, results);
-  } else if (std::holds_alternative<PendingSweep>(op)) {
-    on_sweep_done(ok, results, now);
-  } else if (auto* np = std::get_if<PendingNegPage>(&op)) {
-    on_neg_page_done(*np, ok, results);
-  } else if (auto* v = std::get_if<PendingVanish>(&op)) {
-    on_vanish_done(*v, ok, results);
-  } else if (std::holds_alternative<PendingMgmtLoad>(op)) {
-    on_management_loaded(ok, results, now);
-  } else if (std::holds_alternative<PendingMgmtVersion>(op)) {
-    on_management_version(ok, results);
-  } else if (auto* admin = std::get_if<PendingAdmin>(&op)) {
-    on_admin_done(std::move(*admin), ok, results);
-  } else if (auto* pub = std::get_if<PendingPublish>(&op)) {
-    on_interest_published(pub->version, ok);
-    if (pub->eose_for != 0) {
-      // A live-only REQ: its EOSE waited for the other objects to see it.
-      if (auto s = subs_.find(pub->eose_for); s != subs_.end())
-        out_.send(s->second->conn, eose_message(s->second->id));
-    }
-  } else if (std::holds_alternative<PendingRetention>(op)) {
-    on_retention_rows(ok, results, now);
-  } else if (std::holds_alternative<PendingRetentionDelete>(op)) {
-    on_retention_deleted(ok, now);
-  } else if (std::holds_alternative<PendingPeers>(op)) {
-    std::vector<ResultSet> rs;
-    if (ok && parse_results(results, rs) && rs.size() == 1) on_peer_summaries(rs[0]);
+  const char* error = nullptr;
+  if (it == pending_.end()) {
+    error = "unknown_token";
+  } else if (std::visit([](const auto& op) { return op.kCompletion; }, it->second) != kind) {
+    error = "wrong_completion";
+  } else {
+    PendingOp op = std::move(it->second);
+    pending_.erase(it);
+    return op;
   }
+  ++metrics_.host_errors[error];
+  log_json(JsonObjectWriter()
+               .string("level", "error")
+               .string("msg", "host error: a completion the engine did not ask for")
+               .string("kind", error)
+               .string("call", entry)
+               .uint("token", token)
+               .finish());
+  return std::nullopt;
+}
+
+void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64_t now) {
+  const Entry entry{*this, now};
+  std::optional<PendingOp> op = take_pending(token, Completion::store, "store_done");
+  if (!op) return;
+  std::visit(Overloaded{
+                 [&](WriteBatch& batch) { on_write_done(std::move(batch), ok, results); },
+                 [&](PendingQuery& q) {
+                   --queries_in_flight_;
+                   on_query_done(q, ok, results, now);
+                 },
+                 [&](PendingCount& cnt) { on_count_done(std::move(cnt), ok, results); },
+                 [&](PendingSweep&) { on_sweep_done(ok, results, now); },
+                 [&](PendingNegPage& np) { on_neg_page_done(np, ok, results); },
+                 [&](PendingVanish& v) { on_vanish_done(v, ok, results); },
+                 [&](PendingMgmtLoad&) { on_management_loaded(ok, results, now); },
+                 [&](PendingMgmtVersion&) { on_management_version(ok, results); },
+                 [&](PendingAdmin& admin) { on_admin_done(std::move(admin), ok, results); },
+                 [&](PendingPublish& pub) {
+                   on_interest_published(pub.version, ok);
+                   if (pub.eose_for != 0) {
+                     // A live-only REQ: its EOSE waited for the other objects to see it.
+                     if (auto s = subs_.find(pub.eose_for); s != subs_.end())
+                       out_.send(s->second->conn, eose_message(s->second->id));
+                   }
+                 },
+                 [&](PendingRetention&) { on_retention_rows(ok, results, now); },
+                 [&](PendingRetentionDelete&) { on_retention_deleted(ok, now); },
+                 [&](PendingPeers&) {
+                   std::vector<ResultSet> rs;
+                   if (ok && parse_results(results, rs) && rs.size() == 1) on_peer_summaries(rs[0]);
+                 },
+                 [&](auto& other) {
+                   // take_pending let only store operations through; every one has
+                   // its handler above (this does not compile otherwise).
+                   static_assert(std::decay_t<decltype(other)>::kCompletion != Completion::store,
+                                 "a store operation without a store_done handler");
+                   assert(false);
+                 },
+             },
+             *op);
 }
 
 void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t now) {
-  auto it = pending_.find(token);
-  if (it == pending_.end()) return;
-  PendingOp op = std::move(it->second);
-  pending_.erase(it);
-  if (std::holds_alternative<PendingSchema>(op)) {
-    on_schema_version(results);
-  } else if (std::holds_alternative<PendingRestore>(op)) {
-    on_restore_rows(results);
-  } else if (std::holds_alternative<PendingTimers>(op)) {
-    on_timer_rows(results, now);
-  } else if (std::holds_alternative<PendingBuckets>(op)) {
-    on_bucket_rows(results);
-  } else if (std::holds_alternative<PendingCounters>(op)) {
-    on_counter_rows(results);
-  } else if (std::holds_alternative<PendingWakes>(op)) {
-    std::vector<ResultSet> rs;
-    uint64_t n = 0;
-    if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 &&
-        parse_decimal(rs[0].cell(0, 0), n)) {
-      metrics_.wakes = n;
-    }
-  }
+  const Entry entry{*this, now};
+  std::optional<PendingOp> op = take_pending(token, Completion::local_sql, "local_sql_done");
+  if (!op) return;
+  std::visit(Overloaded{
+                 [&](PendingSchema&) { on_schema_version(results); },
+                 [&](PendingRestore&) { on_restore_rows(results); },
+                 [&](PendingTimers&) { on_timer_rows(results, now); },
+                 [&](PendingBuckets&) { on_bucket_rows(results); },
+                 [&](PendingCounters&) { on_counter_rows(results); },
+                 [&](PendingWakes&) {
+                   std::vector<ResultSet> rs;
+                   uint64_t n = 0;
+                   if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 &&
+                       rs[0].cols == 1 && parse_decimal(rs[0].cell(0, 0), n)) {
+                     metrics_.wakes = n;
+                   }
+                 },
+                 [&](auto& other) {
+                   static_assert(
+                       std::decay_t<decltype(other)>::kCompletion != Completion::local_sql,
+                       "a local SQL operation without a local_sql_done handler");
+                   assert(false);
+                 },
+             },
+             *op);
 }
 
 void Relay::on_auth(uint32_t conn, const Event& e, uint64_t now) {

@@ -37,6 +37,7 @@
 #include "durable/interest.h"
 #include "durable/metrics.h"
 #include "durable/subscription_index.h"
+#include "durable/timers.h"
 
 namespace nostr::durable {
 
@@ -301,13 +302,20 @@ class Relay {
     bool hidden = false;
     size_t cost = 0;  // write-budget bytes it holds (pending_cost)
   };
+  // Which host completion a pending operation waits for: Relay::store_done,
+  // local_sql_done or archive_done. Every PendingOp alternative says (a
+  // missing kCompletion does not compile); another completion for its token
+  // is a host error (Metrics::host_errors), and the operation stays pending.
+  enum class Completion : uint8_t { store, local_sql, archive };
   struct WriteBatch {
+    static constexpr Completion kCompletion = Completion::store;
     std::vector<PendingStore> events;
     StoreBatch plan;           // statements already sent; probe/status indexes kept
     bool reads_peers = false;  // its last statement is plan_peer_summaries
   };
   // A D1 read in flight for a subscription: the ids query or one page.
   struct PendingQuery {
+    static constexpr Completion kCompletion = Completion::store;
     uint32_t conn;
     SubHandle handle;
     bool page;
@@ -318,11 +326,14 @@ class Relay {
         0;  // ids query: the interest version its batch publishes (last statement), or 0
   };
   struct PendingCount {
+    static constexpr Completion kCompletion = Completion::store;
     uint32_t conn;
     std::string sub;
     bool hll = false;  // plan_count_hll's rows, not plan_count's
   };
-  struct PendingSweep {};  // the NIP-40 expiry sweep's Store batch
+  struct PendingSweep {  // the NIP-40 expiry sweep's Store batch
+    static constexpr Completion kCompletion = Completion::store;
+  };
   // NIP-77: a negentropy sync's records, read a page at a time before the
   // first reply; then its sealed Storage answers each NEG-MSG.
   struct NegSession {
@@ -337,30 +348,58 @@ class Relay {
     size_t charged = 0;  // bytes counted in neg_bytes_
   };
   struct PendingNegPage {  // Store: one plan_neg_page
+    static constexpr Completion kCompletion = Completion::store;
     uint32_t conn;
     std::string sub;
     uint64_t generation;
   };
   struct PendingVanish {  // Store: one plan_vanish_step (NIP-62)
+    static constexpr Completion kCompletion = Completion::store;
     size_t result_stmt;
   };
   struct PendingPublish {  // Store: plan_publish_interest alone
+    static constexpr Completion kCompletion = Completion::store;
     int64_t version;
     SubHandle eose_for = 0;  // a live-only REQ whose EOSE waits for it (0: a shrink)
   };
-  struct PendingPeers {};            // Store: plan_peer_summaries alone (at the first name)
-  struct PendingRetention {};        // Store: plan_retention_select
-  struct PendingArchive {};          // Archive: one day's events of the retention batch
-  struct PendingRetentionDelete {};  // Store: plan_retention_delete
-  struct PendingSchema {};           // LocalSql: the local schema's version
-  struct PendingRestore {};          // LocalSql: the persisted subscriptions
-  struct PendingTimers {};           // LocalSql: the persisted timer times
-  struct PendingBuckets {};          // LocalSql: the persisted per-address/pubkey buckets
-  struct PendingWakes {};            // LocalSql: the wake counter
-  struct PendingCounters {};         // LocalSql: the saved counters
-  struct PendingMgmtLoad {};         // Store: the management state
-  struct PendingMgmtVersion {};      // Store: mgmt_version alone
-  struct PendingAdmin {              // Store: a management request's statements
+  struct PendingPeers {  // Store: plan_peer_summaries alone (at the first name)
+    static constexpr Completion kCompletion = Completion::store;
+  };
+  struct PendingRetention {  // Store: plan_retention_select
+    static constexpr Completion kCompletion = Completion::store;
+  };
+  struct PendingArchive {  // Archive: one day's events of the retention batch
+    static constexpr Completion kCompletion = Completion::archive;
+  };
+  struct PendingRetentionDelete {  // Store: plan_retention_delete
+    static constexpr Completion kCompletion = Completion::store;
+  };
+  struct PendingSchema {  // LocalSql: the local schema's version
+    static constexpr Completion kCompletion = Completion::local_sql;
+  };
+  struct PendingRestore {  // LocalSql: the persisted subscriptions
+    static constexpr Completion kCompletion = Completion::local_sql;
+  };
+  struct PendingTimers {  // LocalSql: the persisted timer times
+    static constexpr Completion kCompletion = Completion::local_sql;
+  };
+  struct PendingBuckets {  // LocalSql: the persisted per-address/pubkey buckets
+    static constexpr Completion kCompletion = Completion::local_sql;
+  };
+  struct PendingWakes {  // LocalSql: the wake counter
+    static constexpr Completion kCompletion = Completion::local_sql;
+  };
+  struct PendingCounters {  // LocalSql: the saved counters
+    static constexpr Completion kCompletion = Completion::local_sql;
+  };
+  struct PendingMgmtLoad {  // Store: the management state
+    static constexpr Completion kCompletion = Completion::store;
+  };
+  struct PendingMgmtVersion {  // Store: mgmt_version alone
+    static constexpr Completion kCompletion = Completion::store;
+  };
+  struct PendingAdmin {  // Store: a management request's statements
+    static constexpr Completion kCompletion = Completion::store;
     uint32_t request;
     AdminRequest req;
     Pubkey admin;
@@ -474,13 +513,21 @@ class Relay {
   void mark_buckets_dirty(Connection& c, uint64_t now);
   void flush_rate_state(uint64_t now);
   void on_bucket_rows(std::string_view results);
-  // At the end of each call (a guard in every entry point): schedules saving
-  // counters that changed.
-  struct NoteCounters {
+  // The guard every entry point starts with: it brings the latest time
+  // (now_) and, at the end of the call, schedules saving counters that changed.
+  struct Entry {
+    Entry(Relay& r, uint64_t t) : relay(r), now(t) { r.now_ = std::max(r.now_, t); }
+    ~Entry() { relay.note_counters(now); }
+    Entry(const Entry&) = delete;
+    Entry& operator=(const Entry&) = delete;
     Relay& relay;
     uint64_t now;
-    ~NoteCounters() { relay.note_counters(now); }
   };
+  // The operation waiting for `token` if it waits for completion `kind`, taken
+  // out of the pending table; otherwise a host error (unknown token, or a
+  // completion of the wrong kind: the operation stays pending), counted and
+  // logged, and nullopt. `entry`: the host call, for the log.
+  std::optional<PendingOp> take_pending(uint32_t token, Completion kind, std::string_view entry);
   void note_counters(uint64_t now);
   void save_counters();
   void on_counter_rows(std::string_view results);
@@ -569,10 +616,8 @@ class Relay {
   // Rate limits across connections (config rate_limits): by address, by pubkey.
   BucketMap event_ip_buckets_{kMaxBucketKeys}, event_pubkey_buckets_{kMaxBucketKeys};
   BucketMap req_ip_buckets_{kMaxBucketKeys}, req_pubkey_buckets_{kMaxBucketKeys};
-  uint64_t rate_flush_at_ = 0;  // when dirty bucket state is saved (0: nothing dirty)
   // Counters are saved to local SQL at most every kCounterFlush seconds.
   std::map<std::string, uint64_t> counters_saved_;
-  uint64_t counters_flush_at_ = 0;
   MessageParser parser_;
   Outbox out_;
   SubscriptionIndex index_;
@@ -633,20 +678,16 @@ class Relay {
   size_t query_list_bytes_ = 0;  // ids queries in flight + answers being paged
   size_t query_page_bytes_ = 0;  // pages in flight
   size_t pending_counts_ = 0;
-  uint64_t next_deadline_ = 0;  // earliest time a paced page may go (0: none)
-  uint64_t sweep_at_ = 0;       // next NIP-40 expiry sweep (0: not scheduled yet)
-  bool sweep_in_flight_ = false;
+  Timers timers_;  // every timed piece of work (durable/timers.h)
   bool vanish_in_flight_ = false;
   bool vanish_again_ = false;  // a request arrived while a step ran, or a step failed
-  uint64_t vanish_retry_at_ = 0;
   // Several objects: (event, subscription) pairs a stored answer sent within
   // kAnsweredWindow seconds, for events created recently enough that another
   // object's forward of them may still be on its way: deliver() skips them,
   // so a late forward is not a second delivery. Bounded (kMaxAnsweredRecent,
   // oldest dropped first).
   std::set<std::pair<EventId, SubHandle>> answered_recent_;
-  std::deque<std::tuple<uint64_t, EventId, SubHandle>>
-      answered_recent_order_;  // a failed step is retried then (an alarm), without client traffic
+  std::deque<std::tuple<uint64_t, EventId, SubHandle>> answered_recent_order_;
   std::set<std::pair<uint64_t, uint32_t>> auth_deadlines_;  // (deadline, conn)
   // Open connections per remote address key (address_key: IPv6 by its /64;
   // known addresses only; at most max_connections entries):
@@ -668,10 +709,8 @@ class Relay {
   std::map<int64_t, InterestSummary> pending_summary_;  // publications in flight, by version
   int64_t published_version_ = 0;
   int64_t last_version_ = 0;      // the last version sent (they only grow)
-  bool interest_shrunk_ = false;  // subscriptions ended since the last publication
   bool interest_unknown_ = true;  // what the last object life published: not known
   // Retention (relay_retention.cpp).
-  uint64_t retention_at_ = 0;  // next run (0: off or running)
   bool retention_in_flight_ = false;
   struct RetentionBatch {
     std::vector<EventId> ids;
@@ -680,7 +719,6 @@ class Relay {
     bool archive_failed = false;
     bool full = false;
   } retention_;
-  uint64_t shrink_at_ = 0;
 };
 
 }  // namespace nostr::durable

@@ -125,8 +125,7 @@ void Relay::admin_reply(uint32_t request, uint32_t status, std::string body) {
 
 void Relay::http_admin(uint32_t request, std::string_view url, std::string_view authorization,
                        std::string_view body, uint64_t now) {
-  const NoteCounters note{*this, now};
-  now_ = std::max(now_, now);
+  const Entry entry{*this, now};
   ++metrics_.admin_requests;
   if (config_.admin_pubkeys.empty()) {
     return admin_reply(
@@ -262,18 +261,18 @@ size_t Relay::disconnect_where(const std::string& target, const std::string& val
 }
 
 void Relay::note_counters(uint64_t now) {
-  if (counters_flush_at_ != 0) return;
+  if (timers_.armed(Timer::counters_flush)) return;
   bool changed = false;
   metrics_.for_each_counter([&](const std::string& name, uint64_t& v) {
     auto it = counters_saved_.find(name);
     if (v != (it == counters_saved_.end() ? 0 : it->second)) changed = true;
   });
-  if (changed) counters_flush_at_ = now + kCounterFlush;
+  if (changed) timers_.set(Timer::counters_flush, now + kCounterFlush);
 }
 
 // All counters in one row (a JSON object): DO SQLite bills per row written.
 void Relay::save_counters() {
-  counters_flush_at_ = 0;
+  timers_.clear(Timer::counters_flush);
   JsonObjectWriter w;
   metrics_.for_each_counter([&](const std::string& name, uint64_t& v) {
     counters_saved_[name] = v;

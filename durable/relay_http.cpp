@@ -49,8 +49,7 @@ std::string_view str_at(simdjson::dom::array msg, size_t i) {
 
 void Relay::http_api(uint32_t request, std::string_view method, std::string_view path,
                      std::string_view body, const ConnMeta& meta, uint64_t now) {
-  const NoteCounters note{*this, now};
-  now_ = std::max(now_, now);
+  const Entry entry{*this, now};
   auto reply = [&](uint32_t status, std::string json) {
     out_.http_reply(request, status, std::move(json));
   };
@@ -252,8 +251,10 @@ std::vector<Action> Relay::take_actions() {
       // An API query answers what was stored when it ran (a snapshot, within
       // its limit): live events are not part of it (found by the soak: an
       // answer over its limit).
-      t.erase(std::remove_if(t.begin(), t.end(), [&](const Fanout::Target& x) { return http_calls_.count(x.conn) != 0; }),
-              t.end());
+      t.erase(
+          std::remove_if(t.begin(), t.end(),
+                         [&](const Fanout::Target& x) { return http_calls_.count(x.conn) != 0; }),
+          t.end());
       if (t.empty()) continue;
     } else if (auto* c = std::get_if<Close>(&a)) {
       if (auto it = http_calls_.find(c->conn); it != http_calls_.end()) {

@@ -57,6 +57,14 @@ inline constexpr uint64_t kVanishRetry = 60;
 inline constexpr uint32_t kSweepBatch = 500;
 inline constexpr std::string_view kSweepTimer = "expiry_sweep";
 
+// std::visit over a set of lambdas.
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
 inline std::string subs_filters_json(const std::vector<CompiledFilter>& filters) {
   std::string out = "[";
   for (size_t i = 0; i < filters.size(); ++i) {

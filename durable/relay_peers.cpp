@@ -26,8 +26,7 @@ void Relay::set_object_name(std::string_view name) {
   // An earlier life of this object may have published anything: the first
   // REQ publishes, and so does the first check for a smaller summary.
   interest_unknown_ = true;
-  interest_shrunk_ = true;
-  shrink_at_ = 0;
+  timers_.set(Timer::interest_shrink, 0);
   current_interest_ = InterestSummary::of(index_);  // subscriptions restored before the name
   // The other objects' interests before the first write: ephemeral events
   // are forwarded from what is known (stored ones read it with their batch).
@@ -77,8 +76,7 @@ void Relay::flush_forwards() {
 }
 
 void Relay::deliver(std::string_view events, uint64_t now) {
-  const NoteCounters note{*this, now};
-  now_ = std::max(now_, now);
+  const Entry entry{*this, now};
   expire_answered();
   while (!events.empty()) {
     const size_t nl = events.find('\n');
@@ -123,8 +121,8 @@ void Relay::on_interest_published(int64_t version, bool ok) {
 }
 
 void Relay::maybe_shrink_interest(uint64_t now) {
-  if (!multi_object() || !interest_shrunk_ || now < shrink_at_) return;
-  interest_shrunk_ = false;
+  if (!multi_object() || !timers_.due(Timer::interest_shrink, now)) return;
+  timers_.clear(Timer::interest_shrink);
   current_interest_ = InterestSummary::of(index_);  // at most once per interest_shrink_seconds
   InterestSummary smaller = current_interest_;
   if (!interest_unknown_ && smaller.covers(published_)) return;  // nothing to take back

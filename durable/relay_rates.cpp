@@ -124,11 +124,11 @@ void Relay::count_refusal(uint32_t conn, Connection& c, uint64_t now, bool rate)
 
 void Relay::mark_buckets_dirty(Connection& c, uint64_t now) {
   c.buckets_dirty = true;
-  if (rate_flush_at_ == 0) rate_flush_at_ = now + kRateFlushDelay;
+  if (!timers_.armed(Timer::rate_flush)) timers_.set(Timer::rate_flush, now + kRateFlushDelay);
 }
 
 void Relay::flush_rate_state(uint64_t now) {
-  rate_flush_at_ = 0;
+  timers_.clear(Timer::rate_flush);
   for (auto& [conn, c] : conns_) {
     if (!c.buckets_dirty) continue;
     c.buckets_dirty = false;

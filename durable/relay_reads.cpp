@@ -49,10 +49,8 @@ void Relay::remove_subscription(SubHandle h) {
   if (it == subs_.end()) return;
   Subscription& s = *it->second;
   index_.remove(h);
-  if (multi_object() && !interest_shrunk_) {
-    interest_shrunk_ = true;
-    shrink_at_ = now_ + config_.interest_shrink_seconds;
-  }
+  if (multi_object() && !timers_.armed(Timer::interest_shrink))
+    timers_.set(Timer::interest_shrink, now_ + config_.interest_shrink_seconds);
   filter_bytes_ -= s.cost;
   query_list_bytes_ -= s.list_bytes;  // in-flight reads release theirs on completion
   query_page_bytes_ -= s.prefetch_bytes;
@@ -140,11 +138,11 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   enqueue_query_step(h);
   if (c.queries_in_flight == 0 && c.ids_steps.size() == 1) {
     run_query_steps(now);  // an idle connection's REQ starts at once
-  } else if (next_deadline_ == 0 || next_deadline_ > now) {
+  } else {
     // A busy connection's REQs start from timer(now), right after the frames
     // already waiting: one closed or replaced within the same burst never
     // costs a D1 query.
-    next_deadline_ = now;
+    timers_.set_earlier(Timer::query_pacing, now);
   }
 }
 
@@ -172,7 +170,7 @@ void Relay::enqueue_query_step(SubHandle h) {
 // queued behind other clients' second, third or fourth, and a client with 100
 // REQs waits its turn like one with one. O(connections x max_queries_in_flight).
 void Relay::run_query_steps(uint64_t now) {
-  if (next_deadline_ != 0 && now >= next_deadline_) next_deadline_ = 0;
+  if (timers_.due(Timer::query_pacing, now)) timers_.clear(Timer::query_pacing);
   const Limits& lim = config_.limits;
   for (uint32_t level = 0; level < lim.max_queries_in_flight && !query_rr_.empty(); ++level) {
     for (size_t turn = query_rr_.size(); turn > 0 && !query_rr_.empty(); --turn) {
@@ -278,7 +276,7 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
   if (c.output_tokens < bytes &&
       c.output_tokens < 2 * rate) {  // a full bucket lets any one page go
     const uint64_t due = now + (bytes - c.output_tokens + rate - 1) / rate;
-    if (next_deadline_ == 0 || due < next_deadline_) next_deadline_ = due;
+    timers_.set_earlier(Timer::query_pacing, due);
     return false;
   }
   c.output_tokens -= std::min<uint64_t>(bytes, c.output_tokens);

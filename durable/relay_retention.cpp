@@ -41,7 +41,7 @@ std::string utc_day(uint64_t t) {
 
 void Relay::start_retention(uint64_t now, bool start) {
   retention_in_flight_ = true;
-  retention_at_ = 0;
+  timers_.clear(Timer::retention);
   const std::string holder = object_name_.empty() ? "relay" : object_name_;
   out_.store(
       add_pending(PendingRetention{}),
@@ -51,7 +51,7 @@ void Relay::start_retention(uint64_t now, bool start) {
 void Relay::end_retention(uint64_t now, std::string_view why) {
   retention_in_flight_ = false;
   retention_ = {};
-  retention_at_ = now + config_.retention.interval_seconds;
+  timers_.set(Timer::retention, now + config_.retention.interval_seconds);
   if (!why.empty()) {
     ++metrics_.retention_failures;
     log_json(JsonObjectWriter()
@@ -124,11 +124,9 @@ void Relay::on_retention_rows(bool ok, std::string_view results, uint64_t now) {
 }
 
 void Relay::archive_done(uint32_t token, bool ok, uint64_t now) {
-  const NoteCounters note{*this, now};
-  now_ = std::max(now_, now);
-  auto it = pending_.find(token);
-  if (it == pending_.end() || !std::holds_alternative<PendingArchive>(it->second)) return;
-  pending_.erase(it);
+  const Entry entry{*this, now};
+  if (!take_pending(token, Completion::archive, "archive_done"))
+    return;  // only PendingArchive waits for it
   if (ok) ++metrics_.retention_archives;
   retention_.archive_failed |= !ok;
   if (retention_.archives_waiting == 0 || --retention_.archives_waiting > 0) return;

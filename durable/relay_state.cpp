@@ -1,8 +1,6 @@
 // Relay: what survives hibernation. Connection state kept with the socket
 // (ConnState), subscriptions that outgrew it and timer times in local SQL,
 // the local schema's migrations, and reading all of it back at a wake.
-#include "durable/relay.h"
-
 #include <algorithm>
 #include <cassert>
 #include <variant>
@@ -13,6 +11,7 @@
 #include "core/text.h"
 #include "core/verify.h"
 #include "durable/local_schema.h"
+#include "durable/relay.h"
 #include "durable/relay_internal.h"
 
 namespace nostr::durable {
@@ -29,7 +28,8 @@ void Relay::attach_state(uint32_t conn, Connection& c) {
   st.buckets = c.buckets;
   st.subs_in_local_sql = c.subs_in_sql;
   if (!c.subs_in_sql) {
-    for (const auto& [id, h] : c.subs) st.subs.emplace_back(id, subs_filters_json(subs_.at(h)->filters));
+    for (const auto& [id, h] : c.subs)
+      st.subs.emplace_back(id, subs_filters_json(subs_.at(h)->filters));
   }
   std::string json = st.to_json();
   if (!c.subs_in_sql && json.size() + 1 > ConnState::kMaxBytes) {
@@ -43,59 +43,74 @@ void Relay::attach_state(uint32_t conn, Connection& c) {
   out_.save_conn_state(conn, std::move(json));
 }
 
-void Relay::save_subscriptions(uint32_t conn, Connection& c, const Subscription* changed, const std::string& closed) {
+void Relay::save_subscriptions(uint32_t conn, Connection& c, const Subscription* changed,
+                               const std::string& closed) {
   if (!c.subs_in_sql) {
     attach_state(conn, c);  // may move everything to SQL
     return;
   }
   if (changed) persist_subscription(*changed);
   if (!closed.empty()) {
-    out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
-                           {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(closed)}}));
+    out_.local_sql(0,
+                   stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
+                              {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(closed)}}));
   }
 }
 
 void Relay::persist_subscription(const Subscription& s) {
-  out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO subs (conn, sub, filters) VALUES (?, ?, ?)",
-                         {SqlParam::of(static_cast<int64_t>(s.conn)), SqlParam::of(s.id.str()),
-                          SqlParam::of(subs_filters_json(s.filters))}}));
+  out_.local_sql(0,
+                 stmt_json({"INSERT OR REPLACE INTO subs (conn, sub, filters) VALUES (?, ?, ?)",
+                            {SqlParam::of(static_cast<int64_t>(s.conn)), SqlParam::of(s.id.str()),
+                             SqlParam::of(subs_filters_json(s.filters))}}));
 }
 
 void Relay::restore(uint64_t now) {
-  now_ = std::max(now_, now);
+  const Entry entry{*this, now};
   mgmt_checked_at_ = now;
   load_management();
   // Retention's first run of this object life (the lease keeps runs of
   // several objects, and of quick wakes, one interval apart).
-  if (config_.retention.enabled()) retention_at_ = now + std::min<uint64_t>(config_.retention.interval_seconds, 60);
-  out_.local_sql(0, stmt_json({"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {}}));
-  out_.local_sql(add_pending(PendingSchema{}), stmt_json({"SELECT MAX(version) FROM schema_version", {}}));
+  if (config_.retention.enabled())
+    timers_.set(Timer::retention, now + std::min<uint64_t>(config_.retention.interval_seconds, 60));
+  out_.local_sql(
+      0, stmt_json({"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {}}));
+  out_.local_sql(add_pending(PendingSchema{}),
+                 stmt_json({"SELECT MAX(version) FROM schema_version", {}}));
 }
 
 // Brings local SQL to the current schema, then reads what it keeps.
 void Relay::on_schema_version(std::string_view results) {
   std::vector<ResultSet> rs;
   uint64_t version = 0;
-  if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 && !rs[0].is_null(0, 0)) {
+  if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 &&
+      !rs[0].is_null(0, 0)) {
     if (!parse_decimal(rs[0].cell(0, 0), version)) version = 0;
   }
   const size_t latest = std::size(kLocalMigrations);
   for (size_t v = 0; v < latest; ++v) {
-    if (v >= version || kLocalMigrations[v].idempotent) out_.local_sql(0, stmt_json({std::string(kLocalMigrations[v].sql), {}}));
+    if (v >= version || kLocalMigrations[v].idempotent)
+      out_.local_sql(0, stmt_json({std::string(kLocalMigrations[v].sql), {}}));
   }
   if (version < latest) {
     out_.local_sql(0, stmt_json({"DELETE FROM schema_version", {}}));
-    out_.local_sql(0, stmt_json({"INSERT INTO schema_version (version) VALUES (?)", {SqlParam::of(static_cast<int64_t>(latest))}}));
+    out_.local_sql(0, stmt_json({"INSERT INTO schema_version (version) VALUES (?)",
+                                 {SqlParam::of(static_cast<int64_t>(latest))}}));
   }
-  out_.local_sql(add_pending(PendingRestore{}), stmt_json({"SELECT conn, sub, filters FROM subs", {}}));
-  out_.local_sql(add_pending(PendingBuckets{}), stmt_json({"SELECT key, milli, at FROM buckets", {}}));
-  out_.local_sql(add_pending(PendingWakes{}),
-                 stmt_json({"INSERT INTO counters (name, value) VALUES ('wakes', 1) ON CONFLICT (name) DO UPDATE SET"
-                            " value = value + 1 RETURNING value",
-                            {}}));
-  out_.local_sql(add_pending(PendingCounters{}), stmt_json({"SELECT value FROM counters WHERE name = 'metrics'", {}}));
+  out_.local_sql(add_pending(PendingRestore{}),
+                 stmt_json({"SELECT conn, sub, filters FROM subs", {}}));
+  out_.local_sql(add_pending(PendingBuckets{}),
+                 stmt_json({"SELECT key, milli, at FROM buckets", {}}));
+  out_.local_sql(
+      add_pending(PendingWakes{}),
+      stmt_json(
+          {"INSERT INTO counters (name, value) VALUES ('wakes', 1) ON CONFLICT (name) DO UPDATE SET"
+           " value = value + 1 RETURNING value",
+           {}}));
+  out_.local_sql(add_pending(PendingCounters{}),
+                 stmt_json({"SELECT value FROM counters WHERE name = 'metrics'", {}}));
   out_.local_sql(add_pending(PendingTimers{}),
-                 stmt_json({"SELECT at FROM timers WHERE name = ?", {SqlParam::of(std::string(kSweepTimer))}}));
+                 stmt_json({"SELECT at FROM timers WHERE name = ?",
+                            {SqlParam::of(std::string(kSweepTimer))}}));
 }
 
 // The persisted sweep time, or (first start) one interval from now, persisted.
@@ -104,16 +119,17 @@ void Relay::on_timer_rows(std::string_view results, uint64_t now) {
   uint64_t at = 0;
   if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 &&
       parse_decimal(rs[0].cell(0, 0), at) && at != 0) {
-    sweep_at_ = at;
+    timers_.set(Timer::expiry_sweep, at);
     return;
   }
   schedule_sweep(now + kSweepInterval);
 }
 
 void Relay::schedule_sweep(uint64_t at) {
-  sweep_at_ = at;
+  timers_.set(Timer::expiry_sweep, at);
   out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO timers (name, at) VALUES (?, ?)",
-                               {SqlParam::of(std::string(kSweepTimer)), SqlParam::of(static_cast<int64_t>(at))}}));
+                               {SqlParam::of(std::string(kSweepTimer)),
+                                SqlParam::of(static_cast<int64_t>(at))}}));
 }
 
 void Relay::on_restore_rows(std::string_view results) {
@@ -131,7 +147,8 @@ void Relay::on_restore_rows(std::string_view results) {
     }
     if (!sub) {  // unreadable now (e.g. max_subid_length lowered): drop only that row
       out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
-                             {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(std::string(rs[0].cell(r, 1)))}}));
+                                   {SqlParam::of(static_cast<int64_t>(conn)),
+                                    SqlParam::of(std::string(rs[0].cell(r, 1)))}}));
       continue;
     }
     const std::string_view text = rs[0].cell(r, 2);
@@ -153,7 +170,8 @@ void Relay::on_restore_rows(std::string_view results) {
   std::sort(dead.begin(), dead.end());
   dead.erase(std::unique(dead.begin(), dead.end()), dead.end());
   for (const uint64_t conn : dead) {
-    out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}}));
+    out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?",
+                                 {SqlParam::of(static_cast<int64_t>(conn))}}));
   }
 }
 

@@ -36,10 +36,9 @@ void Relay::refuse_unverified(uint32_t conn, const EventId& id, const Reject& wh
 }
 
 void Relay::apply_verified(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
-  const NoteCounters note{*this, now};
+  const Entry entry{*this, now};
   auto c = conns_.find(conn);
   if (c == conns_.end()) return;
-  now_ = std::max(now_, now);
   maybe_check_management(now);
   ++metrics_.messages_in["EVENT"];  // as frame() counts it
   if (!rate_event(conn, c->second, v.event(), &v.event().pubkey(), now) ||
@@ -49,10 +48,9 @@ void Relay::apply_verified(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
 }
 
 void Relay::refuse_invalid(uint32_t conn, const Event& e, const Reject& why, uint64_t now) {
-  const NoteCounters note{*this, now};
+  const Entry entry{*this, now};
   auto c = conns_.find(conn);
   if (c == conns_.end()) return;
-  now_ = std::max(now_, now);
   maybe_check_management(now);
   ++metrics_.messages_in["EVENT"];
   if (!rate_event(conn, c->second, e, nullptr, now)) return;
@@ -344,7 +342,7 @@ void Relay::start_vanish() {
     return;
   }
   vanish_again_ = false;
-  vanish_retry_at_ = 0;
+  timers_.clear(Timer::vanish_retry);
   vanish_in_flight_ = true;
   VanishStep step = plan_vanish_step(kVanishBatch);
   out_.store(add_pending(PendingVanish{step.result_stmt}), batch_json(step.stmts));
@@ -358,9 +356,9 @@ void Relay::on_vanish_done(const PendingVanish& v, bool ok, std::string_view res
       rs[v.result_stmt].rows != 1 || rs[v.result_stmt].cols != 2 ||
       !parse_decimal(rs[v.result_stmt].cell(0, 0), deleted)) {
     // The request stays pending in D1: the next write, management check or
-    // the alarm at vanish_retry_at_ retries.
+    // the vanish_retry alarm retries.
     vanish_again_ = true;
-    vanish_retry_at_ = now_ + kVanishRetry;
+    timers_.set(Timer::vanish_retry, now_ + kVanishRetry);
     return log_json(JsonObjectWriter()
                         .string("level", "error")
                         .string("msg", "request to vanish (NIP-62) step failed; will retry")
@@ -373,12 +371,11 @@ void Relay::on_vanish_done(const PendingVanish& v, bool ok, std::string_view res
 }
 
 void Relay::start_sweep(uint64_t now) {
-  sweep_in_flight_ = true;
+  timers_.clear(Timer::expiry_sweep);  // re-armed when it completes
   out_.store(add_pending(PendingSweep{}), batch_json(plan_expiry_sweep(now, kSweepBatch)));
 }
 
 void Relay::on_sweep_done(bool ok, std::string_view results, uint64_t now) {
-  sweep_in_flight_ = false;
   std::vector<ResultSet> rs;
   const bool full =
       ok && parse_results(results, rs) && !rs.empty() && rs.back().rows >= kSweepBatch;
