@@ -53,8 +53,8 @@ std::string Relay::stats_json(uint64_t memory_bytes) const {
       .uint("queries_waiting", waiting)
       .uint("pending_counts", pending_counts_)
       .uint("recent_ids", recent_.size())
-      .uint("neg_syncs", negs_.size())
-      .uint("neg_bytes", neg_bytes_)
+      .uint("neg_syncs", negs_.count())
+      .uint("neg_bytes", negs_.bytes())
       .uint("memory_bytes", memory_bytes)
       .finish();
 }
@@ -153,7 +153,7 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
     if (err.reply == ReplyKind::closed && err.ends_subscription)
       return refuse_req(conn, err.sub_id, err.reject.wire_message());
     if (err.reply == ReplyKind::neg_err)
-      return neg_error(conn, err.sub_id, err.reject.wire_message());
+      return negs_.fail(conn, err.sub_id, err.reject.wire_message(), out_);
     out_.send(conn, reply_for(err));
     return;
   }
@@ -179,14 +179,17 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
   } else if (auto* open = std::get_if<NegOpenMessage>(&m)) {
     ++metrics_.messages_in["NEG"];
     if (!rate_req(conn, c, open->sub, now, /*neg=*/true)) return;
-    on_neg_open(conn, std::move(*open), now);
+    const std::vector<CompiledFilter> filters{open->filter};
+    if (auto refused = policy_.filters(view(c), filters))
+      return negs_.fail(conn, open->sub.str(), refused->wire_message(), out_);
+    read_neg_page(negs_.open(conn, std::move(*open), c.authed, now, out_));
   } else if (auto* msg = std::get_if<NegMsgMessage>(&m)) {
     ++metrics_.messages_in["NEG"];
     if (!rate_req(conn, c, msg->sub, now, /*neg=*/true)) return;
-    on_neg_msg(conn, *msg, now);
+    negs_.on_msg(conn, *msg, now, out_);
   } else if (auto* nc = std::get_if<NegCloseMessage>(&m)) {
     ++metrics_.messages_in["NEG"];
-    drop_neg(conn, nc->sub.str());
+    negs_.close(conn, nc->sub.str());
   }
 }
 
@@ -261,7 +264,7 @@ void Relay::close(uint32_t conn) {
   std::vector<SubHandle> handles;
   for (const auto& [id, h] : it->second.subs) handles.push_back(h);
   for (const SubHandle h : handles) remove_subscription(h);
-  drop_negs_of(conn);
+  negs_.close_all(conn);
   const bool in_sql = it->second.subs_in_sql;
   conns_.erase(conn);
   if (in_sql)
@@ -305,7 +308,12 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
                  },
                  [&](PendingCount& cnt) { on_count_done(std::move(cnt), ok, results); },
                  [&](PendingSweep&) { on_sweep_done(ok, results, now); },
-                 [&](PendingNegPage& np) { on_neg_page_done(np, ok, results); },
+                 [&](NegSyncs::Page& page) {
+                   auto c = conns_.find(page.conn);
+                   read_neg_page(negs_.on_page(
+                       page, ok, results,
+                       c == conns_.end() ? std::vector<Pubkey>{} : c->second.authed, now, out_));
+                 },
                  [&](PendingVanish& v) { on_vanish_done(v, ok, results); },
                  [&](PendingMgmtLoad&) { on_management_loaded(ok, results, now); },
                  [&](PendingMgmtVersion&) { on_management_version(ok, results); },
@@ -361,6 +369,11 @@ void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t no
                  },
              },
              *op);
+}
+
+void Relay::read_neg_page(std::optional<NegSyncs::Read> next) {
+  if (!next) return;
+  out_.store(add_pending(std::move(next->page)), batch_json({std::move(next->stmt)}));
 }
 
 void Relay::on_auth(uint32_t conn, const Event& e, uint64_t now) {

@@ -36,6 +36,7 @@
 #include "durable/conn_state.h"
 #include "durable/interest.h"
 #include "durable/metrics.h"
+#include "durable/neg_syncs.h"
 #include "durable/subscription_index.h"
 #include "durable/timers.h"
 
@@ -302,11 +303,8 @@ class Relay {
     bool hidden = false;
     size_t cost = 0;  // write-budget bytes it holds (pending_cost)
   };
-  // Which host completion a pending operation waits for: Relay::store_done,
-  // local_sql_done or archive_done. Every PendingOp alternative says (a
-  // missing kCompletion does not compile); another completion for its token
-  // is a host error (Metrics::host_errors), and the operation stays pending.
-  enum class Completion : uint8_t { store, local_sql, archive };
+  // Every PendingOp alternative names the completion it waits for
+  // (durable/completion.h; a missing kCompletion does not compile).
   struct WriteBatch {
     static constexpr Completion kCompletion = Completion::store;
     std::vector<PendingStore> events;
@@ -333,25 +331,6 @@ class Relay {
   };
   struct PendingSweep {  // the NIP-40 expiry sweep's Store batch
     static constexpr Completion kCompletion = Completion::store;
-  };
-  // NIP-77: a negentropy sync's records, read a page at a time before the
-  // first reply; then its sealed Storage answers each NEG-MSG.
-  struct NegSession {
-    explicit NegSession(CompiledFilter f) : filter(std::move(f)) {}
-    uint64_t generation = 0;  // tells a page of a replaced session apart
-    CompiledFilter filter;
-    std::vector<uint8_t> initial;    // the NEG-OPEN message, answered once loaded
-    std::vector<neg::Item> loading;  // records read so far
-    neg::Storage storage;
-    bool ready = false;
-    uint64_t last_used = 0;
-    size_t charged = 0;  // bytes counted in neg_bytes_
-  };
-  struct PendingNegPage {  // Store: one plan_neg_page
-    static constexpr Completion kCompletion = Completion::store;
-    uint32_t conn;
-    std::string sub;
-    uint64_t generation;
   };
   struct PendingVanish {  // Store: one plan_vanish_step (NIP-62)
     static constexpr Completion kCompletion = Completion::store;
@@ -407,7 +386,7 @@ class Relay {
   // Everything the engine waits for from its host, by token.
   using PendingOp =
       std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish,
-                   PendingNegPage, PendingSchema, PendingRestore, PendingTimers, PendingBuckets,
+                   NegSyncs::Page, PendingSchema, PendingRestore, PendingTimers, PendingBuckets,
                    PendingWakes, PendingCounters, PendingMgmtLoad, PendingMgmtVersion, PendingAdmin,
                    PendingPublish, PendingPeers, PendingRetention, PendingArchive,
                    PendingRetentionDelete>;
@@ -421,16 +400,8 @@ class Relay {
   void on_req(uint32_t conn, ReqMessage&& m, uint64_t now);
   void on_count(uint32_t conn, CountMessage&& m, uint64_t now);
   void on_close(uint32_t conn, const CloseMessage& m);
-  // NIP-77 (relay_neg.cpp).
-  void on_neg_open(uint32_t conn, NegOpenMessage&& m, uint64_t now);
-  void on_neg_msg(uint32_t conn, const NegMsgMessage& m, uint64_t now);
-  void on_neg_page_done(const PendingNegPage& p, bool ok, std::string_view results);
-  void neg_error(uint32_t conn, const std::string& sub, std::string_view reason);
-  void drop_neg(uint32_t conn, const std::string& sub);
-  void drop_negs_of(uint32_t conn);
-  // Frees the memory of syncs idle since before `idle_before`, oldest first,
-  // until `need` more bytes fit the budget. Returns whether they fit.
-  bool make_neg_room(size_t need, uint64_t idle_before);
+  // NIP-77 (durable/neg_syncs.h): a page read it asks for becomes a store batch.
+  void read_neg_page(std::optional<NegSyncs::Read> next);
   void on_auth(uint32_t conn, const Event& e, uint64_t now);
   // EVENT pipeline: admit (policy before verify, cheap duplicate check, write
   // budgets; false: answered) -> validate_event -> apply (policy after verify,
@@ -623,7 +594,7 @@ class Relay {
   SubscriptionIndex index_;
   RecentIds recent_{16384};
   std::unordered_map<uint32_t, Connection> conns_;
-  std::map<std::pair<uint32_t, std::string>, NegSession> negs_;  // by (connection, sub id)
+  NegSyncs negs_{config_.limits};
   // HTTP API calls in progress, by internal connection (relay_http.cpp).
   struct HttpCall {
     enum class Kind : uint8_t { event, query, get };
@@ -660,8 +631,6 @@ class Relay {
   // Handles a frame for an internal connection; false if `conn` is a socket.
   bool on_http_frame(uint32_t conn, std::string_view text);
   void frame_in(uint32_t conn, std::string_view text, uint64_t now);
-  size_t neg_bytes_ = 0;
-  uint64_t neg_generation_ = 0;
   std::unordered_map<SubHandle, std::unique_ptr<Subscription>> subs_;
   // Group commit: one D1 write batch in flight; events verified meanwhile wait
   // in write_queue_ and go together in the next batch.

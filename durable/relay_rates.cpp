@@ -98,7 +98,7 @@ bool Relay::rate_req(uint32_t conn, Connection& c, const SubId& sub, uint64_t no
   ++metrics_.reqs_refused;
   log_refusal(conn, neg ? "NEG" : "REQ", why);
   if (neg) {
-    neg_error(conn, sub.str(), why);
+    negs_.fail(conn, sub.str(), why, out_);
   } else {
     out_.send(conn, closed_message(sub.str(), why));
   }
