@@ -232,11 +232,12 @@ void Relay::timer(uint64_t now) {
   expire_auth(now);
   if (timers_.due(Timer::expiry_sweep, now)) start_sweep(now);
   maybe_shrink_interest(now);
-  if (timers_.due(Timer::retention, now)) start_retention(now, /*start=*/true);
+  retention_.on_timer(now, object_name_.empty() ? "relay" : object_name_, retention_sink_);
 }
 
 uint64_t Relay::next_alarm() const {
   uint64_t due = timers_.earliest(TimerKind::alarm).value_or(0);
+  if (const auto t = retention_.next_run(); t && (due == 0 || *t < due)) due = *t;
   if (!auth_deadlines_.empty() && (due == 0 || auth_deadlines_.begin()->first < due))
     due = auth_deadlines_.begin()->first;
   return due;
@@ -326,8 +327,14 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
                        out_.send(s->second->conn, eose_message(s->second->id));
                    }
                  },
-                 [&](PendingRetention&) { on_retention_rows(ok, results, now); },
-                 [&](PendingRetentionDelete&) { on_retention_deleted(ok, now); },
+                 [&](RetentionRuns::Select&) {
+                   retention_.on_selected(ok, results, now, retention_sink_);
+                 },
+                 [&](RetentionRuns::Deleted&) {
+                   // Ids remembered as stored would answer "duplicate" for a pruned event.
+                   for (const EventId& id : retention_.on_deleted(ok, now, retention_sink_))
+                     recent_.erase(id);
+                 },
                  [&](PendingPeers&) {
                    std::vector<ResultSet> rs;
                    if (ok && parse_results(results, rs) && rs.size() == 1) on_peer_summaries(rs[0]);
@@ -369,6 +376,23 @@ void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t no
                  },
              },
              *op);
+}
+
+void Relay::archive_done(uint32_t token, bool ok, uint64_t now) {
+  const Entry entry{*this, now};
+  // Only retention's archive writes wait for it.
+  if (take_pending(token, Completion::archive, "archive_done"))
+    retention_.on_written(ok, now, retention_sink_);
+}
+
+void Relay::RetentionSink::store(std::variant<RetentionRuns::Select, RetentionRuns::Deleted> ticket,
+                                 std::vector<SqlStatement> stmts) {
+  const uint32_t token = std::visit([&](auto t) { return relay.add_pending(t); }, ticket);
+  relay.out_.store(token, batch_json(stmts));
+}
+
+void Relay::RetentionSink::archive(std::string key, std::string body) {
+  relay.out_.archive(relay.add_pending(RetentionRuns::Written{}), std::move(key), std::move(body));
 }
 
 void Relay::read_neg_page(std::optional<NegSyncs::Read> next) {

@@ -37,6 +37,7 @@
 #include "durable/interest.h"
 #include "durable/metrics.h"
 #include "durable/neg_syncs.h"
+#include "durable/retention.h"
 #include "durable/subscription_index.h"
 #include "durable/timers.h"
 
@@ -124,8 +125,6 @@ class Relay {
   void set_object_name(std::string_view name);
   // Completion of an Archive action (retention): ok = false keeps the events.
   void archive_done(uint32_t token, bool ok, uint64_t now);
-  // Events per retention batch: bounds the archive body (~100 x 128 KiB worst case).
-  static constexpr uint32_t kRetentionBatch = 100;
   // Events another object forwarded (raw JSON, one per line; already verified
   // and stored there): fanned out to this object's subscriptions, each event
   // at most once (an event this object already fanned out is skipped).
@@ -344,15 +343,6 @@ class Relay {
   struct PendingPeers {  // Store: plan_peer_summaries alone (at the first name)
     static constexpr Completion kCompletion = Completion::store;
   };
-  struct PendingRetention {  // Store: plan_retention_select
-    static constexpr Completion kCompletion = Completion::store;
-  };
-  struct PendingArchive {  // Archive: one day's events of the retention batch
-    static constexpr Completion kCompletion = Completion::archive;
-  };
-  struct PendingRetentionDelete {  // Store: plan_retention_delete
-    static constexpr Completion kCompletion = Completion::store;
-  };
   struct PendingSchema {  // LocalSql: the local schema's version
     static constexpr Completion kCompletion = Completion::local_sql;
   };
@@ -388,8 +378,8 @@ class Relay {
       std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish,
                    NegSyncs::Page, PendingSchema, PendingRestore, PendingTimers, PendingBuckets,
                    PendingWakes, PendingCounters, PendingMgmtLoad, PendingMgmtVersion, PendingAdmin,
-                   PendingPublish, PendingPeers, PendingRetention, PendingArchive,
-                   PendingRetentionDelete>;
+                   PendingPublish, PendingPeers, RetentionRuns::Select, RetentionRuns::Written,
+                   RetentionRuns::Deleted>;
   // A management request that arrived before the state was loaded.
   struct WaitingAdmin {
     uint32_t request;
@@ -546,12 +536,15 @@ class Relay {
   // After subscriptions ended: publishes a smaller summary at most every
   // config interest_shrink_seconds (over-forwarding meanwhile is only a cost).
   void maybe_shrink_interest(uint64_t now);
-  // Retention (relay_retention.cpp): select a batch under the lease, archive
-  // it by day, then delete it; again at once while batches are full.
-  void start_retention(uint64_t now, bool start);
-  void on_retention_rows(bool ok, std::string_view results, uint64_t now);
-  void on_retention_deleted(bool ok, uint64_t now);
-  void end_retention(uint64_t now, std::string_view why);
+  // What retention asks for becomes store batches and archive writes with tokens.
+  struct RetentionSink final : RetentionRuns::Sink {
+    explicit RetentionSink(Relay& r) : relay(r) {}
+    void store(std::variant<RetentionRuns::Select, RetentionRuns::Deleted> ticket,
+               std::vector<SqlStatement> stmts) override;
+    void archive(std::string key, std::string body) override;
+    void log(std::string line) override { relay.log_json(std::move(line)); }
+    Relay& relay;
+  };
   // Answers CLOSED for sub id `sub` of conn and ends the subscription with that
   // id if one is open: after CLOSED nothing more is delivered on it.
   void refuse_req(uint32_t conn, std::string sub, std::string_view reason);
@@ -679,15 +672,8 @@ class Relay {
   int64_t published_version_ = 0;
   int64_t last_version_ = 0;      // the last version sent (they only grow)
   bool interest_unknown_ = true;  // what the last object life published: not known
-  // Retention (relay_retention.cpp).
-  bool retention_in_flight_ = false;
-  struct RetentionBatch {
-    std::vector<EventId> ids;
-    std::string ids_json, archives_json;
-    size_t archives_waiting = 0;
-    bool archive_failed = false;
-    bool full = false;
-  } retention_;
+  RetentionRuns retention_{config_.retention, metrics_};
+  RetentionSink retention_sink_{*this};
 };
 
 }  // namespace nostr::durable

@@ -68,10 +68,7 @@ void Relay::restore(uint64_t now) {
   const Entry entry{*this, now};
   mgmt_checked_at_ = now;
   load_management();
-  // Retention's first run of this object life (the lease keeps runs of
-  // several objects, and of quick wakes, one interval apart).
-  if (config_.retention.enabled())
-    timers_.set(Timer::retention, now + std::min<uint64_t>(config_.retention.interval_seconds, 60));
+  retention_.start(now);
   out_.local_sql(
       0, stmt_json({"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {}}));
   out_.local_sql(add_pending(PendingSchema{}),

@@ -21,7 +21,6 @@ enum class Timer : uint8_t {
   rate_flush,       // deadline: dirty rate-limit buckets are saved to local SQL
   counters_flush,   // deadline: changed counters are saved to local SQL
   expiry_sweep,     // alarm: the NIP-40 expiry sweep (its time is also kept in local SQL)
-  retention,        // alarm: the next retention run
   vanish_retry,     // alarm: a failed NIP-62 step is tried again
   interest_shrink,  // passive: a smaller interest summary may be published
   count_
@@ -36,7 +35,6 @@ constexpr TimerKind kind_of(Timer t) {
     case Timer::counters_flush:
       return TimerKind::deadline;
     case Timer::expiry_sweep:
-    case Timer::retention:
     case Timer::vanish_retry:
       return TimerKind::alarm;
     case Timer::interest_shrink:

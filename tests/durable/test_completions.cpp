@@ -99,7 +99,7 @@ TEST_CASE(
   CHECK(t.due(Timer::interest_shrink, 0));
   CHECK_FALSE(t.earliest(TimerKind::deadline).has_value());
   t.set(Timer::expiry_sweep, 500);
-  t.set(Timer::retention, 300);
+  t.set(Timer::vanish_retry, 300);
   t.set(Timer::rate_flush, 900);
   CHECK(t.earliest(TimerKind::alarm) == 300u);
   CHECK(t.earliest(TimerKind::deadline) == 900u);
@@ -107,8 +107,8 @@ TEST_CASE(
   CHECK(t.at(Timer::rate_flush) == 900u);
   t.set_earlier(Timer::rate_flush, 100);
   CHECK(t.at(Timer::rate_flush) == 100u);
-  CHECK_FALSE(t.due(Timer::retention, 299));
-  CHECK(t.due(Timer::retention, 300));
-  t.clear(Timer::retention);
+  CHECK_FALSE(t.due(Timer::vanish_retry, 299));
+  CHECK(t.due(Timer::vanish_retry, 300));
+  t.clear(Timer::vanish_retry);
   CHECK(t.earliest(TimerKind::alarm) == 500u);
 }
