@@ -55,28 +55,38 @@ struct Metrics {
   // saved in local SQL (table counters) and restored at a wake.
   template <typename F>
   void for_each_counter(F&& fn) {
-    fn("events_accepted", events_accepted);
-    fn("events_duplicate", events_duplicate);
-    fn("reqs_refused", reqs_refused);
-    fn("connections_opened", connections_opened);
-    fn("connections_refused", connections_refused);
-    fn("rate_limited", rate_limited);
-    fn("rate_disconnects", rate_disconnects);
-    fn("admin_requests", admin_requests);
-    fn("admin_refused", admin_refused);
-    fn("forwarded_events", forwarded_events);
-    fn("forward_requests", forward_requests);
-    fn("delivered_events", delivered_events);
-    fn("interest_publications", interest_publications);
-    fn("retention_pruned", retention_pruned);
-    fn("retention_archives", retention_archives);
-    fn("retention_failures", retention_failures);
-    for (auto& [k, v] : events_refused) fn("refused:" + k, v);
-    for (auto& [k, v] : messages_in) fn("in:" + k, v);
-    for (auto& [k, v] : host_errors) fn("host_error:" + k, v);
+    each_counter(*this, fn);
+  }
+  template <typename F>
+  void for_each_counter(F&& fn) const {
+    each_counter(*this, fn);
   }
   // Adds one saved counter to this one (unknown names are ignored).
   void restore(std::string_view name, uint64_t value);
+
+ private:
+  template <typename M, typename F>
+  static void each_counter(M& m, F& fn) {
+    fn("events_accepted", m.events_accepted);
+    fn("events_duplicate", m.events_duplicate);
+    fn("reqs_refused", m.reqs_refused);
+    fn("connections_opened", m.connections_opened);
+    fn("connections_refused", m.connections_refused);
+    fn("rate_limited", m.rate_limited);
+    fn("rate_disconnects", m.rate_disconnects);
+    fn("admin_requests", m.admin_requests);
+    fn("admin_refused", m.admin_refused);
+    fn("forwarded_events", m.forwarded_events);
+    fn("forward_requests", m.forward_requests);
+    fn("delivered_events", m.delivered_events);
+    fn("interest_publications", m.interest_publications);
+    fn("retention_pruned", m.retention_pruned);
+    fn("retention_archives", m.retention_archives);
+    fn("retention_failures", m.retention_failures);
+    for (auto& [k, v] : m.events_refused) fn("refused:" + k, v);
+    for (auto& [k, v] : m.messages_in) fn("in:" + k, v);
+    for (auto& [k, v] : m.host_errors) fn("host_error:" + k, v);
+  }
 };
 
 // Gauges the engine reads at render time.

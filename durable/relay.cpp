@@ -215,6 +215,7 @@ void Relay::send_ok(uint32_t conn, const EventId& id, bool accepted, std::string
 
 uint64_t Relay::next_deadline() const {
   uint64_t due = timers_.earliest(TimerKind::deadline).value_or(0);
+  if (const auto t = ops_log_.next_deadline(); t && (due == 0 || *t < due)) due = *t;
   if (const uint64_t t = management_retry_at(); t != 0 && (due == 0 || t < due)) due = t;
   return due;
 }
@@ -227,7 +228,7 @@ void Relay::timer(uint64_t now) {
   if (timers_.due(Timer::vanish_retry, now) && vanish_again_ && !vanish_in_flight_ && mgmt_loaded_)
     start_vanish();
   if (timers_.due(Timer::rate_flush, now)) flush_rate_state(now);
-  if (timers_.due(Timer::counters_flush, now)) save_counters();
+  ops_log_.on_timer(metrics_, now, out_);
   run_query_steps(now);  // which clears a passed query deadline
   expire_auth(now);
   if (timers_.due(Timer::expiry_sweep, now)) start_sweep(now);
@@ -359,7 +360,7 @@ void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t no
                  [&](PendingRestore&) { on_restore_rows(results); },
                  [&](PendingTimers&) { on_timer_rows(results, now); },
                  [&](PendingBuckets&) { on_bucket_rows(results); },
-                 [&](PendingCounters&) { on_counter_rows(results); },
+                 [&](OpsLog::SavedRead&) { ops_log_.on_saved(results, metrics_, parser_.json()); },
                  [&](PendingWakes&) {
                    std::vector<ResultSet> rs;
                    uint64_t n = 0;

@@ -37,6 +37,7 @@
 #include "durable/interest.h"
 #include "durable/metrics.h"
 #include "durable/neg_syncs.h"
+#include "durable/ops_log.h"
 #include "durable/retention.h"
 #include "durable/subscription_index.h"
 #include "durable/timers.h"
@@ -84,9 +85,8 @@ class Relay {
   static constexpr size_t kMaxBucketKeys = 20000;
   // Events one NIP-62 vanish step deletes at most (and as many gift wraps).
   static constexpr uint32_t kVanishBatch = 500;
-  // Changed counters are saved to local SQL (one row for all) this long after
-  // the first change: short, as an idle object may be evicted after ~10 s.
-  static constexpr uint64_t kCounterFlush = 2;
+  // Changed counters are saved to local SQL this long after the first change.
+  static constexpr uint64_t kCounterFlush = OpsLog::kCounterFlush;
   explicit Relay(RelayConfig config);
 
   // A socket opened (state empty: new, send the NIP-42 challenge, at most 64
@@ -358,9 +358,6 @@ class Relay {
   struct PendingWakes {  // LocalSql: the wake counter
     static constexpr Completion kCompletion = Completion::local_sql;
   };
-  struct PendingCounters {  // LocalSql: the saved counters
-    static constexpr Completion kCompletion = Completion::local_sql;
-  };
   struct PendingMgmtLoad {  // Store: the management state
     static constexpr Completion kCompletion = Completion::store;
   };
@@ -377,9 +374,9 @@ class Relay {
   using PendingOp =
       std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish,
                    NegSyncs::Page, PendingSchema, PendingRestore, PendingTimers, PendingBuckets,
-                   PendingWakes, PendingCounters, PendingMgmtLoad, PendingMgmtVersion, PendingAdmin,
-                   PendingPublish, PendingPeers, RetentionRuns::Select, RetentionRuns::Written,
-                   RetentionRuns::Deleted>;
+                   PendingWakes, OpsLog::SavedRead, PendingMgmtLoad, PendingMgmtVersion,
+                   PendingAdmin, PendingPublish, PendingPeers, RetentionRuns::Select,
+                   RetentionRuns::Written, RetentionRuns::Deleted>;
   // A management request that arrived before the state was loaded.
   struct WaitingAdmin {
     uint32_t request;
@@ -478,7 +475,7 @@ class Relay {
   // (now_) and, at the end of the call, schedules saving counters that changed.
   struct Entry {
     Entry(Relay& r, uint64_t t) : relay(r), now(t) { r.now_ = std::max(r.now_, t); }
-    ~Entry() { relay.note_counters(now); }
+    ~Entry() { relay.ops_log_.note(relay.metrics_, now); }
     Entry(const Entry&) = delete;
     Entry& operator=(const Entry&) = delete;
     Relay& relay;
@@ -489,9 +486,6 @@ class Relay {
   // completion of the wrong kind: the operation stays pending), counted and
   // logged, and nullopt. `entry`: the host call, for the log.
   std::optional<PendingOp> take_pending(uint32_t token, Completion kind, std::string_view entry);
-  void note_counters(uint64_t now);
-  void save_counters();
-  void on_counter_rows(std::string_view results);
 
   // One structured log line (at most kLogPerSecond a second; the rest counted).
   void log_refusal(uint32_t conn, std::string_view what, std::string_view reason);
@@ -573,15 +567,11 @@ class Relay {
   size_t admin_in_flight_ = 0;
   simdjson::dom::parser admin_parser_;  // NIP-98 events
   Metrics metrics_;
+  OpsLog ops_log_;    // the structured log and the saved counters
   uint64_t now_ = 0;  // the latest time any call brought
-  uint64_t log_second_ = 0;
-  uint32_t logs_this_second_ = 0;
-  uint64_t logs_suppressed_ = 0;
   // Rate limits across connections (config rate_limits): by address, by pubkey.
   BucketMap event_ip_buckets_{kMaxBucketKeys}, event_pubkey_buckets_{kMaxBucketKeys};
   BucketMap req_ip_buckets_{kMaxBucketKeys}, req_pubkey_buckets_{kMaxBucketKeys};
-  // Counters are saved to local SQL at most every kCounterFlush seconds.
-  std::map<std::string, uint64_t> counters_saved_;
   MessageParser parser_;
   Outbox out_;
   SubscriptionIndex index_;

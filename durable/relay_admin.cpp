@@ -24,7 +24,6 @@ constexpr uint64_t kMgmtCheck = 5;
 constexpr size_t kMaxWaitingAdmin = 8;
 constexpr size_t kMaxAdminInFlight = 8;
 // Structured log lines per second; the rest are counted and summarised.
-constexpr uint32_t kLogPerSecond = 20;
 
 }  // namespace
 
@@ -260,45 +259,6 @@ size_t Relay::disconnect_where(const std::string& target, const std::string& val
   return hit.size();
 }
 
-void Relay::note_counters(uint64_t now) {
-  if (timers_.armed(Timer::counters_flush)) return;
-  bool changed = false;
-  metrics_.for_each_counter([&](const std::string& name, uint64_t& v) {
-    auto it = counters_saved_.find(name);
-    if (v != (it == counters_saved_.end() ? 0 : it->second)) changed = true;
-  });
-  if (changed) timers_.set(Timer::counters_flush, now + kCounterFlush);
-}
-
-// All counters in one row (a JSON object): DO SQLite bills per row written.
-void Relay::save_counters() {
-  timers_.clear(Timer::counters_flush);
-  JsonObjectWriter w;
-  metrics_.for_each_counter([&](const std::string& name, uint64_t& v) {
-    counters_saved_[name] = v;
-    w.uint(name, v);
-  });
-  out_.local_sql(0,
-                 stmt_json({"INSERT OR REPLACE INTO counters (name, value) VALUES ('metrics', ?)",
-                            {SqlParam::of(w.finish())}}));
-}
-
-void Relay::on_counter_rows(std::string_view results) {
-  std::vector<ResultSet> rs;
-  if (!parse_results(results, rs) || rs.size() != 1 || rs[0].cols != 1 || rs[0].rows != 1) return;
-  const std::string_view json = rs[0].cell(0, 0);
-  simdjson::dom::object obj;
-  if (parser_.json().parse(json.data(), json.size(), true).get_object().get(obj) !=
-      simdjson::SUCCESS)
-    return;
-  for (simdjson::dom::key_value_pair kv : obj) {
-    uint64_t v = 0;
-    if (kv.value.get_uint64().get(v) != simdjson::SUCCESS) continue;
-    metrics_.restore(kv.key, v);  // adds: counts made before the row came back stay
-    counters_saved_[std::string(kv.key)] = v;
-  }
-}
-
 std::string Relay::metrics_text(uint64_t memory_bytes) const {
   size_t pending_events = 0;
   for (const auto& [id, c] : conns_) pending_events += c.pending_events;
@@ -316,26 +276,7 @@ std::string Relay::health_json() const {
       .finish();
 }
 
-void Relay::log_json(std::string line) {
-  if (now_ != log_second_) {
-    if (logs_suppressed_ != 0) {
-      out_.log(JsonObjectWriter()
-                   .string("level", "warn")
-                   .string("msg", "log lines suppressed (rate limit)")
-                   .uint("count", logs_suppressed_)
-                   .finish());
-    }
-    log_second_ = now_;
-    logs_this_second_ = 0;
-    logs_suppressed_ = 0;
-  }
-  if (logs_this_second_ >= kLogPerSecond) {
-    ++logs_suppressed_;
-    return;
-  }
-  ++logs_this_second_;
-  out_.log(std::move(line));
-}
+void Relay::log_json(std::string line) { ops_log_.line(std::move(line), now_, out_); }
 
 void Relay::log_refusal(uint32_t conn, std::string_view what, std::string_view reason) {
   JsonObjectWriter w;

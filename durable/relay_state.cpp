@@ -103,8 +103,7 @@ void Relay::on_schema_version(std::string_view results) {
           {"INSERT INTO counters (name, value) VALUES ('wakes', 1) ON CONFLICT (name) DO UPDATE SET"
            " value = value + 1 RETURNING value",
            {}}));
-  out_.local_sql(add_pending(PendingCounters{}),
-                 stmt_json({"SELECT value FROM counters WHERE name = 'metrics'", {}}));
+  out_.local_sql(add_pending(OpsLog::SavedRead{}), stmt_json(OpsLog::saved_read()));
   out_.local_sql(add_pending(PendingTimers{}),
                  stmt_json({"SELECT at FROM timers WHERE name = ?",
                             {SqlParam::of(std::string(kSweepTimer))}}));
