@@ -215,7 +215,8 @@ void Relay::send_ok(uint32_t conn, const EventId& id, bool accepted, std::string
 
 uint64_t Relay::next_deadline() const {
   uint64_t due = timers_.earliest(TimerKind::deadline).value_or(0);
-  if (const auto t = ops_log_.next_deadline(); t && (due == 0 || *t < due)) due = *t;
+  for (const auto t : {ops_log_.next_deadline(), rates_.next_deadline()})
+    if (t && (due == 0 || *t < due)) due = *t;
   if (const uint64_t t = management_retry_at(); t != 0 && (due == 0 || t < due)) due = t;
   return due;
 }
@@ -227,7 +228,7 @@ void Relay::timer(uint64_t now) {
   if (const uint64_t t = management_retry_at(); t != 0 && now >= t) maybe_check_management(now);
   if (timers_.due(Timer::vanish_retry, now) && vanish_again_ && !vanish_in_flight_ && mgmt_loaded_)
     start_vanish();
-  if (timers_.due(Timer::rate_flush, now)) flush_rate_state(now);
+  flush_rate_state(now);
   ops_log_.on_timer(metrics_, now, out_);
   run_query_steps(now);  // which clears a passed query deadline
   expire_auth(now);
@@ -267,6 +268,7 @@ void Relay::close(uint32_t conn) {
   for (const auto& [id, h] : it->second.subs) handles.push_back(h);
   for (const SubHandle h : handles) remove_subscription(h);
   negs_.close_all(conn);
+  rates_.forget(conn);
   const bool in_sql = it->second.subs_in_sql;
   conns_.erase(conn);
   if (in_sql)
@@ -359,7 +361,7 @@ void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t no
                  [&](PendingSchema&) { on_schema_version(results); },
                  [&](PendingRestore&) { on_restore_rows(results); },
                  [&](PendingTimers&) { on_timer_rows(results, now); },
-                 [&](PendingBuckets&) { on_bucket_rows(results); },
+                 [&](RateLimiter::SavedRead&) { rates_.on_saved(results); },
                  [&](OpsLog::SavedRead&) { ops_log_.on_saved(results, metrics_, parser_.json()); },
                  [&](PendingWakes&) {
                    std::vector<ResultSet> rs;

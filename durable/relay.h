@@ -38,6 +38,7 @@
 #include "durable/metrics.h"
 #include "durable/neg_syncs.h"
 #include "durable/ops_log.h"
+#include "durable/rate_limits.h"
 #include "durable/retention.h"
 #include "durable/subscription_index.h"
 #include "durable/timers.h"
@@ -81,8 +82,6 @@ class RecentIds {
 
 class Relay {
  public:
-  // Keys per cross-connection bucket map (addresses, pubkeys).
-  static constexpr size_t kMaxBucketKeys = 20000;
   // Events one NIP-62 vanish step deletes at most (and as many gift wraps).
   static constexpr uint32_t kVanishBatch = 500;
   // Changed counters are saved to local SQL this long after the first change.
@@ -290,7 +289,6 @@ class Relay {
     uint64_t tokens_at = 0;  // when output_tokens was last refilled
     // Rate limits (config rate_limits), kept in its ConnState.
     ConnBuckets buckets;
-    bool buckets_dirty = false;  // changed since its ConnState was last saved
   };
   // A verified event waiting for (or inside) a D1 write batch.
   struct PendingStore {
@@ -352,9 +350,6 @@ class Relay {
   struct PendingTimers {  // LocalSql: the persisted timer times
     static constexpr Completion kCompletion = Completion::local_sql;
   };
-  struct PendingBuckets {  // LocalSql: the persisted per-address/pubkey buckets
-    static constexpr Completion kCompletion = Completion::local_sql;
-  };
   struct PendingWakes {  // LocalSql: the wake counter
     static constexpr Completion kCompletion = Completion::local_sql;
   };
@@ -373,10 +368,10 @@ class Relay {
   // Everything the engine waits for from its host, by token.
   using PendingOp =
       std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish,
-                   NegSyncs::Page, PendingSchema, PendingRestore, PendingTimers, PendingBuckets,
-                   PendingWakes, OpsLog::SavedRead, PendingMgmtLoad, PendingMgmtVersion,
-                   PendingAdmin, PendingPublish, PendingPeers, RetentionRuns::Select,
-                   RetentionRuns::Written, RetentionRuns::Deleted>;
+                   NegSyncs::Page, PendingSchema, PendingRestore, PendingTimers,
+                   RateLimiter::SavedRead, PendingWakes, OpsLog::SavedRead, PendingMgmtLoad,
+                   PendingMgmtVersion, PendingAdmin, PendingPublish, PendingPeers,
+                   RetentionRuns::Select, RetentionRuns::Written, RetentionRuns::Deleted>;
   // A management request that arrived before the state was loaded.
   struct WaitingAdmin {
     uint32_t request;
@@ -461,16 +456,18 @@ class Relay {
                   uint64_t now);
   // Gives back rate_event's connection and address tokens when the verified
   // author turns out to be exempt (trusted pubkey, administrator).
-  void refund_exempt_author(Connection& c, const Event& e, uint64_t now);
+  void refund_exempt_author(uint32_t conn, Connection& c, const Event& e, uint64_t now);
   bool rate_event_author(uint32_t conn, Connection& c, const Event& e, uint64_t now);
   // `neg`: a NEG-OPEN/NEG-MSG, refused with NEG-ERR (ending the sync), not CLOSED.
   bool rate_req(uint32_t conn, Connection& c, const SubId& sub, uint64_t now, bool neg = false);
   // A refusal was sent (`rate`: over a rate limit; else an event that failed
   // verification): counts it, closes conn past rate_limits.max_refusals.
   void count_refusal(uint32_t conn, Connection& c, uint64_t now, bool rate = true);
-  void mark_buckets_dirty(Connection& c, uint64_t now);
+  // Saves the buckets that changed (the limiter's rows, connections' states).
   void flush_rate_state(uint64_t now);
-  void on_bucket_rows(std::string_view results);
+  RateLimiter::Client rate_client(uint32_t conn, Connection& c) {
+    return {conn, c.buckets, c.meta.ip};
+  }
   // The guard every entry point starts with: it brings the latest time
   // (now_) and, at the end of the call, schedules saving counters that changed.
   struct Entry {
@@ -567,11 +564,9 @@ class Relay {
   size_t admin_in_flight_ = 0;
   simdjson::dom::parser admin_parser_;  // NIP-98 events
   Metrics metrics_;
-  OpsLog ops_log_;    // the structured log and the saved counters
-  uint64_t now_ = 0;  // the latest time any call brought
-  // Rate limits across connections (config rate_limits): by address, by pubkey.
-  BucketMap event_ip_buckets_{kMaxBucketKeys}, event_pubkey_buckets_{kMaxBucketKeys};
-  BucketMap req_ip_buckets_{kMaxBucketKeys}, req_pubkey_buckets_{kMaxBucketKeys};
+  OpsLog ops_log_;                                    // the structured log and the saved counters
+  uint64_t now_ = 0;                                  // the latest time any call brought
+  RateLimiter rates_{config_.rate_limits, metrics_};  // buckets by address and pubkey
   MessageParser parser_;
   Outbox out_;
   SubscriptionIndex index_;

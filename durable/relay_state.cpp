@@ -95,8 +95,7 @@ void Relay::on_schema_version(std::string_view results) {
   }
   out_.local_sql(add_pending(PendingRestore{}),
                  stmt_json({"SELECT conn, sub, filters FROM subs", {}}));
-  out_.local_sql(add_pending(PendingBuckets{}),
-                 stmt_json({"SELECT key, milli, at FROM buckets", {}}));
+  out_.local_sql(add_pending(RateLimiter::SavedRead{}), stmt_json(RateLimiter::saved_read()));
   out_.local_sql(
       add_pending(PendingWakes{}),
       stmt_json(

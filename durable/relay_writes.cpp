@@ -123,7 +123,7 @@ bool Relay::admit_event(uint32_t conn, const Event& e) {
 void Relay::apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now, bool charged_unverified) {
   const Event& e = v.event();
   Connection& c = conns_[conn];
-  if (charged_unverified) refund_exempt_author(c, e, now);
+  if (charged_unverified) refund_exempt_author(conn, c, e, now);
   if (auto refused = policy_.event_after_verify(view(c), e, now)) {
     send_ok(conn, e.id(), false, refused->wire_message());
     return;

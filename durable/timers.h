@@ -18,7 +18,6 @@ namespace nostr::durable {
 
 enum class Timer : uint8_t {
   query_pacing,     // deadline: a paced stored-query page may go
-  rate_flush,       // deadline: dirty rate-limit buckets are saved to local SQL
   expiry_sweep,     // alarm: the NIP-40 expiry sweep (its time is also kept in local SQL)
   vanish_retry,     // alarm: a failed NIP-62 step is tried again
   interest_shrink,  // passive: a smaller interest summary may be published
@@ -30,7 +29,6 @@ enum class TimerKind : uint8_t { deadline, alarm, passive };
 constexpr TimerKind kind_of(Timer t) {
   switch (t) {
     case Timer::query_pacing:
-    case Timer::rate_flush:
       return TimerKind::deadline;
     case Timer::expiry_sweep:
     case Timer::vanish_retry:

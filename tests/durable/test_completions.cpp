@@ -100,13 +100,13 @@ TEST_CASE(
   CHECK_FALSE(t.earliest(TimerKind::deadline).has_value());
   t.set(Timer::expiry_sweep, 500);
   t.set(Timer::vanish_retry, 300);
-  t.set(Timer::rate_flush, 900);
+  t.set(Timer::query_pacing, 900);
   CHECK(t.earliest(TimerKind::alarm) == 300u);
   CHECK(t.earliest(TimerKind::deadline) == 900u);
-  t.set_earlier(Timer::rate_flush, 950);
-  CHECK(t.at(Timer::rate_flush) == 900u);
-  t.set_earlier(Timer::rate_flush, 100);
-  CHECK(t.at(Timer::rate_flush) == 100u);
+  t.set_earlier(Timer::query_pacing, 950);
+  CHECK(t.at(Timer::query_pacing) == 900u);
+  t.set_earlier(Timer::query_pacing, 100);
+  CHECK(t.at(Timer::query_pacing) == 100u);
   CHECK_FALSE(t.due(Timer::vanish_retry, 299));
   CHECK(t.due(Timer::vanish_retry, 300));
   t.clear(Timer::vanish_retry);
