@@ -234,7 +234,7 @@ void Relay::timer(uint64_t now) {
   expire_auth(now);
   if (timers_.due(Timer::expiry_sweep, now)) start_sweep(now);
   maybe_shrink_interest(now);
-  retention_.on_timer(now, object_name_.empty() ? "relay" : object_name_, retention_sink_);
+  retention_.on_timer(now, peers_.name_or_default(), retention_sink_);
 }
 
 uint64_t Relay::next_alarm() const {
@@ -322,8 +322,8 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
                  [&](PendingMgmtLoad&) { on_management_loaded(ok, results, now); },
                  [&](PendingMgmtVersion&) { on_management_version(ok, results); },
                  [&](PendingAdmin& admin) { on_admin_done(std::move(admin), ok, results); },
-                 [&](PendingPublish& pub) {
-                   on_interest_published(pub.version, ok);
+                 [&](Peers::Publish& pub) {
+                   peers_.on_published(pub.version, ok);
                    if (pub.eose_for != 0) {
                      // A live-only REQ: its EOSE waited for the other objects to see it.
                      if (auto s = subs_.find(pub.eose_for); s != subs_.end())
@@ -338,9 +338,10 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
                    for (const EventId& id : retention_.on_deleted(ok, now, retention_sink_))
                      recent_.erase(id);
                  },
-                 [&](PendingPeers&) {
+                 [&](Peers::SummariesRead&) {
                    std::vector<ResultSet> rs;
-                   if (ok && parse_results(results, rs) && rs.size() == 1) on_peer_summaries(rs[0]);
+                   if (ok && parse_results(results, rs) && rs.size() == 1)
+                     peers_.on_summaries(rs[0]);
                  },
                  [&](auto& other) {
                    // take_pending let only store operations through; every one has

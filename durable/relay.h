@@ -38,6 +38,7 @@
 #include "durable/metrics.h"
 #include "durable/neg_syncs.h"
 #include "durable/ops_log.h"
+#include "durable/peers.h"
 #include "durable/rate_limits.h"
 #include "durable/retention.h"
 #include "durable/subscription_index.h"
@@ -333,14 +334,6 @@ class Relay {
     static constexpr Completion kCompletion = Completion::store;
     size_t result_stmt;
   };
-  struct PendingPublish {  // Store: plan_publish_interest alone
-    static constexpr Completion kCompletion = Completion::store;
-    int64_t version;
-    SubHandle eose_for = 0;  // a live-only REQ whose EOSE waits for it (0: a shrink)
-  };
-  struct PendingPeers {  // Store: plan_peer_summaries alone (at the first name)
-    static constexpr Completion kCompletion = Completion::store;
-  };
   struct PendingSchema {  // LocalSql: the local schema's version
     static constexpr Completion kCompletion = Completion::local_sql;
   };
@@ -370,7 +363,7 @@ class Relay {
       std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish,
                    NegSyncs::Page, PendingSchema, PendingRestore, PendingTimers,
                    RateLimiter::SavedRead, PendingWakes, OpsLog::SavedRead, PendingMgmtLoad,
-                   PendingMgmtVersion, PendingAdmin, PendingPublish, PendingPeers,
+                   PendingMgmtVersion, PendingAdmin, Peers::Publish, Peers::SummariesRead,
                    RetentionRuns::Select, RetentionRuns::Written, RetentionRuns::Deleted>;
   // A management request that arrived before the state was loaded.
   struct WaitingAdmin {
@@ -503,29 +496,9 @@ class Relay {
 
   void remember(const Event& e);
   // `forwarded`: the event came from another relay object (deliver), so a
-  // stored answer sent just before may already hold it (answered_recent_).
+  // stored answer sent just before may already hold it (Peers::answered).
   void fan_out(const Event& e, bool forwarded = false);
-  // Several objects: remembers the recent events of a stored answer just sent.
-  void remember_answered(const Subscription& s, SubHandle h);
-  void expire_answered();
-  // Several relay objects (relay_peers.cpp).
-  bool multi_object() const { return !object_name_.empty(); }
-  // Queues `e` for every other object whose summary may match it.
-  void forward(const Event& e);
-  // Emits the queued forwards: one Forward action per object.
-  void flush_forwards();
-  // The statement a write batch ends with: the summaries changed since last read.
-  SqlStatement peer_summaries_statement() const;
-  void on_peer_summaries(const ResultSet& rs);
-  // For an ids query about to start: the publication its batch must carry so
-  // that the object's published summary covers the new subscription (the
-  // batch is one transaction: a publisher storing an event either commits
-  // before it, and the query finds the event, or after it, and forwards it).
-  // Returns 0 when the published summary already covers the index.
-  int64_t interest_to_publish(std::vector<SqlStatement>& stmts, uint64_t now);
-  void on_interest_published(int64_t version, bool ok);
-  // After subscriptions ended: publishes a smaller summary at most every
-  // config interest_shrink_seconds (over-forwarding meanwhile is only a cost).
+  // Several objects: a smaller interest summary, when Peers says it may go.
   void maybe_shrink_interest(uint64_t now);
   // What retention asks for becomes store batches and archive writes with tokens.
   struct RetentionSink final : RetentionRuns::Sink {
@@ -628,13 +601,6 @@ class Relay {
   Timers timers_;  // every timed piece of work (durable/timers.h)
   bool vanish_in_flight_ = false;
   bool vanish_again_ = false;  // a request arrived while a step ran, or a step failed
-  // Several objects: (event, subscription) pairs a stored answer sent within
-  // kAnsweredWindow seconds, for events created recently enough that another
-  // object's forward of them may still be on its way: deliver() skips them,
-  // so a late forward is not a second delivery. Bounded (kMaxAnsweredRecent,
-  // oldest dropped first).
-  std::set<std::pair<EventId, SubHandle>> answered_recent_;
-  std::deque<std::tuple<uint64_t, EventId, SubHandle>> answered_recent_order_;
   std::set<std::pair<uint64_t, uint32_t>> auth_deadlines_;  // (deadline, conn)
   // Open connections per remote address key (address_key: IPv6 by its /64;
   // known addresses only; at most max_connections entries):
@@ -642,21 +608,7 @@ class Relay {
   std::unordered_map<std::string, uint32_t> conns_per_ip_;
   uint32_t next_token_ = 1;
   SubHandle next_handle_ = 1;
-  // Several relay objects (relay_peers.cpp).
-  std::string object_name_;  // "" : the only object
-  struct Peer {
-    int64_t version = 0;
-    InterestSummary summary;
-  };
-  std::map<std::string, Peer> peers_;  // the other objects, as of the last store batch
-  std::map<std::string, std::string> forward_queue_;  // object -> raw events, one per line
-  InterestSummary published_;  // what relay_objects holds for this object (as far as known)
-  InterestSummary
-      current_interest_;  // what the subscriptions can match (kept up to date as they are added)
-  std::map<int64_t, InterestSummary> pending_summary_;  // publications in flight, by version
-  int64_t published_version_ = 0;
-  int64_t last_version_ = 0;      // the last version sent (they only grow)
-  bool interest_unknown_ = true;  // what the last object life published: not known
+  Peers peers_{config_, metrics_};  // several relay objects (durable/peers.h)
   RetentionRuns retention_{config_.retention, metrics_};
   RetentionSink retention_sink_{*this};
 };

@@ -46,12 +46,6 @@ inline constexpr size_t kMaxSentBeforeEose = 128;
 // the sweep deletes them from the store, at most kSweepBatch per batch, once
 // per kSweepInterval (at once again while a batch comes back full).
 inline constexpr uint64_t kSweepInterval = 3600;
-// Several objects: how long (seconds) a stored answer's recent events are
-// remembered against late forwards, how recent they must be, and how many
-// pairs are kept relay-wide (~80 B each).
-inline constexpr uint64_t kAnsweredWindow = 30;
-inline constexpr size_t kMaxAnsweredRecent = 8192;
-inline constexpr size_t kMaxAnsweredPerAnswer = 64;
 // A failed NIP-62 step is retried this many seconds later (an alarm).
 inline constexpr uint64_t kVanishRetry = 60;
 inline constexpr uint32_t kSweepBatch = 500;

@@ -31,14 +31,7 @@ SubHandle Relay::add_subscription(uint32_t conn, Connection& c, SubId id,
   c.filter_bytes += sub->cost;
   filter_bytes_ += sub->cost;
   index_.add(h, sub->filters);
-  if (multi_object()) {
-    // The summary grows with each subscription, O(its keys); a full rebuild
-    // (O(all keys)) only when it must grow, so its cost per key is amortised.
-    bool fits = true;
-    index_.for_each_key_of(
-        h, [&](std::string_view k) { fits = current_interest_.add_key(k) && fits; });
-    if (!fits) current_interest_ = InterestSummary::of(index_);
-  }
+  peers_.on_subscription_added(h, index_);
   c.subs[sub->id.str()] = h;
   subs_.emplace(h, std::move(sub));
   return h;
@@ -49,8 +42,7 @@ void Relay::remove_subscription(SubHandle h) {
   if (it == subs_.end()) return;
   Subscription& s = *it->second;
   index_.remove(h);
-  if (multi_object() && !timers_.armed(Timer::interest_shrink))
-    timers_.set(Timer::interest_shrink, now_ + config_.interest_shrink_seconds);
+  peers_.on_subscription_removed(now_);
   filter_bytes_ -= s.cost;
   query_list_bytes_ -= s.list_bytes;  // in-flight reads release theirs on completion
   query_page_bytes_ -= s.prefetch_bytes;
@@ -127,8 +119,8 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
     // Several objects: other objects forward what this REQ wants once they
     // read its summary; EOSE says so only after it is published.
     std::vector<SqlStatement> publish;
-    if (const int64_t v = interest_to_publish(publish, now); v != 0) {
-      out_.store(add_pending(PendingPublish{v, h}), batch_json(publish));
+    if (const int64_t v = peers_.publish_if_needed(publish, now); v != 0) {
+      out_.store(add_pending(Peers::Publish{v, h}), batch_json(publish));
       return;
     }
     out_.send(conn, eose_message(s.id));
@@ -233,7 +225,7 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     for (auto& st : stmts)
       st.params.front() =
           SqlParam::of(static_cast<int64_t>(prefetch / std::max<size_t>(stmts.size(), 1)));
-    const int64_t publishes = interest_to_publish(stmts, now);  // last statement, if any
+    const int64_t publishes = peers_.publish_if_needed(stmts, now);  // last statement, if any
     out_.store(
         add_pending(PendingQuery{s.conn, h, /*page=*/false, reserve, 0, prefetch, publishes}),
         batch_json(stmts));
@@ -296,7 +288,7 @@ void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view resul
   std::vector<ResultSet> rs;
   const bool parsed = ok && parse_results(results, rs);
   if (p.publishes != 0) {
-    on_interest_published(p.publishes, parsed);
+    peers_.on_published(p.publishes, parsed);
     if (parsed && !rs.empty()) rs.pop_back();
   }
   auto it = subs_.find(p.handle);
@@ -452,32 +444,6 @@ void Relay::on_page_done(Subscription& s, size_t n, std::vector<ResultSet>& rs) 
   enqueue_query_step(conns_.at(s.conn).subs.at(s.id.str()));
 }
 
-void Relay::remember_answered(const Subscription& s, SubHandle h) {
-  expire_answered();
-  size_t n = 0;
-  for (const StoredRow& r : s.rows) {
-    // Only events recent enough that a forward of them may still be coming.
-    if (r.created_at + kAnsweredWindow < now_) continue;
-    if (++n > kMaxAnsweredPerAnswer) break;
-    if (answered_recent_.emplace(r.id, h).second)
-      answered_recent_order_.emplace_back(now_, r.id, h);
-  }
-  while (answered_recent_order_.size() > kMaxAnsweredRecent) {
-    const auto& [t, id, sub] = answered_recent_order_.front();
-    answered_recent_.erase({id, sub});
-    answered_recent_order_.pop_front();
-  }
-}
-
-void Relay::expire_answered() {
-  while (!answered_recent_order_.empty() &&
-         std::get<0>(answered_recent_order_.front()) + kAnsweredWindow < now_) {
-    const auto& [t, id, sub] = answered_recent_order_.front();
-    answered_recent_.erase({id, sub});
-    answered_recent_order_.pop_front();
-  }
-}
-
 void Relay::finish_stored_query(Subscription& s) {
   query_list_bytes_ -= s.list_bytes;
   s.list_bytes = 0;
@@ -491,7 +457,7 @@ void Relay::finish_stored_query(Subscription& s) {
     std::sort(s.answered.begin(), s.answered.end());
     answered_subs_.push_back(conns_.at(s.conn).subs.at(s.id.str()));
   }
-  if (multi_object()) remember_answered(s, conns_.at(s.conn).subs.at(s.id.str()));
+  peers_.remember_answered(s.rows, conns_.at(s.conn).subs.at(s.id.str()), now_);
   s.racing_batch = 0;
   s.rows = {};
   s.next_row = 0;

@@ -134,8 +134,8 @@ void Relay::apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now, bool cha
     send_ok(conn, e.id(), true, "");
     fan_out(e);
     // Other objects' interests as of their last read (no store batch here).
-    forward(e);
-    flush_forwards();
+    peers_.forward(e);
+    peers_.flush(out_);
     return;
   }
   queue_store(conn, std::move(v));
@@ -184,7 +184,7 @@ void Relay::flush_writes() {
   WriteBatch batch;
   std::vector<StorePlan> plans;
   // The batch's tag insert and status query (and the other objects' summaries).
-  size_t statements = multi_object() ? 3 : 2;
+  size_t statements = peers_.active() ? 3 : 2;
   while (!write_queue_.empty() && plans.size() < kMaxBatchEvents) {
     PendingStore& w = write_queue_.front();
     const size_t cost = batch_statements(w.plan, plans.empty() ? nullptr : &plans.back());
@@ -195,10 +195,10 @@ void Relay::flush_writes() {
     write_queue_.pop_front();
   }
   batch.plan = plan_store_batch(std::move(plans));
-  if (multi_object()) {
+  if (peers_.active()) {
     // Read in the same transaction as the insert: an object that published
-    // its interest before this commit is seen here (see interest_to_publish).
-    batch.plan.stmts.push_back(peer_summaries_statement());
+    // its interest before this commit is seen here (Peers::publish_if_needed).
+    batch.plan.stmts.push_back(peers_.summaries_statement());
     batch.reads_peers = true;
   }
   std::string json = batch_json(batch.plan.stmts);
@@ -215,7 +215,7 @@ void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
     write_token_ = 0;
     std::vector<ResultSet> rs;
     const bool parsed = ok && parse_results(results, rs);
-    if (parsed && batch.reads_peers && !rs.empty()) on_peer_summaries(rs.back());
+    if (parsed && batch.reads_peers && !rs.empty()) peers_.on_summaries(rs.back());
     const auto outcomes = batch.plan.outcomes(parsed ? &rs : nullptr);
     bool vanish = vanish_again_;
     for (size_t i = 0; i < batch.events.size(); ++i) {
@@ -224,7 +224,7 @@ void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
                 batch.events[i].event->event().kind() == kVanishKind;
     }
     if (vanish) start_vanish();
-    flush_forwards();
+    peers_.flush(out_);
     // Answers that raced this batch have seen its fan-out: forget their ids.
     for (const SubHandle h : answered_subs_) {
       if (auto sub = subs_.find(h); sub != subs_.end()) sub->second->answered = {};
@@ -259,7 +259,7 @@ void Relay::on_store_done(const PendingStore& p, std::optional<StoreOutcome> out
       remember(e);
       send_ok(p.conn, e.id(), true, "");
       fan_out(e);
-      forward(e);
+      peers_.forward(e);
       break;
     case StoreOutcome::duplicate:
       remember(e);
@@ -305,7 +305,7 @@ void Relay::fan_out(const Event& e, bool forwarded) {
     Subscription& s = *it->second;
     if (auto c = conns_.find(s.conn); c == conns_.end() || !policy_.may_deliver(view(c->second), e))
       continue;
-    if (forwarded && answered_recent_.count({e.id(), h})) continue;  // its stored answer had it
+    if (forwarded && peers_.answered(e.id(), h)) continue;  // its stored answer had it
     if (!s.answered.empty() && std::binary_search(s.answered.begin(), s.answered.end(), e.id())) {
       continue;  // sent with the stored answer while this event's write was in flight
     }

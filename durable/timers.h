@@ -6,7 +6,8 @@
 //  - alarm: durable work; part of Relay::next_alarm() (the Durable Object
 //    alarm, which survives hibernation).
 //  - passive: checked whenever the engine runs anyway (frames, timer()); it
-//    wakes nobody.
+//    wakes nobody. None is left in this table: the components keep theirs
+//    (Peers: when a smaller interest summary may go).
 #pragma once
 
 #include <array>
@@ -17,10 +18,9 @@
 namespace nostr::durable {
 
 enum class Timer : uint8_t {
-  query_pacing,     // deadline: a paced stored-query page may go
-  expiry_sweep,     // alarm: the NIP-40 expiry sweep (its time is also kept in local SQL)
-  vanish_retry,     // alarm: a failed NIP-62 step is tried again
-  interest_shrink,  // passive: a smaller interest summary may be published
+  query_pacing,  // deadline: a paced stored-query page may go
+  expiry_sweep,  // alarm: the NIP-40 expiry sweep (its time is also kept in local SQL)
+  vanish_retry,  // alarm: a failed NIP-62 step is tried again
   count_
 };
 
@@ -33,7 +33,6 @@ constexpr TimerKind kind_of(Timer t) {
     case Timer::expiry_sweep:
     case Timer::vanish_retry:
       return TimerKind::alarm;
-    case Timer::interest_shrink:
     case Timer::count_:
       break;
   }

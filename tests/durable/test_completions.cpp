@@ -95,8 +95,9 @@ TEST_CASE(
   Timers t;
   CHECK_FALSE(t.armed(Timer::expiry_sweep));
   CHECK_FALSE(t.earliest(TimerKind::alarm).has_value());
-  t.set(Timer::interest_shrink, 0);  // armed at 0: due at once, and passive
-  CHECK(t.due(Timer::interest_shrink, 0));
+  CHECK_FALSE(t.earliest(TimerKind::deadline).has_value());
+  t.set(Timer::vanish_retry, 0);  // armed at 0: due at once
+  CHECK(t.due(Timer::vanish_retry, 0));
   CHECK_FALSE(t.earliest(TimerKind::deadline).has_value());
   t.set(Timer::expiry_sweep, 500);
   t.set(Timer::vanish_retry, 300);

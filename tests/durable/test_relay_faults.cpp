@@ -518,7 +518,7 @@ TEST_CASE(
 // query already answered the event (REQ after the commit, EOSE sent). deliver()
 // skipped only events this object fanned out itself (recent ids), not events a
 // subscription's stored answer held, so that subscription got it a second
-// time (found by this test; answered_recent_ now remembers them). On Cloudflare a forward is a
+// time (found by this test; Peers::answered now remembers them). On Cloudflare a forward is a
 // DO-to-DO RPC (ctx.waitUntil(stub.deliver)) that can take longer than a REQ's stored query on the
 // receiving object.
 TEST_CASE(
