@@ -217,7 +217,8 @@ uint64_t Relay::next_deadline() const {
   uint64_t due = timers_.earliest(TimerKind::deadline).value_or(0);
   for (const auto t : {ops_log_.next_deadline(), rates_.next_deadline()})
     if (t && (due == 0 || *t < due)) due = *t;
-  if (const uint64_t t = management_retry_at(); t != 0 && (due == 0 || t < due)) due = t;
+  if (const auto t = management_.retry_at(!write_queue_.empty()); t && (due == 0 || *t < due))
+    due = *t;
   return due;
 }
 
@@ -225,8 +226,10 @@ void Relay::timer(uint64_t now) {
   const Entry entry{*this, now};
   // A failed management load (writes wait for it) and a failed NIP-62 step
   // are tried again on time, not only when a client happens to send a frame.
-  if (const uint64_t t = management_retry_at(); t != 0 && now >= t) maybe_check_management(now);
-  if (timers_.due(Timer::vanish_retry, now) && vanish_again_ && !vanish_in_flight_ && mgmt_loaded_)
+  if (const auto t = management_.retry_at(!write_queue_.empty()); t && now >= *t)
+    maybe_check_management(now);
+  if (timers_.due(Timer::vanish_retry, now) && vanish_again_ && !vanish_in_flight_ &&
+      management_.loaded())
     start_vanish();
   flush_rate_state(now);
   ops_log_.on_timer(metrics_, now, out_);
@@ -304,54 +307,58 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
   const Entry entry{*this, now};
   std::optional<PendingOp> op = take_pending(token, Completion::store, "store_done");
   if (!op) return;
-  std::visit(Overloaded{
-                 [&](WriteBatch& batch) { on_write_done(std::move(batch), ok, results); },
-                 [&](PendingQuery& q) {
-                   --queries_in_flight_;
-                   on_query_done(q, ok, results, now);
-                 },
-                 [&](PendingCount& cnt) { on_count_done(std::move(cnt), ok, results); },
-                 [&](PendingSweep&) { on_sweep_done(ok, results, now); },
-                 [&](NegSyncs::Page& page) {
-                   auto c = conns_.find(page.conn);
-                   read_neg_page(negs_.on_page(
-                       page, ok, results,
-                       c == conns_.end() ? std::vector<Pubkey>{} : c->second.authed, now, out_));
-                 },
-                 [&](PendingVanish& v) { on_vanish_done(v, ok, results); },
-                 [&](PendingMgmtLoad&) { on_management_loaded(ok, results, now); },
-                 [&](PendingMgmtVersion&) { on_management_version(ok, results); },
-                 [&](PendingAdmin& admin) { on_admin_done(std::move(admin), ok, results); },
-                 [&](Peers::Publish& pub) {
-                   peers_.on_published(pub.version, ok);
-                   if (pub.eose_for != 0) {
-                     // A live-only REQ: its EOSE waited for the other objects to see it.
-                     if (auto s = subs_.find(pub.eose_for); s != subs_.end())
-                       out_.send(s->second->conn, eose_message(s->second->id));
-                   }
-                 },
-                 [&](RetentionRuns::Select&) {
-                   retention_.on_selected(ok, results, now, retention_sink_);
-                 },
-                 [&](RetentionRuns::Deleted&) {
-                   // Ids remembered as stored would answer "duplicate" for a pruned event.
-                   for (const EventId& id : retention_.on_deleted(ok, now, retention_sink_))
-                     recent_.erase(id);
-                 },
-                 [&](Peers::SummariesRead&) {
-                   std::vector<ResultSet> rs;
-                   if (ok && parse_results(results, rs) && rs.size() == 1)
-                     peers_.on_summaries(rs[0]);
-                 },
-                 [&](auto& other) {
-                   // take_pending let only store operations through; every one has
-                   // its handler above (this does not compile otherwise).
-                   static_assert(std::decay_t<decltype(other)>::kCompletion != Completion::store,
-                                 "a store operation without a store_done handler");
-                   assert(false);
-                 },
-             },
-             *op);
+  std::visit(
+      Overloaded{
+          [&](WriteBatch& batch) { on_write_done(std::move(batch), ok, results); },
+          [&](PendingQuery& q) {
+            --queries_in_flight_;
+            on_query_done(q, ok, results, now);
+          },
+          [&](PendingCount& cnt) { on_count_done(std::move(cnt), ok, results); },
+          [&](PendingSweep&) { on_sweep_done(ok, results, now); },
+          [&](NegSyncs::Page& page) {
+            auto c = conns_.find(page.conn);
+            read_neg_page(negs_.on_page(
+                page, ok, results, c == conns_.end() ? std::vector<Pubkey>{} : c->second.authed,
+                now, out_));
+          },
+          [&](PendingVanish& v) { on_vanish_done(v, ok, results); },
+          [&](Management::Load&) { on_management_loaded(ok, results, now); },
+          [&](Management::Version&) { management_.on_version(ok, results, now, management_sink_); },
+          [&](Management::Request& r) {
+            if (auto done =
+                    management_.on_request_done(std::move(r), ok, results, management_sink_))
+              on_admin_done(std::move(*done));
+          },
+          [&](Peers::Publish& pub) {
+            peers_.on_published(pub.version, ok);
+            if (pub.eose_for != 0) {
+              // A live-only REQ: its EOSE waited for the other objects to see it.
+              if (auto s = subs_.find(pub.eose_for); s != subs_.end())
+                out_.send(s->second->conn, eose_message(s->second->id));
+            }
+          },
+          [&](RetentionRuns::Select&) {
+            retention_.on_selected(ok, results, now, retention_sink_);
+          },
+          [&](RetentionRuns::Deleted&) {
+            // Ids remembered as stored would answer "duplicate" for a pruned event.
+            for (const EventId& id : retention_.on_deleted(ok, now, retention_sink_))
+              recent_.erase(id);
+          },
+          [&](Peers::SummariesRead&) {
+            std::vector<ResultSet> rs;
+            if (ok && parse_results(results, rs) && rs.size() == 1) peers_.on_summaries(rs[0]);
+          },
+          [&](auto& other) {
+            // take_pending let only store operations through; every one has
+            // its handler above (this does not compile otherwise).
+            static_assert(std::decay_t<decltype(other)>::kCompletion != Completion::store,
+                          "a store operation without a store_done handler");
+            assert(false);
+          },
+      },
+      *op);
 }
 
 void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t now) {

@@ -35,6 +35,7 @@
 #include "durable/action.h"
 #include "durable/conn_state.h"
 #include "durable/interest.h"
+#include "durable/management.h"
 #include "durable/metrics.h"
 #include "durable/neg_syncs.h"
 #include "durable/ops_log.h"
@@ -191,7 +192,7 @@ class Relay {
   // A small JSON object for GET /health: {"connections","subscriptions",
   //  "events_accepted","management_loaded","maintenance"}.
   std::string health_json() const;
-  const ManagementState& management() const { return mgmt_; }
+  const ManagementState& management() const { return management_.state(); }
   const Metrics& metrics() const { return metrics_; }
 
   // Returns what clients currently make the relay hold, as a JSON object:
@@ -346,30 +347,13 @@ class Relay {
   struct PendingWakes {  // LocalSql: the wake counter
     static constexpr Completion kCompletion = Completion::local_sql;
   };
-  struct PendingMgmtLoad {  // Store: the management state
-    static constexpr Completion kCompletion = Completion::store;
-  };
-  struct PendingMgmtVersion {  // Store: mgmt_version alone
-    static constexpr Completion kCompletion = Completion::store;
-  };
-  struct PendingAdmin {  // Store: a management request's statements
-    static constexpr Completion kCompletion = Completion::store;
-    uint32_t request;
-    AdminRequest req;
-    Pubkey admin;
-  };
   // Everything the engine waits for from its host, by token.
   using PendingOp =
       std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish,
                    NegSyncs::Page, PendingSchema, PendingRestore, PendingTimers,
-                   RateLimiter::SavedRead, PendingWakes, OpsLog::SavedRead, PendingMgmtLoad,
-                   PendingMgmtVersion, PendingAdmin, Peers::Publish, Peers::SummariesRead,
+                   RateLimiter::SavedRead, PendingWakes, OpsLog::SavedRead, Management::Load,
+                   Management::Version, Management::Request, Peers::Publish, Peers::SummariesRead,
                    RetentionRuns::Select, RetentionRuns::Written, RetentionRuns::Deleted>;
-  // A management request that arrived before the state was loaded.
-  struct WaitingAdmin {
-    uint32_t request;
-    std::string url, authorization, body;
-  };
 
   void on_event(uint32_t conn, Event&& e, uint64_t now);
   void on_req(uint32_t conn, ReqMessage&& m, uint64_t now);
@@ -422,24 +406,26 @@ class Relay {
   }
   void on_restore_rows(std::string_view results);
 
-  // Management (relay_admin.cpp): the state from D1, loaded at start and
-  // When a failed first load is tried again while work waits for it (writes,
-  // management calls), or 0: without it nothing but client traffic would.
-  uint64_t management_retry_at() const;
-  // re-read when its version changes (checked at most every kMgmtCheck
-  // seconds while clients are active); NIP-86 requests.
-  void load_management();
+  // Management (durable/management.h; the engine's side in relay_admin.cpp):
+  // a check of the state's version when due (and a waiting NIP-62 retry).
   void maybe_check_management(uint64_t now);
   void on_management_loaded(bool ok, std::string_view results, uint64_t now);
-  void on_management_version(bool ok, std::string_view results);
-  void run_admin(uint32_t request, std::string_view url, std::string_view authorization,
-                 std::string_view body, uint64_t now);
-  void on_admin_done(PendingAdmin p, bool ok, std::string_view results);
+  // A request whose answer acts on connections or the engine's caches.
+  void on_admin_done(Management::Done done);
   // Closes connections by id, address or pubkey; returns how many.
   size_t disconnect_where(const std::string& target, const std::string& value,
                           const std::string& why);
   void enforce_management();  // closes connections the state no longer admits
-  void admin_reply(uint32_t request, uint32_t status, std::string body);
+  // What management asks for becomes store batches with tokens, replies, logs.
+  struct ManagementSink final : Management::Sink {
+    explicit ManagementSink(Relay& r) : relay(r) {}
+    void store(Management::Ticket ticket, std::vector<SqlStatement> stmts) override;
+    void reply(uint32_t request, uint32_t status, std::string body) override {
+      relay.out_.http_reply(request, status, std::move(body));
+    }
+    void log(std::string line) override { relay.log_json(std::move(line)); }
+    Relay& relay;
+  };
 
   // Rate limits (relay_rates.cpp). Each returns false after answering the
   // refusal (and closing a connection that keeps hammering).
@@ -528,15 +514,10 @@ class Relay {
   }
 
   RelayConfig config_;
-  ManagementState mgmt_;
-  Policy policy_{config_, mgmt_};
-  bool mgmt_loaded_ = false;
-  bool mgmt_busy_ = false;  // a load or version check in flight
-  uint64_t mgmt_checked_at_ = 0;
-  std::deque<WaitingAdmin> waiting_admin_;
-  size_t admin_in_flight_ = 0;
-  simdjson::dom::parser admin_parser_;  // NIP-98 events
   Metrics metrics_;
+  Management management_{config_, metrics_};  // NIP-86 state and requests
+  ManagementSink management_sink_{*this};
+  Policy policy_{config_, management_.state()};
   OpsLog ops_log_;                                    // the structured log and the saved counters
   uint64_t now_ = 0;                                  // the latest time any call brought
   RateLimiter rates_{config_.rate_limits, metrics_};  // buckets by address and pubkey

@@ -66,8 +66,7 @@ void Relay::persist_subscription(const Subscription& s) {
 
 void Relay::restore(uint64_t now) {
   const Entry entry{*this, now};
-  mgmt_checked_at_ = now;
-  load_management();
+  management_.load(now, management_sink_);
   retention_.start(now);
   out_.local_sql(
       0, stmt_json({"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {}}));

@@ -159,7 +159,7 @@ void Relay::queue_store(uint32_t conn, VerifiedEvent&& v) {
 
 void Relay::flush_writes() {
   // Bans and allow lists must be known before anything is stored.
-  if (write_queue_.empty() || !mgmt_loaded_) return;
+  if (write_queue_.empty() || !management_.loaded()) return;
   // The write policy again: management may have changed since admission.
   for (auto it = write_queue_.begin(); it != write_queue_.end();) {
     const Event& e = it->event->event();

@@ -292,7 +292,7 @@ TEST_CASE("fault: stored queries and COUNT failing answer CLOSED error; the next
 
 // The management state is loaded at every wake; bans must be known before
 // anything is stored, so events wait for it. If that load fails, the load is
-// retried kMgmtCheck (5 s) later by the timer (next_deadline asks for it),
+// retried Management::kCheck (5 s) later by the timer (next_deadline asks for it),
 // not only when another frame happens to arrive (found by this test).
 TEST_CASE(
     "fault: the management load failing at a wake; an event sent meanwhile is answered within an "
@@ -328,7 +328,7 @@ TEST_CASE("fault: the management load failing at a wake; any later frame brings 
   h.take(1);
   const auto early = alice.sign(1, h.now, {}, "sent at once");
   h.send(1, event_frame(early));
-  h.advance(5);  // kMgmtCheck
+  h.advance(5);  // Management::kCheck
   const auto late = alice.sign(1, h.now, {}, "sent 5 s later");
   h.send(1, event_frame(late));
   const auto frames = h.take(1);
@@ -884,7 +884,7 @@ TEST_CASE(
   CHECK(rows(h.d1(), "SELECT COUNT(*) FROM events WHERE pubkey = '" + alice.pubkey() +
                          "' AND kind = 1") == 4);
   check_integrity(h.d1());
-  // Alarms, twice and late; then the next client activity (kMgmtCheck later) retries.
+  // Alarms, twice and late; then the next client activity (Management::kCheck later) retries.
   h.now += 7200;
   h.fire_timer();
   h.fire_timer();
