@@ -33,6 +33,7 @@
 #include "core/rate_limit.h"
 #include "core/verify.h"
 #include "durable/action.h"
+#include "durable/api_slots.h"
 #include "durable/conn_state.h"
 #include "durable/interest.h"
 #include "durable/management.h"
@@ -178,11 +179,12 @@ class Relay {
   // started round-robin between addresses as calls finish; beyond that 429.
   // An address's calls share one set of per-connection buckets, so looping
   // on the API is charged as one connection would be.
-  static constexpr size_t kMaxHttpCalls = 8;            // in progress, relay-wide
-  static constexpr size_t kMaxHttpCallsPerAddress = 3;  // in progress, per address
-  static constexpr size_t kMaxHttpWaitingPerAddress = 16;
-  static constexpr size_t kMaxHttpWaitingBytes = 1 << 20;
-  static constexpr size_t kMaxHttpAddresses = 4096;     // addresses remembered
+  // (durable/api_slots.h).
+  static constexpr size_t kMaxHttpCalls = ApiSlots::kMaxCalls;
+  static constexpr size_t kMaxHttpCallsPerAddress = ApiSlots::kMaxCallsPerAddress;
+  static constexpr size_t kMaxHttpWaitingPerAddress = ApiSlots::kMaxWaitingPerAddress;
+  static constexpr size_t kMaxHttpWaitingBytes = ApiSlots::kMaxWaitingBytes;
+  static constexpr size_t kMaxHttpAddresses = ApiSlots::kMaxAddresses;
   static constexpr size_t kMaxHttpAnswer = 512 * 1024;  // bytes of one query answer
 
   // A store batch took `seconds` (measured by the host): the latency histogram.
@@ -537,23 +539,7 @@ class Relay {
     bool done = false;
   };
   std::map<uint32_t, HttpCall> http_calls_;
-  // A call waiting for a slot (http_api's arguments, the frame it becomes).
-  struct WaitingHttpCall {
-    HttpCall call;
-    std::string frame;
-    ConnMeta meta;
-  };
-  struct HttpAddress {
-    size_t active = 0;  // calls in progress
-    std::deque<WaitingHttpCall> waiting;
-    ConnBuckets buckets;  // what its calls' connections share
-    uint64_t last_used = 0;
-  };
-  std::map<std::string, HttpAddress>
-      http_addresses_;                  // by address_key; bounded (kMaxHttpAddresses)
-  std::deque<std::string> http_turns_;  // addresses with waiting calls, round-robin
-  size_t http_waiting_bytes_ = 0;
-  std::map<uint32_t, std::string> http_conn_address_;  // internal connection -> its address key
+  ApiSlots api_slots_;  // who may start an API call, fairly by address
   void start_http_call(const std::string& key, HttpCall call, std::string_view frame,
                        const ConnMeta& meta, uint64_t now);
   void end_http_call(uint32_t conn);

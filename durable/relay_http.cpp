@@ -82,46 +82,23 @@ void Relay::http_api(uint32_t request, std::string_view method, std::string_view
     return reply(404, error_json("no such API endpoint"));
   }
   const std::string key = address_key(meta.ip);
-  auto a = http_addresses_.find(key);
-  if (a == http_addresses_.end()) {
-    if (http_addresses_.size() >= kMaxHttpAddresses) {
-      // Forget the idle address used longest ago (its buckets refill: it was idle).
-      auto idle = http_addresses_.end();
-      for (auto it = http_addresses_.begin(); it != http_addresses_.end(); ++it) {
-        if (it->second.active == 0 && it->second.waiting.empty() &&
-            (idle == http_addresses_.end() || it->second.last_used < idle->second.last_used))
-          idle = it;
-      }
-      if (idle == http_addresses_.end()) {
-        return reply(429,
-                     error_json("rate-limited: too many API calls in progress, try again shortly"));
-      }
-      http_addresses_.erase(idle);
-    }
-    a = http_addresses_.emplace(key, HttpAddress{}).first;
+  ApiSlots::Call waiting{request, static_cast<uint8_t>(call.kind), std::move(frame), meta};
+  switch (api_slots_.admit(key, waiting, now)) {
+    case ApiSlots::Admit::start:
+      return start_http_call(key, std::move(call), waiting.frame, meta, now);
+    case ApiSlots::Admit::waiting:
+      return;
+    case ApiSlots::Admit::full:
+      return reply(429,
+                   error_json("rate-limited: too many API calls in progress, try again shortly"));
+    case ApiSlots::Admit::address_full:
+      return reply(429, error_json("rate-limited: too many API calls in progress from this "
+                                   "address, try again shortly"));
   }
-  HttpAddress& addr = a->second;
-  addr.last_used = now;
-  if (http_calls_.size() < kMaxHttpCalls && addr.active < kMaxHttpCallsPerAddress &&
-      addr.waiting.empty()) {
-    return start_http_call(key, std::move(call), frame, meta, now);
-  }
-  // No slot for this address now: wait in its queue, started in turn.
-  if (addr.waiting.size() >= kMaxHttpWaitingPerAddress ||
-      http_waiting_bytes_ + frame.size() > kMaxHttpWaitingBytes) {
-    return reply(
-        429,
-        error_json(
-            "rate-limited: too many API calls in progress from this address, try again shortly"));
-  }
-  if (addr.waiting.empty()) http_turns_.push_back(key);
-  http_waiting_bytes_ += frame.size();
-  addr.waiting.push_back(WaitingHttpCall{std::move(call), std::move(frame), meta});
 }
 
 void Relay::start_http_call(const std::string& key, HttpCall call, std::string_view frame,
                             const ConnMeta& meta, uint64_t now) {
-  HttpAddress& addr = http_addresses_[key];
   const uint32_t request = call.request;
   const uint32_t conn = kHttpConnBit | (++http_seq_ & ~kHttpConnBit);
   http_calls_[conn] = std::move(call);
@@ -130,46 +107,23 @@ void Relay::start_http_call(const std::string& key, HttpCall call, std::string_v
     out_.http_reply(request, 503, error_json("error: try again"));
     return;
   }
-  ++addr.active;
-  http_conn_address_[conn] = key;
+  const ConnBuckets& shared = api_slots_.started(key, conn);
   if (auto c = conns_.find(conn); c != conns_.end()) {
-    c->second.buckets = addr.buckets;  // the address's calls share one connection's buckets
+    c->second.buckets = shared;  // the address's calls share one connection's buckets
     frame_in(conn, frame, now);
   }
 }
 
 void Relay::end_http_call(uint32_t conn) {
-  auto k = http_conn_address_.find(conn);
-  if (k == http_conn_address_.end()) return;
-  if (auto a = http_addresses_.find(k->second); a != http_addresses_.end()) {
-    if (auto c = conns_.find(conn); c != conns_.end()) a->second.buckets = c->second.buckets;
-    if (a->second.active > 0) --a->second.active;
-    a->second.last_used = now_;
-  }
-  http_conn_address_.erase(k);
+  auto c = conns_.find(conn);
+  api_slots_.ended(conn, c != conns_.end() ? &c->second.buckets : nullptr, now_);
 }
 
 void Relay::start_waiting_http_calls(uint64_t now) {
-  // Round-robin: each address with waiting calls gets the next free slot in
-  // turn, so one address's backlog never delays another's call for long.
-  size_t skipped = 0;
-  while (http_calls_.size() < kMaxHttpCalls && !http_turns_.empty() &&
-         skipped < http_turns_.size()) {
-    const std::string key = std::move(http_turns_.front());
-    http_turns_.pop_front();
-    HttpAddress& addr = http_addresses_[key];
-    if (addr.waiting.empty()) continue;
-    if (addr.active >= kMaxHttpCallsPerAddress) {
-      http_turns_.push_back(key);
-      ++skipped;
-      continue;
-    }
-    skipped = 0;
-    WaitingHttpCall w = std::move(addr.waiting.front());
-    addr.waiting.pop_front();
-    http_waiting_bytes_ -= w.frame.size();
-    if (!addr.waiting.empty()) http_turns_.push_back(key);
-    start_http_call(key, std::move(w.call), w.frame, w.meta, now);
+  while (auto next = api_slots_.next()) {
+    ApiSlots::Call& w = next->second;
+    HttpCall call{w.request, static_cast<HttpCall::Kind>(w.kind), {}, 0};
+    start_http_call(next->first, std::move(call), w.frame, w.meta, now);
   }
 }
 
