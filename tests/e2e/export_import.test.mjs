@@ -54,7 +54,10 @@ test('export: every matching event, newest first, byte-exact, across pages and s
 test('import: accepted, duplicate and invalid lines are counted; imported events are served', async () => {
   const sk = generateSecretKey();
   const tag = `import-${Date.now()}`;
-  const fresh = Array.from({ length: 12 }, (_, i) => finalizeEvent({ kind: 1, created_at: nowSec() - i, tags: [['t', tag]], content: `imported ${i}` }, sk));
+  // One clock reading: a second ticking over mid-loop gave two events the same
+  // created_at, whose order is then by id (NIP-01), not the order written.
+  const t0 = nowSec();
+  const fresh = Array.from({ length: 12 }, (_, i) => finalizeEvent({ kind: 1, created_at: t0 - i, tags: [['t', tag]], content: `imported ${i}` }, sk));
   const forged = { ...fresh[0], content: 'changed after signing' };
   const input = [
     ...fresh.map((e) => JSON.stringify(e)),
