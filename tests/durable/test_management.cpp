@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../support/nip98_token.h"
+#include "../support/results_bytes.h"
 #include "../support/signer.h"
 #include "durable/management.h"
 
@@ -15,6 +16,8 @@ using nostr::durable::Management;
 using nostr::durable::Metrics;
 using nostr::test::nip98_header;
 using nostr::test::Signer;
+
+using nostr::test::u32;
 
 namespace {
 
@@ -40,12 +43,6 @@ struct Sink final : Management::Sink {
     return n;
   }
 };
-
-void u32(std::string& out, uint32_t v) {
-  const char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
-                     static_cast<char>(v >> 24)};
-  out.append(b, 4);
-}
 
 // plan_management_load's answer: the version, then six empty lists.
 std::string state_rows(const std::string& version) {

@@ -6,6 +6,7 @@
 #include <variant>
 #include <vector>
 
+#include "../support/results_bytes.h"
 #include "core/hex.h"
 #include "core/message.h"
 #include "core/negentropy.h"
@@ -17,13 +18,9 @@ using nostr::durable::NegSyncs;
 using nostr::durable::Outbox;
 using nostr::durable::Send;
 
-namespace {
+using nostr::test::u32;
 
-void u32(std::string& out, uint32_t v) {
-  const char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
-                     static_cast<char>(v >> 24)};
-  out.append(b, 4);
-}
+namespace {
 
 // One statement's rows of (created_at, id) in the results format
 // (durable/abi/relay_abi.h "Results").

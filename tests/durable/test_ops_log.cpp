@@ -6,6 +6,7 @@
 #include <variant>
 #include <vector>
 
+#include "../support/results_bytes.h"
 #include "durable/ops_log.h"
 
 using nostr::durable::Action;
@@ -15,6 +16,8 @@ using nostr::durable::Metrics;
 using nostr::durable::OpsLog;
 using nostr::durable::Outbox;
 
+using nostr::test::u32;
+
 namespace {
 
 template <typename T>
@@ -23,12 +26,6 @@ std::vector<T> only(const std::vector<Action>& actions) {
   for (const Action& a : actions)
     if (const T* t = std::get_if<T>(&a)) out.push_back(*t);
   return out;
-}
-
-void u32(std::string& out, uint32_t v) {
-  const char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
-                     static_cast<char>(v >> 24)};
-  out.append(b, 4);
 }
 
 // One result set of one row, one column: the saved counters' JSON.

@@ -6,6 +6,7 @@
 #include <variant>
 #include <vector>
 
+#include "../support/results_bytes.h"
 #include "durable/rate_limits.h"
 
 using nostr::Pubkey;
@@ -16,6 +17,8 @@ using nostr::durable::Metrics;
 using nostr::durable::Outbox;
 using nostr::durable::RateLimiter;
 
+using nostr::test::u32;
+
 namespace {
 
 Pubkey pubkey(char c) { return *Pubkey::from_hex(std::string(64, c)); }
@@ -25,12 +28,6 @@ std::vector<std::string> saved_statements(Outbox& out) {
   for (auto& a : out.take())
     if (auto* l = std::get_if<LocalSql>(&a)) stmts.push_back(l->stmt_json);
   return stmts;
-}
-
-void u32(std::string& out, uint32_t v) {
-  const char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
-                     static_cast<char>(v >> 24)};
-  out.append(b, 4);
 }
 
 // One result set of (key, milli, at) rows.

@@ -6,6 +6,7 @@
 #include <variant>
 #include <vector>
 
+#include "../support/results_bytes.h"
 #include "core/config.h"
 #include "durable/metrics.h"
 #include "durable/retention.h"
@@ -13,13 +14,9 @@
 using nostr::durable::Metrics;
 using nostr::durable::RetentionRuns;
 
-namespace {
+using nostr::test::u32;
 
-void u32(std::string& out, uint32_t v) {
-  const char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
-                     static_cast<char>(v >> 24)};
-  out.append(b, 4);
-}
+namespace {
 
 // The select batch's answer: its last statement's rows (id, created_at, raw).
 std::string selected(const std::vector<std::pair<std::string, uint64_t>>& rows) {
