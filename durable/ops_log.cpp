@@ -5,6 +5,7 @@
 
 #include "core/json_writer.h"
 #include "core/results.h"
+#include "durable/relay_internal.h"
 
 namespace nostr::durable {
 
@@ -52,11 +53,9 @@ void OpsLog::on_timer(const Metrics& m, uint64_t now, Outbox& out) {
     saved_[name] = v;
     w.uint(name, v);
   });
-  std::string stmt;
-  append_statement_json(stmt,
-                        {"INSERT OR REPLACE INTO counters (name, value) VALUES ('metrics', ?)",
-                         {SqlParam::of(w.finish())}});
-  out.local_sql(0, std::move(stmt));
+  out.local_sql(
+      0, internal::stmt_json({"INSERT OR REPLACE INTO counters (name, value) VALUES ('metrics', ?)",
+                              {SqlParam::of(w.finish())}}));
 }
 
 void OpsLog::on_saved(std::string_view results, Metrics& m, simdjson::dom::parser& parser) {

@@ -1,4 +1,5 @@
-// Internal to the relay engine's source files (durable/relay*.cpp): the
+// Internal to the relay engine's source files (durable/relay*.cpp and its
+// components): the
 // constants its budgets and batches are built from, and small helpers.
 #pragma once
 
