@@ -1,6 +1,6 @@
 // Internal to the relay engine's source files (durable/relay*.cpp and its
-// components): the
-// constants its budgets and batches are built from, and small helpers.
+// components): the constants its budgets and batches are built from, and
+// small helpers.
 #pragma once
 
 #include <cstddef>
