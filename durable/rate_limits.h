@@ -83,7 +83,7 @@ class RateLimiter {
   // The saved rows (SavedRead's results): buckets not known yet are restored.
   void on_saved(std::string_view results);
 
-  // Keys held per map (for tests): event/address, event/pubkey, req/address, req/pubkey.
+  // Keys held in all four maps together (for tests).
   size_t keys() const {
     return event_ip_.size() + event_pubkey_.size() + req_ip_.size() + req_pubkey_.size();
   }
