@@ -25,7 +25,7 @@ class QueryBuilder {
       std::string arr = "[";
       for (size_t i = 0; i < values.size(); ++i) {
         if (i) arr += ',';
-        if (values[i].is_text) {
+        if (values[i].is_text()) {
           append_json_string(arr, values[i].text);
         } else {
           append_uint(arr, static_cast<uint64_t>(values[i].integer));
@@ -112,20 +112,24 @@ Shape shape_of(const CompiledFilter& f) {
   // NIP-50: the full-text index drives; everything else is checked per match.
   if (f.search_query()) return Shape::search;
   if (f.ids()) return Shape::ids;
-  if (const TagCondition* t = driving_tag(f)) return t->values.size() == 1 ? Shape::tag1 : Shape::tag_n;
+  if (const TagCondition* t = driving_tag(f))
+    return t->values.size() == 1 ? Shape::tag1 : Shape::tag_n;
   return Shape::events;
 }
 
 // Appends the conditions of `f` on events alias `e` except the driving tag.
 // Returns "FROM ..." for the shape.
-std::string build_from_where(const CompiledFilter& f, QueryBuilder& q, uint64_t now, const std::vector<Pubkey>& readers) {
+std::string build_from_where(const CompiledFilter& f, QueryBuilder& q, uint64_t now,
+                             const std::vector<Pubkey>& readers) {
   const Shape shape = shape_of(f);
-  const TagCondition* drive = (shape == Shape::tag1 || shape == Shape::tag_n) ? driving_tag(f) : nullptr;
+  const TagCondition* drive =
+      (shape == Shape::tag1 || shape == Shape::tag_n) ? driving_tag(f) : nullptr;
   std::string from = " FROM events e";
   // Authors are the most selective condition of the events shape, but SQLite
   // cannot size a json_each() list and may prefer the kind index; pin it.
   if (shape == Shape::events && f.authors()) {
-    from = f.kinds() ? " FROM events e INDEXED BY events_pubkey_kind_time" : " FROM events e INDEXED BY events_pubkey_time";
+    from = f.kinds() ? " FROM events e INDEXED BY events_pubkey_kind_time"
+                     : " FROM events e INDEXED BY events_pubkey_time";
   }
   if (shape == Shape::tag1) {
     from = " FROM tags t JOIN events e ON e.id = t.event_id";
@@ -170,8 +174,8 @@ std::string build_from_where(const CompiledFilter& f, QueryBuilder& q, uint64_t 
   q.add("(e.expires_at IS NULL OR e.expires_at > ?)");
   q.param(SqlParam::of(static_cast<int64_t>(now)));
   // NIP-59: others' gift wraps are never in an answer.
-  const bool may_match_wraps =
-      !f.kinds() || std::find(f.kinds()->begin(), f.kinds()->end(), kGiftWrapKind) != f.kinds()->end();
+  const bool may_match_wraps = !f.kinds() || std::find(f.kinds()->begin(), f.kinds()->end(),
+                                                       kGiftWrapKind) != f.kinds()->end();
   if (may_match_wraps) {
     if (readers.empty()) {
       q.add("e.kind != " + std::to_string(kGiftWrapKind));
@@ -184,7 +188,9 @@ std::string build_from_where(const CompiledFilter& f, QueryBuilder& q, uint64_t 
   return from;
 }
 
-Reject too_complex() { return reject(Code::bad_filter, "filter is too complex (too many conditions)"); }
+Reject too_complex() {
+  return reject(Code::bad_filter, "filter is too complex (too many conditions)");
+}
 
 // D1 refuses expression trees deeper than 100 ("Expression tree is too large").
 // Measured against local D1 (workerd's SQLite): a filter failed from 49-51
@@ -206,8 +212,8 @@ size_t condition_count(const CompiledFilter& f) {
 
 }  // namespace
 
-Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now, uint64_t prefetch_bytes,
-                                const std::vector<Pubkey>& readers) {
+Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, uint64_t now,
+                                uint64_t prefetch_bytes, const std::vector<Pubkey>& readers) {
   // ~10 parameters go to scalars; lists inline only while everything fits.
   if (condition_count(f) > kMaxConditions) return too_complex();
   QueryBuilder q(/*lists_as_json=*/list_values(f) + readers.size() + 10 > kMaxSqlParams);
@@ -217,9 +223,10 @@ Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, u
   // first; otherwise newest first. Ties always by lowest id.
   const bool ranked = shape == Shape::search;
   const std::string order = ranked ? "score, created_at DESC, id ASC" : "created_at DESC, id ASC";
-  const std::string inner_order = ranked                  ? " ORDER BY s.rank, e.created_at DESC, e.id ASC LIMIT ?"
-                                  : shape == Shape::tag1 ? " ORDER BY t.created_at DESC, t.event_id ASC LIMIT ?"
-                                                         : " ORDER BY e.created_at DESC, e.id ASC LIMIT ?";
+  const std::string inner_order = ranked ? " ORDER BY s.rank, e.created_at DESC, e.id ASC LIMIT ?"
+                                  : shape == Shape::tag1
+                                      ? " ORDER BY t.created_at DESC, t.event_id ASC LIMIT ?"
+                                      : " ORDER BY e.created_at DESC, e.id ASC LIMIT ?";
   SqlStatement st;
   // The innermost SELECT is the filter's answer (in answer order, limited); the
   // window sums sizes in that order, and raw JSON is returned only while the
@@ -229,7 +236,8 @@ Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, u
   // would be read (every overflow page) for every row of the answer, while
   // octet_length() alone reads no content.
   st.sql =
-      "SELECT wid, created_at, size, CASE WHEN acc <= ? THEN (SELECT r.raw FROM events r WHERE r.id = wid) END"
+      "SELECT wid, created_at, size, CASE WHEN acc <= ? THEN (SELECT r.raw FROM events r WHERE "
+      "r.id = wid) END"
       " FROM (SELECT id AS wid, created_at, size" +
       std::string(ranked ? ", score" : "") + ", sum(size) OVER (ORDER BY " + order +
       " ROWS UNBOUNDED PRECEDING) AS acc FROM ("
@@ -270,7 +278,7 @@ std::string nested_union(const std::vector<std::string>& terms, size_t lo, size_
 // The SELECT of the distinct ids matching any of `filters`, leaving room for
 // `extra` more parameters.
 static Result<SqlStatement> matching_ids(const std::vector<CompiledFilter>& filters, uint64_t now,
-                                  const std::vector<Pubkey>& readers, size_t extra) {
+                                         const std::vector<Pubkey>& readers, size_t extra) {
   assert(!filters.empty());
   size_t values = 0;
   for (const auto& f : filters) {
@@ -308,16 +316,20 @@ Result<SqlStatement> plan_count_hll(const std::vector<CompiledFilter>& filters, 
   // highest 1 + leading zero bits of the next 7 bytes: 4 per leading '0'
   // digit, then the first non-zero digit's own leading zeros (all zero: 57).
   st->sql = "WITH m AS MATERIALIZED (SELECT pubkey FROM events WHERE id IN (" + st->sql +
-            ")) SELECT (SELECT COUNT(*) FROM m), r, max(CASE WHEN t = '' THEN 57 ELSE 4 * (14 - length(t)) +"
-            " CASE substr(t, 1, 1) WHEN '1' THEN 4 WHEN '2' THEN 3 WHEN '3' THEN 3 WHEN '4' THEN 2 WHEN '5' THEN 2"
+            ")) SELECT (SELECT COUNT(*) FROM m), r, max(CASE WHEN t = '' THEN 57 ELSE 4 * (14 - "
+            "length(t)) +"
+            " CASE substr(t, 1, 1) WHEN '1' THEN 4 WHEN '2' THEN 3 WHEN '3' THEN 3 WHEN '4' THEN 2 "
+            "WHEN '5' THEN 2"
             " WHEN '6' THEN 2 WHEN '7' THEN 2 ELSE 1 END END)"
-            " FROM (SELECT substr(pubkey, ?, 2) AS r, ltrim(substr(pubkey, ?, 14), '0') AS t FROM m) GROUP BY r";
+            " FROM (SELECT substr(pubkey, ?, 2) AS r, ltrim(substr(pubkey, ?, 14), '0') AS t FROM "
+            "m) GROUP BY r";
   st->params.push_back(SqlParam::of(static_cast<int64_t>(2 * offset + 1)));
   st->params.push_back(SqlParam::of(static_cast<int64_t>(2 * offset + 3)));
   return st;
 }
 
-Result<SqlStatement> plan_neg_page(const CompiledFilter& f, uint64_t now, const std::vector<Pubkey>& readers,
+Result<SqlStatement> plan_neg_page(const CompiledFilter& f, uint64_t now,
+                                   const std::vector<Pubkey>& readers,
                                    const std::optional<NegCursor>& after, uint32_t page) {
   if (condition_count(f) + 1 > kMaxConditions) return too_complex();
   QueryBuilder q(/*lists_as_json=*/list_values(f) + readers.size() + 14 > kMaxSqlParams);
@@ -328,14 +340,15 @@ Result<SqlStatement> plan_neg_page(const CompiledFilter& f, uint64_t now, const 
   const std::string id = by_tag ? "t.event_id" : "e.id";
   const bool newest_first = f.limit().has_value();
   if (after) {
-    q.add(newest_first ? "(" + t + " < ? OR (" + t + " = ? AND " + id + " > ?))" : "(" + t + ", " + id + ") > (?, ?)");
+    q.add(newest_first ? "(" + t + " < ? OR (" + t + " = ? AND " + id + " > ?))"
+                       : "(" + t + ", " + id + ") > (?, ?)");
     q.param(SqlParam::of(static_cast<int64_t>(after->created_at)));
     if (newest_first) q.param(SqlParam::of(static_cast<int64_t>(after->created_at)));
     q.param(SqlParam::of(after->id.hex()));
   }
   SqlStatement st;
-  st.sql = "SELECT e.created_at, e.id" + from + q.where() + " ORDER BY " + t + (newest_first ? " DESC, " : ", ") + id +
-           " LIMIT ?";
+  st.sql = "SELECT e.created_at, e.id" + from + q.where() + " ORDER BY " + t +
+           (newest_first ? " DESC, " : ", ") + id + " LIMIT ?";
   q.param(SqlParam::of(static_cast<int64_t>(page)));
   if (q.param_count() > kMaxSqlParams) return too_complex();
   st.params = q.take_params();

@@ -11,11 +11,14 @@ void append_statement_json(std::string& out, const SqlStatement& st) {
   for (size_t i = 0; i < st.params.size(); ++i) {
     if (i) out += ',';
     const SqlParam& p = st.params[i];
-    if (p.is_text) {
+    if (p.kind == SqlParam::Kind::null) {
+      out += "null";
+    } else if (p.is_text()) {
       append_json_string(out, p.text);
     } else {
       if (p.integer < 0) out += '-';
-      append_uint(out, p.integer < 0 ? static_cast<uint64_t>(-(p.integer + 1)) + 1 : static_cast<uint64_t>(p.integer));
+      append_uint(out, p.integer < 0 ? static_cast<uint64_t>(-(p.integer + 1)) + 1
+                                     : static_cast<uint64_t>(p.integer));
     }
   }
   out += "]}";

@@ -1,8 +1,8 @@
 // Action: what the engine asks its host to do, as typed values. The engine
 // queues them in an Outbox during each call; the host takes them after the
 // call returns and performs them in order. Bytes exist only at the wasm ABI
-// (durable/abi/action_codec.h); native hosts (tests/support/host_driver.h,
-// later server/) perform the values directly.
+// (durable/abi/action_codec.h); native hosts (server/, tests/support/
+// host_driver.h) perform the values directly.
 //
 // Names say the role, not the Cloudflare product: the "store" is where events
 // live (D1 on Cloudflare, SQLite natively); "local SQL" is the host's own
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/results.h"
+#include "core/sql.h"
 
 namespace nostr::durable {
 
@@ -37,18 +38,18 @@ struct Fanout {
   std::vector<Target> targets;
 };
 
-// A batch of store statements (JSON {"stmts":[{"sql","params"}..]}), one
-// transaction, run asynchronously; the host answers Relay::store_done(token).
+// A batch of store statements, one transaction, run asynchronously; the host
+// answers Relay::store_done(token).
 struct Store {
   uint32_t token;
-  std::string stmts_json;
+  std::vector<SqlStatement> stmts;
 };
 
-// One local SQL statement (JSON {"sql","params"}), run before the next action;
-// token != 0: the host answers Relay::local_sql_done(token) with its rows.
+// One local SQL statement, run before the next action; token != 0: the host
+// answers Relay::local_sql_done(token) with its rows.
 struct LocalSql {
   uint32_t token;
-  std::string stmt_json;
+  SqlStatement stmt;
 };
 
 // The connection's state to keep with its socket (small JSON text); handed
@@ -95,7 +96,8 @@ struct Archive {
   std::string body;
 };
 
-using Action = std::variant<Send, Fanout, Store, LocalSql, SaveConnState, Close, HttpReply, Log, Forward, Archive>;
+using Action = std::variant<Send, Fanout, Store, LocalSql, SaveConnState, Close, HttpReply, Log,
+                            Forward, Archive>;
 
 // Wire numbers of the action kinds (durable/abi/relay_abi.h): variant index + 1.
 enum class ActionType : uint32_t {
@@ -127,14 +129,24 @@ class Outbox {
     q_.emplace_back(HttpReply{request, status, std::move(body)});
   }
   void log(std::string line) { q_.emplace_back(Log{std::move(line)}); }
-  void forward(std::string peer, std::string events) { q_.emplace_back(Forward{std::move(peer), std::move(events)}); }
+  void forward(std::string peer, std::string events) {
+    q_.emplace_back(Forward{std::move(peer), std::move(events)});
+  }
   void archive(uint32_t token, std::string key, std::string body) {
     q_.emplace_back(Archive{token, std::move(key), std::move(body)});
   }
-  void store(uint32_t token, std::string stmts_json) { q_.emplace_back(Store{token, std::move(stmts_json)}); }
-  void local_sql(uint32_t token, std::string stmt_json) { q_.emplace_back(LocalSql{token, std::move(stmt_json)}); }
-  void save_conn_state(uint32_t conn, std::string state) { q_.emplace_back(SaveConnState{conn, std::move(state)}); }
-  void close(uint32_t conn, uint32_t code, std::string reason) { q_.emplace_back(Close{conn, code, std::move(reason)}); }
+  void store(uint32_t token, std::vector<SqlStatement> stmts) {
+    q_.emplace_back(Store{token, std::move(stmts)});
+  }
+  void local_sql(uint32_t token, SqlStatement stmt) {
+    q_.emplace_back(LocalSql{token, std::move(stmt)});
+  }
+  void save_conn_state(uint32_t conn, std::string state) {
+    q_.emplace_back(SaveConnState{conn, std::move(state)});
+  }
+  void close(uint32_t conn, uint32_t code, std::string reason) {
+    q_.emplace_back(Close{conn, code, std::move(reason)});
+  }
 
   // Returns the queued actions, oldest first, and empties the queue.
   std::vector<Action> take() { return std::exchange(q_, {}); }

@@ -50,9 +50,11 @@ ConnState ConnState::from_json(std::string_view json, size_t max_logins) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(json.data(), json.size(), true).get(root) != simdjson::SUCCESS) return s;
-  if (simdjson::dom::element m; root["meta"].get(m) == simdjson::SUCCESS) s.meta = ConnMeta::from_element(m);
+  if (simdjson::dom::element m; root["meta"].get(m) == simdjson::SUCCESS)
+    s.meta = ConnMeta::from_element(m);
   std::string_view ch;
-  if (root["challenge"].get_string().get(ch) == simdjson::SUCCESS) s.challenge.assign(ch.substr(0, kMaxChallenge));
+  if (root["challenge"].get_string().get(ch) == simdjson::SUCCESS)
+    s.challenge.assign(ch.substr(0, kMaxChallenge));
   simdjson::dom::array authed;
   if (root["authed"].get_array().get(authed) == simdjson::SUCCESS) {
     for (simdjson::dom::element pk : authed) {
@@ -68,7 +70,8 @@ ConnState ConnState::from_json(std::string_view json, size_t max_logins) {
     for (simdjson::dom::element b : rl) {
       if (i >= 3) break;
       uint64_t milli = 0, at = 0;
-      if (b.at(0).get_uint64().get(milli) == simdjson::SUCCESS && b.at(1).get_uint64().get(at) == simdjson::SUCCESS) {
+      if (b.at(0).get_uint64().get(milli) == simdjson::SUCCESS &&
+          b.at(1).get_uint64().get(at) == simdjson::SUCCESS) {
         *bs[i] = Bucket{milli, at, true};
       }
       ++i;
@@ -81,7 +84,8 @@ ConnState ConnState::from_json(std::string_view json, size_t max_logins) {
     for (simdjson::dom::element entry : subs) {
       std::string_view id;
       simdjson::dom::array filters;
-      if (entry.at(0).get_string().get(id) != simdjson::SUCCESS || entry.at(1).get_array().get(filters) != simdjson::SUCCESS) {
+      if (entry.at(0).get_string().get(id) != simdjson::SUCCESS ||
+          entry.at(1).get_array().get(filters) != simdjson::SUCCESS) {
         continue;
       }
       s.subs.emplace_back(std::string(id), simdjson::minify(filters));

@@ -53,9 +53,8 @@ void OpsLog::on_timer(const Metrics& m, uint64_t now, Outbox& out) {
     saved_[name] = v;
     w.uint(name, v);
   });
-  out.local_sql(
-      0, internal::stmt_json({"INSERT OR REPLACE INTO counters (name, value) VALUES ('metrics', ?)",
-                              {SqlParam::of(w.finish())}}));
+  out.local_sql(0, {"INSERT OR REPLACE INTO counters (name, value) VALUES ('metrics', ?)",
+                    {SqlParam::of(w.finish())}});
 }
 
 void OpsLog::on_saved(std::string_view results, Metrics& m, simdjson::dom::parser& parser) {

@@ -99,11 +99,10 @@ std::vector<uint32_t> RateLimiter::on_timer(uint64_t now, Outbox& out) {
   auto save = [&](BucketMap& m, std::string_view prefix, const RateLimit& limit) {
     for (const auto& [key, b] : m.take_dirty()) {
       if (!worth_saving(b, limit, now)) continue;
-      out.local_sql(0, internal::stmt_json(
-                           {"INSERT OR REPLACE INTO buckets (key, milli, at) VALUES (?, ?, ?)",
-                            {SqlParam::of(std::string(prefix) + key),
-                             SqlParam::of(static_cast<int64_t>(b.milli)),
-                             SqlParam::of(static_cast<int64_t>(b.at))}}));
+      out.local_sql(
+          0, {"INSERT OR REPLACE INTO buckets (key, milli, at) VALUES (?, ?, ?)",
+              {SqlParam::of(std::string(prefix) + key), SqlParam::of(static_cast<int64_t>(b.milli)),
+               SqlParam::of(static_cast<int64_t>(b.at))}});
     }
   };
   save(event_ip_, "ei:", limits_.event_per_ip);
@@ -111,9 +110,8 @@ std::vector<uint32_t> RateLimiter::on_timer(uint64_t now, Outbox& out) {
   save(req_ip_, "ri:", limits_.req_per_ip);
   save(req_pubkey_, "rp:", limits_.req_per_pubkey);
   if (now > kBucketRetention) {
-    out.local_sql(
-        0, internal::stmt_json({"DELETE FROM buckets WHERE at < ?",
-                                {SqlParam::of(static_cast<int64_t>(now - kBucketRetention))}}));
+    out.local_sql(0, {"DELETE FROM buckets WHERE at < ?",
+                      {SqlParam::of(static_cast<int64_t>(now - kBucketRetention))}});
   }
   std::vector<uint32_t> conns(dirty_conns_.begin(), dirty_conns_.end());
   dirty_conns_.clear();

@@ -275,8 +275,8 @@ void Relay::close(uint32_t conn) {
   const bool in_sql = it->second.subs_in_sql;
   conns_.erase(conn);
   if (in_sql)
-    out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?",
-                                 {SqlParam::of(static_cast<int64_t>(conn))}}));
+    out_.local_sql(0,
+                   {"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}});
 }
 
 std::optional<Relay::PendingOp> Relay::take_pending(uint32_t token, Completion kind,
@@ -399,7 +399,7 @@ void Relay::archive_done(uint32_t token, bool ok, uint64_t now) {
 void Relay::RetentionSink::store(std::variant<RetentionRuns::Select, RetentionRuns::Deleted> ticket,
                                  std::vector<SqlStatement> stmts) {
   const uint32_t token = std::visit([&](auto t) { return relay.add_pending(t); }, ticket);
-  relay.out_.store(token, batch_json(stmts));
+  relay.out_.store(token, std::move(stmts));
 }
 
 void Relay::RetentionSink::archive(std::string key, std::string body) {
@@ -408,7 +408,7 @@ void Relay::RetentionSink::archive(std::string key, std::string body) {
 
 void Relay::read_neg_page(std::optional<NegSyncs::Read> next) {
   if (!next) return;
-  out_.store(add_pending(std::move(next->page)), batch_json({std::move(next->stmt)}));
+  out_.store(add_pending(std::move(next->page)), {std::move(next->stmt)});
 }
 
 void Relay::on_auth(uint32_t conn, const Event& e, uint64_t now) {

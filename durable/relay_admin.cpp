@@ -17,7 +17,7 @@ using namespace internal;
 void Relay::ManagementSink::store(Management::Ticket ticket, std::vector<SqlStatement> stmts) {
   const uint32_t token = std::visit(
       [&](auto&& t) { return relay.add_pending(std::forward<decltype(t)>(t)); }, std::move(ticket));
-  relay.out_.store(token, batch_json(stmts));
+  relay.out_.store(token, std::move(stmts));
 }
 
 void Relay::maybe_check_management(uint64_t now) {

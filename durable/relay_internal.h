@@ -69,10 +69,4 @@ inline std::string subs_filters_json(const std::vector<CompiledFilter>& filters)
   return out + "]";
 }
 
-inline std::string stmt_json(SqlStatement st) {
-  std::string out;
-  append_statement_json(out, st);
-  return out;
-}
-
 }  // namespace nostr::durable::internal

@@ -120,7 +120,7 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
     // read its summary; EOSE says so only after it is published.
     std::vector<SqlStatement> publish;
     if (const int64_t v = peers_.publish_if_needed(publish, now); v != 0) {
-      out_.store(add_pending(Peers::Publish{v, h}), batch_json(publish));
+      out_.store(add_pending(Peers::Publish{v, h}), std::move(publish));
       return;
     }
     out_.send(conn, eose_message(s.id));
@@ -228,7 +228,7 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     const int64_t publishes = peers_.publish_if_needed(stmts, now);  // last statement, if any
     out_.store(
         add_pending(PendingQuery{s.conn, h, /*page=*/false, reserve, 0, prefetch, publishes}),
-        batch_json(stmts));
+        std::move(stmts));
     ++queries_in_flight_;
     s.stage = QueryStage::ids_in_flight;
     s.racing_batch = write_token_;
@@ -273,8 +273,7 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
   }
   c.output_tokens -= std::min<uint64_t>(bytes, c.output_tokens);
   query_page_bytes_ += bytes;
-  out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/true, bytes, n, 0}),
-             batch_json({plan_fetch(ids)}));
+  out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/true, bytes, n, 0}), {plan_fetch(ids)});
   ++queries_in_flight_;
   s.stage = QueryStage::page_in_flight;
   return true;
@@ -497,8 +496,7 @@ void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
   }
   ++c.pending_counts;
   ++pending_counts_;
-  out_.store(add_pending(PendingCount{conn, sub, offset.has_value()}),
-             batch_json({std::move(st).value()}));
+  out_.store(add_pending(PendingCount{conn, sub, offset.has_value()}), {std::move(st).value()});
 }
 
 void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {

@@ -51,27 +51,23 @@ void Relay::save_subscriptions(uint32_t conn, Connection& c, const Subscription*
   }
   if (changed) persist_subscription(*changed);
   if (!closed.empty()) {
-    out_.local_sql(0,
-                   stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
-                              {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(closed)}}));
+    out_.local_sql(0, {"DELETE FROM subs WHERE conn = ? AND sub = ?",
+                       {SqlParam::of(static_cast<int64_t>(conn)), SqlParam::of(closed)}});
   }
 }
 
 void Relay::persist_subscription(const Subscription& s) {
-  out_.local_sql(0,
-                 stmt_json({"INSERT OR REPLACE INTO subs (conn, sub, filters) VALUES (?, ?, ?)",
-                            {SqlParam::of(static_cast<int64_t>(s.conn)), SqlParam::of(s.id.str()),
-                             SqlParam::of(subs_filters_json(s.filters))}}));
+  out_.local_sql(0, {"INSERT OR REPLACE INTO subs (conn, sub, filters) VALUES (?, ?, ?)",
+                     {SqlParam::of(static_cast<int64_t>(s.conn)), SqlParam::of(s.id.str()),
+                      SqlParam::of(subs_filters_json(s.filters))}});
 }
 
 void Relay::restore(uint64_t now) {
   const Entry entry{*this, now};
   management_.load(now, management_sink_);
   retention_.start(now);
-  out_.local_sql(
-      0, stmt_json({"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {}}));
-  out_.local_sql(add_pending(PendingSchema{}),
-                 stmt_json({"SELECT MAX(version) FROM schema_version", {}}));
+  out_.local_sql(0, {"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {}});
+  out_.local_sql(add_pending(PendingSchema{}), {"SELECT MAX(version) FROM schema_version", {}});
 }
 
 // Brings local SQL to the current schema, then reads what it keeps.
@@ -85,26 +81,24 @@ void Relay::on_schema_version(std::string_view results) {
   const size_t latest = std::size(kLocalMigrations);
   for (size_t v = 0; v < latest; ++v) {
     if (v >= version || kLocalMigrations[v].idempotent)
-      out_.local_sql(0, stmt_json({std::string(kLocalMigrations[v].sql), {}}));
+      out_.local_sql(0, {std::string(kLocalMigrations[v].sql), {}});
   }
   if (version < latest) {
-    out_.local_sql(0, stmt_json({"DELETE FROM schema_version", {}}));
-    out_.local_sql(0, stmt_json({"INSERT INTO schema_version (version) VALUES (?)",
-                                 {SqlParam::of(static_cast<int64_t>(latest))}}));
+    out_.local_sql(0, {"DELETE FROM schema_version", {}});
+    out_.local_sql(0, {"INSERT INTO schema_version (version) VALUES (?)",
+                       {SqlParam::of(static_cast<int64_t>(latest))}});
   }
-  out_.local_sql(add_pending(PendingRestore{}),
-                 stmt_json({"SELECT conn, sub, filters FROM subs", {}}));
-  out_.local_sql(add_pending(RateLimiter::SavedRead{}), stmt_json(RateLimiter::saved_read()));
+  out_.local_sql(add_pending(PendingRestore{}), {"SELECT conn, sub, filters FROM subs", {}});
+  out_.local_sql(add_pending(RateLimiter::SavedRead{}), RateLimiter::saved_read());
   out_.local_sql(
       add_pending(PendingWakes{}),
-      stmt_json(
-          {"INSERT INTO counters (name, value) VALUES ('wakes', 1) ON CONFLICT (name) DO UPDATE SET"
-           " value = value + 1 RETURNING value",
-           {}}));
-  out_.local_sql(add_pending(OpsLog::SavedRead{}), stmt_json(OpsLog::saved_read()));
-  out_.local_sql(add_pending(PendingTimers{}),
-                 stmt_json({"SELECT at FROM timers WHERE name = ?",
-                            {SqlParam::of(std::string(kSweepTimer))}}));
+
+      {"INSERT INTO counters (name, value) VALUES ('wakes', 1) ON CONFLICT (name) DO UPDATE SET"
+       " value = value + 1 RETURNING value",
+       {}});
+  out_.local_sql(add_pending(OpsLog::SavedRead{}), OpsLog::saved_read());
+  out_.local_sql(add_pending(PendingTimers{}), {"SELECT at FROM timers WHERE name = ?",
+                                                {SqlParam::of(std::string(kSweepTimer))}});
 }
 
 // The persisted sweep time, or (first start) one interval from now, persisted.
@@ -121,9 +115,9 @@ void Relay::on_timer_rows(std::string_view results, uint64_t now) {
 
 void Relay::schedule_sweep(uint64_t at) {
   timers_.set(Timer::expiry_sweep, at);
-  out_.local_sql(0, stmt_json({"INSERT OR REPLACE INTO timers (name, at) VALUES (?, ?)",
-                               {SqlParam::of(std::string(kSweepTimer)),
-                                SqlParam::of(static_cast<int64_t>(at))}}));
+  out_.local_sql(
+      0, {"INSERT OR REPLACE INTO timers (name, at) VALUES (?, ?)",
+          {SqlParam::of(std::string(kSweepTimer)), SqlParam::of(static_cast<int64_t>(at))}});
 }
 
 void Relay::on_restore_rows(std::string_view results) {
@@ -140,9 +134,9 @@ void Relay::on_restore_rows(std::string_view results) {
       continue;
     }
     if (!sub) {  // unreadable now (e.g. max_subid_length lowered): drop only that row
-      out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ? AND sub = ?",
-                                   {SqlParam::of(static_cast<int64_t>(conn)),
-                                    SqlParam::of(std::string(rs[0].cell(r, 1)))}}));
+      out_.local_sql(0, {"DELETE FROM subs WHERE conn = ? AND sub = ?",
+                         {SqlParam::of(static_cast<int64_t>(conn)),
+                          SqlParam::of(std::string(rs[0].cell(r, 1)))}});
       continue;
     }
     const std::string_view text = rs[0].cell(r, 2);
@@ -164,8 +158,8 @@ void Relay::on_restore_rows(std::string_view results) {
   std::sort(dead.begin(), dead.end());
   dead.erase(std::unique(dead.begin(), dead.end()), dead.end());
   for (const uint64_t conn : dead) {
-    out_.local_sql(0, stmt_json({"DELETE FROM subs WHERE conn = ?",
-                                 {SqlParam::of(static_cast<int64_t>(conn))}}));
+    out_.local_sql(0,
+                   {"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}});
   }
 }
 

@@ -201,10 +201,10 @@ void Relay::flush_writes() {
     batch.plan.stmts.push_back(peers_.summaries_statement());
     batch.reads_peers = true;
   }
-  std::string json = batch_json(batch.plan.stmts);
+  std::vector<SqlStatement> stmts = std::move(batch.plan.stmts);
   batch.plan.stmts.clear();  // sent; keep only the indexes
   const uint32_t token = add_pending(std::move(batch));
-  out_.store(token, std::move(json));
+  out_.store(token, std::move(stmts));
   write_in_flight_ = true;
   write_token_ = token;
 }
@@ -345,7 +345,7 @@ void Relay::start_vanish() {
   timers_.clear(Timer::vanish_retry);
   vanish_in_flight_ = true;
   VanishStep step = plan_vanish_step(kVanishBatch);
-  out_.store(add_pending(PendingVanish{step.result_stmt}), batch_json(step.stmts));
+  out_.store(add_pending(PendingVanish{step.result_stmt}), step.stmts);
 }
 
 void Relay::on_vanish_done(const PendingVanish& v, bool ok, std::string_view results) {
@@ -372,7 +372,7 @@ void Relay::on_vanish_done(const PendingVanish& v, bool ok, std::string_view res
 
 void Relay::start_sweep(uint64_t now) {
   timers_.clear(Timer::expiry_sweep);  // re-armed when it completes
-  out_.store(add_pending(PendingSweep{}), batch_json(plan_expiry_sweep(now, kSweepBatch)));
+  out_.store(add_pending(PendingSweep{}), plan_expiry_sweep(now, kSweepBatch));
 }
 
 void Relay::on_sweep_done(bool ok, std::string_view results, uint64_t now) {

@@ -6,8 +6,12 @@ namespace nostr::durable {
 namespace {
 
 // Key spaces: 'i' id, 'a' author, 't' <letter> value, 'k' kind, '*' catch-all.
-std::string id_key(const EventId& id) { return "i" + std::string(reinterpret_cast<const char*>(id.data()), 32); }
-std::string author_key(const Pubkey& pk) { return "a" + std::string(reinterpret_cast<const char*>(pk.data()), 32); }
+std::string id_key(const EventId& id) {
+  return "i" + std::string(reinterpret_cast<const char*>(id.data()), 32);
+}
+std::string author_key(const Pubkey& pk) {
+  return "a" + std::string(reinterpret_cast<const char*>(pk.data()), 32);
+}
 // Writes the key of tag [letter, value] into `out` (reusing its buffer).
 void tag_key_into(std::string& out, char letter, std::string_view value) {
   out.assign(1, 't');
@@ -52,7 +56,9 @@ void SubscriptionIndex::remove(SubHandle h) {
     auto b = buckets_.find(key);
     if (b == buckets_.end()) continue;
     auto& refs = b->second;
-    refs.erase(std::remove_if(refs.begin(), refs.end(), [h](const Ref& r) { return r.handle == h; }), refs.end());
+    refs.erase(
+        std::remove_if(refs.begin(), refs.end(), [h](const Ref& r) { return r.handle == h; }),
+        refs.end());
     if (refs.empty()) buckets_.erase(b);
   }
   filed_.erase(it);
@@ -97,7 +103,8 @@ void SubscriptionIndex::match(const Event& e, std::vector<SubHandle>& out, bool 
   out.erase(std::unique(out.begin() + first, out.end()), out.end());
 }
 
-void SubscriptionIndex::for_each_event_key(const Event& e, const std::function<void(std::string_view)>& f) {
+void SubscriptionIndex::for_each_event_key(const Event& e,
+                                           const std::function<void(std::string_view)>& f) {
   f(id_key(e.id()));
   f(author_key(e.pubkey()));
   const EventTagIndex tags(e, /*searchable=*/false);

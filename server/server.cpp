@@ -270,8 +270,7 @@ class ServerImpl final : public Server {
   // GET /health: whether the events database can be read (its own connection).
   bool database_answers() {
     std::string out, err;
-    return health_db_.run_one("{\"sql\":\"SELECT version FROM mgmt_version\",\"params\":[]}", out,
-                              err);
+    return health_db_.run_one({"SELECT version FROM mgmt_version", {}}, out, err);
   }
   durable::Relay& relay() { return relay_; }
   bool stopping() const { return stopping_; }
@@ -314,10 +313,10 @@ class ServerImpl final : public Server {
         }
       } else if (auto* st = std::get_if<durable::Store>(&action)) {
         ++stores_outstanding_;
-        store_->submit(st->token, std::move(st->stmts_json));
+        store_->submit(st->token, std::move(st->stmts));
       } else if (auto* l = std::get_if<durable::LocalSql>(&action)) {
         std::string out, err;
-        if (!local_.run_one(l->stmt_json, out, err))
+        if (!local_.run_one(l->stmt, out, err))
           std::fprintf(stderr, "local SQL failed: %s\n", err.c_str());
         if (l->token != 0) {
           relay_.local_sql_done(l->token, out, unix_now());

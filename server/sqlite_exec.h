@@ -1,5 +1,5 @@
-// Executes the core's statement JSON ({"sql","params"} or {"stmts":[..]}) on
-// a SQLite database and encodes results in the host ABI format
+// Executes the core's statements (core/sql.h) on a SQLite database and
+// encodes results in the host ABI format
 // (durable/abi/relay_abi.h): what the JS glue does with D1. The native server
 // stores events with it; the simulated host and the fuzzer use it too, so the
 // engine's SQL runs the same way in tests and in production.
@@ -11,9 +11,10 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
-#include "simdjson.h"
+#include "core/sql.h"
 
 namespace nostr::sqlite {
 
@@ -33,6 +34,7 @@ class SqliteDb {
   // Replaces the in-memory database with the file at `path` (created if
   // missing). Returns false with `error` set when it cannot be opened.
   bool open_file(const std::string& path, std::string& error) {
+    finalize_all();
     sqlite3_close(db_);
     db_ = nullptr;
     if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
@@ -66,7 +68,10 @@ class SqliteDb {
   }
 
  public:
-  ~SqliteDb() { sqlite3_close(db_); }
+  ~SqliteDb() {
+    finalize_all();
+    sqlite3_close(db_);
+  }
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
 
@@ -76,97 +81,88 @@ class SqliteDb {
     return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
   }
 
-  // Runs one statement object; appends its encoded result. Returns false on error.
-  bool run(simdjson::dom::element st, std::string& out, std::string& error) {
-    std::string_view sql;
-    simdjson::dom::array params;
-    if (st["sql"].get_string().get(sql) || st["params"].get_array().get(params)) {
-      error = "malformed statement";
-      return false;
-    }
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db_, std::string(sql).c_str(), -1, &s, nullptr) != SQLITE_OK) {
-      error = sqlite3_errmsg(db_);
-      return false;
-    }
+  // Runs one statement; appends its encoded result. Returns false with
+  // `error` set on error. The statement's text is prepared once and kept
+  // (SQLITE_PREPARE_PERSISTENT, keyed by the text: the engine's SQL comes from
+  // a fixed set of shapes, so the cache stays small; it is emptied past
+  // kMaxPrepared anyway). Borrows `st` for the call.
+  bool run(const SqlStatement& st, std::string& out, std::string& error) {
+    sqlite3_stmt* s = prepared(st.sql, error);
+    if (!s) return false;
     int i = 1;
-    for (simdjson::dom::element p : params) {
-      std::string_view text;
-      int64_t v = 0;
-      if (!p.get_string().get(text)) {
-        sqlite3_bind_text(s, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-      } else if (!p.get_int64().get(v)) {
-        sqlite3_bind_int64(s, i, v);
-      } else {
-        sqlite3_bind_null(s, i);
+    for (const SqlParam& p : st.params) {
+      switch (p.kind) {
+        case SqlParam::Kind::text:  // static: `st` outlives the step; cleared below
+          sqlite3_bind_text(s, i, p.text.data(), static_cast<int>(p.text.size()), SQLITE_STATIC);
+          break;
+        case SqlParam::Kind::integer:
+          sqlite3_bind_int64(s, i, p.integer);
+          break;
+        case SqlParam::Kind::null:
+          sqlite3_bind_null(s, i);
+          break;
       }
       ++i;
     }
-    std::vector<std::string> cells;
-    std::vector<bool> nulls;
-    const int cols = sqlite3_column_count(s);
+    const size_t head = out.size();
+    u32(out, 0);  // changes, patched below
+    u32(out, 0);  // rows, patched below
+    u32(out, 0);  // columns, patched below
+    // Columns are counted after a step: a kept statement that SQLite
+    // re-prepares there (the schema changed) may have a different number.
+    int cols = 0;
     uint32_t rows = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      ++rows;
+      if (rows++ == 0) cols = sqlite3_column_count(s);
       for (int c = 0; c < cols; ++c) {
-        const bool is_null = sqlite3_column_type(s, c) == SQLITE_NULL;
+        if (sqlite3_column_type(s, c) == SQLITE_NULL) {
+          u32(out, 0xffffffffu);
+          continue;
+        }
         const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(s, c));
-        cells.emplace_back(t ? std::string(t, static_cast<size_t>(sqlite3_column_bytes(s, c)))
-                             : std::string());
-        nulls.push_back(is_null);
+        const auto n = static_cast<uint32_t>(sqlite3_column_bytes(s, c));
+        u32(out, n);
+        out.append(t ? t : "", t ? n : 0);
       }
     }
-    if (rc != SQLITE_DONE) {
+    const bool ok = rc == SQLITE_DONE;
+    if (!ok) {
       error = sqlite3_errmsg(db_);
-      sqlite3_finalize(s);
-      return false;
+      out.resize(head);
+    } else {
+      const uint32_t changes =
+          sqlite3_stmt_readonly(s) ? 0 : static_cast<uint32_t>(sqlite3_changes(db_));
+      if (rows == 0) cols = sqlite3_column_count(s);
+      put_u32(out, head, changes);
+      put_u32(out, head + 4, rows);
+      put_u32(out, head + 8, static_cast<uint32_t>(cols));
     }
-    const uint32_t changes =
-        sqlite3_stmt_readonly(s) ? 0 : static_cast<uint32_t>(sqlite3_changes(db_));
-    sqlite3_finalize(s);
-    u32(out, changes);
-    u32(out, rows);
-    u32(out, static_cast<uint32_t>(cols));
-    for (size_t c = 0; c < cells.size(); ++c) {
-      if (nulls[c]) {
-        u32(out, 0xffffffffu);
-      } else {
-        u32(out, static_cast<uint32_t>(cells[c].size()));
-        out += cells[c];
-      }
-    }
-    return true;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return ok;
   }
 
-  // Runs {"stmts":[..]} in one transaction (like D1 batch). Returns false and
-  // rolls back on error. `fail_at` is for fault tests: statement fail_at
-  // (0-based) fails as if D1 refused it, after 0..fail_at-1 ran, and the
-  // whole batch rolls back (a D1 batch is atomic).
-  bool run_batch(std::string_view json, std::string& out, std::string& error,
+  // Runs `stmts` in one transaction (like D1 batch). Returns false and rolls
+  // back on error. `fail_at` is for fault tests: statement fail_at (0-based)
+  // fails as if D1 refused it, after 0..fail_at-1 ran, and the whole batch
+  // rolls back (a D1 batch is atomic).
+  bool run_batch(const std::vector<SqlStatement>& stmts, std::string& out, std::string& error,
                  size_t fail_at = SIZE_MAX) {
-    simdjson::dom::parser p;
-    simdjson::dom::element root;
-    simdjson::dom::array stmts;
-    if (p.parse(json.data(), json.size(), true).get(root) || root["stmts"].get_array().get(stmts)) {
-      error = "malformed batch";
-      return false;
-    }
     out.clear();
     u32(out, static_cast<uint32_t>(stmts.size()));
     if (!exec_script("BEGIN")) {
       error = std::string("BEGIN failed: ") + sqlite3_errmsg(db_);
       return false;
     }
-    size_t i = 0;
-    for (simdjson::dom::element st : stmts) {
-      if (i++ == fail_at) {
+    for (size_t i = 0; i < stmts.size(); ++i) {
+      if (i == fail_at) {
         exec_script("ROLLBACK");
         error =
             "D1_ERROR: injected failure at statement " + std::to_string(fail_at) + " of the batch";
         return false;
       }
-      if (!run(st, out, error)) {
+      if (!run(stmts[i], out, error)) {
         exec_script("ROLLBACK");
         return false;
       }
@@ -182,25 +178,17 @@ class SqliteDb {
     return true;
   }
 
-  // Runs a single {"sql","params"} statement.
-  bool run_one(std::string_view json, std::string& out, std::string& error) {
-    simdjson::dom::parser p;
-    simdjson::dom::element root;
-    if (p.parse(json.data(), json.size(), true).get(root)) return false;
+  // Runs a single statement (results of one statement).
+  bool run_one(const SqlStatement& st, std::string& out, std::string& error) {
     out.clear();
     u32(out, 1);
-    return run(root, out, error);
+    return run(st, out, error);
   }
 
-  // Returns the EXPLAIN QUERY PLAN detail lines for a {"sql","params"} JSON.
-  std::string explain(std::string_view json) {
-    simdjson::dom::parser p;
-    simdjson::dom::element root;
-    std::string_view sql;
-    if (p.parse(json.data(), json.size(), true).get(root) || root["sql"].get_string().get(sql))
-      return "";
+  // Returns the EXPLAIN QUERY PLAN detail lines for a statement.
+  std::string explain(const SqlStatement& st) {
     sqlite3_stmt* s = nullptr;
-    const std::string q = "EXPLAIN QUERY PLAN " + std::string(sql);
+    const std::string q = "EXPLAIN QUERY PLAN " + st.sql;
     if (sqlite3_prepare_v2(db_, q.c_str(), -1, &s, nullptr) != SQLITE_OK)
       return std::string("ERROR ") + sqlite3_errmsg(db_);
     std::string plan;
@@ -212,13 +200,43 @@ class SqliteDb {
     return plan;
   }
 
+  // Distinct statement texts kept prepared at most (then all are finalized).
+  static constexpr size_t kMaxPrepared = 512;
+  size_t prepared_count() const { return prepared_.size(); }
+
  private:
+  // The prepared statement for `sql` (kept), or nullptr with `error` set.
+  sqlite3_stmt* prepared(const std::string& sql, std::string& error) {
+    if (auto it = prepared_.find(sql); it != prepared_.end()) return it->second;
+    if (prepared_.size() >= kMaxPrepared) finalize_all();
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &s, nullptr) != SQLITE_OK) {
+      error = sqlite3_errmsg(db_);
+      sqlite3_finalize(s);
+      return nullptr;
+    }
+    if (!s) {  // only whitespace or a comment: nothing to run
+      error = "empty statement";
+      return nullptr;
+    }
+    prepared_.emplace(sql, s);
+    return s;
+  }
+  void finalize_all() {
+    for (auto& [sql, s] : prepared_) sqlite3_finalize(s);
+    prepared_.clear();
+  }
+  static void put_u32(std::string& out, size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) out[at + i] = static_cast<char>(v >> (8 * i));
+  }
   static void u32(std::string& out, uint32_t v) {
     const char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
                        static_cast<char>(v >> 24)};
     out.append(b, 4);
   }
   sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> prepared_;
 };
 
 }  // namespace nostr::sqlite

@@ -38,17 +38,17 @@ StoreWorker::~StoreWorker() {
   // What is left in the WAL is checkpointed when the last connection closes.
 }
 
-void StoreWorker::submit(uint32_t token, std::string stmts_json) {
+void StoreWorker::submit(uint32_t token, std::vector<SqlStatement> stmts) {
   {
     std::lock_guard lock(mu_);
-    queue_.emplace_back(token, std::move(stmts_json));
+    queue_.emplace_back(token, std::move(stmts));
   }
   cv_.notify_one();
 }
 
 void StoreWorker::loop() {
   for (;;) {
-    std::pair<uint32_t, std::string> job;
+    std::pair<uint32_t, std::vector<SqlStatement>> job;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "server/sqlite_exec.h"
 
@@ -40,7 +41,7 @@ class StoreWorker {
   StoreWorker& operator=(const StoreWorker&) = delete;
 
   // Queues one batch (any thread).
-  void submit(uint32_t token, std::string stmts_json);
+  void submit(uint32_t token, std::vector<SqlStatement> stmts);
 
  private:
   void loop();
@@ -53,7 +54,7 @@ class StoreWorker {
   std::function<void(Done)> on_done_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::pair<uint32_t, std::string>> queue_;
+  std::deque<std::pair<uint32_t, std::vector<SqlStatement>>> queue_;
   bool stop_ = false;
   int wal_pages_ = 0;        // guarded by mu_
   bool checkpoint_ = false;  // guarded by mu_: wanted

@@ -32,9 +32,7 @@ bool open_db(const Loaded& cfg, sqlite::SqliteDb& db, std::string& error) {
 
 bool run(sqlite::SqliteDb& db, const SqlStatement& st, std::vector<ResultSet>& rs, std::string& out,
          std::string& error) {
-  std::string json;
-  append_statement_json(json, st);
-  if (!db.run_one(json, out, error)) return false;
+  if (!db.run_one(st, out, error)) return false;
   rs.clear();
   if (!parse_results(out, rs) || rs.size() != 1) {
     error = "unreadable results";
@@ -122,10 +120,10 @@ class Importer {
   }
   void flush() {
     while (!stores_.empty()) {
-      auto [token, json] = std::move(stores_.front());
+      auto [token, stmts] = std::move(stores_.front());
       stores_.erase(stores_.begin());
       std::string out, err;
-      const bool ok = db_.run_batch(json, out, err);
+      const bool ok = db_.run_batch(stmts, out, err);
       relay_.store_done(token, ok, ok ? out : err, unix_now());
       perform();
     }
@@ -144,10 +142,10 @@ class Importer {
       if (auto* s = std::get_if<durable::Send>(&a)) {
         on_send(s->text);
       } else if (auto* st = std::get_if<durable::Store>(&a)) {
-        stores_.emplace_back(st->token, std::move(st->stmts_json));
+        stores_.emplace_back(st->token, std::move(st->stmts));
       } else if (auto* l = std::get_if<durable::LocalSql>(&a)) {
         std::string out, err;
-        (void)local_.run_one(l->stmt_json, out, err);
+        (void)local_.run_one(l->stmt, out, err);
         if (l->token != 0) {
           relay_.local_sql_done(l->token, out, unix_now());
           perform();
@@ -182,7 +180,7 @@ class Importer {
   durable::Relay relay_;
   sqlite::SqliteDb& db_;
   sqlite::SqliteDb local_;
-  std::vector<std::pair<uint32_t, std::string>> stores_;
+  std::vector<std::pair<uint32_t, std::vector<SqlStatement>>> stores_;
   int in_flight_ = 0;
 };
 

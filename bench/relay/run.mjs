@@ -4,6 +4,11 @@
 //   scripts/bench-relay [--host wrangler|native] [--only ingest,costs,fanout,query] [--clients undici,ws]
 //                       [--ingest-events 20000] [--conns 8] [--window 16] [--subs 200]
 //                       [--samples 250] [--no-docs] [--profile] [--wasm file] [--compat-flag f]
+//                       [--host command --command 'CMD {port} {dir}']
+// --host command benchmarks any relay a shell command starts (another relay
+// implementation, for a side-by-side run on the same machine): {port} is a
+// free port it must listen on, {dir} a data directory (fresh for phase 1,
+// build/bench-command-state for phase 2); it is stopped with SIGTERM.
 // For each client kind (undici: node 22's WebSocket, which negotiates
 // permessage-deflate like browsers; ws: the `ws` package without compression):
 //   phase 1 (fresh temp state): ingest + read-back, per-frame costs, fan-out (burst, paced)
@@ -11,7 +16,9 @@
 //   path if missing, then REQ → EOSE latencies.
 // Results: build/bench-relay/results-<date>.json, and docs/benchmarks.md (relay
 // markers) after a full default run.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NO_RATE_LIMITS, freePort, relayConfigArgs, startNative, startRelay as startWrangler } from '../../tests/e2e/harness.mjs';
@@ -42,13 +49,15 @@ const { values: opt } = parseArgs({
     profile: { type: 'boolean', default: false }, // CPU-profile the isolate (CDP) during ingest and burst fan-out
     'compat-flag': { type: 'string' }, // extra `wrangler dev --compatibility-flags`
     wasm: { type: 'string' }, // phase 1 with this wasm instead of build/wasm-wasi (runs a copy of the project)
-    host: { type: 'string', default: 'wrangler' }, // or native: build/native-release/server/nostr-relay-server
+    host: { type: 'string', default: 'wrangler' }, // or native: build/native-release/server/nostr-relay-server; or command
+    command: { type: 'string' }, // --host command: the shell command that starts the relay
   },
 });
 const NATIVE_STATE = join(STATE_DIR, '..', 'bench-native-state');
 // The relay under test: wrangler dev, or the native server with the same
 // settings (its one process counts as the "worker" in CPU figures).
 async function startRelay(options = {}) {
+  if (opt.host === 'command') return startCommand(options);
   if (opt.host !== 'native') return startWrangler(options);
   if (options.persistTo) mkdirSync(NATIVE_STATE, { recursive: true });
   const t0 = performance.now();
@@ -64,6 +73,43 @@ async function startRelay(options = {}) {
   log(`native server up in ${s.startMs.toFixed(0)} ms, RSS ${s.idle.rssMiB.toFixed(1)} MiB`);
   return s;
 }
+// --host command: `sh -c` runs the command with {port} and {dir} filled in;
+// the relay is up when its NIP-11 document answers.
+async function startCommand(options) {
+  if (!opt.command) throw new Error('--host command needs --command');
+  const port = await freePort();
+  const dir = options.persistTo ? join(STATE_DIR, '..', 'bench-command-state') : mkdtempSync(join(tmpdir(), 'bench-command-'));
+  mkdirSync(dir, { recursive: true });
+  const cmd = opt.command.replaceAll('{port}', String(port)).replaceAll('{dir}', dir);
+  const t0 = performance.now();
+  const child = spawn('sh', ['-c', `exec ${cmd}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let errText = '';
+  child.stderr.on('data', (d) => (errText = (errText + d).slice(-4000)));
+  const exited = new Promise((r) => child.on('exit', r));
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`relay command exited (${child.exitCode}): ${errText}`);
+    if (performance.now() - t0 > 30000) throw new Error(`relay command not answering after 30 s: ${errText}`);
+    try {
+      const r = await fetch(url, { headers: { Accept: 'application/nostr+json' } });
+      await r.arrayBuffer();
+      if (r.ok) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const startMs = performance.now() - t0;
+  const idle = procMemory(child.pid);
+  log(`relay command up in ${startMs.toFixed(0)} ms (pid ${child.pid}), RSS ${idle.rssMiB.toFixed(1)} MiB`);
+  return {
+    url, wsUrl: `ws://127.0.0.1:${port}`, port, pid: child.pid, startMs, idle,
+    workerdPids: () => [child.pid],
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      if (!options.persistTo) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 // RSS now and its peak (VmHWM) of a process, in MiB.
 function procMemory(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -72,12 +118,12 @@ function procMemory(pid) {
 }
 // The native server's start-up time and memory, idle and after the phase's load.
 function nativeMemory(relay, run, phase) {
-  if (opt.host !== 'native') return;
+  if (opt.host === 'wrangler') return;
   const loaded = procMemory(relay.pid);
   (run.native ??= {})[phase] = { start_ms: relay.startMs, idle_rss_mib: relay.idle.rssMiB, loaded_rss_mib: loaded.rssMiB, peak_rss_mib: loaded.peakMiB };
   log(`native ${phase}: start ${relay.startMs.toFixed(0)} ms, RSS idle ${relay.idle.rssMiB.toFixed(1)} MiB, after load ${loaded.rssMiB.toFixed(1)} MiB (peak ${loaded.peakMiB.toFixed(1)} MiB)`);
 }
-if (opt.host === 'native') opt['no-docs'] = true;
+if (opt.host !== 'wrangler') opt['no-docs'] = true;
 const only = new Set(opt.only.split(','));
 const clients = opt.clients.split(',');
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -182,7 +228,7 @@ for (const client of clients) {
   results.runs.push(run);
   if (ingestEvents || costEvents || burst) await phase1(run);
   if (seed) await phase2(run);
-  if (objectEvents && opt.host !== 'native') await phaseObjects(run);
+  if (objectEvents && opt.host === 'wrangler') await phaseObjects(run);
 }
 
 mkdirSync(RESULTS_DIR, { recursive: true });

@@ -33,16 +33,26 @@ class RecordWriter {
   }
 
   void operator()(const Send& s) { record(ActionType::send, s.conn, 0, s.text); }
-  void operator()(const Store& s) { record(ActionType::store, s.token, 0, s.stmts_json); }
-  void operator()(const LocalSql& s) { record(ActionType::local_sql, s.token, 0, s.stmt_json); }
+  // Statements cross the wasm boundary as JSON ({"stmts":[{"sql","params"}..]}
+  // and {"sql","params"}): what D1's and DO SQLite's bind() take.
+  void operator()(const Store& s) { record(ActionType::store, s.token, 0, batch_json(s.stmts)); }
+  void operator()(const LocalSql& s) {
+    std::string json;
+    append_statement_json(json, s.stmt);
+    record(ActionType::local_sql, s.token, 0, json);
+  }
   void operator()(const SaveConnState& s) { record(ActionType::conn_state, s.conn, 0, s.state); }
   void operator()(const Close& c) { record(ActionType::close, c.conn, c.code, c.reason); }
-  void operator()(const HttpReply& h) { record(ActionType::http_reply, h.request, h.status, h.body); }
+  void operator()(const HttpReply& h) {
+    record(ActionType::http_reply, h.request, h.status, h.body);
+  }
   void operator()(const Log& l) { record(ActionType::log, 0, 0, l.line); }
   // The peer's name, a newline, then the events (names never hold a newline).
   void operator()(const Forward& f) { record(ActionType::forward, 0, 0, f.peer + "\n" + f.events); }
   // The key, a newline, then the body (keys never hold a newline).
-  void operator()(const Archive& a) { record(ActionType::archive, a.token, 0, a.key + "\n" + a.body); }
+  void operator()(const Archive& a) {
+    record(ActionType::archive, a.token, 0, a.key + "\n" + a.body);
+  }
   void operator()(const Fanout& f) {
     u32(static_cast<uint32_t>(ActionType::fanout));
     u32(static_cast<uint32_t>(f.targets.size()));

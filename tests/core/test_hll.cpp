@@ -97,9 +97,8 @@ TEST_CASE("NIP-45 registers from SQL equal the reference on crafted and random p
     REQUIRE(db.exec_script(sql + "COMMIT;"));
     auto st = nostr::plan_count_hll({f}, 100, {}, *offset);
     REQUIRE(st.ok());
-    std::string json, out, err;
-    nostr::append_statement_json(json, st.value());
-    REQUIRE_MESSAGE(db.run_one(json, out, err), err);
+    std::string out, err;
+    REQUIRE_MESSAGE(db.run_one(st.value(), out, err), err);
     std::vector<nostr::ResultSet> rs;
     REQUIRE(nostr::parse_results(out, rs));
     std::array<uint8_t, 256> got{};

@@ -25,12 +25,6 @@ using nostr::test::Rng;
 
 std::string schema_path() { return std::string(NOSTR_SOURCE_DIR) + "/schema.sql"; }
 
-std::string stmt_json(const nostr::SqlStatement& st) {
-  std::string out;
-  nostr::append_statement_json(out, st);
-  return out;
-}
-
 std::string hex64(Rng& r) {
   std::string s(64, '0');
   for (char& c : s) c = "0123456789abcdef"[r.below(16)];
@@ -95,7 +89,7 @@ TEST_CASE("query plans use the schema's indexes") {
     const auto st = nostr::plan_query(filter(p, c.filter), nostr::Limits{}, 100);
     REQUIRE(st.ok());
     CHECK(st->params.size() <= nostr::kMaxSqlParams);
-    const std::string plan = db.explain(stmt_json(st.value()));
+    const std::string plan = db.explain(st.value());
     CAPTURE(st->sql);
     CAPTURE(plan);
     CHECK(plan.rfind("ERROR", 0) != 0);
@@ -111,14 +105,14 @@ TEST_CASE("query plans use the schema's indexes") {
   auto e = nostr::Event::parse(ep, ev, l);
   REQUIRE(e.ok());
   for (const auto& st : nostr::plan_store_batch({nostr::plan_store(e.value())}).stmts) {
-    const std::string plan = db.explain(stmt_json(st));
+    const std::string plan = db.explain(st);
     CAPTURE(st.sql);
     CAPTURE(plan);
     CHECK(uses_indexes(plan));
   }
   // The NIP-40 sweep finds expired events through the partial expiry index.
   for (const auto& st : nostr::plan_expiry_sweep(100, 500)) {
-    const std::string plan = db.explain(stmt_json(st));
+    const std::string plan = db.explain(st);
     CAPTURE(st.sql);
     CAPTURE(plan);
     CHECK(uses_indexes(plan));
@@ -170,7 +164,7 @@ TEST_CASE("stored queries equal a naive in-memory store on random data") {
       const nostr::StoreBatch batch = nostr::plan_store_batch(std::move(pending));
       pending.clear();
       std::string out, err;
-      REQUIRE_MESSAGE(db.run_batch(nostr::batch_json(batch.stmts), out, err), err);
+      REQUIRE_MESSAGE(db.run_batch(batch.stmts, out, err), err);
       ++batches;
     }
     // Reference semantics.
@@ -203,7 +197,7 @@ TEST_CASE("stored queries equal a naive in-memory store on random data") {
   {
     nostr::test::SqliteDb* d = &db;
     std::string out, err;
-    REQUIRE(d->run_one("{\"sql\":\"SELECT COUNT(*) FROM events\",\"params\":[]}", out, err));
+    REQUIRE(d->run_one({"SELECT COUNT(*) FROM events", {}}, out, err));
     CHECK(out.substr(out.size() - std::to_string(ref.size()).size()) == std::to_string(ref.size()));
   }
 
@@ -260,7 +254,7 @@ TEST_CASE("stored queries equal a naive in-memory store on random data") {
     CHECK(st->params.size() <= nostr::kMaxSqlParams);
     std::string out, err;
     CAPTURE(st->sql);
-    REQUIRE_MESSAGE(db.run_one(stmt_json(st.value()), out, err), err);
+    REQUIRE_MESSAGE(db.run_one(st.value(), out, err), err);
     // Decode: u32 n=1, u32 changes, rows, cols, cells (u32 len or 0xFFFFFFFF for NULL)...
     auto rd = [&](size_t& at) {
       uint32_t v;
@@ -300,7 +294,7 @@ TEST_CASE("stored queries equal a naive in-memory store on random data") {
 
     const auto count = nostr::plan_count({f}, now);
     REQUIRE(count.ok());
-    REQUIRE(db.run_one(stmt_json(count.value()), out, err));
+    REQUIRE(db.run_one(count.value(), out, err));
     CHECK(out.substr(4 * 5) == std::to_string(total_matching));
     ++compared;
     nonempty += expect.empty() ? 0 : 1;
@@ -322,7 +316,7 @@ TEST_CASE("replaceable events: newest wins, equal created_at keeps the lowest id
     REQUIRE(e.ok());
     const auto plan = nostr::plan_store_batch({nostr::plan_store(e.value())});
     std::string out, err;
-    REQUIRE(db.run_batch(nostr::batch_json(plan.stmts), out, err));
+    REQUIRE(db.run_batch(plan.stmts, out, err));
     // Replaceable kinds use their own insert; the batch decodes its outcome.
     REQUIRE_FALSE(plan.merged[0]);
     std::vector<nostr::ResultSet> rs;
@@ -333,8 +327,8 @@ TEST_CASE("replaceable events: newest wins, equal created_at keeps the lowest id
   };
   auto ids_of_kind = [&](uint32_t kind) {
     std::string out, err;
-    REQUIRE(db.run_one("{\"sql\":\"SELECT group_concat(id) FROM (SELECT id FROM events WHERE kind = ? ORDER BY id)\",\"params\":[" +
-                           std::to_string(kind) + "]}",
+    REQUIRE(db.run_one({"SELECT group_concat(id) FROM (SELECT id FROM events WHERE kind = ? ORDER BY id)",
+                        {nostr::SqlParam::of(static_cast<int64_t>(kind))}},
                        out, err));
     uint32_t len;
     std::memcpy(&len, out.data() + 16, 4);
@@ -357,6 +351,6 @@ TEST_CASE("replaceable events: newest wins, equal created_at keeps the lowest id
   CHECK(ids_of_kind(30023) == id2 + "," + id3);
   // Tag rows of replaced events are gone too.
   std::string out, err;
-  REQUIRE(db.run_one("{\"sql\":\"SELECT COUNT(*) FROM tags WHERE event_id NOT IN (SELECT id FROM events)\",\"params\":[]}", out, err));
+  REQUIRE(db.run_one({"SELECT COUNT(*) FROM tags WHERE event_id NOT IN (SELECT id FROM events)", {}}, out, err));
   CHECK(out.back() == '0');
 }

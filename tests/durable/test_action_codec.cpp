@@ -43,17 +43,47 @@ simdjson::dom::array arr(simdjson::dom::element e, const char* key) {
   return a;
 }
 
+// A statement in the ABI's JSON form ({"sql","params"}), typed again.
+nostr::SqlStatement statement(simdjson::dom::element st) {
+  nostr::SqlStatement out{str(st, "sql"), {}};
+  for (simdjson::dom::element p : arr(st, "params")) {
+    std::string_view text;
+    int64_t v = 0;
+    if (p.get_string().get(text) == simdjson::SUCCESS) {
+      out.params.push_back(nostr::SqlParam::of(std::string(text)));
+    } else if (p.get_int64().get(v) == simdjson::SUCCESS) {
+      out.params.push_back(nostr::SqlParam::of(v));
+    } else {
+      REQUIRE(p.is_null());
+      out.params.push_back(nostr::SqlParam::null());
+    }
+  }
+  return out;
+}
+// The statements of a golden entry's JSON text (a batch, or one statement).
+std::vector<nostr::SqlStatement> statements(const std::string& json, bool batch) {
+  static simdjson::dom::parser parser;  // the elements borrow it until the next parse
+  simdjson::dom::element root;
+  REQUIRE(parser.parse(json).get(root) == simdjson::SUCCESS);
+  if (!batch) return {statement(root)};
+  std::vector<nostr::SqlStatement> out;
+  for (simdjson::dom::element st : arr(root, "stmts")) out.push_back(statement(st));
+  return out;
+}
+
 // The typed actions a golden entry describes.
 Action from_json(simdjson::dom::element e) {
   const std::string type = str(e, "type");
   if (type == "send") return Send{u32(e, "conn"), str(e, "text")};
   if (type == "fanout") {
     Fanout f{str(e, "raw"), {}};
-    for (simdjson::dom::element t : arr(e, "targets")) f.targets.push_back({u32(t, "conn"), str(t, "prefix")});
+    for (simdjson::dom::element t : arr(e, "targets"))
+      f.targets.push_back({u32(t, "conn"), str(t, "prefix")});
     return f;
   }
-  if (type == "store") return Store{u32(e, "token"), str(e, "stmts_json")};
-  if (type == "local_sql") return LocalSql{u32(e, "token"), str(e, "stmt_json")};
+  if (type == "store") return Store{u32(e, "token"), statements(str(e, "stmts_json"), true)};
+  if (type == "local_sql")
+    return LocalSql{u32(e, "token"), statements(str(e, "stmt_json"), false).front()};
   if (type == "conn_state") return SaveConnState{u32(e, "conn"), str(e, "state")};
   if (type == "http_reply") return HttpReply{u32(e, "request"), u32(e, "status"), str(e, "body")};
   if (type == "log") return Log{str(e, "line")};
@@ -82,14 +112,17 @@ TEST_CASE("action records: the C++ encoding of the golden actions is the golden 
   std::string bytes;
   encode_actions(actions, bytes);
   CHECK(bytes.size() % 4 == 0);
-  const std::string hex = nostr::to_hex(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  const std::string hex =
+      nostr::to_hex(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
 
-  if (const char* update = std::getenv("NOSTR_UPDATE_GOLDEN"); update && std::string(update) == "1") {
+  if (const char* update = std::getenv("NOSTR_UPDATE_GOLDEN");
+      update && std::string(update) == "1") {
     const std::string key = "\"hex\": \"";
     const size_t at = text.rfind(key);
     REQUIRE(at != std::string::npos);
     const size_t end = text.find('"', at + key.size());
-    std::ofstream(kGolden, std::ios::binary) << text.substr(0, at + key.size()) << hex << text.substr(end);
+    std::ofstream(kGolden, std::ios::binary)
+        << text.substr(0, at + key.size()) << hex << text.substr(end);
     MESSAGE("rewrote " << kGolden);
     return;
   }

@@ -75,9 +75,10 @@ TEST_CASE("OpsLog: a changed counter is saved once, kCounterFlush seconds later,
   log.on_timer(m, 12, out);
   const auto saves = only<LocalSql>(out.take());
   REQUIRE(saves.size() == 1);
-  CHECK(saves[0].stmt_json.find("INSERT OR REPLACE INTO counters") != std::string::npos);
-  CHECK(saves[0].stmt_json.find("events_accepted") != std::string::npos);
-  CHECK(saves[0].stmt_json.find("refused:blocked") != std::string::npos);
+  CHECK(saves[0].stmt.sql.find("INSERT OR REPLACE INTO counters") != std::string::npos);
+  REQUIRE(saves[0].stmt.params.size() == 1);
+  CHECK(saves[0].stmt.params[0].text.find("events_accepted") != std::string::npos);
+  CHECK(saves[0].stmt.params[0].text.find("refused:blocked") != std::string::npos);
   CHECK_FALSE(log.next_deadline());
   log.note(m, 13);  // saved values unchanged: not armed again
   CHECK_FALSE(log.next_deadline());

@@ -26,7 +26,11 @@ Pubkey pubkey(char c) { return *Pubkey::from_hex(std::string(64, c)); }
 std::vector<std::string> saved_statements(Outbox& out) {
   std::vector<std::string> stmts;
   for (auto& a : out.take())
-    if (auto* l = std::get_if<LocalSql>(&a)) stmts.push_back(l->stmt_json);
+    if (auto* l = std::get_if<LocalSql>(&a)) {
+      std::string json;  // the statement as the wasm ABI carries it
+      nostr::append_statement_json(json, l->stmt);
+      stmts.push_back(std::move(json));
+    }
   return stmts;
 }
 

@@ -22,7 +22,7 @@ bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p,
 
 size_t stored_count(SimHost& h) {
   std::string out, err;
-  REQUIRE(h.d1().run_one("{\"sql\":\"SELECT COUNT(*) FROM events\",\"params\":[]}", out, err));
+  REQUIRE(h.d1().run_one({"SELECT COUNT(*) FROM events", {}}, out, err));
   return std::stoul(out.substr(20));
 }
 
@@ -520,7 +520,7 @@ TEST_CASE("one batch: duplicates inside a merged run, deletion then re-publish o
   CHECK(got == expect);
   // The deleted event's tags were never left behind.
   std::string out, err;
-  REQUIRE(h.d1().run_one("{\"sql\":\"SELECT COUNT(*) FROM tags WHERE event_id NOT IN (SELECT id FROM events)\",\"params\":[]}", out, err));
+  REQUIRE(h.d1().run_one({"SELECT COUNT(*) FROM tags WHERE event_id NOT IN (SELECT id FROM events)", {}}, out, err));
   CHECK(out.back() == '0');
 }
 

@@ -27,7 +27,7 @@ bool has_prefix(const std::string& s, const std::string& p) { return s.rfind(p, 
 
 size_t count_rows(SimHost& h, const std::string& where) {
   std::string out, err;
-  REQUIRE(h.d1().run_one("{\"sql\":\"SELECT COUNT(*) FROM events WHERE " + where + "\",\"params\":[]}", out, err));
+  REQUIRE(h.d1().run_one({"SELECT COUNT(*) FROM events WHERE " + where, {}}, out, err));
   return std::stoul(out.substr(20));
 }
 
@@ -348,8 +348,9 @@ TEST_CASE("management state: another object's change reaches this one within the
   h.take(1);
   // Another object bans alice: only the store changes here.
   std::string out, err;
-  REQUIRE(h.d1().run_batch(R"J({"stmts":[{"sql":"INSERT INTO mgmt_pubkeys (pubkey, state, reason) VALUES (?, 0, 'x')","params":[")J" +
-                               alice.pubkey() + R"J("]},{"sql":"UPDATE mgmt_version SET version = version + 1","params":[]}]})J",
+  REQUIRE(h.d1().run_batch({{"INSERT INTO mgmt_pubkeys (pubkey, state, reason) VALUES (?, 0, 'x')",
+                             {nostr::SqlParam::of(alice.pubkey())}},
+                            {"UPDATE mgmt_version SET version = version + 1", {}}},
                            out, err));
   const auto e1 = alice.sign(1, h.now, {}, "before the check");
   h.send(1, event_frame(e1));

@@ -171,6 +171,6 @@ TEST_CASE("one object (regions off, one shard): no publication, no forward, no e
   CHECK(h.forwards.empty());
   CHECK(h.relay().metrics().interest_publications == 0);
   std::string out, err;
-  REQUIRE(d1.run_one("{\"sql\":\"SELECT COUNT(*) FROM relay_objects\",\"params\":[]}", out, err));
+  REQUIRE(d1.run_one({"SELECT COUNT(*) FROM relay_objects", {}}, out, err));
   CHECK(out.substr(20) == "0");
 }

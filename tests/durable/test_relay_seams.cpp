@@ -22,7 +22,7 @@ bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p,
 
 size_t count_rows(SimHost& h, const std::string& table) {
   std::string out, err;
-  REQUIRE(h.d1().run_one("{\"sql\":\"SELECT COUNT(*) FROM " + table + "\",\"params\":[]}", out, err));
+  REQUIRE(h.d1().run_one({"SELECT COUNT(*) FROM " + table, {}}, out, err));
   return std::stoul(out.substr(20));  // the one cell after the result header
 }
 
@@ -131,27 +131,27 @@ TEST_CASE("local SQL schema: numbered migrations run once, up to the latest vers
   SimHost h;
   auto version = [&h] {
     std::string out, err;
-    REQUIRE(h.local_db().run_one("{\"sql\":\"SELECT MAX(version) FROM schema_version\",\"params\":[]}", out, err));
+    REQUIRE(h.local_db().run_one({"SELECT MAX(version) FROM schema_version", {}}, out, err));
     return out.substr(20);
   };
   CHECK(version() == std::to_string(std::size(nostr::durable::kLocalMigrations)));
   // An object from before versioning: its subs table and rows, no version.
   std::string out, err;
-  REQUIRE(h.local_db().run_one("{\"sql\":\"DROP TABLE schema_version\",\"params\":[]}", out, err));
-  REQUIRE(h.local_db().run_one("{\"sql\":\"INSERT INTO subs (conn, sub, filters) VALUES (77, 's', '[{}]')\",\"params\":[]}", out, err));
+  REQUIRE(h.local_db().run_one({"DROP TABLE schema_version", {}}, out, err));
+  REQUIRE(h.local_db().run_one({"INSERT INTO subs (conn, sub, filters) VALUES (77, 's', '[{}]')", {}}, out, err));
   h.hibernate_and_wake();
   CHECK(version() == std::to_string(std::size(nostr::durable::kLocalMigrations)));
   // Connection 77 is not open: its row is dropped as stale, by the restore that ran after the migrations.
-  REQUIRE(h.local_db().run_one("{\"sql\":\"SELECT COUNT(*) FROM subs\",\"params\":[]}", out, err));
+  REQUIRE(h.local_db().run_one({"SELECT COUNT(*) FROM subs", {}}, out, err));
   CHECK(out.substr(20) == "0");
 }
 
 TEST_CASE("local SQL schema: a table that went missing is re-created at the next wake") {
   SimHost h;
   std::string out, err;
-  REQUIRE(h.local_db().run_one("{\"sql\":\"DROP TABLE subs\",\"params\":[]}", out, err));
+  REQUIRE(h.local_db().run_one({"DROP TABLE subs", {}}, out, err));
   h.hibernate_and_wake();  // would fail (no such table) if only missing versions ran
-  REQUIRE(h.local_db().run_one("{\"sql\":\"SELECT COUNT(*) FROM subs\",\"params\":[]}", out, err));
+  REQUIRE(h.local_db().run_one({"SELECT COUNT(*) FROM subs", {}}, out, err));
   CHECK(out.substr(20) == "0");
 }
 

@@ -20,7 +20,7 @@ std::string event_of(const std::string& sub, const nostr::test::SignedEvent& e) 
 
 size_t rows(SimHost& h, const std::string& sql) {
   std::string out, err;
-  REQUIRE(h.d1().run_one("{\"sql\":\"" + sql + "\",\"params\":[]}", out, err));
+  REQUIRE(h.d1().run_one({sql, {}}, out, err));
   return std::stoul(out.substr(20));
 }
 

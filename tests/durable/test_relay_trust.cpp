@@ -39,7 +39,7 @@ SignedEvent forged(SignedEvent e, int n) {
 
 size_t count(SimHost& h, const std::string& sql) {
   std::string out, err;
-  REQUIRE_MESSAGE(h.d1().run_one("{\"sql\":\"" + sql + "\",\"params\":[]}", out, err), err);
+  REQUIRE_MESSAGE(h.d1().run_one({sql, {}}, out, err), err);
   return std::stoul(out.substr(20));
 }
 

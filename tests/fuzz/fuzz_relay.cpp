@@ -10,21 +10,21 @@
 // or trips a sanitizer, every frame the relay sends is a JSON array, every
 // budget counter stays within its limit (small limits, so they are reached),
 // and once all storage work completed nothing stays charged.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <memory>
 #include <set>
 #include <string>
 
-#include "durable/relay.h"
 #include "../support/host_driver.h"
 #include "../support/nip98_token.h"
 #include "../support/signer.h"
 #include "../support/sqlite_exec.h"
+#include "durable/relay.h"
 
 namespace {
 
@@ -70,7 +70,8 @@ nostr::RelayConfig fuzz_config(bool strict) {
 class Host {
  public:
   explicit Host(bool strict)
-      : strict_(strict), d1_(std::string(NOSTR_SOURCE_DIR) + "/schema.sql"),
+      : strict_(strict),
+        d1_(std::string(NOSTR_SOURCE_DIR) + "/schema.sql"),
         relay_(std::make_unique<nostr::durable::Relay>(fuzz_config(strict))) {
     relay_->restore(now_);
     drain();
@@ -91,7 +92,8 @@ class Host {
     check(u.filter_bytes <= l.max_filter_bytes_total + u.connections * 1024);
     check(u.pending_event_bytes <= l.max_pending_event_bytes_total);
     check(u.query_list_bytes <= l.max_query_bytes_total / 2 + 5000 * 200);
-    check(u.query_list_bytes + u.query_page_bytes <= l.max_query_bytes_total + l.max_query_page_bytes + 5000 * 200);
+    check(u.query_list_bytes + u.query_page_bytes <=
+          l.max_query_bytes_total + l.max_query_page_bytes + 5000 * 200);
     check(u.pending_counts <= l.max_pending_counts_total);
   }
   // Everything completed: nothing may stay charged.
@@ -103,7 +105,8 @@ class Host {
     }
     check(relay_->next_deadline() == 0);
     const auto u = relay_->usage();
-    check(u.pending_event_bytes == 0 && u.query_list_bytes == 0 && u.query_page_bytes == 0 && u.pending_counts == 0);
+    check(u.pending_event_bytes == 0 && u.query_list_bytes == 0 && u.query_page_bytes == 0 &&
+          u.pending_counts == 0);
   }
   void reconnect(uint32_t conn) {
     relay_->close(conn);
@@ -122,9 +125,10 @@ class Host {
   // A NIP-86 call with `body`, signed by the administrator or not at all.
   void admin(const std::string& body, bool signed_call) {
     const std::string url = "https://relay.example.com/";
-    const std::string auth = signed_call ? nostr::test::nip98_header(admin_key(), url, body, now_, "POST",
-                                                                     std::to_string(++calls_))
-                                         : "Nostr " + body;
+    const std::string auth = signed_call
+                                 ? nostr::test::nip98_header(admin_key(), url, body, now_, "POST",
+                                                             std::to_string(++calls_))
+                                 : "Nostr " + body;
     relay_->http_admin(++calls_, url, auth, body, now_);
     drain();
     pump();
@@ -139,7 +143,8 @@ class Host {
   void open(uint32_t conn) {
     const nostr::ConnMeta meta{strict_ && conn == 4 ? "203.0.113.9" : "198.51.100.1", "", "", ""};
     check(relay_->open(conn, "challenge", "", now_, meta));
-    if (relay_->connection_count() > open_.size()) open_.insert(conn);  // else refused: over max_connections
+    if (relay_->connection_count() > open_.size())
+      open_.insert(conn);  // else refused: over max_connections
     drain();
   }
   void fire_due_timer() {
@@ -151,10 +156,10 @@ class Host {
   void pump() {
     fire_due_timer();
     while (!pending_.empty()) {
-      auto [token, json] = pending_.front();
+      auto [token, stmts] = pending_.front();
       pending_.pop_front();
       std::string out, err;
-      const bool ok = d1_.run_batch(json, out, err);
+      const bool ok = d1_.run_batch(stmts, out, err);
       check(ok);  // the engine's SQL must always be valid
       relay_->store_done(token, ok, out, now_);
       drain();
@@ -164,17 +169,21 @@ class Host {
   }
   void drain() { nostr::test::perform_actions(*relay_, *this, now_); }
 
-public:  // perform_actions' callbacks: every frame is a JSON array; the engine's SQL is always valid.
+ public:  // perform_actions' callbacks: every frame is a JSON array; the engine's SQL is always
+          // valid.
   void on_send(uint32_t /*conn*/, const std::string& frame) {
     simdjson::dom::element el;
     check(json_.parse(frame).get(el) == simdjson::SUCCESS && el.is_array());
   }
-  void on_store(uint32_t token, std::string json) { pending_.emplace_back(token, std::move(json)); }
+  void on_store(uint32_t token, std::vector<nostr::SqlStatement> stmts) {
+    pending_.emplace_back(token, std::move(stmts));
+  }
   nostr::test::SqliteDb& local_db() { return do_sql_; }
   void on_local_sql_error(const std::string& /*err*/) { check(false); }
   void on_conn_state(uint32_t conn, std::string state) { attach_[conn] = std::move(state); }
   void on_http_reply(uint32_t /*request*/, uint32_t status, std::string body) {
-    check(status == 200 || status == 400 || status == 401 || status == 404 || status == 413 || status == 500 || status == 503);
+    check(status == 200 || status == 400 || status == 401 || status == 404 || status == 413 ||
+          status == 500 || status == 503);
     simdjson::dom::element el;
     check(json_.parse(body).get(el) == simdjson::SUCCESS && el.is_object());
   }
@@ -185,17 +194,17 @@ public:  // perform_actions' callbacks: every frame is a JSON array; the engine'
   }
 
  private:
-
   bool strict_;
   uint32_t calls_ = 0;
-  uint64_t now_ = 1760000000;  // the nostr-tools corpus (scripts/gen-corpus.mjs) is signed around this time
+  uint64_t now_ =
+      1760000000;  // the nostr-tools corpus (scripts/gen-corpus.mjs) is signed around this time
   nostr::test::SqliteDb d1_;
   nostr::test::SqliteDb do_sql_;
   std::unique_ptr<nostr::durable::Relay> relay_;
   simdjson::dom::parser json_;
   std::set<uint32_t> open_;
   std::string attach_[8];
-  std::deque<std::pair<uint32_t, std::string>> pending_;
+  std::deque<std::pair<uint32_t, std::vector<nostr::SqlStatement>>> pending_;
 };
 
 }  // namespace
@@ -214,12 +223,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto b = static_cast<uint8_t>(line[0]);
     const uint32_t conn = 1 + (b & 3);
     switch ((b >> 2) & 7) {
-      case 3: host.admin(line.substr(1), (b & 1) == 0); break;
-      case 4: host.hour(); break;
-      case 5: host.frame(conn, line.substr(1), /*async=*/true); break;
-      case 6: host.reconnect(conn); break;
-      case 7: host.hibernate(); break;
-      default: host.frame(conn, line.substr(1), /*async=*/false); break;
+      case 3:
+        host.admin(line.substr(1), (b & 1) == 0);
+        break;
+      case 4:
+        host.hour();
+        break;
+      case 5:
+        host.frame(conn, line.substr(1), /*async=*/true);
+        break;
+      case 6:
+        host.reconnect(conn);
+        break;
+      case 7:
+        host.hibernate();
+        break;
+      default:
+        host.frame(conn, line.substr(1), /*async=*/false);
+        break;
     }
     host.tick();
   }

@@ -12,8 +12,9 @@ namespace {
 
 size_t tables_named(nostr::sqlite::SqliteDb& db, const std::string& name) {
   std::string out, err;
-  REQUIRE(db.run_one("{\"sql\":\"SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ?1\",\"params\":[\"" + name + "\"]}", out,
-                     err));
+  REQUIRE(db.run_one({"SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                      {nostr::SqlParam::of(name)}},
+                     out, err));
   return out.find(name) == std::string::npos ? 0 : 1;
 }
 

@@ -21,8 +21,9 @@ namespace {
 struct TempDir {
   std::filesystem::path path;
   TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("nr-store-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    path =
+        std::filesystem::temp_directory_path() /
+        ("nr-store-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
     std::filesystem::create_directories(path);
   }
   ~TempDir() { std::filesystem::remove_all(path); }
@@ -50,14 +51,16 @@ std::unique_ptr<nostr::sqlite::SqliteDb> open(const std::string& file) {
   return db;
 }
 
-std::string insert_batch(int n, size_t bytes) {
-  return "{\"stmts\":[{\"sql\":\"INSERT INTO mgmt_settings (key, value) VALUES (?1, ?2)\",\"params\":[\"k" +
-         std::to_string(n) + "\",\"" + std::string(bytes, 'x') + "\"]}]}";
+std::vector<nostr::SqlStatement> insert_batch(int n, size_t bytes) {
+  return {{"INSERT INTO mgmt_settings (key, value) VALUES (?1, ?2)",
+           {nostr::SqlParam::of("k" + std::to_string(n)),
+            nostr::SqlParam::of(std::string(bytes, 'x'))}}};
 }
 
 }  // namespace
 
-TEST_CASE("store worker: batches complete in order; a failing one rolls back and the next still runs") {
+TEST_CASE(
+    "store worker: batches complete in order; a failing one rolls back and the next still runs") {
   TempDir dir;
   const std::string file = (dir.path / "relay.sqlite3").string();
   Results r;
@@ -65,9 +68,9 @@ TEST_CASE("store worker: batches complete in order; a failing one rolls back and
     StoreWorker w(open(file), file, [&](StoreWorker::Done d) { r.add(std::move(d)); });
     w.submit(1, insert_batch(1, 10));
     // Two statements: the first succeeds, the second fails; neither stays.
-    w.submit(2, "{\"stmts\":[{\"sql\":\"INSERT INTO mgmt_settings (key, value) VALUES ('k2', 'v')\",\"params\":[]},"
-                "{\"sql\":\"INSERT INTO no_such_table VALUES (1)\",\"params\":[]}]}");
-    w.submit(3, "{\"stmts\":[{\"sql\":\"SELECT key FROM mgmt_settings WHERE key LIKE 'k%' ORDER BY key\",\"params\":[]}]}");
+    w.submit(2, {{"INSERT INTO mgmt_settings (key, value) VALUES ('k2', 'v')", {}},
+                 {"INSERT INTO no_such_table VALUES (1)", {}}});
+    w.submit(3, {{"SELECT key FROM mgmt_settings WHERE key LIKE 'k%' ORDER BY key", {}}});
     REQUIRE(r.wait_for(3));
   }
   REQUIRE(r.done.size() == 3);
@@ -82,7 +85,8 @@ TEST_CASE("store worker: batches complete in order; a failing one rolls back and
   CHECK(r.done[2].results.find("k2") == std::string::npos);  // rolled back
 }
 
-TEST_CASE("store worker: the checkpointer moves the WAL into the database file while the writer writes") {
+TEST_CASE(
+    "store worker: the checkpointer moves the WAL into the database file while the writer writes") {
   TempDir dir;
   const std::string file = (dir.path / "relay.sqlite3").string();
   Results r;

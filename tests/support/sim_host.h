@@ -117,16 +117,16 @@ class SimHost {
   void pump() {
     fire_due_timer();
     while (!pending_.empty()) {
-      auto [token, json] = pending_.front();
+      auto [token, stmts] = pending_.front();
       pending_.pop_front();
       std::string out, err;
       ++d1_batches_run;
-      if (!fail_d1 && inject_d1_fault(token, json)) {
+      if (!fail_d1 && inject_d1_fault(token, stmts)) {
         drain();
         fire_due_timer();
         continue;
       }
-      if (!fail_d1 && d1().run_batch(json, out, err)) {
+      if (!fail_d1 && d1().run_batch(stmts, out, err)) {
         max_d1_result_bytes = std::max(max_d1_result_bytes, out.size());
         relay_->store_done(token, true, out, now);
       } else {
@@ -167,13 +167,13 @@ class SimHost {
   size_t settle_pending_silently(bool commit) {
     size_t n = 0;
     while (!pending_.empty()) {
-      auto [token, json] = pending_.front();
+      auto [token, stmts] = pending_.front();
       pending_.pop_front();
       ++n;
       if (!commit) continue;
       std::string out, err;
       ++d1_batches_run;
-      d1().run_batch(json, out, err);
+      d1().run_batch(stmts, out, err);
     }
     return n;
   }
@@ -204,10 +204,10 @@ class SimHost {
   // completion until release_held(): D1 committed, the engine not told yet.
   void execute_first_and_hold() {
     REQUIRE(!pending_.empty());
-    auto [token, json] = pending_.front();
+    auto [token, stmts] = pending_.front();
     pending_.pop_front();
     std::string out, err;
-    REQUIRE_MESSAGE(d1().run_batch(json, out, err), err);
+    REQUIRE_MESSAGE(d1().run_batch(stmts, out, err), err);
     held_.emplace_back(token, out);
   }
   void release_held() {
@@ -306,17 +306,18 @@ class SimHost {
   void drain() { perform_actions(*relay_, *this, now); }
   // The fault knobs above, for one pending batch: returns true if a fault
   // was injected (the engine was told), false to run the batch normally.
-  bool inject_d1_fault(uint32_t token, const std::string& json) {
+  bool inject_d1_fault(uint32_t token, const std::vector<nostr::SqlStatement>& stmts) {
     if (d1_faults_left == 0 || (d1_fail_at_statement < 0 && !d1_commit_then_fail)) return false;
-    if (!d1_fault_match.empty() && json.find(d1_fault_match) == std::string::npos) return false;
+    if (!d1_fault_match.empty() &&
+        nostr::batch_json(stmts).find(d1_fault_match) == std::string::npos)
+      return false;
     std::string out, err;
     if (d1_fail_at_statement >= 0) {
       const size_t k = static_cast<size_t>(d1_fail_at_statement);
-      if (nostr::test::batch_statement_count(json) <= k)
-        return false;  // too few statements: runs normally
-      d1().run_batch(json, out, err, /*fail_at=*/k);
+      if (stmts.size() <= k) return false;  // too few statements: runs normally
+      d1().run_batch(stmts, out, err, /*fail_at=*/k);
     } else {
-      REQUIRE_MESSAGE(d1().run_batch(json, out, err), err);  // commits
+      REQUIRE_MESSAGE(d1().run_batch(stmts, out, err), err);  // commits
       err = "D1 timeout: the batch committed but its answer was lost";
     }
     if (d1_faults_left != SIZE_MAX) --d1_faults_left;
@@ -328,7 +329,9 @@ class SimHost {
 
  public:  // perform_actions' callbacks
   void on_send(uint32_t conn, std::string frame) { inbox_[conn].push_back(std::move(frame)); }
-  void on_store(uint32_t token, std::string json) { pending_.emplace_back(token, std::move(json)); }
+  void on_store(uint32_t token, std::vector<nostr::SqlStatement> stmts) {
+    pending_.emplace_back(token, std::move(stmts));
+  }
   SqliteDb& local_db() {
     ++do_sql_statements;
     return do_sql_;
@@ -361,7 +364,7 @@ class SimHost {
   std::unique_ptr<durable::Relay> relay_;
   std::map<uint32_t, std::vector<std::string>> inbox_;
   std::map<uint32_t, std::string> attachments_;
-  std::deque<std::pair<uint32_t, std::string>> pending_;
+  std::deque<std::pair<uint32_t, std::vector<nostr::SqlStatement>>> pending_;
   std::vector<std::pair<uint32_t, std::string>> held_;
   std::vector<uint32_t> open_;
   std::vector<uint32_t> closed_;

@@ -10,16 +10,6 @@
 namespace nostr::test {
 using sqlite::SqliteDb;
 
-// Statements in a {"stmts":[..]} batch (0 if it does not parse).
-inline size_t batch_statement_count(std::string_view json) {
-  simdjson::dom::parser p;
-  simdjson::dom::element root;
-  simdjson::dom::array stmts;
-  if (p.parse(json.data(), json.size(), true).get(root) || root["stmts"].get_array().get(stmts))
-    return 0;
-  return stmts.size();
-}
-
 // Rows of a one-cell query (SELECT COUNT(*) ...) on `db`, or -1 on error.
 inline long long scalar(SqliteDb& db, const std::string& sql) {
   sqlite3_stmt* s = nullptr;
