@@ -24,7 +24,7 @@ struct ConnBuckets {
 
 struct ConnState {
   ConnMeta meta;
-  std::string challenge;      // the NIP-42 challenge this socket was sent
+  std::string challenge;       // the NIP-42 challenge this socket was sent
   std::vector<Pubkey> authed;  // NIP-42 logins, in order
   bool subs_in_local_sql = false;
   // Subscription id -> its filters as a JSON array text (when not in local SQL).

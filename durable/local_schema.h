@@ -23,12 +23,15 @@ inline constexpr LocalMigration kLocalMigrations[] = {
      " filters TEXT NOT NULL, PRIMARY KEY (conn, sub))",
      true},
     // 2: times of durable timers (the NIP-40 expiry sweep), kept across hibernation.
-    {"CREATE TABLE IF NOT EXISTS timers (name TEXT NOT NULL PRIMARY KEY, at INTEGER NOT NULL)", true},
+    {"CREATE TABLE IF NOT EXISTS timers (name TEXT NOT NULL PRIMARY KEY, at INTEGER NOT NULL)",
+     true},
     // 3: rate-limit buckets per address / pubkey ("ei:", "ep:", "ri:", "rp:" + key).
-    {"CREATE TABLE IF NOT EXISTS buckets (key TEXT NOT NULL PRIMARY KEY, milli INTEGER NOT NULL, at INTEGER NOT NULL)",
+    {"CREATE TABLE IF NOT EXISTS buckets (key TEXT NOT NULL PRIMARY KEY, milli INTEGER NOT NULL, "
+     "at INTEGER NOT NULL)",
      true},
     // 4: counters that outlive the engine's memory (wakes).
-    {"CREATE TABLE IF NOT EXISTS counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)", true},
+    {"CREATE TABLE IF NOT EXISTS counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL)",
+     true},
 };
 
 }  // namespace nostr::durable

@@ -21,18 +21,9 @@ namespace nostr::durable {
 
 using namespace internal;
 
-void RecentIds::insert(const EventId& id, const Signature& sig) {
-  if (!map_.emplace(id, sig).second) return;
-  order_.push_back(id);
-  if (order_.size() > capacity_) {
-    map_.erase(order_.front());
-    order_.pop_front();
-  }
-}
-
 Relay::Usage Relay::usage() const {
-  return Usage{conns_.size(),     subs_.size(),      filter_bytes_,  pending_event_bytes_,
-               query_list_bytes_, query_page_bytes_, pending_counts_};
+  return Usage{conns_.size(),         subs_.size(),          subs_.filter_bytes(), writes_.bytes(),
+               queries_.list_bytes(), queries_.page_bytes(), pending_counts_};
 }
 
 std::string Relay::stats_json(uint64_t memory_bytes) const {
@@ -44,12 +35,12 @@ std::string Relay::stats_json(uint64_t memory_bytes) const {
   return JsonObjectWriter()
       .uint("connections", conns_.size())
       .uint("subscriptions", subs_.size())
-      .uint("filter_bytes", filter_bytes_)
+      .uint("filter_bytes", subs_.filter_bytes())
       .uint("pending_events", pending_events)
-      .uint("pending_event_bytes", pending_event_bytes_)
-      .uint("query_list_bytes", query_list_bytes_)
-      .uint("query_page_bytes", query_page_bytes_)
-      .uint("queries_active", queries_in_flight_)
+      .uint("pending_event_bytes", writes_.bytes())
+      .uint("query_list_bytes", queries_.list_bytes())
+      .uint("query_page_bytes", queries_.page_bytes())
+      .uint("queries_active", queries_.reads_in_flight())
       .uint("queries_waiting", waiting)
       .uint("pending_counts", pending_counts_)
       .uint("recent_ids", recent_.size())
@@ -217,7 +208,7 @@ uint64_t Relay::next_deadline() const {
   uint64_t due = timers_.earliest(TimerKind::deadline).value_or(0);
   for (const auto t : {ops_log_.next_deadline(), rates_.next_deadline()})
     if (t && (due == 0 || *t < due)) due = *t;
-  if (const auto t = management_.retry_at(!write_queue_.empty()); t && (due == 0 || *t < due))
+  if (const auto t = management_.retry_at(writes_.has_waiting()); t && (due == 0 || *t < due))
     due = *t;
   return due;
 }
@@ -226,9 +217,9 @@ void Relay::timer(uint64_t now) {
   const Entry entry{*this, now};
   // A failed management load (writes wait for it) and a failed NIP-62 step
   // are tried again on time, not only when a client happens to send a frame.
-  if (const auto t = management_.retry_at(!write_queue_.empty()); t && now >= *t)
+  if (const auto t = management_.retry_at(writes_.has_waiting()); t && now >= *t)
     maybe_check_management(now);
-  if (timers_.due(Timer::vanish_retry, now) && vanish_again_ && !vanish_in_flight_ &&
+  if (timers_.due(Timer::vanish_retry, now) && vanish_.again && !vanish_.in_flight &&
       management_.loaded())
     start_vanish();
   flush_rate_state(now);
@@ -237,7 +228,7 @@ void Relay::timer(uint64_t now) {
   expire_auth(now);
   if (timers_.due(Timer::expiry_sweep, now)) start_sweep(now);
   maybe_shrink_interest(now);
-  retention_.on_timer(now, peers_.name_or_default(), retention_sink_);
+  retention_.on_timer(now, peers_.name_or_default(), RetentionSink(*this).self());
 }
 
 uint64_t Relay::next_alarm() const {
@@ -279,18 +270,16 @@ void Relay::close(uint32_t conn) {
                    {"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}});
 }
 
-std::optional<Relay::PendingOp> Relay::take_pending(uint32_t token, Completion kind,
-                                                    std::string_view entry) {
-  auto it = pending_.find(token);
+std::optional<PendingOp> Relay::take_pending(uint32_t token, Completion kind,
+                                             std::string_view entry) {
+  const PendingOp* op = pending_.find(token);
   const char* error = nullptr;
-  if (it == pending_.end()) {
+  if (!op) {
     error = "unknown_token";
-  } else if (std::visit([](const auto& op) { return op.kCompletion; }, it->second) != kind) {
+  } else if (std::visit([](const auto& o) { return o.kCompletion; }, *op) != kind) {
     error = "wrong_completion";
   } else {
-    PendingOp op = std::move(it->second);
-    pending_.erase(it);
-    return op;
+    return pending_.take(token);
   }
   ++metrics_.host_errors[error];
   log_json(JsonObjectWriter()
@@ -311,7 +300,7 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
       Overloaded{
           [&](WriteBatch& batch) { on_write_done(std::move(batch), ok, results); },
           [&](PendingQuery& q) {
-            --queries_in_flight_;
+            queries_.read_done();
             on_query_done(q, ok, results, now);
           },
           [&](PendingCount& cnt) { on_count_done(std::move(cnt), ok, results); },
@@ -324,26 +313,28 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
           },
           [&](PendingVanish& v) { on_vanish_done(v, ok, results); },
           [&](Management::Load&) { on_management_loaded(ok, results, now); },
-          [&](Management::Version&) { management_.on_version(ok, results, now, management_sink_); },
+          [&](Management::Version&) {
+            management_.on_version(ok, results, now, ManagementSink(*this).self());
+          },
           [&](Management::Request& r) {
-            if (auto done =
-                    management_.on_request_done(std::move(r), ok, results, management_sink_))
+            if (auto done = management_.on_request_done(std::move(r), ok, results,
+                                                        ManagementSink(*this).self()))
               on_admin_done(std::move(*done));
           },
           [&](Peers::Publish& pub) {
             peers_.on_published(pub.version, ok);
             if (pub.eose_for != 0) {
               // A live-only REQ: its EOSE waited for the other objects to see it.
-              if (auto s = subs_.find(pub.eose_for); s != subs_.end())
-                out_.send(s->second->conn, eose_message(s->second->id));
+              if (const Subscription* s = subs_.find(pub.eose_for))
+                out_.send(s->conn, eose_message(s->id));
             }
           },
           [&](RetentionRuns::Select&) {
-            retention_.on_selected(ok, results, now, retention_sink_);
+            retention_.on_selected(ok, results, now, RetentionSink(*this).self());
           },
           [&](RetentionRuns::Deleted&) {
             // Ids remembered as stored would answer "duplicate" for a pruned event.
-            for (const EventId& id : retention_.on_deleted(ok, now, retention_sink_))
+            for (const EventId& id : retention_.on_deleted(ok, now, RetentionSink(*this).self()))
               recent_.erase(id);
           },
           [&](Peers::SummariesRead&) {
@@ -393,7 +384,7 @@ void Relay::archive_done(uint32_t token, bool ok, uint64_t now) {
   const Entry entry{*this, now};
   // Only retention's archive writes wait for it.
   if (take_pending(token, Completion::archive, "archive_done"))
-    retention_.on_written(ok, now, retention_sink_);
+    retention_.on_written(ok, now, RetentionSink(*this).self());
 }
 
 void Relay::RetentionSink::store(std::variant<RetentionRuns::Select, RetentionRuns::Deleted> ticket,

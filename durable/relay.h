@@ -41,47 +41,18 @@
 #include "durable/neg_syncs.h"
 #include "durable/ops_log.h"
 #include "durable/peers.h"
+#include "durable/pending_ops.h"
+#include "durable/query_budget.h"
 #include "durable/rate_limits.h"
+#include "durable/recent_ids.h"
 #include "durable/retention.h"
 #include "durable/subscription_index.h"
+#include "durable/subscriptions.h"
 #include "durable/timers.h"
+#include "durable/token_table.h"
+#include "durable/write_queue.h"
 
 namespace nostr::durable {
-
-// A bounded set of recently stored event ids with their signatures: the cheap
-// duplicate check that runs before the ~100 µs signature verification. A hit is
-// only a duplicate if the event hashes to its id and carries the stored
-// signature (or another valid one): a forged copy never gets OK true.
-class RecentIds {
- public:
-  explicit RecentIds(size_t capacity) : capacity_(capacity) {}
-  // The stored signature of `id`, or nullptr. Valid until the next insert/erase.
-  const Signature* find(const EventId& id) const {
-    auto it = map_.find(id);
-    return it == map_.end() ? nullptr : &it->second;
-  }
-  void insert(const EventId& id, const Signature& sig);
-  // Forgets an id (its event was deleted); the FIFO slot ages out normally.
-  void erase(const EventId& id) { map_.erase(id); }
-  // Forgets every id (events were deleted by author, NIP-62).
-  void clear() {
-    map_.clear();
-    order_.clear();
-  }
-  size_t size() const { return map_.size(); }
-
- private:
-  struct Hash {
-    size_t operator()(const EventId& id) const {
-      size_t h;
-      std::memcpy(&h, id.data(), sizeof h);  // ids are sha256 output: uniform
-      return h;
-    }
-  };
-  size_t capacity_;
-  std::unordered_map<EventId, Signature, Hash> map_;
-  std::deque<EventId> order_;
-};
 
 class Relay {
  public:
@@ -226,48 +197,6 @@ class Relay {
   }
 
  private:
-  // One stored event a REQ will send: its id, for ordering, and its size, for paging.
-  struct StoredRow {
-    uint64_t created_at;
-    EventId id;
-    uint32_t size;
-  };
-  enum class QueryStage : uint8_t {
-    none,
-    ids_waiting,
-    ids_in_flight,
-    page_waiting,
-    page_in_flight
-  };
-  struct Subscription {
-    Subscription(uint32_t c, SubId i, std::vector<CompiledFilter> f)
-        : conn(c), id(std::move(i)), filters(std::move(f)) {}
-    uint32_t conn;
-    SubId id;
-    std::vector<CompiledFilter> filters;
-    size_t cost = 0;    // filter bytes charged to the budgets
-    bool live = false;  // EOSE sent
-    QueryStage stage = QueryStage::none;
-    std::vector<StoredRow> rows;  // the stored answer, newest first or ranked (after the ids query)
-    size_t next_row = 0;          // first row not yet fetched
-    size_t list_bytes = 0;        // charged for `rows` while paging
-    // Raw JSON the ids query already returned for rows not sent yet (row
-    // index ascending), charged to the page budget until sent.
-    std::vector<std::pair<size_t, std::string>> prefetched;
-    size_t prefetched_next = 0;  // first entry of `prefetched` not sent
-    size_t prefetch_bytes = 0;
-    std::vector<EventId> sent_before_eose;  // live deliveries racing the ids query
-    // The write batch in flight when the ids query started (0: none): its
-    // events may be in the answer, and are fanned out only when it completes,
-    // so until then the answer's ids are kept to deliver each event once.
-    uint32_t racing_batch = 0;
-    std::vector<EventId> answered;  // sorted; kept while racing_batch is in flight
-  };
-  // A subscription with a NIP-50 search: its stored answer is in relevance order.
-  static bool ranked(const Subscription& s) {
-    return std::any_of(s.filters.begin(), s.filters.end(),
-                       [](const CompiledFilter& f) { return f.search_query(); });
-  }
   struct Connection {
     ConnMeta meta;
     std::string challenge;
@@ -286,7 +215,7 @@ class Relay {
     std::deque<SubHandle> page_steps;
     std::deque<SubHandle> ids_steps;
     size_t pending_event_bytes = 0;  // raw bytes of pending_events
-    bool scheduled = false;          // listed in query_rr_
+    bool scheduled = false;          // has a turn in queries_ (QueryBudget::schedule)
     uint32_t queries_in_flight = 0;  // its D1 reads (ids queries, pages)
     // Output pacing of stored-query pages (limits.max_query_output_rate).
     uint64_t output_tokens = 0;
@@ -294,69 +223,6 @@ class Relay {
     // Rate limits (config rate_limits), kept in its ConnState.
     ConnBuckets buckets;
   };
-  // A verified event waiting for (or inside) a D1 write batch.
-  struct PendingStore {
-    uint32_t conn;
-    std::unique_ptr<VerifiedEvent> event;
-    StorePlan plan;  // moved into the batch when sent
-    // NIP-62 from an author the write rules refuse: only the deletion it asks
-    // for is kept (plan_vanish_only); it is never served, fanned out or forwarded.
-    bool hidden = false;
-    size_t cost = 0;  // write-budget bytes it holds (pending_cost)
-  };
-  // Every PendingOp alternative names the completion it waits for
-  // (durable/completion.h; a missing kCompletion does not compile).
-  struct WriteBatch {
-    static constexpr Completion kCompletion = Completion::store;
-    std::vector<PendingStore> events;
-    StoreBatch plan;           // statements already sent; probe/status indexes kept
-    bool reads_peers = false;  // its last statement is plan_peer_summaries
-  };
-  // A D1 read in flight for a subscription: the ids query or one page.
-  struct PendingQuery {
-    static constexpr Completion kCompletion = Completion::store;
-    uint32_t conn;
-    SubHandle handle;
-    bool page;
-    size_t reserved;  // bytes charged until it completes
-    size_t rows;      // page: how many rows from sub.next_row it covers
-    size_t prefetch;  // ids query: page-budget bytes reserved for raw JSON it may return
-    int64_t publishes =
-        0;  // ids query: the interest version its batch publishes (last statement), or 0
-  };
-  struct PendingCount {
-    static constexpr Completion kCompletion = Completion::store;
-    uint32_t conn;
-    std::string sub;
-    bool hll = false;  // plan_count_hll's rows, not plan_count's
-  };
-  struct PendingSweep {  // the NIP-40 expiry sweep's Store batch
-    static constexpr Completion kCompletion = Completion::store;
-  };
-  struct PendingVanish {  // Store: one plan_vanish_step (NIP-62)
-    static constexpr Completion kCompletion = Completion::store;
-    size_t result_stmt;
-  };
-  struct PendingSchema {  // LocalSql: the local schema's version
-    static constexpr Completion kCompletion = Completion::local_sql;
-  };
-  struct PendingRestore {  // LocalSql: the persisted subscriptions
-    static constexpr Completion kCompletion = Completion::local_sql;
-  };
-  struct PendingTimers {  // LocalSql: the persisted timer times
-    static constexpr Completion kCompletion = Completion::local_sql;
-  };
-  struct PendingWakes {  // LocalSql: the wake counter
-    static constexpr Completion kCompletion = Completion::local_sql;
-  };
-  // Everything the engine waits for from its host, by token.
-  using PendingOp =
-      std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish,
-                   NegSyncs::Page, PendingSchema, PendingRestore, PendingTimers,
-                   RateLimiter::SavedRead, PendingWakes, OpsLog::SavedRead, Management::Load,
-                   Management::Version, Management::Request, Peers::Publish, Peers::SummariesRead,
-                   RetentionRuns::Select, RetentionRuns::Written, RetentionRuns::Deleted>;
-
   void on_event(uint32_t conn, Event&& e, uint64_t now);
   void on_req(uint32_t conn, ReqMessage&& m, uint64_t now);
   void on_count(uint32_t conn, CountMessage&& m, uint64_t now);
@@ -401,11 +267,7 @@ class Relay {
   void set_auth_deadline(uint32_t conn, Connection& c, uint64_t due);
   // Sets the next expiry sweep time and keeps it in local SQL.
   void schedule_sweep(uint64_t at);
-  uint32_t add_pending(PendingOp op) {
-    const uint32_t token = next_token();
-    pending_.emplace(token, std::move(op));
-    return token;
-  }
+  uint32_t add_pending(PendingOp op) { return pending_.add(std::move(op)); }
   void on_restore_rows(std::string_view results);
 
   // Management (durable/management.h; the engine's side in relay_admin.cpp):
@@ -419,8 +281,11 @@ class Relay {
                           const std::string& why);
   void enforce_management();  // closes connections the state no longer admits
   // What management asks for becomes store batches with tokens, replies, logs.
+  // A sink is made for each call (it only holds the engine): self() lends the
+  // temporary to the component for that call.
   struct ManagementSink final : Management::Sink {
     explicit ManagementSink(Relay& r) : relay(r) {}
+    Management::Sink& self() { return *this; }
     void store(Management::Ticket ticket, std::vector<SqlStatement> stmts) override;
     void reply(uint32_t request, uint32_t status, std::string body) override {
       relay.out_.http_reply(request, status, std::move(body));
@@ -491,6 +356,7 @@ class Relay {
   // What retention asks for becomes store batches and archive writes with tokens.
   struct RetentionSink final : RetentionRuns::Sink {
     explicit RetentionSink(Relay& r) : relay(r) {}
+    RetentionRuns::Sink& self() { return *this; }
     void store(std::variant<RetentionRuns::Select, RetentionRuns::Deleted> ticket,
                std::vector<SqlStatement> stmts) override;
     void archive(std::string key, std::string body) override;
@@ -509,16 +375,10 @@ class Relay {
                           const std::string& closed);
   void send_ok(uint32_t conn, const EventId& id, bool accepted, std::string_view message);
   void attach_state(uint32_t conn, Connection& c);
-  // Tokens are never 0 (0 means "no result wanted" in SQL actions).
-  uint32_t next_token() {
-    if (next_token_ == 0) next_token_ = 1;
-    return next_token_++;
-  }
 
   RelayConfig config_;
   Metrics metrics_;
   Management management_{config_, metrics_};  // NIP-86 state and requests
-  ManagementSink management_sink_{*this};
   Policy policy_{config_, management_.state()};
   OpsLog ops_log_;                                    // the structured log and the saved counters
   uint64_t now_ = 0;                                  // the latest time any call brought
@@ -549,35 +409,28 @@ class Relay {
   // Handles a frame for an internal connection; false if `conn` is a socket.
   bool on_http_frame(uint32_t conn, std::string_view text);
   void frame_in(uint32_t conn, std::string_view text, uint64_t now);
-  std::unordered_map<SubHandle, std::unique_ptr<Subscription>> subs_;
-  // Group commit: one D1 write batch in flight; events verified meanwhile wait
-  // in write_queue_ and go together in the next batch.
-  std::deque<PendingStore> write_queue_;
-  uint32_t write_token_ = 0;              // the batch in flight (0: none)
-  std::vector<SubHandle> answered_subs_;  // holding `answered` until write_token_ completes
-  bool write_in_flight_ = false;
-  std::unordered_map<uint32_t, PendingOp> pending_;
-  size_t queries_in_flight_ = 0;   // PendingQuery entries of pending_
-  std::deque<uint32_t> query_rr_;  // connections with waiting query steps
+  Subscriptions subs_;  // every open REQ, by handle (durable/subscriptions.h)
+  // Group commit: one store batch in flight; events verified meanwhile wait
+  // and go together in the next batch (durable/write_queue.h).
+  WriteQueue writes_{config_.limits};
+  TokenTable<PendingOp> pending_;        // what the host will complete, by token
+  QueryBudget queries_{config_.limits};  // stored-query budgets and read turns
   // Budget counters (docs/limits.md).
-  size_t filter_bytes_ = 0;
-  size_t pending_event_bytes_ = 0;
-  size_t query_list_bytes_ = 0;  // ids queries in flight + answers being paged
-  size_t query_page_bytes_ = 0;  // pages in flight
   size_t pending_counts_ = 0;
   Timers timers_;  // every timed piece of work (durable/timers.h)
-  bool vanish_in_flight_ = false;
-  bool vanish_again_ = false;  // a request arrived while a step ran, or a step failed
+  // NIP-62 steps: one in flight; `again`: a request arrived while a step
+  // ran, or a step failed.
+  struct {
+    bool in_flight = false;
+    bool again = false;
+  } vanish_;
   std::set<std::pair<uint64_t, uint32_t>> auth_deadlines_;  // (deadline, conn)
   // Open connections per remote address key (address_key: IPv6 by its /64;
   // known addresses only; at most max_connections entries):
   // limits.max_connections_per_ip.
   std::unordered_map<std::string, uint32_t> conns_per_ip_;
-  uint32_t next_token_ = 1;
-  SubHandle next_handle_ = 1;
   Peers peers_{config_, metrics_};  // several relay objects (durable/peers.h)
   RetentionRuns retention_{config_.retention, metrics_};
-  RetentionSink retention_sink_{*this};
 };
 
 }  // namespace nostr::durable

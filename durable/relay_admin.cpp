@@ -22,19 +22,19 @@ void Relay::ManagementSink::store(Management::Ticket ticket, std::vector<SqlStat
 
 void Relay::maybe_check_management(uint64_t now) {
   if (!management_.check_due(now)) return;
-  if (management_.loaded() && vanish_again_ && !vanish_in_flight_) start_vanish();
-  management_.check(now, management_sink_);
+  if (management_.loaded() && vanish_.again && !vanish_.in_flight) start_vanish();
+  management_.check(now, ManagementSink(*this).self());
 }
 
 void Relay::on_management_loaded(bool ok, std::string_view results, uint64_t now) {
-  switch (management_.on_loaded(ok, results, now, management_sink_)) {
+  switch (management_.on_loaded(ok, results, now, ManagementSink(*this).self())) {
     case Management::Loaded::kept:
       return;
     case Management::Loaded::failed:
       // Without the state bans cannot be enforced: refuse what waits (transiently).
-      while (!write_queue_.empty()) {
-        PendingStore p = std::move(write_queue_.front());
-        write_queue_.pop_front();
+      while (!writes_.waiting().empty()) {
+        PendingStore p = std::move(writes_.waiting().front());
+        writes_.waiting().pop_front();
         on_store_done(p, std::nullopt);
       }
       return;
@@ -43,7 +43,7 @@ void Relay::on_management_loaded(bool ok, std::string_view results, uint64_t now
       [[fallthrough]];
     case Management::Loaded::reloaded:
       enforce_management();
-      if (!write_in_flight_) flush_writes();
+      flush_writes();
       return;
   }
 }
@@ -64,7 +64,7 @@ void Relay::enforce_management() {
 void Relay::http_admin(uint32_t request, std::string_view url, std::string_view authorization,
                        std::string_view body, uint64_t now) {
   const Entry entry{*this, now};
-  management_.request(request, url, authorization, body, now, management_sink_);
+  management_.request(request, url, authorization, body, now, ManagementSink(*this).self());
 }
 
 void Relay::on_admin_done(Management::Done done) {
@@ -100,7 +100,7 @@ void Relay::on_admin_done(Management::Done done) {
                             (r.reason.empty() ? std::string() : ": " + r.reason);
     result = std::to_string(disconnect_where(r.target, r.text, why));
   }
-  management_.reply(done.request, 200, admin_result(result), management_sink_);
+  management_.reply(done.request, 200, admin_result(result), ManagementSink(*this).self());
 }
 
 size_t Relay::disconnect_where(const std::string& target, const std::string& value,

@@ -16,17 +16,6 @@
 
 namespace nostr::durable::internal {
 
-// Statements per D1 write batch. D1 counts each statement as a query and the
-// free plan allows 50 per invocation; a batch never exceeds that.
-inline constexpr size_t kMaxBatchStatements = 50;
-// Events per write batch: bounds the JSON parameters (~1 KB per event) and the
-// latency a large batch adds to its first event.
-inline constexpr size_t kMaxBatchEvents = 64;
-// Write-budget bytes an event waiting for storage holds beyond its raw JSON:
-// its queue entry and the fixed parts of its store plan, so that many tiny
-// events cannot hold much more memory than the byte budgets say.
-inline constexpr size_t kPendingOverhead = 512;
-inline size_t pending_cost(const Event& e) { return e.raw().size() + kPendingOverhead; }
 // NIP-42 challenges from the host are >= 16 random chars; keep at most this.
 inline constexpr size_t kMaxChallenge = ConnState::kMaxChallenge;
 // A connection may always hold this many filter bytes, whatever the relay-wide

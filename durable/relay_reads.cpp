@@ -23,29 +23,27 @@ using namespace internal;
 
 SubHandle Relay::add_subscription(uint32_t conn, Connection& c, SubId id,
                                   std::vector<CompiledFilter> filters, bool live) {
-  const SubHandle h = next_handle_++;
   auto sub = std::make_unique<Subscription>(conn, std::move(id), std::move(filters));
   sub->live = live;
   sub->cost = kSubscriptionCost + sub->id.str().size();
   for (const auto& f : sub->filters) sub->cost += f.cost();
   c.filter_bytes += sub->cost;
-  filter_bytes_ += sub->cost;
-  index_.add(h, sub->filters);
+  const SubHandle h = subs_.add(std::move(sub));
+  const Subscription& s = subs_.at(h);
+  index_.add(h, s.filters);
   peers_.on_subscription_added(h, index_);
-  c.subs[sub->id.str()] = h;
-  subs_.emplace(h, std::move(sub));
+  c.subs[s.id.str()] = h;
   return h;
 }
 
 void Relay::remove_subscription(SubHandle h) {
-  auto it = subs_.find(h);
-  if (it == subs_.end()) return;
-  Subscription& s = *it->second;
+  Subscription* found = subs_.find(h);
+  if (!found) return;
+  Subscription& s = *found;
   index_.remove(h);
   peers_.on_subscription_removed(now_);
-  filter_bytes_ -= s.cost;
-  query_list_bytes_ -= s.list_bytes;  // in-flight reads release theirs on completion
-  query_page_bytes_ -= s.prefetch_bytes;
+  queries_.release_list(s.list_bytes);  // in-flight reads release theirs on completion
+  queries_.release_page(s.prefetch_bytes);
   auto c = conns_.find(s.conn);
   if (c != conns_.end()) {
     c->second.filter_bytes -= s.cost;
@@ -54,7 +52,7 @@ void Relay::remove_subscription(SubHandle h) {
       steps->erase(std::remove(steps->begin(), steps->end(), h), steps->end());
     }
   }
-  subs_.erase(it);
+  subs_.erase(h);
 }
 
 void Relay::refuse_req(uint32_t conn, std::string sub, std::string_view reason) {
@@ -87,7 +85,7 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   size_t cost = kSubscriptionCost + sub.size();
   for (const auto& f : m.filters) cost += f.cost();
   const auto existing = c.subs.find(sub);
-  const size_t freed = existing != c.subs.end() ? subs_.at(existing->second)->cost : 0;
+  const size_t freed = existing != c.subs.end() ? subs_.at(existing->second).cost : 0;
   if (existing == c.subs.end() && c.subs.size() >= lim.max_subscriptions) {
     return refuse_req(conn, sub,
                       "rate-limited: too many open subscriptions (limit is " +
@@ -105,7 +103,8 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
                           std::to_string(lim.max_filter_bytes) +
                           "); close subscriptions or use fewer values");
   }
-  if (conn_after > kFilterReserve && filter_bytes_ - freed + cost > lim.max_filter_bytes_total) {
+  if (conn_after > kFilterReserve &&
+      subs_.filter_bytes() - freed + cost > lim.max_filter_bytes_total) {
     return refuse_req(conn, sub,
                       "rate-limited: the relay holds too many subscriptions, try again later");
   }
@@ -113,7 +112,7 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
     remove_subscription(existing->second);  // same id: the new REQ replaces it
   const SubHandle h =
       add_subscription(conn, c, std::move(m.sub), std::move(m.filters), /*live=*/!stored);
-  Subscription& s = *subs_[h];
+  Subscription& s = subs_.at(h);
   save_subscriptions(conn, c, &s, "");
   if (!stored) {
     // Several objects: other objects forward what this REQ wants once they
@@ -147,12 +146,12 @@ void Relay::on_close(uint32_t conn, const CloseMessage& m) {
 }
 
 void Relay::enqueue_query_step(SubHandle h) {
-  const Subscription& s = *subs_.at(h);
+  const Subscription& s = subs_.at(h);
   Connection& c = conns_.at(s.conn);
   (s.stage == QueryStage::page_waiting ? c.page_steps : c.ids_steps).push_back(h);
   if (!c.scheduled) {
     c.scheduled = true;
-    query_rr_.push_back(s.conn);
+    queries_.schedule(s.conn);
   }
 }
 
@@ -164,31 +163,24 @@ void Relay::enqueue_query_step(SubHandle h) {
 void Relay::run_query_steps(uint64_t now) {
   if (timers_.due(Timer::query_pacing, now)) timers_.clear(Timer::query_pacing);
   const Limits& lim = config_.limits;
-  for (uint32_t level = 0; level < lim.max_queries_in_flight && !query_rr_.empty(); ++level) {
-    for (size_t turn = query_rr_.size(); turn > 0 && !query_rr_.empty(); --turn) {
-      const uint32_t conn = query_rr_.front();
-      query_rr_.pop_front();
-      auto c = conns_.find(conn);
-      if (c == conns_.end()) continue;
-      Connection& cn = c->second;
-      // A connection's own reads wait for each other: one client's REQ churn
-      // cannot fill D1's queue ahead of everyone else.
-      if (cn.queries_in_flight == level && queries_in_flight_ < lim.max_queries_in_flight_total) {
-        for (auto* steps : {&cn.page_steps, &cn.ids_steps}) {
-          if (steps->empty() || !start_query_step(*subs_.at(steps->front()), steps->front(), now))
-            continue;
-          ++cn.queries_in_flight;
-          steps->pop_front();
-          break;
-        }
-      }
-      if (cn.page_steps.empty() && cn.ids_steps.empty()) {
-        cn.scheduled = false;
-      } else {
-        query_rr_.push_back(conn);
+  queries_.run_turns(lim.max_queries_in_flight, [&](uint32_t conn, uint32_t level) {
+    auto c = conns_.find(conn);
+    if (c == conns_.end()) return false;
+    Connection& cn = c->second;
+    // A connection's own reads wait for each other: one client's REQ churn
+    // cannot fill D1's queue ahead of everyone else.
+    if (cn.queries_in_flight == level && queries_.slot_free()) {
+      for (auto* steps : {&cn.page_steps, &cn.ids_steps}) {
+        if (steps->empty() || !start_query_step(subs_.at(steps->front()), steps->front(), now))
+          continue;
+        ++cn.queries_in_flight;
+        steps->pop_front();
+        break;
       }
     }
-  }
+    cn.scheduled = !cn.page_steps.empty() || !cn.ids_steps.empty();
+    return cn.scheduled;
+  });
 }
 
 bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
@@ -202,8 +194,7 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     }
     const size_t reserve =
         std::max<size_t>(rows, 1) * kIdRowBytes + kMaxSentBeforeEose * sizeof(EventId);
-    if (query_list_bytes_ + reserve > lim.max_query_bytes_total / 2 && query_list_bytes_ > 0)
-      return false;
+    if (!queries_.list_fits(reserve)) return false;
     std::vector<SqlStatement> stmts;
     // The reader's logins decide which gift wraps (NIP-59) the answer may hold.
     const auto reader = conns_.find(s.conn);
@@ -214,14 +205,11 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
       auto st = plan_query(f, lim, now, 0, readers);
       if (st) stmts.push_back(std::move(st).value());
     }
-    query_list_bytes_ += reserve;
+    queries_.hold_list(reserve);
     // Raw JSON for the answer's first page comes with the ids when the page
     // budget has room for it: a small answer costs one D1 round trip.
-    const size_t prefetch = query_list_bytes_ + query_page_bytes_ + lim.max_query_page_bytes <=
-                                    lim.max_query_bytes_total
-                                ? lim.max_query_page_bytes
-                                : 0;
-    query_page_bytes_ += prefetch;
+    const size_t prefetch = queries_.prefetch_room();
+    queries_.hold_page(prefetch);
     for (auto& st : stmts)
       st.params.front() =
           SqlParam::of(static_cast<int64_t>(prefetch / std::max<size_t>(stmts.size(), 1)));
@@ -229,9 +217,9 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     out_.store(
         add_pending(PendingQuery{s.conn, h, /*page=*/false, reserve, 0, prefetch, publishes}),
         std::move(stmts));
-    ++queries_in_flight_;
+    queries_.read_started();
     s.stage = QueryStage::ids_in_flight;
-    s.racing_batch = write_token_;
+    s.racing_batch = writes_.in_flight_token();
     return true;
   }
   assert(s.stage == QueryStage::page_waiting);
@@ -254,9 +242,7 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     ++n;
     ids.push_back(s.rows[i].id);
   }
-  if (query_list_bytes_ + query_page_bytes_ + bytes > lim.max_query_bytes_total &&
-      query_page_bytes_ > 0)
-    return false;
+  if (!queries_.page_fits(bytes)) return false;
   // Pacing: a connection gets max_query_output_rate bytes/s of stored events
   // (burst: two seconds' worth); a page that does not fit waits for time.
   Connection& c = conns_.at(s.conn);
@@ -272,16 +258,20 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     return false;
   }
   c.output_tokens -= std::min<uint64_t>(bytes, c.output_tokens);
-  query_page_bytes_ += bytes;
+  queries_.hold_page(bytes);
   out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/true, bytes, n, 0}), {plan_fetch(ids)});
-  ++queries_in_flight_;
+  queries_.read_started();
   s.stage = QueryStage::page_in_flight;
   return true;
 }
 
 void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view results, uint64_t now) {
-  (p.page ? query_page_bytes_ : query_list_bytes_) -= p.reserved;
-  query_page_bytes_ -= p.prefetch;
+  if (p.page) {
+    queries_.release_page(p.reserved);
+  } else {
+    queries_.release_list(p.reserved);
+  }
+  queries_.release_page(p.prefetch);
   if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.queries_in_flight > 0)
     --c->second.queries_in_flight;
   std::vector<ResultSet> rs;
@@ -290,9 +280,8 @@ void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view resul
     peers_.on_published(p.publishes, parsed);
     if (parsed && !rs.empty()) rs.pop_back();
   }
-  auto it = subs_.find(p.handle);
-  if (it != subs_.end()) {
-    Subscription& s = *it->second;
+  if (Subscription* found = subs_.find(p.handle)) {
+    Subscription& s = *found;
     if (!parsed) {
       refuse_req(s.conn, s.id.str(), "error: could not query stored events, please try again");
     } else if (p.page) {
@@ -375,11 +364,11 @@ void Relay::on_ids_done(Subscription& s, std::vector<ResultSet>& rs) {
       s.prefetch_bytes += rows[i].raw.size();
     }
   }
-  query_page_bytes_ += s.prefetch_bytes;
+  queries_.hold_page(s.prefetch_bytes);
   s.next_row = sent;
   if (s.next_row >= s.rows.size()) return finish_stored_query(s);
   s.list_bytes = s.rows.size() * sizeof(StoredRow);
-  query_list_bytes_ += s.list_bytes;
+  queries_.hold_list(s.list_bytes);
   s.stage = QueryStage::page_waiting;
   enqueue_query_step(conns_.at(s.conn).subs.at(s.id.str()));
 }
@@ -390,7 +379,7 @@ bool Relay::send_prefetched(Subscription& s) {
     auto& [row, raw] = s.prefetched[s.prefetched_next++];
     out_.send(s.conn, event_message(s.id, raw));
     spend_output(s.conn, raw.size());
-    query_page_bytes_ -= raw.size();
+    queries_.release_page(raw.size());
     s.prefetch_bytes -= raw.size();
     std::string().swap(raw);
     ++s.next_row;
@@ -407,7 +396,7 @@ void Relay::spend_output(uint32_t conn, size_t bytes) {
 }
 
 void Relay::release_prefetch(Subscription& s) {
-  query_page_bytes_ -= s.prefetch_bytes;
+  queries_.release_page(s.prefetch_bytes);
   s.prefetch_bytes = 0;
   s.prefetched = {};
   s.prefetched_next = 0;
@@ -444,17 +433,17 @@ void Relay::on_page_done(Subscription& s, size_t n, std::vector<ResultSet>& rs) 
 }
 
 void Relay::finish_stored_query(Subscription& s) {
-  query_list_bytes_ -= s.list_bytes;
+  queries_.release_list(s.list_bytes);
   s.list_bytes = 0;
   release_prefetch(s);
-  if (s.racing_batch != 0 && s.racing_batch == write_token_ && !s.rows.empty()) {
+  if (s.racing_batch != 0 && s.racing_batch == writes_.in_flight_token() && !s.rows.empty()) {
     // The batch in flight when the ids query ran may be in this answer and is
     // fanned out when it completes: remember what was sent until then (kept
     // within this connection's filter budget: at most max_limit x max_filters ids).
     s.answered.reserve(s.rows.size());
     for (const StoredRow& r : s.rows) s.answered.push_back(r.id);
     std::sort(s.answered.begin(), s.answered.end());
-    answered_subs_.push_back(conns_.at(s.conn).subs.at(s.id.str()));
+    writes_.note_answered(conns_.at(s.conn).subs.at(s.id.str()));
   }
   peers_.remember_answered(s.rows, conns_.at(s.conn).subs.at(s.id.str()), now_);
   s.racing_batch = 0;

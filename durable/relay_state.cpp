@@ -29,13 +29,13 @@ void Relay::attach_state(uint32_t conn, Connection& c) {
   st.subs_in_local_sql = c.subs_in_sql;
   if (!c.subs_in_sql) {
     for (const auto& [id, h] : c.subs)
-      st.subs.emplace_back(id, subs_filters_json(subs_.at(h)->filters));
+      st.subs.emplace_back(id, subs_filters_json(subs_.at(h).filters));
   }
   std::string json = st.to_json();
   if (!c.subs_in_sql && json.size() + 1 > ConnState::kMaxBytes) {
     // Too big for the socket: move this connection's subscriptions to local SQL.
     c.subs_in_sql = true;
-    for (const auto& [id, h] : c.subs) persist_subscription(*subs_.at(h));
+    for (const auto& [id, h] : c.subs) persist_subscription(subs_.at(h));
     st.subs.clear();
     st.subs_in_local_sql = true;
     json = st.to_json();
@@ -64,7 +64,7 @@ void Relay::persist_subscription(const Subscription& s) {
 
 void Relay::restore(uint64_t now) {
   const Entry entry{*this, now};
-  management_.load(now, management_sink_);
+  management_.load(now, ManagementSink(*this).self());
   retention_.start(now);
   out_.local_sql(0, {"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {}});
   out_.local_sql(add_pending(PendingSchema{}), {"SELECT MAX(version) FROM schema_version", {}});

@@ -67,10 +67,10 @@ bool Relay::write_budget_full(uint32_t conn) const {
   if (c == conns_.end()) return false;
   const Limits& l = config_.limits;
   // Room for one more event of the largest size, per connection and relay-wide.
-  const size_t next = l.max_event_size + kPendingOverhead;
+  const size_t next = l.max_event_size + WriteQueue::kPendingOverhead;
   return c->second.pending_events >= l.max_pending_events ||
          c->second.pending_event_bytes + next > l.max_pending_event_bytes ||
-         pending_event_bytes_ + next > l.max_pending_event_bytes_total;
+         !writes_.room_for(next);
 }
 
 bool Relay::admit_event(uint32_t conn, const Event& e) {
@@ -105,14 +105,14 @@ bool Relay::admit_event(uint32_t conn, const Event& e) {
                 "sending more");
     return false;
   }
-  const size_t cost = pending_cost(e);
+  const size_t cost = WriteQueue::cost_of(e);
   if (stored_kind && c.pending_event_bytes + cost > config_.limits.max_pending_event_bytes) {
     send_ok(conn, e.id(), false,
             "rate-limited: this connection's events waiting to be stored take too much room; wait "
             "for their OK");
     return false;
   }
-  if (stored_kind && pending_event_bytes_ + cost > config_.limits.max_pending_event_bytes_total) {
+  if (stored_kind && !writes_.room_for(cost)) {
     send_ok(conn, e.id(), false,
             "rate-limited: the relay is busy storing events, try again shortly");
     return false;
@@ -143,25 +143,25 @@ void Relay::apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now, bool cha
 
 void Relay::queue_store(uint32_t conn, VerifiedEvent&& v) {
   Connection& c = conns_[conn];
-  const size_t bytes = pending_cost(v.event());
+  const size_t bytes = WriteQueue::cost_of(v.event());
   ++c.pending_events;
   c.pending_event_bytes += bytes;
-  pending_event_bytes_ += bytes;
   // NIP-62: honoured whatever its author's status, but a request the write
   // rules refuse (banned author or event, blocked phrase, ...) must not become
   // content anyone can read: keep only the deletion it asks for.
   const bool hidden = v->kind() == kVanishKind && policy_.write_rules(v.event()).has_value();
   StorePlan plan = hidden ? plan_vanish_only(v.event()) : plan_store(v.event());
-  write_queue_.push_back(PendingStore{conn, std::make_unique<VerifiedEvent>(std::move(v)),
-                                      std::move(plan), hidden, bytes});
-  if (!write_in_flight_) flush_writes();
+  writes_.push(PendingStore{conn, std::make_unique<VerifiedEvent>(std::move(v)), std::move(plan),
+                            hidden, bytes});
+  flush_writes();
 }
 
 void Relay::flush_writes() {
   // Bans and allow lists must be known before anything is stored.
-  if (write_queue_.empty() || !management_.loaded()) return;
+  if (writes_.in_flight() || writes_.waiting().empty() || !management_.loaded()) return;
   // The write policy again: management may have changed since admission.
-  for (auto it = write_queue_.begin(); it != write_queue_.end();) {
+  auto& waiting = writes_.waiting();
+  for (auto it = waiting.begin(); it != waiting.end();) {
     const Event& e = it->event->event();
     if (e.kind() == kVanishKind) {  // honoured either way (queue_store)
       if (!it->hidden && policy_.write_rules(e)) {
@@ -173,28 +173,17 @@ void Relay::flush_writes() {
     }
     if (auto refused = policy_.write_rules(e)) {
       PendingStore p = std::move(*it);
-      it = write_queue_.erase(it);
+      it = waiting.erase(it);
       release_pending(p);
       send_ok(p.conn, p.event->event().id(), false, refused->wire_message());
     } else {
       ++it;
     }
   }
-  if (write_queue_.empty()) return;
-  WriteBatch batch;
-  std::vector<StorePlan> plans;
-  // The batch's tag insert and status query (and the other objects' summaries).
-  size_t statements = peers_.active() ? 3 : 2;
-  while (!write_queue_.empty() && plans.size() < kMaxBatchEvents) {
-    PendingStore& w = write_queue_.front();
-    const size_t cost = batch_statements(w.plan, plans.empty() ? nullptr : &plans.back());
-    if (!plans.empty() && statements + cost > kMaxBatchStatements) break;
-    statements += cost;
-    plans.push_back(std::move(w.plan));
-    batch.events.push_back(std::move(w));
-    write_queue_.pop_front();
-  }
-  batch.plan = plan_store_batch(std::move(plans));
+  // The other objects' summaries are read in the batch too.
+  std::optional<WriteBatch> next = writes_.take_batch(peers_.active() ? 1 : 0);
+  if (!next) return;
+  WriteBatch& batch = *next;
   if (peers_.active()) {
     // Read in the same transaction as the insert: an object that published
     // its interest before this commit is seen here (Peers::publish_if_needed).
@@ -205,19 +194,17 @@ void Relay::flush_writes() {
   batch.plan.stmts.clear();  // sent; keep only the indexes
   const uint32_t token = add_pending(std::move(batch));
   out_.store(token, std::move(stmts));
-  write_in_flight_ = true;
-  write_token_ = token;
+  writes_.sent(token);
 }
 
 void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
   {
-    write_in_flight_ = false;
-    write_token_ = 0;
+    const std::vector<SubHandle> answered = writes_.done();
     std::vector<ResultSet> rs;
     const bool parsed = ok && parse_results(results, rs);
     if (parsed && batch.reads_peers && !rs.empty()) peers_.on_summaries(rs.back());
     const auto outcomes = batch.plan.outcomes(parsed ? &rs : nullptr);
-    bool vanish = vanish_again_;
+    bool vanish = vanish_.again;
     for (size_t i = 0; i < batch.events.size(); ++i) {
       on_store_done(batch.events[i], outcomes[i]);
       vanish |= outcomes[i] == StoreOutcome::stored &&
@@ -226,16 +213,15 @@ void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
     if (vanish) start_vanish();
     peers_.flush(out_);
     // Answers that raced this batch have seen its fan-out: forget their ids.
-    for (const SubHandle h : answered_subs_) {
-      if (auto sub = subs_.find(h); sub != subs_.end()) sub->second->answered = {};
+    for (const SubHandle h : answered) {
+      if (Subscription* sub = subs_.find(h)) sub->answered = {};
     }
-    answered_subs_.clear();
     flush_writes();
   }
 }
 
 void Relay::release_pending(const PendingStore& p) {
-  pending_event_bytes_ -= p.cost;
+  writes_.release(p.cost);
   if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.pending_events > 0) {
     --c->second.pending_events;
     c->second.pending_event_bytes -= std::min(c->second.pending_event_bytes, p.cost);
@@ -300,9 +286,9 @@ void Relay::fan_out(const Event& e, bool forwarded) {
   std::vector<Fanout::Target> targets;
   targets.reserve(hits.size());
   for (const SubHandle h : hits) {
-    auto it = subs_.find(h);
-    if (it == subs_.end()) continue;
-    Subscription& s = *it->second;
+    Subscription* found = subs_.find(h);
+    if (!found) continue;
+    Subscription& s = *found;
     if (auto c = conns_.find(s.conn); c == conns_.end() || !policy_.may_deliver(view(c->second), e))
       continue;
     if (forwarded && peers_.answered(e.id(), h)) continue;  // its stored answer had it
@@ -337,19 +323,19 @@ void Relay::fan_out(const Event& e, bool forwarded) {
 }
 
 void Relay::start_vanish() {
-  if (vanish_in_flight_) {
-    vanish_again_ = true;
+  if (vanish_.in_flight) {
+    vanish_.again = true;
     return;
   }
-  vanish_again_ = false;
+  vanish_.again = false;
   timers_.clear(Timer::vanish_retry);
-  vanish_in_flight_ = true;
+  vanish_.in_flight = true;
   VanishStep step = plan_vanish_step(kVanishBatch);
   out_.store(add_pending(PendingVanish{step.result_stmt}), step.stmts);
 }
 
 void Relay::on_vanish_done(const PendingVanish& v, bool ok, std::string_view results) {
-  vanish_in_flight_ = false;
+  vanish_.in_flight = false;
   std::vector<ResultSet> rs;
   uint64_t deleted = 0;
   if (!ok || !parse_results(results, rs) || rs.size() <= v.result_stmt ||
@@ -357,7 +343,7 @@ void Relay::on_vanish_done(const PendingVanish& v, bool ok, std::string_view res
       !parse_decimal(rs[v.result_stmt].cell(0, 0), deleted)) {
     // The request stays pending in D1: the next write, management check or
     // the vanish_retry alarm retries.
-    vanish_again_ = true;
+    vanish_.again = true;
     timers_.set(Timer::vanish_retry, now_ + kVanishRetry);
     return log_json(JsonObjectWriter()
                         .string("level", "error")
@@ -367,7 +353,7 @@ void Relay::on_vanish_done(const PendingVanish& v, bool ok, std::string_view res
   }
   // Deleted ids must not answer "duplicate" from memory.
   if (deleted > 0) recent_.clear();
-  if (rs[v.result_stmt].cell(0, 1) == "1" || vanish_again_) start_vanish();
+  if (rs[v.result_stmt].cell(0, 1) == "1" || vanish_.again) start_vanish();
 }
 
 void Relay::start_sweep(uint64_t now) {

@@ -58,7 +58,7 @@ class SubscriptionIndex {
     SubHandle handle;
     const CompiledFilter* filter;
   };
-  std::unordered_map<std::string, std::vector<Ref>> buckets_;  // key -> refs
+  std::unordered_map<std::string, std::vector<Ref>> buckets_;      // key -> refs
   std::unordered_map<SubHandle, std::vector<std::string>> filed_;  // handle -> its keys
   mutable size_t last_evaluations_ = 0;
 };

@@ -36,7 +36,7 @@ export function querySets(seed, { samples = 250, randomSeed = 7 } = {}) {
   ];
 }
 
-export async function queries(relay, sets, { warmup = 20, log = console.error } = {}) {
+export async function queries(relay, sets, { warmup = 20, log = console.error, skipRefused = false } = {}) {
   let waiting = null;
   let count = 0;
   let closed = null;
@@ -66,6 +66,16 @@ export async function queries(relay, sets, { warmup = 20, log = console.error } 
   const results = [];
   let k = 0;
   for (const set of sets) {
+    if (skipRefused) {
+      // Another relay may not support a shape (e.g. NIP-50 search): note it, go on.
+      try {
+        await one(k++, set.filters[0]);
+      } catch (err) {
+        results.push({ name: set.name, refused: String(err.message) });
+        log(`query ${set.name}: refused (${err.message.slice(0, 160)})`);
+        continue;
+      }
+    }
     for (let i = 0; i < Math.min(warmup, set.filters.length); i++) await one(k++, set.filters[i]);
     const ms = [];
     const ns = [];
