@@ -36,9 +36,13 @@ bool open_database(sqlite::SqliteDb& db, const std::string& path, std::string& e
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
   if (!db.open_file(path, error)) return false;
   // 32 MiB of page cache per connection: the indexes' hot pages stay in memory.
+  // Reads through a memory map (up to 1 GiB of the file): pages come from the
+  // kernel's cache without a copy. Measured with bench/relay on 102,000
+  // events, two runs each: the 100-author feed 10.4 -> 6.6 ms p50, search
+  // 69 -> 45 ms; before, a third of the query time was pread copies.
   if (!db.exec_script(
           "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;"
-          " PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;")) {
+          " PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824;")) {
     error = "cannot open " + path + " in WAL mode: " + db.last_error();
     return false;
   }

@@ -2,6 +2,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -54,11 +55,14 @@ uint64_t unix_now() {
                                    .count());
 }
 
+// Resident memory the process holds itself: RSS without file-backed pages.
+// The database is memory-mapped (server/database.cpp): its pages in RSS are
+// the kernel's page cache, shared and reclaimable, not memory the relay holds.
 uint64_t rss_bytes() {
   std::ifstream statm("/proc/self/statm");
-  uint64_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * 4096;
+  uint64_t size = 0, resident = 0, shared = 0;
+  statm >> size >> resident >> shared;
+  return (resident - std::min(resident, shared)) * 4096;
 }
 
 class ServerImpl;

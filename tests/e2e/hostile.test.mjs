@@ -10,8 +10,9 @@
 // doing EVENT→OK and REQ→EOSE round trips, and then checks
 //   (a) the wasm heap high-water mark (GET /stats `memory_bytes`, sampled
 //       every 500 ms during the attack and once after) stays under 48 MiB;
-//       natively memory_bytes is the server's RSS (engine, SQLite's page
-//       caches, the verify pool's frames) and stays under 160 MiB,
+//       natively memory_bytes is the server's resident memory without
+//       file-backed pages (engine, SQLite's page caches, the verify pool's
+//       frames; not the memory-mapped database) and stays under 160 MiB,
 //   (b) every bystander round trip is answered within 1 s (OK true, EOSE, or a
 //       clear "rate-limited:" refusal), and its socket stays open (no reset),
 //   (c) every event acknowledged with OK true during the attack (attackers'
