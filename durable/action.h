@@ -66,12 +66,27 @@ struct Close {
   std::string reason;
 };
 
-// The answer to an HTTP request the host handed in (Relay::http_admin).
+// The answer to an HTTP request the host handed in (Relay::http_admin,
+// Relay::http_api). Both hosts send `headers` as they are, so they answer the
+// same bytes (make_http_reply builds them).
 struct HttpReply {
   uint32_t request;
   uint32_t status;
-  std::string body;  // JSON
+  std::string body;  // JSON, or NDJSON for a query's events
+  std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// Returns a reply with the relay's headers: Content-Type `content_type`, any
+// origin (CORS: the API and NIP-86 are for browsers too), and on a 401 the
+// NIP-98 challenge (WWW-Authenticate: Nostr).
+inline HttpReply make_http_reply(uint32_t request, uint32_t status, std::string body,
+                                 std::string_view content_type = "application/json") {
+  HttpReply r{request, status, std::move(body), {}};
+  r.headers.emplace_back("Content-Type", std::string(content_type));
+  r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Nostr");
+  return r;
+}
 
 // One structured log line (a JSON object) for the operator's logs.
 struct Log {
@@ -125,8 +140,9 @@ class Outbox {
     frames_ += targets.size();
     q_.emplace_back(Fanout{std::string(raw), std::move(targets)});
   }
-  void http_reply(uint32_t request, uint32_t status, std::string body) {
-    q_.emplace_back(HttpReply{request, status, std::move(body)});
+  void http_reply(uint32_t request, uint32_t status, std::string body,
+                  std::string_view content_type = "application/json") {
+    q_.emplace_back(make_http_reply(request, status, std::move(body), content_type));
   }
   void log(std::string line) { q_.emplace_back(Log{std::move(line)}); }
   void forward(std::string peer, std::string events) {

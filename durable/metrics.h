@@ -1,7 +1,10 @@
 // The engine's counters for GET /metrics (Prometheus text format). Counters
-// live in the engine's memory: they restart from zero when the object is
-// evicted (hibernation), as a Prometheus counter does at a process restart;
-// the wake counter itself is kept in local SQL.
+// live in the engine's memory; OpsLog (durable/ops_log.h) saves them to local
+// SQL at most kCounterFlush seconds after a change and adds them back at a
+// wake, so an evicted (hibernated) object keeps counting where it left off.
+// Gauges and histograms start afresh. The native server's local SQL is in
+// memory: there, as with any Prometheus exporter, a process restart starts
+// from zero.
 #pragma once
 
 #include <array>

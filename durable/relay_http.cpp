@@ -138,7 +138,10 @@ bool Relay::on_http_frame(uint32_t conn, std::string_view text) {
   if (call.done) return true;
   auto finish = [&](uint32_t status, std::string body) {
     call.done = true;
-    http_finished_.emplace_back(conn, HttpReply{call.request, status, std::move(body)});
+    const bool events = call.kind == HttpCall::Kind::query && (status == 200 || status == 206);
+    http_finished_.emplace_back(
+        conn, make_http_reply(call.request, status, std::move(body),
+                              events ? "application/x-ndjson" : "application/json"));
   };
   simdjson::dom::parser& p = parser_.json();
   simdjson::dom::array msg;
@@ -215,7 +218,8 @@ std::vector<Action> Relay::take_actions() {
         if (!it->second.done) {
           it->second.done = true;
           http_finished_.emplace_back(
-              c->conn, HttpReply{it->second.request, status_for(c->reason), error_json(c->reason)});
+              c->conn,
+              make_http_reply(it->second.request, status_for(c->reason), error_json(c->reason)));
         }
         continue;
       }

@@ -58,12 +58,26 @@ export function decodeFanout(bytes, count) {
 
 const textDecoder = new TextDecoder();
 
+// An HTTP reply's payload: "Name: value" lines, an empty line, the body.
+// Returns { headers: [[name, value], ...], body }.
+function httpReply(all) {
+  if (all.startsWith('\n')) return { headers: [], body: all.slice(1) };
+  const end = all.indexOf('\n\n');
+  if (end < 0) throw new Error('http_reply without its header block');
+  const lines = all.slice(0, end).split('\n');
+  const headers = lines.map((line) => {
+    const colon = line.indexOf(': ');
+    return [line.slice(0, colon), line.slice(colon + 2)];
+  });
+  return { headers, body: all.slice(end + 2) };
+}
+
 // The actions of an action buffer as typed objects, in order (the shape of
 // tests/golden/actions.json, whose bytes the C++ codec writes):
 //   { type: 'send', conn, text }         { type: 'fanout', raw, targets: [{ conn, prefix }] }
 //   { type: 'store', token, stmts_json } { type: 'local_sql', token, stmt_json }
 //   { type: 'conn_state', conn, state }  { type: 'close', conn, code, reason }
-//   { type: 'http_reply', request, status, body }  { type: 'log', line }
+//   { type: 'http_reply', request, status, headers: [[name, value]..], body }  { type: 'log', line }
 //   { type: 'forward', peer, events }    { type: 'archive', token, key, body }
 // Throws on a malformed buffer or an unknown kind: an engine bug, never client input.
 export function decodeActionList(buf) {
@@ -85,7 +99,7 @@ export function decodeActionList(buf) {
       case ACTION.CLOSE:
         return { type: 'close', conn: a, code: b, reason: text(bytes) };
       case ACTION.HTTP_REPLY:
-        return { type: 'http_reply', request: a, status: b, body: text(bytes) };
+        return { type: 'http_reply', request: a, status: b, ...httpReply(text(bytes)) };
       case ACTION.LOG:
         return { type: 'log', line: text(bytes) };
       case ACTION.FORWARD: {

@@ -291,7 +291,7 @@ export class RelayEngine {
           p.close(act.conn, act.code, act.reason);
           break;
         case 'http_reply':
-          p.reply(act.request, act.status, act.body);
+          p.reply(act.request, act.status, act.body, act.headers);
           break;
         case 'log':
           (p.log ?? console.log)(act.line);

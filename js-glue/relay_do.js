@@ -12,6 +12,13 @@ import { ADMIN_BODY_CAP, API_BODY_CAP, readCapped } from './body.js';
 import { logError } from './log.js';
 
 // NIP-42 challenge: 16 random bytes as 32 hex chars.
+// The headers the engine chose for a reply ([[name, value], ...]: Content-Type,
+// CORS, a 401's WWW-Authenticate), sent as they are so both hosts answer the
+// same; a reply the host made itself (the engine failed) is JSON.
+function replyHeaders(headers) {
+  return new Headers(headers ?? [['Content-Type', 'application/json'], ['Access-Control-Allow-Origin', '*']]);
+}
+
 function randomChallenge() {
   const b = crypto.getRandomValues(new Uint8Array(16));
   let s = '';
@@ -117,10 +124,8 @@ export class RelayDurableObject extends DurableObject {
     if (path === '/' && request.method === 'POST' && /^application\/nostr\+json\+rpc\b/i.test(request.headers.get('content-type') ?? '')) {
       // NIP-86: the engine authorises and answers (the Worker routed it here).
       const body = await readCapped(request, ADMIN_BODY_CAP);
-      const { status, body: json } = await this.host.admin(request.url, request.headers.get('authorization') ?? '', body);
-      const headers = { 'content-type': 'application/json', 'access-control-allow-origin': '*' };
-      if (status === 401) headers['www-authenticate'] = 'Nostr';
-      return new Response(json, { status, headers });
+      const { status, body: json, headers } = await this.host.admin(request.url, request.headers.get('authorization') ?? '', body);
+      return new Response(json, { status, headers: replyHeaders(headers) });
     }
     // What the engine knows of the caller; `host` is the one the client reached
     // (NIP-42 and NIP-62 compare relay URLs with it when relay_url is unset).
@@ -134,9 +139,8 @@ export class RelayDurableObject extends DurableObject {
       // The HTTP API: the engine answers (the Worker routed it here). The
       // engine refuses bodies over its max_message_length by their size.
       const body = request.method === 'POST' ? await readCapped(request, API_BODY_CAP) : '';
-      const { status, body: out } = await this.host.api(request.method, path, body, meta);
-      const type = path === '/api/v1/query' && (status === 200 || status === 206) ? 'application/x-ndjson' : 'application/json';
-      return new Response(out, { status, headers: { 'content-type': type, 'access-control-allow-origin': '*' } });
+      const { status, body: out, headers } = await this.host.api(request.method, path, body, meta);
+      return new Response(out, { status, headers: replyHeaders(headers) });
     }
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected a WebSocket upgrade\n', { status: 426 });

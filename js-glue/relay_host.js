@@ -127,7 +127,8 @@ export class RelayHost {
     return this.engine.stats();
   }
 
-  // A NIP-86 request: resolves to { status, body } (body: JSON text).
+  // A NIP-86 request: resolves to { status, body, headers } (body: JSON
+  // text; headers: [[name, value], ...] as the engine chose them).
   async admin(url, authorization, body) {
     const request = this.nextRequest++;
     const answer = new Promise((resolve) => this.replies.set(request, resolve));
@@ -147,7 +148,7 @@ export class RelayHost {
   }
 
   // The HTTP API (POST /api/v1/events, POST /api/v1/query, GET
-  // /api/v1/events/{id}): the engine answers; { status, body }.
+  // /api/v1/events/{id}): the engine answers; { status, body, headers }.
   async api(method, path, body, meta) {
     const request = this.nextRequest++;
     const answer = new Promise((resolve) => this.replies.set(request, resolve));
@@ -211,10 +212,10 @@ export class RelayHost {
       sql: (sql, params) => p.sql(sql, params),
       d1: (stmts) => p.d1(stmts),
       alarm: (at) => p.setAlarm(at * 1000),
-      reply: (request, status, body) => {
+      reply: (request, status, body, headers) => {
         const resolve = this.replies.get(request);
         this.replies.delete(request);
-        resolve?.({ status, body });
+        resolve?.({ status, body, headers });
       },
       log: (line) => console.log(line),
       forward: (peer, events) => p.forward?.(peer, events),

@@ -1,8 +1,8 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -258,7 +258,7 @@ class ServerImpl final : public Server {
   void admin(const std::shared_ptr<HttpSession>& s, const std::string& url,
              const std::string& authorization, const std::string& body) {
     const uint32_t id = ++next_request_;
-    admin_waiting_[id] = {s, false};
+    admin_waiting_[id] = s;
     relay_.http_admin(id, url, authorization, body, unix_now());
     perform();
   }
@@ -266,7 +266,7 @@ class ServerImpl final : public Server {
   void api(const std::shared_ptr<HttpSession>& s, const std::string& method,
            const std::string& path, const std::string& body, const ConnMeta& meta) {
     const uint32_t id = ++next_request_;
-    admin_waiting_[id] = {s, path == "/api/v1/query"};
+    admin_waiting_[id] = s;
     relay_.http_api(id, method, path, body, meta, unix_now());
     perform();
   }
@@ -331,12 +331,8 @@ class ServerImpl final : public Server {
           it->second->close(static_cast<uint16_t>(c->code), c->reason);
       } else if (auto* h = std::get_if<durable::HttpReply>(&action)) {
         if (auto it = admin_waiting_.find(h->request); it != admin_waiting_.end()) {
-          const bool ndjson = it->second.second && (h->status == 200 || h->status == 206);
-          it->second.first->reply(
-              static_cast<int>(h->status),
-              {{"Content-Type", ndjson ? "application/x-ndjson" : "application/json"},
-               {"Access-Control-Allow-Origin", "*"}},
-              std::move(h->body));
+          // The engine's headers as they are: the Worker sends the same.
+          it->second->reply(static_cast<int>(h->status), std::move(h->headers), std::move(h->body));
           admin_waiting_.erase(it);
         }
       } else if (auto* ar = std::get_if<durable::Archive>(&action)) {
@@ -540,8 +536,8 @@ class ServerImpl final : public Server {
   sqlite::SqliteDb health_db_;  // GET /health's probe of the events database
   sqlite::SqliteDb local_;      // the engine's own state (a Durable Object's storage on Workers)
   std::unordered_map<uint32_t, std::shared_ptr<WsSession>> ws_;
-  // HTTP requests the engine answers (NIP-86, the API): session, NDJSON answer.
-  std::unordered_map<uint32_t, std::pair<std::shared_ptr<HttpSession>, bool>> admin_waiting_;
+  // HTTP requests the engine answers (NIP-86, the API), by request id.
+  std::unordered_map<uint32_t, std::shared_ptr<HttpSession>> admin_waiting_;
   bool stopping_ = false;
   uint32_t next_conn_ = 0;
   uint32_t next_request_ = 0;

@@ -43,8 +43,13 @@ class RecordWriter {
   }
   void operator()(const SaveConnState& s) { record(ActionType::conn_state, s.conn, 0, s.state); }
   void operator()(const Close& c) { record(ActionType::close, c.conn, c.code, c.reason); }
+  // Headers ("Name: value" lines), an empty line, then the body.
   void operator()(const HttpReply& h) {
-    record(ActionType::http_reply, h.request, h.status, h.body);
+    std::string payload;
+    for (const auto& [name, value] : h.headers) payload += name + ": " + value + "\n";
+    payload += '\n';
+    payload += h.body;
+    record(ActionType::http_reply, h.request, h.status, payload);
   }
   void operator()(const Log& l) { record(ActionType::log, 0, 0, l.line); }
   // The peer's name, a newline, then the events (names never hold a newline).

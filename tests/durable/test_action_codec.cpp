@@ -85,7 +85,18 @@ Action from_json(simdjson::dom::element e) {
   if (type == "local_sql")
     return LocalSql{u32(e, "token"), statements(str(e, "stmt_json"), false).front()};
   if (type == "conn_state") return SaveConnState{u32(e, "conn"), str(e, "state")};
-  if (type == "http_reply") return HttpReply{u32(e, "request"), u32(e, "status"), str(e, "body")};
+  if (type == "http_reply") {
+    HttpReply r{u32(e, "request"), u32(e, "status"), str(e, "body"), {}};
+    for (simdjson::dom::element h : arr(e, "headers")) {
+      simdjson::dom::array pair;
+      REQUIRE(h.get_array().get(pair) == simdjson::SUCCESS);
+      std::string_view name, value;
+      REQUIRE(pair.at(0).get_string().get(name) == simdjson::SUCCESS);
+      REQUIRE(pair.at(1).get_string().get(value) == simdjson::SUCCESS);
+      r.headers.emplace_back(std::string(name), std::string(value));
+    }
+    return r;
+  }
   if (type == "log") return Log{str(e, "line")};
   if (type == "forward") return Forward{str(e, "peer"), str(e, "events")};
   if (type == "archive") return Archive{u32(e, "token"), str(e, "key"), str(e, "body")};
@@ -127,6 +138,17 @@ TEST_CASE("action records: the C++ encoding of the golden actions is the golden 
     return;
   }
   CHECK(hex == str(root, "hex"));
+}
+
+TEST_CASE("action records: an HTTP reply's headers are the relay's, whatever the host") {
+  const HttpReply denied = make_http_reply(3, 401, "{}");
+  CHECK(denied.headers ==
+        std::vector<std::pair<std::string, std::string>>{{"Content-Type", "application/json"},
+                                                         {"Access-Control-Allow-Origin", "*"},
+                                                         {"WWW-Authenticate", "Nostr"}});
+  const HttpReply events = make_http_reply(4, 206, "", "application/x-ndjson");
+  CHECK(events.headers.size() == 2);
+  CHECK(events.headers[0].second == "application/x-ndjson");
 }
 
 TEST_CASE("action records: type numbers follow the variant (the ABI's wire numbers)") {
