@@ -1,7 +1,11 @@
-// Relay: the Durable Object's protocol engine, sans-IO. It consumes socket
-// events, frames and storage results (handle-style calls) and emits actions
-// (ActionWriter) that the host performs: sending frames, D1 batches, DO SQLite
-// statements and attachment updates. Time always comes in as an argument.
+// Relay: the relay engine both hosts run (the Durable Object through the wasm
+// ABI, the native server directly), sans-IO. It consumes socket events,
+// frames, HTTP requests and storage results and emits typed actions
+// (durable/action.h, queued in an Outbox) that the host performs: frames,
+// store batches, local SQL, connection state, HTTP replies, logs. Time always
+// comes in as an argument. Its state lives in components it owns (see
+// docs/architecture.md "Components"); what stays here is what needs a
+// connection.
 //
 // Guarantees: OK true for a stored kind is sent only after its D1 batch
 // committed; every refusal gets a NIP-01 answer; nothing a client sends can

@@ -42,8 +42,9 @@ const BYSTANDER_MS = 1000;
 // A stall shows as a run of slow round trips (the bystander sends without
 // pause) or one very slow one; a single scheduling hiccup of a busy 2-core
 // machine (a compiler beside the test) is neither. So: at most 1% of round
-// trips may reach BYSTANDER_MS, none may reach BYSTANDER_STALL_MS, and every
-// one must be answered.
+// trips may reach BYSTANDER_MS (and at least one may: a short attack has a
+// handful of round trips, where 1% would allow none and one hiccup would
+// fail it), none may reach BYSTANDER_STALL_MS, and every one must be answered.
 const BYSTANDER_SLOW_SHARE = 0.01;
 const BYSTANDER_STALL_MS = 3000;
 const TOKEN = `hostile-${randomBytes(12).toString('hex')}`;
@@ -554,10 +555,10 @@ async function attack(t, name, { setup, run, teardown, repeat = false, minRoundT
   const wrong = rep.samples.filter((s) => (s.op === 'EVENT' ? !okAnswer(s) : !reqAnswer(s)));
   const fmt = (s) => `${s.op} ${Number.isFinite(s.ms) ? `${s.ms.toFixed(0)} ms` : 'no answer'} → ${s.answer} (sent at +${s.at - (Number.isFinite(s.ms) ? s.ms : 0) - ctx.startedAt} ms)`;
   const stalled = rep.samples.filter((s) => !(s.ms < BYSTANDER_STALL_MS));
-  if (slow.length > Math.floor(BYSTANDER_SLOW_SHARE * rep.samples.length) || stalled.length) {
+  if (slow.length > Math.max(1, Math.floor(BYSTANDER_SLOW_SHARE * rep.samples.length)) || stalled.length) {
     failures.push(`(b) ${slow.length}/${rep.samples.length} bystander round trips took ≥ ${BYSTANDER_MS} ms (${stalled.length} ≥ ${BYSTANDER_STALL_MS} ms or unanswered): ${slow.slice(0, 6).map(fmt).join('; ')}`);
   } else if (slow.length) {
-    notes.push(`(b) ${slow.length}/${rep.samples.length} bystander round trip(s) took ≥ ${BYSTANDER_MS} ms (within the ${BYSTANDER_SLOW_SHARE * 100}% allowed): ${slow.map(fmt).join('; ')}`);
+    notes.push(`(b) ${slow.length}/${rep.samples.length} bystander round trip(s) took ≥ ${BYSTANDER_MS} ms (within the allowance: 1% of them, at least one): ${slow.map(fmt).join('; ')}`);
   }
   if (wrong.length) failures.push(`(b) ${wrong.length} bystander answers were not OK true / EOSE / a rate-limited refusal: ${wrong.slice(0, 6).map(fmt).join('; ')}`);
   if (rep.closedDuring) failures.push(`(b) the bystander's socket was closed during the attack: code ${rep.closedDuring.code} ${JSON.stringify(rep.closedDuring.reason)} (the relay was reset)`);
