@@ -1480,7 +1480,7 @@ function printWindow(r) {
   if (r.memory) {
     const s = r.memory.stats;
     lines.push(`    memory: relay RSS ${mib(r.memory.rss_bytes)} MiB (${r.memory.pids} process${r.memory.pids === 1 ? '' : 'es'}), relay CPU ${r.memory.relay_cpu_pct ?? '-'}%, ` +
-      `/stats memory_bytes ${mib(s?.memory_bytes)} MiB (${opts.host === 'native' ? 'server RSS' : 'wasm linear memory'}), connections ${s?.connections ?? '-'}, subscriptions ${s?.subscriptions ?? '-'}, ` +
+      `/stats memory_bytes ${mib(s?.memory_bytes)} MiB (${opts.host === 'native' ? 'server RSS without file-backed pages' : 'wasm linear memory'}), connections ${s?.connections ?? '-'}, subscriptions ${s?.subscriptions ?? '-'}, ` +
       `queries_waiting ${s?.queries_waiting ?? '-'}, neg_syncs ${s?.neg_syncs ?? '-'}`);
   }
   if (r.sample) lines.push(`    sample read-back: ${r.sample.ids} notes + ${r.sample.keys} replaceable keys, ${r.sample.missing} missing`);
