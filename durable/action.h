@@ -154,6 +154,12 @@ class Outbox {
   void store(uint32_t token, std::vector<SqlStatement> stmts) {
     q_.emplace_back(Store{token, std::move(stmts)});
   }
+  // A batch of one statement, moved in (a braced {stmt} would copy it).
+  void store(uint32_t token, SqlStatement stmt) {
+    std::vector<SqlStatement> one;
+    one.push_back(std::move(stmt));
+    store(token, std::move(one));
+  }
   void local_sql(uint32_t token, SqlStatement stmt) {
     q_.emplace_back(LocalSql{token, std::move(stmt)});
   }

@@ -399,7 +399,7 @@ void Relay::RetentionSink::archive(std::string key, std::string body) {
 
 void Relay::read_neg_page(std::optional<NegSyncs::Read> next) {
   if (!next) return;
-  out_.store(add_pending(std::move(next->page)), {std::move(next->stmt)});
+  out_.store(add_pending(std::move(next->page)), std::move(next->stmt));
 }
 
 void Relay::on_auth(uint32_t conn, const Event& e, uint64_t now) {

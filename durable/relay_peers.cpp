@@ -9,7 +9,7 @@ using namespace internal;
 
 void Relay::set_object_name(std::string_view name) {
   if (auto read = peers_.set_name(name, index_))
-    out_.store(add_pending(Peers::SummariesRead{}), {std::move(*read)});
+    out_.store(add_pending(Peers::SummariesRead{}), std::move(*read));
 }
 
 void Relay::deliver(std::string_view events, uint64_t now) {
@@ -33,7 +33,7 @@ void Relay::deliver(std::string_view events, uint64_t now) {
 
 void Relay::maybe_shrink_interest(uint64_t now) {
   if (auto shrink = peers_.on_timer(now, index_))
-    out_.store(add_pending(shrink->first), {std::move(shrink->second)});
+    out_.store(add_pending(shrink->first), std::move(shrink->second));
 }
 
 }  // namespace nostr::durable

@@ -259,7 +259,7 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
   }
   c.output_tokens -= std::min<uint64_t>(bytes, c.output_tokens);
   queries_.hold_page(bytes);
-  out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/true, bytes, n, 0}), {plan_fetch(ids)});
+  out_.store(add_pending(PendingQuery{s.conn, h, /*page=*/true, bytes, n, 0}), plan_fetch(ids));
   queries_.read_started();
   s.stage = QueryStage::page_in_flight;
   return true;
@@ -485,7 +485,7 @@ void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
   }
   ++c.pending_counts;
   ++pending_counts_;
-  out_.store(add_pending(PendingCount{conn, sub, offset.has_value()}), {std::move(st).value()});
+  out_.store(add_pending(PendingCount{conn, sub, offset.has_value()}), std::move(st).value());
 }
 
 void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {

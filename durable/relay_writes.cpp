@@ -331,7 +331,7 @@ void Relay::start_vanish() {
   timers_.clear(Timer::vanish_retry);
   vanish_.in_flight = true;
   VanishStep step = plan_vanish_step(kVanishBatch);
-  out_.store(add_pending(PendingVanish{step.result_stmt}), step.stmts);
+  out_.store(add_pending(PendingVanish{step.result_stmt}), std::move(step.stmts));
 }
 
 void Relay::on_vanish_done(const PendingVanish& v, bool ok, std::string_view results) {
