@@ -10,6 +10,7 @@
 // SQLite); "conn state" is kept with the socket across hibernation.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 
 #include "core/results.h"
 #include "core/sql.h"
+#include "durable/conn_id.h"
 
 namespace nostr::durable {
 
@@ -132,9 +134,15 @@ inline ActionType type_of(const Action& a) { return static_cast<ActionType>(a.in
 // The engine's queue of actions for the current call.
 class Outbox {
  public:
-  void send(uint32_t conn, std::string text) {
+  // Socket actions name a host socket id; an API call (ConnId from
+  // kFirstApiConn) never reaches a socket (its replies go to its ApiCall).
+  static uint32_t socket(ConnId conn) {
+    assert(conn < kFirstApiConn);
+    return static_cast<uint32_t>(conn);
+  }
+  void send(ConnId conn, std::string text) {
     ++frames_;
-    q_.emplace_back(Send{conn, std::move(text)});
+    q_.emplace_back(Send{socket(conn), std::move(text)});
   }
   void fanout(std::string_view raw, std::vector<Fanout::Target> targets) {
     frames_ += targets.size();
@@ -144,6 +152,7 @@ class Outbox {
                   std::string_view content_type = "application/json") {
     q_.emplace_back(make_http_reply(request, status, std::move(body), content_type));
   }
+  void http_reply(HttpReply reply) { q_.emplace_back(std::move(reply)); }
   void log(std::string line) { q_.emplace_back(Log{std::move(line)}); }
   void forward(std::string peer, std::string events) {
     q_.emplace_back(Forward{std::move(peer), std::move(events)});
@@ -163,11 +172,11 @@ class Outbox {
   void local_sql(uint32_t token, SqlStatement stmt) {
     q_.emplace_back(LocalSql{token, std::move(stmt)});
   }
-  void save_conn_state(uint32_t conn, std::string state) {
-    q_.emplace_back(SaveConnState{conn, std::move(state)});
+  void save_conn_state(ConnId conn, std::string state) {
+    q_.emplace_back(SaveConnState{socket(conn), std::move(state)});
   }
-  void close(uint32_t conn, uint32_t code, std::string reason) {
-    q_.emplace_back(Close{conn, code, std::move(reason)});
+  void close(ConnId conn, uint32_t code, std::string reason) {
+    q_.emplace_back(Close{socket(conn), code, std::move(reason)});
   }
 
   // Returns the queued actions, oldest first, and empties the queue.

@@ -33,7 +33,7 @@ ApiSlots::Admit ApiSlots::admit(const std::string& key, Call& call, uint64_t now
   return Admit::waiting;
 }
 
-const ConnBuckets& ApiSlots::started(const std::string& key, uint32_t conn) {
+const ConnBuckets& ApiSlots::started(const std::string& key, ConnId conn) {
   Address& addr = addresses_[key];
   ++addr.active;
   ++running_;
@@ -41,7 +41,7 @@ const ConnBuckets& ApiSlots::started(const std::string& key, uint32_t conn) {
   return addr.buckets;
 }
 
-void ApiSlots::ended(uint32_t conn, const ConnBuckets* buckets, uint64_t now) {
+void ApiSlots::ended(ConnId conn, const ConnBuckets* buckets, uint64_t now) {
   auto k = conn_address_.find(conn);
   if (k == conn_address_.end()) return;
   if (running_ > 0) --running_;

@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "core/policy.h"
+#include "durable/conn_id.h"
 #include "durable/conn_state.h"
 
 namespace nostr::durable {
@@ -57,10 +58,10 @@ class ApiSlots {
   // A call of `key` runs on internal connection `conn`. Returns the
   // address's buckets, for the connection to start from (borrowed until the
   // next call on this).
-  const ConnBuckets& started(const std::string& key, uint32_t conn);
+  const ConnBuckets& started(const std::string& key, ConnId conn);
   // The call on `conn` ended (now): its connection's buckets (if it still
   // had them) are the address's again. No-op for a connection that is not a call's.
-  void ended(uint32_t conn, const ConnBuckets* buckets, uint64_t now);
+  void ended(ConnId conn, const ConnBuckets* buckets, uint64_t now);
   // The next waiting call to start, with its address key, while a slot is
   // free (round-robin between addresses); or nullopt.
   [[nodiscard]] std::optional<std::pair<std::string, Call>> next();
@@ -76,9 +77,9 @@ class ApiSlots {
     ConnBuckets buckets;  // what its calls' connections share
     uint64_t last_used = 0;
   };
-  std::map<std::string, Address> addresses_;      // by address key; bounded (kMaxAddresses)
-  std::deque<std::string> turns_;                 // addresses with waiting calls, round-robin
-  std::map<uint32_t, std::string> conn_address_;  // running call's connection -> its address
+  std::map<std::string, Address> addresses_;    // by address key; bounded (kMaxAddresses)
+  std::deque<std::string> turns_;               // addresses with waiting calls, round-robin
+  std::map<ConnId, std::string> conn_address_;  // running call's connection -> its address
   size_t running_ = 0;
   size_t waiting_bytes_ = 0;
 };

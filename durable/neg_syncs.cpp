@@ -43,19 +43,19 @@ constexpr std::string_view kBusy =
 
 }  // namespace
 
-void NegSyncs::fail(uint32_t conn, const std::string& sub, std::string_view reason, Outbox& out) {
+void NegSyncs::fail(ConnId conn, const std::string& sub, std::string_view reason, Outbox& out) {
   close(conn, sub);
   out.send(conn, neg_err_message(sub, reason));
 }
 
-void NegSyncs::close(uint32_t conn, const std::string& sub) {
+void NegSyncs::close(ConnId conn, const std::string& sub) {
   auto it = syncs_.find({conn, sub});
   if (it == syncs_.end()) return;
   bytes_ -= it->second.charged;
   syncs_.erase(it);
 }
 
-void NegSyncs::close_all(uint32_t conn) {
+void NegSyncs::close_all(ConnId conn) {
   auto it = syncs_.lower_bound({conn, std::string()});
   while (it != syncs_.end() && it->first.first == conn) {
     bytes_ -= it->second.charged;
@@ -80,7 +80,7 @@ bool NegSyncs::make_room(size_t need, uint64_t idle_before, Outbox& out) {
   return true;
 }
 
-std::optional<NegSyncs::Read> NegSyncs::open(uint32_t conn, NegOpenMessage&& m,
+std::optional<NegSyncs::Read> NegSyncs::open(ConnId conn, NegOpenMessage&& m,
                                              const std::vector<Pubkey>& authed, uint64_t now,
                                              Outbox& out) {
   const std::string sub = m.sub.str();
@@ -184,7 +184,7 @@ std::optional<NegSyncs::Read> NegSyncs::on_page(const Page& p, bool ok, std::str
   return std::nullopt;
 }
 
-void NegSyncs::on_msg(uint32_t conn, const NegMsgMessage& m, uint64_t now, Outbox& out) {
+void NegSyncs::on_msg(ConnId conn, const NegMsgMessage& m, uint64_t now, Outbox& out) {
   const std::string sub = m.sub.str();
   auto it = syncs_.find({conn, sub});
   if (it == syncs_.end()) {

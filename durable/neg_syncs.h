@@ -32,6 +32,7 @@
 #include "core/sql.h"
 #include "durable/action.h"
 #include "durable/completion.h"
+#include "durable/conn_id.h"
 
 namespace nostr::durable {
 
@@ -41,7 +42,7 @@ class NegSyncs {
   // and hands its results to on_page() with this ticket.
   struct Page {
     static constexpr Completion kCompletion = Completion::store;
-    uint32_t conn;
+    ConnId conn;
     std::string sub;
     uint64_t generation;  // tells a page of a replaced sync apart
   };
@@ -57,7 +58,7 @@ class NegSyncs {
   // with its id. Returns the first page to read, or nullopt after answering
   // NEG-ERR (too many syncs, no room, a filter no plan serves). `authed`: the
   // connection's logins (gift wraps addressed to them are in scope).
-  std::optional<Read> open(uint32_t conn, NegOpenMessage&& m, const std::vector<Pubkey>& authed,
+  std::optional<Read> open(ConnId conn, NegOpenMessage&& m, const std::vector<Pubkey>& authed,
                            uint64_t now, Outbox& out);
   // A page's results (`ok`: the batch ran). Returns the next page to read,
   // or nullopt: the sync answered (NEG-MSG), failed (NEG-ERR), or was closed
@@ -65,13 +66,13 @@ class NegSyncs {
   std::optional<Read> on_page(const Page& p, bool ok, std::string_view results,
                               const std::vector<Pubkey>& authed, uint64_t now, Outbox& out);
   // A NEG-MSG: answered from the sealed records, or NEG-ERR.
-  void on_msg(uint32_t conn, const NegMsgMessage& m, uint64_t now, Outbox& out);
+  void on_msg(ConnId conn, const NegMsgMessage& m, uint64_t now, Outbox& out);
   // Ends the sync (if open) and answers NEG-ERR with `reason`.
-  void fail(uint32_t conn, const std::string& sub, std::string_view reason, Outbox& out);
+  void fail(ConnId conn, const std::string& sub, std::string_view reason, Outbox& out);
   // NEG-CLOSE: ends the sync silently.
-  void close(uint32_t conn, const std::string& sub);
+  void close(ConnId conn, const std::string& sub);
   // The connection is gone: all its syncs end.
-  void close_all(uint32_t conn);
+  void close_all(ConnId conn);
 
   size_t count() const { return syncs_.size(); }
   size_t bytes() const { return bytes_; }
@@ -93,7 +94,7 @@ class NegSyncs {
   bool make_room(size_t need, uint64_t idle_before, Outbox& out);
 
   const Limits& limits_;
-  std::map<std::pair<uint32_t, std::string>, Sync> syncs_;  // by (connection, sub id)
+  std::map<std::pair<ConnId, std::string>, Sync> syncs_;  // by (connection, sub id)
   size_t bytes_ = 0;
   uint64_t generation_ = 0;
 };

@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "durable/completion.h"
+#include "durable/conn_id.h"
 #include "durable/management.h"
 #include "durable/neg_syncs.h"
 #include "durable/ops_log.h"
@@ -26,7 +27,7 @@ namespace nostr::durable {
 // A D1 read in flight for a subscription: the ids query or one page.
 struct PendingQuery {
   static constexpr Completion kCompletion = Completion::store;
-  uint32_t conn;
+  ConnId conn;
   SubHandle handle;
   bool page;
   size_t reserved;  // bytes charged until it completes
@@ -37,7 +38,7 @@ struct PendingQuery {
 };
 struct PendingCount {
   static constexpr Completion kCompletion = Completion::store;
-  uint32_t conn;
+  ConnId conn;
   std::string sub;
   bool hll = false;  // plan_count_hll's rows, not plan_count's
 };

@@ -13,6 +13,7 @@
 #include <deque>
 
 #include "core/config.h"
+#include "durable/conn_id.h"
 
 namespace nostr::durable {
 
@@ -60,7 +61,7 @@ class QueryBudget {
   size_t reads_in_flight() const { return in_flight_; }
 
   // Connection `conn` has steps waiting (call once until it has none left).
-  void schedule(uint32_t conn) { turns_.push_back(conn); }
+  void schedule(ConnId conn) { turns_.push_back(conn); }
   // Offers read slots to scheduled connections: one pass per level (0 reads
   // in flight, then 1, ... up to `levels` - 1), round-robin within a pass, so
   // a client waiting for its first read never queues behind others' second.
@@ -71,7 +72,7 @@ class QueryBudget {
   void run_turns(uint32_t levels, Turn&& turn) {
     for (uint32_t level = 0; level < levels && !turns_.empty(); ++level) {
       for (size_t n = turns_.size(); n > 0 && !turns_.empty(); --n) {
-        const uint32_t conn = turns_.front();
+        const ConnId conn = turns_.front();
         turns_.pop_front();
         if (turn(conn, level)) turns_.push_back(conn);
       }
@@ -83,7 +84,7 @@ class QueryBudget {
   size_t list_ = 0;  // ids queries in flight + answers being paged
   size_t page_ = 0;  // pages in flight and prefetched raw JSON
   size_t in_flight_ = 0;
-  std::deque<uint32_t> turns_;  // connections with waiting steps
+  std::deque<ConnId> turns_;  // connections with waiting steps
 };
 
 }  // namespace nostr::durable

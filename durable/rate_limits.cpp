@@ -21,22 +21,22 @@ bool worth_saving(const Bucket& b, const RateLimit& l, uint64_t now) {
   return !bucket_full(b, l, now + kIdleBeforeHibernation);
 }
 
-std::string too_fast(std::string_view what, std::string_view scope) {
-  return "rate-limited: too many " + std::string(what) + " from this " + std::string(scope) +
-         ", slow down";
+Reject too_fast(std::string_view what, std::string_view scope) {
+  return reject(Code::rate_limited, "too many " + std::string(what) + " from this " +
+                                        std::string(scope) + ", slow down");
 }
 
 }  // namespace
 
 SqlStatement RateLimiter::saved_read() { return {"SELECT key, milli, at FROM buckets", {}}; }
 
-void RateLimiter::changed(uint32_t conn, uint64_t now) {
+void RateLimiter::changed(ConnId conn, uint64_t now) {
   dirty_conns_.insert(conn);
   if (!flush_at_) flush_at_ = now + kFlushDelay;
 }
 
-std::optional<std::string> RateLimiter::charge_event(Client c, uint64_t now) {
-  std::optional<std::string> why;
+std::optional<Reject> RateLimiter::charge_event(Client c, uint64_t now) {
+  std::optional<Reject> why;
   if (!take_token(c.buckets.event, limits_.event_per_connection, now)) {
     why = too_fast("events", "connection");
   } else if (!c.ip.empty() && !event_ip_.take(address_key(c.ip), limits_.event_per_ip, now)) {
@@ -52,8 +52,7 @@ void RateLimiter::refund_event(Client c, uint64_t now) {
   changed(c.conn, now);
 }
 
-std::optional<std::string> RateLimiter::charge_author(Client c, const Pubkey& author,
-                                                      uint64_t now) {
+std::optional<Reject> RateLimiter::charge_author(Client c, const Pubkey& author, uint64_t now) {
   if (limits_.event_per_pubkey.per_minute == 0) return std::nullopt;
   const bool ok = event_pubkey_.take(author.hex(), limits_.event_per_pubkey, now);
   changed(c.conn, now);
@@ -61,9 +60,9 @@ std::optional<std::string> RateLimiter::charge_author(Client c, const Pubkey& au
   return too_fast("events", "pubkey");
 }
 
-std::optional<std::string> RateLimiter::charge_req(Client c, std::span<const Pubkey> authed,
-                                                   uint64_t now) {
-  std::optional<std::string> why;
+std::optional<Reject> RateLimiter::charge_req(Client c, std::span<const Pubkey> authed,
+                                              uint64_t now) {
+  std::optional<Reject> why;
   if (!take_token(c.buckets.req, limits_.req_per_connection, now)) {
     why = too_fast("subscription requests", "connection");
   } else if (!c.ip.empty() && !req_ip_.take(address_key(c.ip), limits_.req_per_ip, now)) {
@@ -80,7 +79,7 @@ std::optional<std::string> RateLimiter::charge_req(Client c, std::span<const Pub
   return why;
 }
 
-std::optional<std::string> RateLimiter::refused(Client c, uint64_t now, bool rate) {
+std::optional<Reject> RateLimiter::refused(Client c, uint64_t now, bool rate) {
   if (rate) ++metrics_.rate_limited;
   const uint32_t n = limits_.max_refusals;
   // max_refusals a minute, and as a burst.
@@ -88,12 +87,13 @@ std::optional<std::string> RateLimiter::refused(Client c, uint64_t now, bool rat
   changed(c.conn, now);
   if (room) return std::nullopt;
   ++metrics_.rate_disconnects;
-  return rate ? "rate-limited: too many messages over the rate limit; closing the connection"
-              : "rate-limited: too many refused messages (events that fail verification count); "
-                "closing the connection";
+  return reject(Code::rate_limited,
+                rate ? "too many messages over the rate limit; closing the connection"
+                     : "too many refused messages (events that fail verification count); "
+                       "closing the connection");
 }
 
-std::vector<uint32_t> RateLimiter::on_timer(uint64_t now, Outbox& out) {
+std::vector<ConnId> RateLimiter::on_timer(uint64_t now, Outbox& out) {
   if (!flush_at_ || now < *flush_at_) return {};
   flush_at_.reset();
   auto save = [&](BucketMap& m, std::string_view prefix, const RateLimit& limit) {
@@ -113,7 +113,7 @@ std::vector<uint32_t> RateLimiter::on_timer(uint64_t now, Outbox& out) {
     out.local_sql(0, {"DELETE FROM buckets WHERE at < ?",
                       {SqlParam::of(static_cast<int64_t>(now - kBucketRetention))}});
   }
-  std::vector<uint32_t> conns(dirty_conns_.begin(), dirty_conns_.end());
+  std::vector<ConnId> conns(dirty_conns_.begin(), dirty_conns_.end());
   dirty_conns_.clear();
   return conns;
 }

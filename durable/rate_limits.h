@@ -20,10 +20,12 @@
 
 #include "core/config.h"
 #include "core/rate_limit.h"
+#include "core/reject.h"
 #include "core/sql.h"
 #include "core/types.h"
 #include "durable/action.h"
 #include "durable/completion.h"
+#include "durable/conn_id.h"
 #include "durable/conn_state.h"
 #include "durable/metrics.h"
 
@@ -45,7 +47,7 @@ class RateLimiter {
   // Who is charged: a connection, its buckets (borrowed for the call) and its
   // remote address ("" when unknown: no address bucket).
   struct Client {
-    uint32_t conn;
+    ConnId conn;
     ConnBuckets& buckets;
     std::string_view ip;
   };
@@ -56,30 +58,29 @@ class RateLimiter {
   // One more EVENT before its author is known: charges the connection's and
   // the address's buckets. Returns the refusal ("rate-limited: ...") when one
   // is empty, else nullopt.
-  [[nodiscard]] std::optional<std::string> charge_event(Client c, uint64_t now);
+  [[nodiscard]] std::optional<Reject> charge_event(Client c, uint64_t now);
   // Gives back charge_event's tokens: the verified author is exempt.
   void refund_event(Client c, uint64_t now);
   // After verification: the proven author's bucket (never charged for a
   // forgery). Returns the refusal, or nullopt.
-  [[nodiscard]] std::optional<std::string> charge_author(Client c, const Pubkey& author,
-                                                         uint64_t now);
+  [[nodiscard]] std::optional<Reject> charge_author(Client c, const Pubkey& author, uint64_t now);
   // One more REQ, COUNT or NEG message: the connection's, the address's and
   // each logged-in pubkey's buckets. Returns the refusal, or nullopt.
-  [[nodiscard]] std::optional<std::string> charge_req(Client c, std::span<const Pubkey> authed,
-                                                      uint64_t now);
+  [[nodiscard]] std::optional<Reject> charge_req(Client c, std::span<const Pubkey> authed,
+                                                 uint64_t now);
   // A refusal was answered (`rate`: over a rate limit; else an event that
   // failed verification): counted against rate_limits.max_refusals a minute.
   // Returns the reason to close the connection with once past it, or nullopt.
-  [[nodiscard]] std::optional<std::string> refused(Client c, uint64_t now, bool rate);
+  [[nodiscard]] std::optional<Reject> refused(Client c, uint64_t now, bool rate);
   // The connection is gone: its state is not saved again.
-  void forget(uint32_t conn) { dirty_conns_.erase(conn); }
+  void forget(ConnId conn) { dirty_conns_.erase(conn); }
 
   // When the changed buckets are due to be saved, or nullopt.
   std::optional<uint64_t> next_deadline() const { return flush_at_; }
   // When due: saves the changed address and pubkey buckets worth keeping
   // (LocalSql actions), drops rows untouched for a day, and returns the
   // connections whose buckets changed (the engine saves their ConnState).
-  std::vector<uint32_t> on_timer(uint64_t now, Outbox& out);
+  std::vector<ConnId> on_timer(uint64_t now, Outbox& out);
   // The saved rows (SavedRead's results): buckets not known yet are restored.
   void on_saved(std::string_view results);
 
@@ -89,13 +90,13 @@ class RateLimiter {
   }
 
  private:
-  void changed(uint32_t conn, uint64_t now);
+  void changed(ConnId conn, uint64_t now);
 
   const RateLimits& limits_;
   Metrics& metrics_;
   BucketMap event_ip_{kMaxBucketKeys}, event_pubkey_{kMaxBucketKeys};
   BucketMap req_ip_{kMaxBucketKeys}, req_pubkey_{kMaxBucketKeys};
-  std::set<uint32_t> dirty_conns_;
+  std::set<ConnId> dirty_conns_;
   std::optional<uint64_t> flush_at_;
 };
 

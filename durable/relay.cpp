@@ -10,7 +10,6 @@
 #include <variant>
 
 #include "core/json_writer.h"
-#include "core/relay_message.h"
 #include "core/sql.h"
 #include "core/text.h"
 #include "core/verify.h"
@@ -22,8 +21,9 @@ namespace nostr::durable {
 using namespace internal;
 
 Relay::Usage Relay::usage() const {
-  return Usage{conns_.size(),         subs_.size(),          subs_.filter_bytes(), writes_.bytes(),
-               queries_.list_bytes(), queries_.page_bytes(), pending_counts_};
+  return Usage{sockets(),       subs_.size(),          subs_.filter_bytes(),
+               writes_.bytes(), queries_.list_bytes(), queries_.page_bytes(),
+               pending_counts_};
 }
 
 std::string Relay::stats_json(uint64_t memory_bytes) const {
@@ -33,7 +33,7 @@ std::string Relay::stats_json(uint64_t memory_bytes) const {
     waiting += c.page_steps.size() + c.ids_steps.size();
   }
   return JsonObjectWriter()
-      .uint("connections", conns_.size())
+      .uint("connections", sockets())
       .uint("subscriptions", subs_.size())
       .uint("filter_bytes", subs_.filter_bytes())
       .uint("pending_events", pending_events)
@@ -54,7 +54,7 @@ Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.l
   crypto_selftest();
 }
 
-bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now,
+bool Relay::open(ConnId conn, std::string_view challenge, std::string_view state, uint64_t now,
                  const ConnMeta& meta) {
   const Entry entry{*this, now};
   if (conns_.count(conn)) return false;
@@ -62,8 +62,8 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
     maybe_check_management(now);
     const auto same_ip =
         meta.ip.empty() ? conns_per_ip_.end() : conns_per_ip_.find(address_key(meta.ip));
-    if (auto refused = policy_.admit(meta, conns_.size(),
-                                     same_ip == conns_per_ip_.end() ? 0 : same_ip->second)) {
+    if (auto refused =
+            policy_.admit(meta, sockets(), same_ip == conns_per_ip_.end() ? 0 : same_ip->second)) {
       const std::string why = refused->wire_message();
       ++metrics_.connections_refused;
       log_json(JsonObjectWriter()
@@ -73,7 +73,7 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
                    .string("ip", meta.ip)
                    .string("reason", why)
                    .finish());
-      out_.send(conn, notice_message(why));
+      out_.send(conn, wire_text(NoticeReply{*refused}));
       // 1013: try again later; 1008: policy violation.
       out_.close(conn, refused->code == Code::rate_limited ? 1013 : 1008, why);
       return true;
@@ -86,7 +86,7 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
   if (state.empty()) {
     ++metrics_.connections_opened;
     c.challenge.assign(challenge.substr(0, kMaxChallenge));
-    out_.send(conn, auth_message(c.challenge));
+    reply(conn, AuthReply{c.challenge});
   } else {
     restore_conn_state(conn, c, challenge, state);
   }
@@ -100,7 +100,7 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
 
 // Our own ConnState (see attach_state). Should it lack a challenge, the host's
 // fresh one keeps NIP-42 possible.
-void Relay::restore_conn_state(uint32_t conn, Connection& c, std::string_view challenge,
+void Relay::restore_conn_state(ConnId conn, Connection& c, std::string_view challenge,
                                std::string_view state) {
   ConnState st = ConnState::from_json(state, config_.limits.max_logins);
   c.challenge.assign(st.challenge.empty() ? challenge.substr(0, kMaxChallenge)
@@ -123,17 +123,21 @@ void Relay::restore_conn_state(uint32_t conn, Connection& c, std::string_view ch
   }
 }
 
-void Relay::set_auth_deadline(uint32_t conn, Connection& c, uint64_t due) {
+void Relay::set_auth_deadline(ConnId conn, Connection& c, uint64_t due) {
   if (c.auth_deadline != 0) auth_deadlines_.erase({c.auth_deadline, conn});
   c.auth_deadline = due;
   if (due != 0) auth_deadlines_.emplace(due, conn);
 }
 
-void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t now) {
+void Relay::frame(ConnId conn, std::string_view bytes, bool padded, uint64_t now) {
   const Entry entry{*this, now};
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;  // host bug: frames for an unknown socket
-  Connection& c = it->second;
+  dispatch(conn, it->second, bytes, padded, now);
+}
+
+void Relay::dispatch(ConnId conn, Connection& c, std::string_view bytes, bool padded,
+                     uint64_t now) {
   maybe_check_management(now);
   maybe_shrink_interest(now);
   // A REQ bigger than a connection may ever hold is refused before compiling.
@@ -142,11 +146,19 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
     ++metrics_.messages_in["invalid"];
     const MessageError& err = r.error;
     if (err.reply == ReplyKind::closed && err.ends_subscription)
-      return refuse_req(conn, err.sub_id, err.reject.wire_message());
+      return refuse_req(conn, err.sub_id, err.reject);
     if (err.reply == ReplyKind::neg_err)
       return negs_.fail(conn, err.sub_id, err.reject.wire_message(), out_);
-    out_.send(conn, reply_for(err));
-    return;
+    switch (err.reply) {
+      case ReplyKind::ok:
+        return reply(conn, OkReply{err.event_id, false, err.reject});
+      case ReplyKind::closed:
+        return reply(conn, ClosedReply{err.sub_id, err.reject});
+      case ReplyKind::neg_err:  // handled above
+      case ReplyKind::notice:
+        break;
+    }
+    return reply(conn, NoticeReply{err.reject});
   }
   ClientMessage& m = *r.message;
   if (auto* ev = std::get_if<EventMessage>(&m)) {
@@ -184,24 +196,48 @@ void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t n
   }
 }
 
-void Relay::oversized_frame(uint32_t conn, uint64_t size) {
+void Relay::oversized_frame(ConnId conn, uint64_t size) {
   if (!conns_.count(conn)) return;
   const Reject r = reject(Code::message_too_large,
                           "message is at least " + std::to_string(size) + " bytes, limit is " +
                               std::to_string(config_.limits.max_message_length));
-  out_.send(conn, notice_message(r.wire_message()));
+  reply(conn, NoticeReply{r});
 }
 
-void Relay::send_ok(uint32_t conn, const EventId& id, bool accepted, std::string_view message) {
+void Relay::send_ok(ConnId conn, const EventId& id, bool accepted, Reject why) {
   if (!accepted) {
+    const std::string message = why.wire_message();
     metrics_.refused(message);
     log_refusal(conn, "EVENT", message);
-  } else if (message.empty()) {
+  } else if (why.code == Code::ok) {
     ++metrics_.events_accepted;
   } else {
     ++metrics_.events_duplicate;
   }
-  if (conns_.count(conn)) out_.send(conn, ok_message(id.hex(), accepted, message));
+  const std::string hex = id.hex();
+  reply(conn, OkReply{hex, accepted, std::move(why)});
+}
+
+void Relay::reply(ConnId conn, const Reply& r) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;  // closed meanwhile: nobody to answer
+  if (ApiCall* call = it->second.api.get()) {
+    if (auto done = call->on(r)) api_finished_.emplace_back(conn, std::move(*done));
+    return;
+  }
+  out_.send(conn, wire_text(r));
+}
+
+void Relay::disconnect(ConnId conn, uint32_t code, const Reject& why) {
+  reply(conn, NoticeReply{why});
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return;
+  if (ApiCall* call = it->second.api.get()) {
+    if (auto done = call->on_close(why)) api_finished_.emplace_back(conn, std::move(*done));
+  } else {
+    out_.close(conn, code, why.wire_message());
+  }
+  close(conn);
 }
 
 uint64_t Relay::next_deadline() const {
@@ -242,15 +278,12 @@ uint64_t Relay::next_alarm() const {
 // NIP-42 required: connections past their AUTH deadline are told why and closed.
 void Relay::expire_auth(uint64_t now) {
   while (!auth_deadlines_.empty() && auth_deadlines_.begin()->first <= now) {
-    const uint32_t conn = auth_deadlines_.begin()->second;
-    const std::string why = policy_.auth_timed_out().wire_message();
-    out_.send(conn, notice_message(why));
-    out_.close(conn, 1008, why);
-    close(conn);  // forgets the connection, and so its deadline
+    const ConnId conn = auth_deadlines_.begin()->second;
+    disconnect(conn, 1008, policy_.auth_timed_out());  // forgets it, and so its deadline
   }
 }
 
-void Relay::close(uint32_t conn) {
+void Relay::close(ConnId conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   set_auth_deadline(conn, it->second, 0);
@@ -263,6 +296,7 @@ void Relay::close(uint32_t conn) {
   for (const SubHandle h : handles) remove_subscription(h);
   negs_.close_all(conn);
   rates_.forget(conn);
+  if (it->second.api) api_slots_.ended(conn, &it->second.buckets, now_);
   const bool in_sql = it->second.subs_in_sql;
   conns_.erase(conn);
   if (in_sql)
@@ -326,7 +360,7 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
             if (pub.eose_for != 0) {
               // A live-only REQ: its EOSE waited for the other objects to see it.
               if (const Subscription* s = subs_.find(pub.eose_for))
-                out_.send(s->conn, eose_message(s->id));
+                reply(s->conn, EoseReply{&s->id});
             }
           },
           [&](RetentionRuns::Select&) {
@@ -402,23 +436,22 @@ void Relay::read_neg_page(std::optional<NegSyncs::Read> next) {
   out_.store(add_pending(std::move(next->page)), std::move(next->stmt));
 }
 
-void Relay::on_auth(uint32_t conn, const Event& e, uint64_t now) {
+void Relay::on_auth(ConnId conn, const Event& e, uint64_t now) {
   Connection& c = conns_[conn];
-  auto refuse = [&](const std::string& why) { send_ok(conn, e.id(), false, why); };
-  if (e.kind() != kAuthKind)
-    return refuse(reject(Code::bad_auth, "AUTH event must be kind 22242").wire_message());
-  if (auto st = verify_event(e); !st) return refuse(st.error().wire_message());
-  if (auto refused = policy_.auth(view(c), e, c.challenge, now))
-    return refuse(refused->wire_message());
+  auto refuse = [&](Reject why) { send_ok(conn, e.id(), false, std::move(why)); };
+  if (e.kind() != kAuthKind) return refuse(reject(Code::bad_auth, "AUTH event must be kind 22242"));
+  if (auto st = verify_event(e); !st) return refuse(st.error());
+  if (auto refused = policy_.auth(view(c), e, c.challenge, now)) return refuse(*refused);
   if (!view(c).is_authed(e.pubkey())) {
     if (c.authed.size() >= config_.limits.max_logins) {
-      return refuse("rate-limited: too many pubkeys authenticated on this connection (limit is " +
-                    std::to_string(config_.limits.max_logins) + ")");
+      return refuse(reject(Code::rate_limited,
+                           "too many pubkeys authenticated on this connection (limit is " +
+                               std::to_string(config_.limits.max_logins) + ")"));
     }
     c.authed.push_back(e.pubkey());
   }
   set_auth_deadline(conn, c, 0);
-  send_ok(conn, e.id(), true, "");
+  send_ok(conn, e.id(), true);
   attach_state(conn, c);
 }
 

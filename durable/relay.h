@@ -39,6 +39,7 @@
 #include "durable/action.h"
 #include "durable/api_slots.h"
 #include "durable/conn_state.h"
+#include "durable/connection.h"
 #include "durable/interest.h"
 #include "durable/management.h"
 #include "durable/metrics.h"
@@ -49,6 +50,7 @@
 #include "durable/query_budget.h"
 #include "durable/rate_limits.h"
 #include "durable/recent_ids.h"
+#include "durable/reply.h"
 #include "durable/retention.h"
 #include "durable/subscription_index.h"
 #include "durable/subscriptions.h"
@@ -73,26 +75,26 @@ class Relay {
   // Returns false if conn is open. A new socket that policy does not admit
   // (blocked address, beyond limits.max_connections) gets a NOTICE and a Close
   // action and is not registered.
-  [[nodiscard]] bool open(uint32_t conn, std::string_view challenge, std::string_view state,
+  [[nodiscard]] bool open(ConnId conn, std::string_view challenge, std::string_view state,
                           uint64_t now, const ConnMeta& meta = {});
   // After waking: reload persisted subscriptions of open sockets.
   void restore(uint64_t now);
   // One text frame. If `padded`, SIMDJSON_PADDING bytes follow frame.data().
-  void frame(uint32_t conn, std::string_view frame, bool padded, uint64_t now);
+  void frame(ConnId conn, std::string_view frame, bool padded, uint64_t now);
   // An EVENT whose validate step (core/verify.h validate_event) a host ran
   // elsewhere, e.g. on a worker thread: the same answer as the EVENT frame
   // would get, with the same policy and budget checks but no second verify.
-  void apply_verified(uint32_t conn, VerifiedEvent&& e, uint64_t now);
+  void apply_verified(ConnId conn, VerifiedEvent&& e, uint64_t now);
   // An EVENT whose validate step a host ran elsewhere and that failed with
   // `why` (bad id or signature): the answer the EVENT frame would get, without
   // verifying it again. It is charged to the connection's and address's
   // buckets and counts as a refusal (rate_limits.max_refusals).
-  void refuse_invalid(uint32_t conn, const Event& e, const Reject& why, uint64_t now);
+  void refuse_invalid(ConnId conn, const Event& e, const Reject& why, uint64_t now);
   // Whether connection `conn` holds as many events waiting for storage as its
   // write budget allows (count or bytes): a host with backpressure (the
   // native server) stops reading it until this is false again, instead of
   // letting the engine refuse what it reads.
-  bool write_budget_full(uint32_t conn) const;
+  bool write_budget_full(ConnId conn) const;
   // Several relay objects (durable/interest.h, docs/scale.md): this object's
   // name, set by the host before other calls. From then on the engine
   // publishes what its subscriptions can match (with the stored query that
@@ -108,9 +110,9 @@ class Relay {
   void deliver(std::string_view events, uint64_t now);
   // A frame too large to be worth copying in: at least `size` bytes, more than
   // limits.max_message_length. Answers NOTICE like an oversized frame().
-  void oversized_frame(uint32_t conn, uint64_t size);
+  void oversized_frame(ConnId conn, uint64_t size);
   // The socket is gone.
-  void close(uint32_t conn);
+  void close(ConnId conn);
   // Completion of a Store action (results format: durable/abi/relay_abi.h).
   void store_done(uint32_t token, bool ok, std::string_view results, uint64_t now);
   // Completion of a LocalSql action that asked for its rows.
@@ -160,7 +162,7 @@ class Relay {
   static constexpr size_t kMaxHttpWaitingPerAddress = ApiSlots::kMaxWaitingPerAddress;
   static constexpr size_t kMaxHttpWaitingBytes = ApiSlots::kMaxWaitingBytes;
   static constexpr size_t kMaxHttpAddresses = ApiSlots::kMaxAddresses;
-  static constexpr size_t kMaxHttpAnswer = 512 * 1024;  // bytes of one query answer
+  static constexpr size_t kMaxHttpAnswer = ApiCall::kMaxAnswer;
 
   // A store batch took `seconds` (measured by the host): the latency histogram.
   void observe_store_latency(double seconds) { metrics_.store_latency.observe(seconds); }
@@ -188,62 +190,35 @@ class Relay {
   const SubscriptionIndex& index() const { return index_; }
   Outbox& actions() { return out_; }
   // Returns the actions queued since the last take, oldest first.
-  // The actions queued so far, oldest first (an HTTP API call's internal
-  // connection's frames are already turned into its HttpReply).
-  std::vector<Action> take_actions();
-  size_t connection_count() const { return conns_.size(); }
+  std::vector<Action> take_actions() { return out_.take(); }
+  // Open sockets (HTTP API calls are not connections).
+  size_t connection_count() const { return sockets(); }
   size_t subscription_count() const { return subs_.size(); }
   const RelayConfig& config() const { return config_; }
   // The metadata conn was opened with, or nullptr if it is not open.
-  const ConnMeta* meta(uint32_t conn) const {
+  const ConnMeta* meta(ConnId conn) const {
     auto it = conns_.find(conn);
     return it == conns_.end() ? nullptr : &it->second.meta;
   }
 
  private:
-  struct Connection {
-    ConnMeta meta;
-    std::string challenge;
-    std::vector<Pubkey> authed;
-    uint64_t auth_deadline = 0;  // NIP-42 required: closed at this time unless authed (0: none)
-    std::map<std::string, SubHandle> subs;  // by sub id
-    // Subscriptions are kept in the socket attachment (memory, no storage I/O)
-    // until the state outgrows it; then in DO SQLite (table subs) for good.
-    bool subs_in_sql = false;
-    size_t filter_bytes = 0;
-    uint32_t pending_events = 0;  // verified, waiting for their D1 write
-    uint32_t pending_counts = 0;
-    // Stored-query steps waiting for budget. Pages go before ids queries:
-    // pages are what give the answers' (list) budget back, so they never wait
-    // behind a query that waits for it.
-    std::deque<SubHandle> page_steps;
-    std::deque<SubHandle> ids_steps;
-    size_t pending_event_bytes = 0;  // raw bytes of pending_events
-    bool scheduled = false;          // has a turn in queries_ (QueryBudget::schedule)
-    uint32_t queries_in_flight = 0;  // its D1 reads (ids queries, pages)
-    // Output pacing of stored-query pages (limits.max_query_output_rate).
-    uint64_t output_tokens = 0;
-    uint64_t tokens_at = 0;  // when output_tokens was last refilled
-    // Rate limits (config rate_limits), kept in its ConnState.
-    ConnBuckets buckets;
-  };
-  void on_event(uint32_t conn, Event&& e, uint64_t now);
-  void on_req(uint32_t conn, ReqMessage&& m, uint64_t now);
-  void on_count(uint32_t conn, CountMessage&& m, uint64_t now);
-  void on_close(uint32_t conn, const CloseMessage& m);
+  void on_event(ConnId conn, Event&& e, uint64_t now);
+  void on_req(ConnId conn, ReqMessage&& m, uint64_t now);
+  void on_count(ConnId conn, CountMessage&& m, uint64_t now);
+  void on_close(ConnId conn, const CloseMessage& m);
   // NIP-77 (durable/neg_syncs.h): a page read it asks for becomes a store batch.
   void read_neg_page(std::optional<NegSyncs::Read> next);
-  void on_auth(uint32_t conn, const Event& e, uint64_t now);
+  void on_auth(ConnId conn, const Event& e, uint64_t now);
   // EVENT pipeline: admit (policy before verify, cheap duplicate check, write
   // budgets; false: answered) -> validate_event -> apply (policy after verify,
   // then broadcast or queue_store).
-  bool admit_event(uint32_t conn, const Event& e);
+  bool admit_event(ConnId conn, const Event& e);
   // `charged_unverified`: the connection and address buckets were charged
   // before the author was known; a verified exempt author gets them back.
-  void apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now, bool charged_unverified);
+  void apply_event(ConnId conn, VerifiedEvent&& v, uint64_t now, bool charged_unverified);
   // An event that failed verification: the answer, counted as a refusal.
-  void refuse_unverified(uint32_t conn, const EventId& id, const Reject& why, uint64_t now);
-  void queue_store(uint32_t conn, VerifiedEvent&& v);
+  void refuse_unverified(ConnId conn, const EventId& id, const Reject& why, uint64_t now);
+  void queue_store(ConnId conn, VerifiedEvent&& v);
   void flush_writes();
   void on_store_done(const PendingStore& p, std::optional<StoreOutcome> outcome);
   // Gives back the write budgets a pending event held.
@@ -265,10 +240,10 @@ class Relay {
   // Policy's view of a connection.
   ConnView view(const Connection& c) const { return ConnView{c.meta, c.authed}; }
   // A woken connection's state (challenge, logins, metadata, subscriptions).
-  void restore_conn_state(uint32_t conn, Connection& c, std::string_view challenge,
+  void restore_conn_state(ConnId conn, Connection& c, std::string_view challenge,
                           std::string_view state);
   // Replaces conn's AUTH deadline (0: none).
-  void set_auth_deadline(uint32_t conn, Connection& c, uint64_t due);
+  void set_auth_deadline(ConnId conn, Connection& c, uint64_t due);
   // Sets the next expiry sweep time and keeps it in local SQL.
   void schedule_sweep(uint64_t at);
   uint32_t add_pending(PendingOp op) { return pending_.add(std::move(op)); }
@@ -281,8 +256,7 @@ class Relay {
   // A request whose answer acts on connections or the engine's caches.
   void on_admin_done(Management::Done done);
   // Closes connections by id, address or pubkey; returns how many.
-  size_t disconnect_where(const std::string& target, const std::string& value,
-                          const std::string& why);
+  size_t disconnect_where(const std::string& target, const std::string& value, const Reject& why);
   void enforce_management();  // closes connections the state no longer admits
   // What management asks for becomes store batches with tokens, replies, logs.
   // A sink is made for each call (it only holds the engine): self() lends the
@@ -302,27 +276,30 @@ class Relay {
   // refusal (and closing a connection that keeps hammering).
   // `verified_author`: the event's pubkey once its signature is checked
   // (exemptions go only to a verified author), else nullptr.
-  bool rate_event(uint32_t conn, Connection& c, const Event& e, const Pubkey* verified_author,
+  bool rate_event(ConnId conn, Connection& c, const Event& e, const Pubkey* verified_author,
                   uint64_t now);
   // Gives back rate_event's connection and address tokens when the verified
   // author turns out to be exempt (trusted pubkey, administrator).
-  void refund_exempt_author(uint32_t conn, Connection& c, const Event& e, uint64_t now);
-  bool rate_event_author(uint32_t conn, Connection& c, const Event& e, uint64_t now);
+  void refund_exempt_author(ConnId conn, Connection& c, const Event& e, uint64_t now);
+  bool rate_event_author(ConnId conn, Connection& c, const Event& e, uint64_t now);
   // `neg`: a NEG-OPEN/NEG-MSG, refused with NEG-ERR (ending the sync), not CLOSED.
-  bool rate_req(uint32_t conn, Connection& c, const SubId& sub, uint64_t now, bool neg = false);
+  bool rate_req(ConnId conn, Connection& c, const SubId& sub, uint64_t now, bool neg = false);
   // A refusal was sent (`rate`: over a rate limit; else an event that failed
   // verification): counts it, closes conn past rate_limits.max_refusals.
-  void count_refusal(uint32_t conn, Connection& c, uint64_t now, bool rate = true);
+  void count_refusal(ConnId conn, Connection& c, uint64_t now, bool rate = true);
   // Saves the buckets that changed (the limiter's rows, connections' states).
   void flush_rate_state(uint64_t now);
-  RateLimiter::Client rate_client(uint32_t conn, Connection& c) {
+  RateLimiter::Client rate_client(ConnId conn, Connection& c) {
     return {conn, c.buckets, c.meta.ip};
   }
   // The guard every entry point starts with: it brings the latest time
   // (now_) and, at the end of the call, schedules saving counters that changed.
   struct Entry {
     Entry(Relay& r, uint64_t t) : relay(r), now(t) { r.now_ = std::max(r.now_, t); }
-    ~Entry() { relay.ops_log_.note(relay.metrics_, now); }
+    ~Entry() {
+      relay.finish_api_calls(now);
+      relay.ops_log_.note(relay.metrics_, now);
+    }
     Entry(const Entry&) = delete;
     Entry& operator=(const Entry&) = delete;
     Relay& relay;
@@ -335,7 +312,7 @@ class Relay {
   std::optional<PendingOp> take_pending(uint32_t token, Completion kind, std::string_view entry);
 
   // One structured log line (at most kLogPerSecond a second; the rest counted).
-  void log_refusal(uint32_t conn, std::string_view what, std::string_view reason);
+  void log_refusal(ConnId conn, std::string_view what, std::string_view reason);
   void log_json(std::string line);
 
   // Stored queries: steps wait per connection and run round-robin while the
@@ -349,7 +326,7 @@ class Relay {
   bool send_prefetched(Subscription& s);
   void release_prefetch(Subscription& s);
   // Counts stored-event bytes sent outside a paced page against conn's tokens.
-  void spend_output(uint32_t conn, size_t bytes);
+  void spend_output(ConnId conn, size_t bytes);
 
   void remember(const Event& e);
   // `forwarded`: the event came from another relay object (deliver), so a
@@ -369,16 +346,22 @@ class Relay {
   };
   // Answers CLOSED for sub id `sub` of conn and ends the subscription with that
   // id if one is open: after CLOSED nothing more is delivered on it.
-  void refuse_req(uint32_t conn, std::string sub, std::string_view reason);
-  SubHandle add_subscription(uint32_t conn, Connection& c, SubId id,
+  void refuse_req(ConnId conn, std::string sub, const Reject& why);
+  SubHandle add_subscription(ConnId conn, Connection& c, SubId id,
                              std::vector<CompiledFilter> filters, bool live);
   void remove_subscription(SubHandle h);
   void persist_subscription(const Subscription& s);
   // After a REQ/CLOSE changed conn's subscriptions: record them for hibernation.
-  void save_subscriptions(uint32_t conn, Connection& c, const Subscription* changed,
+  void save_subscriptions(ConnId conn, Connection& c, const Subscription* changed,
                           const std::string& closed);
-  void send_ok(uint32_t conn, const EventId& id, bool accepted, std::string_view message);
-  void attach_state(uint32_t conn, Connection& c);
+  // OK for an event (metrics and the refusal log too); why.code ok: no message.
+  void send_ok(ConnId conn, const EventId& id, bool accepted, Reject why = {});
+  // Hands `r` to conn's sink: its socket (a frame) or its API call.
+  void reply(ConnId conn, const Reply& r);
+  // NOTICE `why`, then closes conn (a socket with `code`; an API call answers).
+  void disconnect(ConnId conn, uint32_t code, const Reject& why);
+  size_t sockets() const { return conns_.size() - api_slots_.running(); }
+  void attach_state(ConnId conn, Connection& c);
 
   RelayConfig config_;
   Metrics metrics_;
@@ -391,28 +374,18 @@ class Relay {
   Outbox out_;
   SubscriptionIndex index_;
   RecentIds recent_{16384};
-  std::unordered_map<uint32_t, Connection> conns_;
+  std::unordered_map<ConnId, Connection> conns_;
   NegSyncs negs_{config_.limits};
-  // HTTP API calls in progress, by internal connection (relay_http.cpp).
-  struct HttpCall {
-    enum class Kind : uint8_t { event, query, get };
-    uint32_t request = 0;
-    Kind kind = Kind::event;
-    std::string body;  // the answer so far
-    size_t events = 0;
-    bool done = false;
-  };
-  std::map<uint32_t, HttpCall> http_calls_;
+  // HTTP API calls (relay_http.cpp): each runs on an internal connection
+  // (ids from kFirstApiConn) whose sink is its ApiCall.
   ApiSlots api_slots_;  // who may start an API call, fairly by address
-  void start_http_call(const std::string& key, HttpCall call, std::string_view frame,
-                       const ConnMeta& meta, uint64_t now);
-  void end_http_call(uint32_t conn);
-  void start_waiting_http_calls(uint64_t now);
-  std::vector<std::pair<uint32_t, HttpReply>> http_finished_;
-  uint32_t http_seq_ = 0;
-  // Handles a frame for an internal connection; false if `conn` is a socket.
-  bool on_http_frame(uint32_t conn, std::string_view text);
-  void frame_in(uint32_t conn, std::string_view text, uint64_t now);
+  void start_api_call(const std::string& key, ApiSlots::Call call, uint64_t now);
+  // Sends the replies of calls that ended and starts waiting calls.
+  void finish_api_calls(uint64_t now);
+  std::vector<std::pair<ConnId, HttpReply>> api_finished_;
+  ConnId next_api_conn_ = kFirstApiConn;
+  // One frame of an open connection (a socket's, or an API call's request).
+  void dispatch(ConnId conn, Connection& c, std::string_view bytes, bool padded, uint64_t now);
   Subscriptions subs_;  // every open REQ, by handle (durable/subscriptions.h)
   // Group commit: one store batch in flight; events verified meanwhile wait
   // and go together in the next batch (durable/write_queue.h).
@@ -428,7 +401,7 @@ class Relay {
     bool in_flight = false;
     bool again = false;
   } vanish_;
-  std::set<std::pair<uint64_t, uint32_t>> auth_deadlines_;  // (deadline, conn)
+  std::set<std::pair<uint64_t, ConnId>> auth_deadlines_;  // (deadline, conn)
   // Open connections per remote address key (address_key: IPv6 by its /64;
   // known addresses only; at most max_connections entries):
   // limits.max_connections_per_ip.

@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "core/json_writer.h"
-#include "core/relay_message.h"
 #include "core/text.h"
 #include "durable/relay.h"
 #include "durable/relay_internal.h"
@@ -49,15 +48,12 @@ void Relay::on_management_loaded(bool ok, std::string_view results, uint64_t now
 }
 
 void Relay::enforce_management() {
-  std::vector<uint32_t> blocked;
+  std::vector<ConnId> blocked;
   for (const auto& [conn, c] : conns_) {
     if (management_.state().ip_blocked(config_, c.meta.ip)) blocked.push_back(conn);
   }
-  for (const uint32_t conn : blocked) {
-    const std::string why = "blocked: connections from this address are not accepted";
-    out_.send(conn, notice_message(why));
-    out_.close(conn, 1008, why);
-    close(conn);
+  for (const ConnId conn : blocked) {
+    disconnect(conn, 1008, reject(Code::blocked, "connections from this address are not accepted"));
   }
 }
 
@@ -74,11 +70,12 @@ void Relay::on_admin_done(Management::Done done) {
     if (r.method == AdminMethod::banevent && r.event) recent_.erase(*r.event);
     if (r.method == AdminMethod::blockip) enforce_management();
   } else if (r.method == AdminMethod::listconnections) {
-    std::vector<uint32_t> ids;
-    for (const auto& [conn, c] : conns_) ids.push_back(conn);
+    std::vector<ConnId> ids;
+    for (const auto& [conn, c] : conns_)
+      if (!c.api) ids.push_back(conn);  // API calls are not connections
     std::sort(ids.begin(), ids.end());
     result = "[";
-    for (const uint32_t conn : ids) {
+    for (const ConnId conn : ids) {
       const Connection& c = conns_.at(conn);
       std::string pubkeys = "[";
       for (const Pubkey& pk : c.authed) {
@@ -96,16 +93,17 @@ void Relay::on_admin_done(Management::Done done) {
     }
     result += ']';
   } else if (r.method == AdminMethod::disconnect) {
-    const std::string why = "blocked: disconnected by the relay operator" +
-                            (r.reason.empty() ? std::string() : ": " + r.reason);
+    const Reject why =
+        reject(Code::blocked, "disconnected by the relay operator" +
+                                  (r.reason.empty() ? std::string() : ": " + r.reason));
     result = std::to_string(disconnect_where(r.target, r.text, why));
   }
   management_.reply(done.request, 200, admin_result(result), ManagementSink(*this).self());
 }
 
 size_t Relay::disconnect_where(const std::string& target, const std::string& value,
-                               const std::string& why) {
-  std::vector<uint32_t> hit;
+                               const Reject& why) {
+  std::vector<ConnId> hit;
   uint64_t id = 0;
   const bool by_id = target == "connection" && parse_decimal(value, id);
   const auto pk = target == "pubkey" ? Pubkey::from_hex(value) : std::nullopt;
@@ -116,11 +114,7 @@ size_t Relay::disconnect_where(const std::string& target, const std::string& val
       hit.push_back(conn);
     }
   }
-  for (const uint32_t conn : hit) {
-    out_.send(conn, notice_message(why));
-    out_.close(conn, 1008, why);
-    close(conn);
-  }
+  for (const ConnId conn : hit) disconnect(conn, 1008, why);
   return hit.size();
 }
 
@@ -128,12 +122,12 @@ std::string Relay::metrics_text(uint64_t memory_bytes) const {
   size_t pending_events = 0;
   for (const auto& [id, c] : conns_) pending_events += c.pending_events;
   return render_metrics(
-      metrics_, Gauges{conns_.size(), subs_.size(), memory_bytes, out_.frames(), pending_events});
+      metrics_, Gauges{sockets(), subs_.size(), memory_bytes, out_.frames(), pending_events});
 }
 
 std::string Relay::health_json() const {
   return JsonObjectWriter()
-      .uint("connections", conns_.size())
+      .uint("connections", sockets())
       .uint("subscriptions", subs_.size())
       .uint("events_accepted", metrics_.events_accepted)
       .boolean("management_loaded", management_.loaded())
@@ -143,7 +137,7 @@ std::string Relay::health_json() const {
 
 void Relay::log_json(std::string line) { ops_log_.line(std::move(line), now_, out_); }
 
-void Relay::log_refusal(uint32_t conn, std::string_view what, std::string_view reason) {
+void Relay::log_refusal(ConnId conn, std::string_view what, std::string_view reason) {
   JsonObjectWriter w;
   w.string("level", "info").string("msg", "refused").string("what", what).uint("conn", conn);
   if (auto c = conns_.find(conn); c != conns_.end() && !c->second.meta.ip.empty())

@@ -9,7 +9,6 @@
 #include "core/hex.h"
 #include "core/hll.h"
 #include "core/json_writer.h"
-#include "core/relay_message.h"
 #include "core/sql.h"
 #include "core/text.h"
 #include "core/verify.h"
@@ -21,7 +20,7 @@ namespace nostr::durable {
 
 using namespace internal;
 
-SubHandle Relay::add_subscription(uint32_t conn, Connection& c, SubId id,
+SubHandle Relay::add_subscription(ConnId conn, Connection& c, SubId id,
                                   std::vector<CompiledFilter> filters, bool live) {
   auto sub = std::make_unique<Subscription>(conn, std::move(id), std::move(filters));
   sub->live = live;
@@ -55,10 +54,10 @@ void Relay::remove_subscription(SubHandle h) {
   subs_.erase(h);
 }
 
-void Relay::refuse_req(uint32_t conn, std::string sub, std::string_view reason) {
+void Relay::refuse_req(ConnId conn, std::string sub, const Reject& why) {
   ++metrics_.reqs_refused;
-  log_refusal(conn, "REQ", reason);
-  out_.send(conn, closed_message(sub, reason));
+  log_refusal(conn, "REQ", why.wire_message());
+  reply(conn, ClosedReply{sub, why});
   auto c = conns_.find(conn);
   if (c == conns_.end()) return;
   auto it = c->second.subs.find(sub);
@@ -67,18 +66,17 @@ void Relay::refuse_req(uint32_t conn, std::string sub, std::string_view reason) 
   save_subscriptions(conn, c->second, nullptr, sub);
 }
 
-void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
+void Relay::on_req(ConnId conn, ReqMessage&& m, uint64_t now) {
   Connection& c = conns_[conn];
   const std::string sub = m.sub.str();
   const Limits& lim = config_.limits;
-  if (auto refused = policy_.filters(view(c), m.filters))
-    return refuse_req(conn, sub, refused->wire_message());
+  if (auto refused = policy_.filters(view(c), m.filters)) return refuse_req(conn, sub, *refused);
   bool stored = false;
   for (const auto& f : m.filters) {
     if (f.matches_nothing() || f.effective_limit(lim) == 0) continue;
     // Planned now so a filter D1 would refuse is refused here, deterministically.
     if (auto st = plan_query(f, lim, now, 0, c.authed); !st)
-      return refuse_req(conn, sub, st.error().wire_message());
+      return refuse_req(conn, sub, st.error());
     stored = true;
   }
   // Budgets, counting what a replaced subscription of the same id gives back.
@@ -88,25 +86,27 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   const size_t freed = existing != c.subs.end() ? subs_.at(existing->second).cost : 0;
   if (existing == c.subs.end() && c.subs.size() >= lim.max_subscriptions) {
     return refuse_req(conn, sub,
-                      "rate-limited: too many open subscriptions (limit is " +
-                          std::to_string(lim.max_subscriptions) + ")");
+                      reject(Code::rate_limited, "too many open subscriptions (limit is " +
+                                                     std::to_string(lim.max_subscriptions) + ")"));
   }
   if (existing == c.subs.end() && subs_.size() >= lim.max_subscriptions_total) {
-    return refuse_req(conn, sub,
-                      "rate-limited: the relay holds too many subscriptions, try again later");
+    return refuse_req(
+        conn, sub,
+        reject(Code::rate_limited, "the relay holds too many subscriptions, try again later"));
   }
   const size_t conn_after = c.filter_bytes - freed + cost;
   if (conn_after > lim.max_filter_bytes) {
     return refuse_req(conn, sub,
-                      "rate-limited: this connection's filters would take " +
-                          std::to_string(conn_after) + " bytes (limit is " +
-                          std::to_string(lim.max_filter_bytes) +
-                          "); close subscriptions or use fewer values");
+                      reject(Code::rate_limited,
+                             "this connection's filters would take " + std::to_string(conn_after) +
+                                 " bytes (limit is " + std::to_string(lim.max_filter_bytes) +
+                                 "); close subscriptions or use fewer values"));
   }
   if (conn_after > kFilterReserve &&
       subs_.filter_bytes() - freed + cost > lim.max_filter_bytes_total) {
-    return refuse_req(conn, sub,
-                      "rate-limited: the relay holds too many subscriptions, try again later");
+    return refuse_req(
+        conn, sub,
+        reject(Code::rate_limited, "the relay holds too many subscriptions, try again later"));
   }
   if (existing != c.subs.end())
     remove_subscription(existing->second);  // same id: the new REQ replaces it
@@ -122,7 +122,7 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
       out_.store(add_pending(Peers::Publish{v, h}), std::move(publish));
       return;
     }
-    out_.send(conn, eose_message(s.id));
+    reply(conn, EoseReply{&s.id});
     return;
   }
   s.stage = QueryStage::ids_waiting;
@@ -137,7 +137,7 @@ void Relay::on_req(uint32_t conn, ReqMessage&& m, uint64_t now) {
   }
 }
 
-void Relay::on_close(uint32_t conn, const CloseMessage& m) {
+void Relay::on_close(ConnId conn, const CloseMessage& m) {
   Connection& c = conns_[conn];
   auto it = c.subs.find(m.sub.str());
   if (it == c.subs.end()) return;
@@ -163,7 +163,7 @@ void Relay::enqueue_query_step(SubHandle h) {
 void Relay::run_query_steps(uint64_t now) {
   if (timers_.due(Timer::query_pacing, now)) timers_.clear(Timer::query_pacing);
   const Limits& lim = config_.limits;
-  queries_.run_turns(lim.max_queries_in_flight, [&](uint32_t conn, uint32_t level) {
+  queries_.run_turns(lim.max_queries_in_flight, [&](ConnId conn, uint32_t level) {
     auto c = conns_.find(conn);
     if (c == conns_.end()) return false;
     Connection& cn = c->second;
@@ -283,7 +283,8 @@ void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view resul
   if (Subscription* found = subs_.find(p.handle)) {
     Subscription& s = *found;
     if (!parsed) {
-      refuse_req(s.conn, s.id.str(), "error: could not query stored events, please try again");
+      refuse_req(s.conn, s.id.str(),
+                 reject(Code::storage_error, "could not query stored events, please try again"));
     } else if (p.page) {
       on_page_done(s, p.rows, rs);
     } else {
@@ -353,7 +354,7 @@ void Relay::on_ids_done(Subscription& s, std::vector<ResultSet>& rs) {
   size_t sent = 0, sent_bytes = 0;
   while (sent < rows.size() && rows[sent].has_raw) {
     sent_bytes += rows[sent].raw.size();
-    out_.send(s.conn, event_message(s.id, rows[sent++].raw));
+    reply(s.conn, EventReply{&s.id, rows[sent++].raw});
   }
   spend_output(s.conn, sent_bytes);
   s.rows.reserve(rows.size());
@@ -377,7 +378,7 @@ bool Relay::send_prefetched(Subscription& s) {
   while (s.next_row < s.rows.size() && s.prefetched_next < s.prefetched.size() &&
          s.prefetched[s.prefetched_next].first == s.next_row) {
     auto& [row, raw] = s.prefetched[s.prefetched_next++];
-    out_.send(s.conn, event_message(s.id, raw));
+    reply(s.conn, EventReply{&s.id, raw});
     spend_output(s.conn, raw.size());
     queries_.release_page(raw.size());
     s.prefetch_bytes -= raw.size();
@@ -389,7 +390,7 @@ bool Relay::send_prefetched(Subscription& s) {
   return true;
 }
 
-void Relay::spend_output(uint32_t conn, size_t bytes) {
+void Relay::spend_output(ConnId conn, size_t bytes) {
   auto c = conns_.find(conn);
   if (c != conns_.end())
     c->second.output_tokens -= std::min<uint64_t>(bytes, c->second.output_tokens);
@@ -423,7 +424,7 @@ void Relay::on_page_done(Subscription& s, size_t n, std::vector<ResultSet>& rs) 
     const EventId& id = s.rows[s.next_row].id;
     auto at = std::lower_bound(got.begin(), got.end(), id,
                                [](const auto& a, const EventId& x) { return a.first < x; });
-    if (at != got.end() && at->first == id) out_.send(s.conn, event_message(s.id, at->second));
+    if (at != got.end() && at->first == id) reply(s.conn, EventReply{&s.id, at->second});
     // Missing: deleted since the ids query; nothing to send.
     ++s.next_row;
   }
@@ -452,27 +453,26 @@ void Relay::finish_stored_query(Subscription& s) {
   s.stage = QueryStage::none;
   s.live = true;
   s.sent_before_eose = {};
-  out_.send(s.conn, eose_message(s.id));
+  reply(s.conn, EoseReply{&s.id});
 }
 
-void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
+void Relay::on_count(ConnId conn, CountMessage&& m, uint64_t now) {
   const std::string sub = m.sub.str();
   Connection& c = conns_[conn];
   if (auto refused = policy_.filters(view(c), m.filters)) {
-    out_.send(conn, closed_message(sub, refused->wire_message()));
-    return;
+    return reply(conn, ClosedReply{sub, *refused});
   }
   if (c.pending_counts >= config_.limits.max_pending_counts) {
-    out_.send(conn,
-              closed_message(
-                  sub, "rate-limited: too many COUNTs in flight on this connection (limit is " +
-                           std::to_string(config_.limits.max_pending_counts) + ")"));
-    return;
+    return reply(
+        conn,
+        ClosedReply{sub, reject(Code::rate_limited,
+                                "too many COUNTs in flight on this connection "
+                                "(limit is " +
+                                    std::to_string(config_.limits.max_pending_counts) + ")")});
   }
   if (pending_counts_ >= config_.limits.max_pending_counts_total) {
-    out_.send(conn,
-              closed_message(sub, "rate-limited: the relay is busy counting, try again shortly"));
-    return;
+    return reply(conn, ClosedReply{sub, reject(Code::rate_limited,
+                                               "the relay is busy counting, try again shortly")});
   }
   // NIP-45: one filter of the shape NIP-45 names also gets HyperLogLog registers.
   const std::optional<uint8_t> offset =
@@ -480,8 +480,7 @@ void Relay::on_count(uint32_t conn, CountMessage&& m, uint64_t now) {
   auto st = offset ? plan_count_hll(m.filters, now, c.authed, *offset)
                    : plan_count(m.filters, now, c.authed);
   if (!st) {
-    out_.send(conn, closed_message(sub, st.error().wire_message()));
-    return;
+    return reply(conn, ClosedReply{sub, st.error()});
   }
   ++c.pending_counts;
   ++pending_counts_;
@@ -496,13 +495,14 @@ void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
   std::vector<ResultSet> rs;
   uint64_t n = 0;
   const auto failed = [&] {
-    out_.send(p.conn,
-              closed_message(p.sub, "error: could not count stored events, please try again"));
+    reply(p.conn, ClosedReply{p.sub, reject(Code::storage_error,
+                                            "could not count stored events, please try again")});
   };
   if (!ok || !parse_results(results, rs) || rs.empty()) return failed();
   if (!p.hll) {
     if (rs[0].rows != 1 || !parse_decimal(rs[0].cell(0, 0), n)) return failed();
-    return out_.send(p.conn, count_message(*SubId::make(p.sub), n, false));
+    const SubId sub = *SubId::make(p.sub);
+    return reply(p.conn, CountReply{&sub, n, false, {}});
   }
   // Rows (count, register as hex byte, value); none when nothing matched.
   HllRegisters regs{};
@@ -516,7 +516,9 @@ void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
     }
     regs[reg] = static_cast<uint8_t>(value);
   }
-  out_.send(p.conn, count_message(*SubId::make(p.sub), n, false, hll_hex(regs)));
+  const SubId sub = *SubId::make(p.sub);
+  const std::string hex = hll_hex(regs);
+  reply(p.conn, CountReply{&sub, n, false, hex});
 }
 
 }  // namespace nostr::durable

@@ -6,7 +6,6 @@
 #include <variant>
 
 #include "core/json_writer.h"
-#include "core/relay_message.h"
 #include "core/sql.h"
 #include "core/text.h"
 #include "core/verify.h"
@@ -20,7 +19,8 @@ using namespace internal;
 
 // The connection's ConnState, kept with its socket. Subscriptions go in it
 // while it fits ConnState::kMaxBytes; past that they move to local SQL for good.
-void Relay::attach_state(uint32_t conn, Connection& c) {
+void Relay::attach_state(ConnId conn, Connection& c) {
+  if (c.api) return;  // an API call does not outlive its request
   ConnState st;
   st.meta = c.meta;
   st.challenge = c.challenge;
@@ -43,8 +43,9 @@ void Relay::attach_state(uint32_t conn, Connection& c) {
   out_.save_conn_state(conn, std::move(json));
 }
 
-void Relay::save_subscriptions(uint32_t conn, Connection& c, const Subscription* changed,
+void Relay::save_subscriptions(ConnId conn, Connection& c, const Subscription* changed,
                                const std::string& closed) {
+  if (c.api) return;
   if (!c.subs_in_sql) {
     attach_state(conn, c);  // may move everything to SQL
     return;

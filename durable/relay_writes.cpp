@@ -19,7 +19,7 @@ namespace nostr::durable {
 
 using namespace internal;
 
-void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
+void Relay::on_event(ConnId conn, Event&& e, uint64_t now) {
   if (!admit_event(conn, e)) return;
   const EventId id = e.id();
   auto verified = validate_event(std::move(e));
@@ -27,15 +27,15 @@ void Relay::on_event(uint32_t conn, Event&& e, uint64_t now) {
   apply_event(conn, std::move(verified).value(), now, /*charged_unverified=*/true);
 }
 
-void Relay::refuse_unverified(uint32_t conn, const EventId& id, const Reject& why, uint64_t now) {
-  send_ok(conn, id, false, why.wire_message());
+void Relay::refuse_unverified(ConnId conn, const EventId& id, const Reject& why, uint64_t now) {
+  send_ok(conn, id, false, why);
   // A forged event costs a full verification: it counts toward the refusals
   // that close a connection, so one socket cannot keep the relay verifying.
   if (auto c = conns_.find(conn); c != conns_.end())
     count_refusal(conn, c->second, now, /*rate=*/false);
 }
 
-void Relay::apply_verified(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
+void Relay::apply_verified(ConnId conn, VerifiedEvent&& v, uint64_t now) {
   const Entry entry{*this, now};
   auto c = conns_.find(conn);
   if (c == conns_.end()) return;
@@ -47,7 +47,7 @@ void Relay::apply_verified(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
   apply_event(conn, std::move(v), now, /*charged_unverified=*/false);
 }
 
-void Relay::refuse_invalid(uint32_t conn, const Event& e, const Reject& why, uint64_t now) {
+void Relay::refuse_invalid(ConnId conn, const Event& e, const Reject& why, uint64_t now) {
   const Entry entry{*this, now};
   auto c = conns_.find(conn);
   if (c == conns_.end()) return;
@@ -56,13 +56,13 @@ void Relay::refuse_invalid(uint32_t conn, const Event& e, const Reject& why, uin
   if (!rate_event(conn, c->second, e, nullptr, now)) return;
   // The answer frame() would give: policy before verification comes first.
   if (auto refused = policy_.event_before_verify(view(c->second), e)) {
-    send_ok(conn, e.id(), false, refused->wire_message());
+    send_ok(conn, e.id(), false, *refused);
     return;
   }
   refuse_unverified(conn, e.id(), why, now);
 }
 
-bool Relay::write_budget_full(uint32_t conn) const {
+bool Relay::write_budget_full(ConnId conn) const {
   auto c = conns_.find(conn);
   if (c == conns_.end()) return false;
   const Limits& l = config_.limits;
@@ -73,65 +73,65 @@ bool Relay::write_budget_full(uint32_t conn) const {
          !writes_.room_for(next);
 }
 
-bool Relay::admit_event(uint32_t conn, const Event& e) {
+bool Relay::admit_event(ConnId conn, const Event& e) {
   Connection& c = conns_[conn];
   if (auto refused = policy_.event_before_verify(view(c), e)) {
-    send_ok(conn, e.id(), false, refused->wire_message());
+    send_ok(conn, e.id(), false, *refused);
     return false;
   }
   // Cheap duplicate check before the expensive signature verification; sound:
   // the event must hash to its id and carry the stored (or a valid) signature.
   if (const Signature* stored = recent_.find(e.id())) {
     if (e.computed_id() != e.id()) {
-      send_ok(
-          conn, e.id(), false,
-          reject(Code::id_mismatch, "id is not the sha256 of the serialized event").wire_message());
+      send_ok(conn, e.id(), false,
+              reject(Code::id_mismatch, "id is not the sha256 of the serialized event"));
       return false;
     }
     if (*stored != e.sig() && !schnorr_verify(e.sig(), e.id().data(), e.pubkey())) {
-      send_ok(conn, e.id(), false,
-              reject(Code::bad_signature, "signature verification failed").wire_message());
+      send_ok(conn, e.id(), false, reject(Code::bad_signature, "signature verification failed"));
       return false;
     }
-    send_ok(conn, e.id(), true, "duplicate: already have this event");
+    send_ok(conn, e.id(), true, reject(Code::duplicate, "already have this event"));
     return false;
   }
   const bool stored_kind = e.kind_class() != KindClass::ephemeral;
   // Write budgets before the ~100 µs verification: a flood costs little.
   if (stored_kind && c.pending_events >= config_.limits.max_pending_events) {
     send_ok(conn, e.id(), false,
-            "rate-limited: " + std::to_string(c.pending_events) +
-                " events of this connection are waiting to be stored; wait for their OK before "
-                "sending more");
+            reject(Code::rate_limited,
+                   std::to_string(c.pending_events) +
+                       " events of this connection are waiting to be stored; wait for their OK "
+                       "before sending more"));
     return false;
   }
   const size_t cost = WriteQueue::cost_of(e);
   if (stored_kind && c.pending_event_bytes + cost > config_.limits.max_pending_event_bytes) {
     send_ok(conn, e.id(), false,
-            "rate-limited: this connection's events waiting to be stored take too much room; wait "
-            "for their OK");
+            reject(Code::rate_limited,
+                   "this connection's events waiting to be stored take too much room; wait for "
+                   "their OK"));
     return false;
   }
   if (stored_kind && !writes_.room_for(cost)) {
     send_ok(conn, e.id(), false,
-            "rate-limited: the relay is busy storing events, try again shortly");
+            reject(Code::rate_limited, "the relay is busy storing events, try again shortly"));
     return false;
   }
   return true;
 }
 
-void Relay::apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now, bool charged_unverified) {
+void Relay::apply_event(ConnId conn, VerifiedEvent&& v, uint64_t now, bool charged_unverified) {
   const Event& e = v.event();
   Connection& c = conns_[conn];
   if (charged_unverified) refund_exempt_author(conn, c, e, now);
   if (auto refused = policy_.event_after_verify(view(c), e, now)) {
-    send_ok(conn, e.id(), false, refused->wire_message());
+    send_ok(conn, e.id(), false, *refused);
     return;
   }
   if (!rate_event_author(conn, c, e, now)) return;
   if (e.kind_class() == KindClass::ephemeral) {
     recent_.insert(e.id(), e.sig());  // a repeat is a duplicate, not a second broadcast
-    send_ok(conn, e.id(), true, "");
+    send_ok(conn, e.id(), true);
     fan_out(e);
     // Other objects' interests as of their last read (no store batch here).
     peers_.forward(e);
@@ -141,7 +141,7 @@ void Relay::apply_event(uint32_t conn, VerifiedEvent&& v, uint64_t now, bool cha
   queue_store(conn, std::move(v));
 }
 
-void Relay::queue_store(uint32_t conn, VerifiedEvent&& v) {
+void Relay::queue_store(ConnId conn, VerifiedEvent&& v) {
   Connection& c = conns_[conn];
   const size_t bytes = WriteQueue::cost_of(v.event());
   ++c.pending_events;
@@ -175,7 +175,7 @@ void Relay::flush_writes() {
       PendingStore p = std::move(*it);
       it = waiting.erase(it);
       release_pending(p);
-      send_ok(p.conn, p.event->event().id(), false, refused->wire_message());
+      send_ok(p.conn, p.event->event().id(), false, *refused);
     } else {
       ++it;
     }
@@ -232,35 +232,39 @@ void Relay::on_store_done(const PendingStore& p, std::optional<StoreOutcome> out
   const Event& e = p.event->event();
   release_pending(p);
   if (!outcome) {
-    send_ok(p.conn, e.id(), false, "error: could not store the event, please try again");
+    send_ok(p.conn, e.id(), false,
+            reject(Code::storage_error, "could not store the event, please try again"));
     return;
   }
   if (p.hidden && *outcome == StoreOutcome::stored) {
     // Only the deletion was kept: nothing to remember, serve or forward.
-    send_ok(p.conn, e.id(), true, "");
+    send_ok(p.conn, e.id(), true);
     return;
   }
   switch (*outcome) {
     case StoreOutcome::stored:
       remember(e);
-      send_ok(p.conn, e.id(), true, "");
+      send_ok(p.conn, e.id(), true);
       fan_out(e);
       peers_.forward(e);
       break;
     case StoreOutcome::duplicate:
       remember(e);
-      send_ok(p.conn, e.id(), true, "duplicate: already have this event");
+      send_ok(p.conn, e.id(), true, reject(Code::duplicate, "already have this event"));
       break;
     case StoreOutcome::superseded:
-      send_ok(p.conn, e.id(), false,
-              "duplicate: a newer version of this replaceable event is already stored");
+      send_ok(
+          p.conn, e.id(), false,
+          reject(Code::duplicate, "a newer version of this replaceable event is already stored"));
       break;
     case StoreOutcome::deleted:
-      send_ok(p.conn, e.id(), false, "blocked: this event was deleted by its author (NIP-09)");
+      send_ok(p.conn, e.id(), false,
+              reject(Code::blocked, "this event was deleted by its author (NIP-09)"));
       break;
     case StoreOutcome::vanished:
       send_ok(p.conn, e.id(), false,
-              "blocked: its author asked this relay to delete everything up to this time (NIP-62)");
+              reject(Code::blocked,
+                     "its author asked this relay to delete everything up to this time (NIP-62)"));
       break;
   }
 }
@@ -289,7 +293,9 @@ void Relay::fan_out(const Event& e, bool forwarded) {
     Subscription* found = subs_.find(h);
     if (!found) continue;
     Subscription& s = *found;
-    if (auto c = conns_.find(s.conn); c == conns_.end() || !policy_.may_deliver(view(c->second), e))
+    // An API call answers what was stored when it ran: no live events.
+    if (auto c = conns_.find(s.conn);
+        c == conns_.end() || c->second.api || !policy_.may_deliver(view(c->second), e))
       continue;
     if (forwarded && peers_.answered(e.id(), h)) continue;  // its stored answer had it
     if (!s.answered.empty() && std::binary_search(s.answered.begin(), s.answered.end(), e.id())) {
@@ -317,7 +323,7 @@ void Relay::fan_out(const Event& e, bool forwarded) {
         s.sent_before_eose.push_back(e.id());
       }
     }
-    targets.push_back(Fanout::Target{s.conn, event_message_prefix(s.id)});
+    targets.push_back(Fanout::Target{Outbox::socket(s.conn), event_message_prefix(s.id)});
   }
   if (!targets.empty()) out_.fanout(e.raw(), std::move(targets));
 }

@@ -3,7 +3,7 @@
 // carries its filters and the state of its stored answer (the ids query, the
 // pages, what was prefetched or sent before EOSE); the engine drives it
 // (durable/relay_reads.cpp). Connections name their subscriptions by sub id
-// (Relay::Connection::subs); this table owns them.
+// (Connection::subs, durable/connection.h); this table owns them.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 
 #include "core/filter.h"
 #include "core/message.h"
+#include "durable/conn_id.h"
 #include "durable/subscription_index.h"
 
 namespace nostr::durable {
@@ -29,9 +30,9 @@ struct StoredRow {
 };
 enum class QueryStage : uint8_t { none, ids_waiting, ids_in_flight, page_waiting, page_in_flight };
 struct Subscription {
-  Subscription(uint32_t c, SubId i, std::vector<CompiledFilter> f)
+  Subscription(ConnId c, SubId i, std::vector<CompiledFilter> f)
       : conn(c), id(std::move(i)), filters(std::move(f)) {}
-  uint32_t conn;
+  ConnId conn;
   SubId id;
   std::vector<CompiledFilter> filters;
   size_t cost = 0;    // filter bytes charged to the budgets

@@ -25,13 +25,14 @@
 #include "core/verify.h"
 #include "core/write_plan.h"
 #include "durable/completion.h"
+#include "durable/conn_id.h"
 #include "durable/subscription_index.h"
 
 namespace nostr::durable {
 
 // A verified event waiting for (or inside) a store batch.
 struct PendingStore {
-  uint32_t conn;
+  ConnId conn;
   std::unique_ptr<VerifiedEvent> event;
   StorePlan plan;  // moved into the batch when sent
   // NIP-62 from an author the write rules refuse: only the deletion it asks

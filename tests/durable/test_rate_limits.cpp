@@ -62,13 +62,13 @@ TEST_CASE("RateLimiter: a connection's burst, then its address's bucket across c
   CHECK_FALSE(r.charge_event({1, a, "10.0.0.1"}, 100));
   const auto conn_full = r.charge_event({1, a, "10.0.0.1"}, 100);
   REQUIRE(conn_full);
-  CHECK(conn_full->rfind("rate-limited: ", 0) == 0);
-  CHECK(conn_full->find("connection") != std::string::npos);
+  CHECK(conn_full->wire_message().rfind("rate-limited: ", 0) == 0);
+  CHECK(conn_full->wire_message().find("connection") != std::string::npos);
   // Another connection from the same address: one token left for the address.
   CHECK_FALSE(r.charge_event({2, b, "10.0.0.1"}, 100));
   const auto addr_full = r.charge_event({2, b, "10.0.0.1"}, 100);
   REQUIRE(addr_full);
-  CHECK(addr_full->find("address") != std::string::npos);
+  CHECK(addr_full->wire_message().find("address") != std::string::npos);
   // A refund (an exempt verified author) gives the address's token back.
   r.refund_event({2, b, "10.0.0.1"}, 100);
   CHECK_FALSE(r.charge_event({2, b, "10.0.0.1"}, 100));
@@ -97,7 +97,7 @@ TEST_CASE("RateLimiter: pubkey buckets for verified authors and logged-in reader
   CHECK_FALSE(r.charge_author({1, a, ""}, alice, 0));
   const auto why = r.charge_author({1, a, ""}, alice, 0);
   REQUIRE(why);
-  CHECK(why->find("pubkey") != std::string::npos);
+  CHECK(why->wire_message().find("pubkey") != std::string::npos);
   CHECK_FALSE(r.charge_author({1, a, ""}, pubkey('b'), 0));
   const std::vector<Pubkey> authed{alice};
   CHECK_FALSE(r.charge_req({1, a, ""}, authed, 0));
@@ -113,7 +113,7 @@ TEST_CASE("RateLimiter: past max_refusals a minute the connection is to be close
   for (int i = 0; i < 3; ++i) CHECK_FALSE(r.refused({1, a, ""}, 0, /*rate=*/true));
   const auto close = r.refused({1, a, ""}, 0, /*rate=*/false);
   REQUIRE(close);
-  CHECK(close->find("fail verification") != std::string::npos);
+  CHECK(close->wire_message().find("fail verification") != std::string::npos);
   CHECK(m.rate_limited == 3);
   CHECK(m.rate_disconnects == 1);
 }
@@ -134,7 +134,7 @@ TEST_CASE("RateLimiter: changes are saved kFlushDelay later; saved rows come bac
     CHECK(*r.next_deadline() == 1000 + RateLimiter::kFlushDelay);
     CHECK(r.on_timer(1000, out).empty());  // not due yet
     const auto conns = r.on_timer(1001, out);
-    CHECK(conns == std::vector<uint32_t>{7});  // its ConnState is saved again
+    CHECK(conns == std::vector<nostr::durable::ConnId>{7});  // its ConnState is saved again
     CHECK_FALSE(r.next_deadline());
     rows = saved_statements(out);
     REQUIRE(rows.size() == 1);
@@ -161,5 +161,5 @@ TEST_CASE("RateLimiter: a closed connection's state is not saved again") {
   CHECK_FALSE(r.charge_req({1, a, ""}, {}, 0));
   CHECK_FALSE(r.charge_req({2, b, ""}, {}, 0));
   r.forget(1);
-  CHECK(r.on_timer(RateLimiter::kFlushDelay, out) == std::vector<uint32_t>{2});
+  CHECK(r.on_timer(RateLimiter::kFlushDelay, out) == std::vector<nostr::durable::ConnId>{2});
 }

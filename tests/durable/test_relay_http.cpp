@@ -97,3 +97,31 @@ TEST_CASE(
   CHECK(h.reply(q) == std::pair<uint32_t, std::string>{200, old_note.json + "\n"});
   CHECK(h.relay().connection_count() == 1);
 }
+
+TEST_CASE("HTTP API: calls are not connections and take no socket id from the host") {
+  nostr::RelayConfig cfg;
+  cfg.limits.max_connections = 2;
+  SimHost h(cfg);
+  Signer alice(921);
+  const auto a = alice.sign(1, h.now - 1, {}, "stored");
+  // Hosts may number sockets anywhere in uint32_t, the high bit included.
+  const uint32_t high = 0x80000001u;
+  h.connect(1);
+  h.connect(high);
+  h.take(high);  // its AUTH challenge
+  REQUIRE(h.api("POST", "/api/v1/events", a.json).first == 200);
+  // Both sockets are open and the relay is full, yet the API answers.
+  const uint32_t pending = h.api_async("POST", "/api/v1/query", R"([{"kinds":[1]}])");
+  CHECK(h.relay().connection_count() == 2);
+  CHECK(h.relay().usage().connections == 2);
+  CHECK(h.relay().stats_json(0).find(R"("connections":2,)") != std::string::npos);
+  h.pump();
+  CHECK(h.reply(pending) == std::pair<uint32_t, std::string>{200, a.json + "\n"});
+  // The socket with the high bit is a socket like any other.
+  h.send(high, R"(["REQ","s",{"kinds":[1]}])");
+  const auto got = h.take(high);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0] == R"(["EVENT","s",)" + a.json + "]");
+  CHECK(got[1] == R"(["EOSE","s"])");
+  CHECK(h.relay().connection_count() == 2);
+}
