@@ -15,6 +15,7 @@
 #include "core/verify.h"
 #include "durable/local_schema.h"
 #include "durable/relay_internal.h"
+#include "durable/relay_parts.h"
 
 namespace nostr::durable {
 
@@ -54,7 +55,7 @@ Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.l
   crypto_selftest();
 }
 
-bool Relay::open(ConnId conn, std::string_view challenge, std::string_view state, uint64_t now,
+bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now,
                  const ConnMeta& meta) {
   const Entry entry{*this, now};
   if (conns_.count(conn)) return false;
@@ -129,7 +130,7 @@ void Relay::set_auth_deadline(ConnId conn, Connection& c, uint64_t due) {
   if (due != 0) auth_deadlines_.emplace(due, conn);
 }
 
-void Relay::frame(ConnId conn, std::string_view bytes, bool padded, uint64_t now) {
+void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t now) {
   const Entry entry{*this, now};
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;  // host bug: frames for an unknown socket
@@ -196,7 +197,7 @@ void Relay::dispatch(ConnId conn, Connection& c, std::string_view bytes, bool pa
   }
 }
 
-void Relay::oversized_frame(ConnId conn, uint64_t size) {
+void Relay::oversized_frame(uint32_t conn, uint64_t size) {
   if (!conns_.count(conn)) return;
   const Reject r = reject(Code::message_too_large,
                           "message is at least " + std::to_string(size) + " bytes, limit is " +
@@ -237,7 +238,7 @@ void Relay::disconnect(ConnId conn, uint32_t code, const Reject& why) {
   } else {
     out_.close(conn, code, why.wire_message());
   }
-  close(conn);
+  forget(conn);
 }
 
 uint64_t Relay::next_deadline() const {
@@ -283,7 +284,7 @@ void Relay::expire_auth(uint64_t now) {
   }
 }
 
-void Relay::close(ConnId conn) {
+void Relay::forget(ConnId conn) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   set_auth_deadline(conn, it->second, 0);

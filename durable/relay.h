@@ -12,35 +12,21 @@
 // make a call fail.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
-#include <cstring>
-#include <deque>
-#include <map>
-#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <unordered_map>
-#include <unordered_set>
-#include <variant>
 #include <vector>
 
 #include "core/config.h"
-#include "core/event.h"
-#include "core/management.h"
 #include "core/message.h"
-#include "core/negentropy.h"
 #include "core/policy.h"
-#include "core/query_plan.h"
-#include "core/rate_limit.h"
 #include "core/verify.h"
 #include "durable/action.h"
 #include "durable/api_slots.h"
-#include "durable/conn_state.h"
 #include "durable/connection.h"
-#include "durable/interest.h"
 #include "durable/management.h"
 #include "durable/metrics.h"
 #include "durable/neg_syncs.h"
@@ -52,7 +38,6 @@
 #include "durable/recent_ids.h"
 #include "durable/reply.h"
 #include "durable/retention.h"
-#include "durable/subscription_index.h"
 #include "durable/subscriptions.h"
 #include "durable/timers.h"
 #include "durable/token_table.h"
@@ -75,26 +60,26 @@ class Relay {
   // Returns false if conn is open. A new socket that policy does not admit
   // (blocked address, beyond limits.max_connections) gets a NOTICE and a Close
   // action and is not registered.
-  [[nodiscard]] bool open(ConnId conn, std::string_view challenge, std::string_view state,
+  [[nodiscard]] bool open(uint32_t conn, std::string_view challenge, std::string_view state,
                           uint64_t now, const ConnMeta& meta = {});
   // After waking: reload persisted subscriptions of open sockets.
   void restore(uint64_t now);
   // One text frame. If `padded`, SIMDJSON_PADDING bytes follow frame.data().
-  void frame(ConnId conn, std::string_view frame, bool padded, uint64_t now);
+  void frame(uint32_t conn, std::string_view frame, bool padded, uint64_t now);
   // An EVENT whose validate step (core/verify.h validate_event) a host ran
   // elsewhere, e.g. on a worker thread: the same answer as the EVENT frame
   // would get, with the same policy and budget checks but no second verify.
-  void apply_verified(ConnId conn, VerifiedEvent&& e, uint64_t now);
+  void apply_verified(uint32_t conn, VerifiedEvent&& e, uint64_t now);
   // An EVENT whose validate step a host ran elsewhere and that failed with
   // `why` (bad id or signature): the answer the EVENT frame would get, without
   // verifying it again. It is charged to the connection's and address's
   // buckets and counts as a refusal (rate_limits.max_refusals).
-  void refuse_invalid(ConnId conn, const Event& e, const Reject& why, uint64_t now);
+  void refuse_invalid(uint32_t conn, const Event& e, const Reject& why, uint64_t now);
   // Whether connection `conn` holds as many events waiting for storage as its
   // write budget allows (count or bytes): a host with backpressure (the
   // native server) stops reading it until this is false again, instead of
   // letting the engine refuse what it reads.
-  bool write_budget_full(ConnId conn) const;
+  bool write_budget_full(uint32_t conn) const;
   // Several relay objects (durable/interest.h, docs/scale.md): this object's
   // name, set by the host before other calls. From then on the engine
   // publishes what its subscriptions can match (with the stored query that
@@ -110,9 +95,9 @@ class Relay {
   void deliver(std::string_view events, uint64_t now);
   // A frame too large to be worth copying in: at least `size` bytes, more than
   // limits.max_message_length. Answers NOTICE like an oversized frame().
-  void oversized_frame(ConnId conn, uint64_t size);
+  void oversized_frame(uint32_t conn, uint64_t size);
   // The socket is gone.
-  void close(ConnId conn);
+  void close(uint32_t conn) { forget(conn); }
   // Completion of a Store action (results format: durable/abi/relay_abi.h).
   void store_done(uint32_t token, bool ok, std::string_view results, uint64_t now);
   // Completion of a LocalSql action that asked for its rows.
@@ -141,28 +126,16 @@ class Relay {
   // The HTTP API (docs/http-api.md), answered by one HttpReply for `request`:
   //   POST /api/v1/events       body: an event -> {"id","accepted","message"}
   //   POST /api/v1/query        body: [filter, ...] -> the events as NDJSON, in
-  //                             REQ order (206: cut at kMaxHttpAnswer bytes)
+  //                             REQ order (206: cut at ApiCall::kMaxAnswer bytes)
   //   GET  /api/v1/events/{id}  -> the event, or 404
-  // Statuses: 200, 400 invalid, 403 blocked/restricted/auth-required/pow, 404,
-  // 429 rate-limited, 503 error. Each call is served through an internal
-  // connection with `meta`, so the rules for WebSocket clients apply. The
-  // host caps the body at limits.max_message_length. Borrows its arguments.
+  // Statuses from the refusal's code (durable/api_call.h). Each call runs on
+  // an internal connection with `meta`, so the rules for WebSocket clients
+  // apply; calls are shared fairly between callers' addresses, an address's
+  // calls charged as one connection (durable/api_slots.h: kMaxCalls running,
+  // queues, 429 beyond). The host caps the body at limits.max_message_length.
+  // Borrows its arguments.
   void http_api(uint32_t request, std::string_view method, std::string_view path,
                 std::string_view body, const ConnMeta& meta, uint64_t now);
-  // API calls are shared fairly between callers' addresses (address_key):
-  // at most kMaxHttpCalls run at once, at most kMaxHttpCallsPerAddress of
-  // them for one address; more wait in a queue per address (at most
-  // kMaxHttpWaitingPerAddress calls, kMaxHttpWaitingBytes of bodies in all),
-  // started round-robin between addresses as calls finish; beyond that 429.
-  // An address's calls share one set of per-connection buckets, so looping
-  // on the API is charged as one connection would be.
-  // (durable/api_slots.h).
-  static constexpr size_t kMaxHttpCalls = ApiSlots::kMaxCalls;
-  static constexpr size_t kMaxHttpCallsPerAddress = ApiSlots::kMaxCallsPerAddress;
-  static constexpr size_t kMaxHttpWaitingPerAddress = ApiSlots::kMaxWaitingPerAddress;
-  static constexpr size_t kMaxHttpWaitingBytes = ApiSlots::kMaxWaitingBytes;
-  static constexpr size_t kMaxHttpAddresses = ApiSlots::kMaxAddresses;
-  static constexpr size_t kMaxHttpAnswer = ApiCall::kMaxAnswer;
 
   // A store batch took `seconds` (measured by the host): the latency histogram.
   void observe_store_latency(double seconds) { metrics_.store_latency.observe(seconds); }
@@ -196,7 +169,7 @@ class Relay {
   size_t subscription_count() const { return subs_.size(); }
   const RelayConfig& config() const { return config_; }
   // The metadata conn was opened with, or nullptr if it is not open.
-  const ConnMeta* meta(ConnId conn) const {
+  const ConnMeta* meta(uint32_t conn) const {
     auto it = conns_.find(conn);
     return it == conns_.end() ? nullptr : &it->second.meta;
   }
@@ -258,19 +231,10 @@ class Relay {
   // Closes connections by id, address or pubkey; returns how many.
   size_t disconnect_where(const std::string& target, const std::string& value, const Reject& why);
   void enforce_management();  // closes connections the state no longer admits
-  // What management asks for becomes store batches with tokens, replies, logs.
-  // A sink is made for each call (it only holds the engine): self() lends the
-  // temporary to the component for that call.
-  struct ManagementSink final : Management::Sink {
-    explicit ManagementSink(Relay& r) : relay(r) {}
-    Management::Sink& self() { return *this; }
-    void store(Management::Ticket ticket, std::vector<SqlStatement> stmts) override;
-    void reply(uint32_t request, uint32_t status, std::string body) override {
-      relay.out_.http_reply(request, status, std::move(body));
-    }
-    void log(std::string line) override { relay.log_json(std::move(line)); }
-    Relay& relay;
-  };
+  // Sinks the components' asks go through (store batches with tokens,
+  // replies, logs, archive writes), made per call: durable/relay_parts.h.
+  struct ManagementSink;
+  struct RetentionSink;
 
   // Rate limits (relay_rates.cpp). Each returns false after answering the
   // refusal (and closing a connection that keeps hammering).
@@ -292,19 +256,8 @@ class Relay {
   RateLimiter::Client rate_client(ConnId conn, Connection& c) {
     return {conn, c.buckets, c.meta.ip};
   }
-  // The guard every entry point starts with: it brings the latest time
-  // (now_) and, at the end of the call, schedules saving counters that changed.
-  struct Entry {
-    Entry(Relay& r, uint64_t t) : relay(r), now(t) { r.now_ = std::max(r.now_, t); }
-    ~Entry() {
-      relay.finish_api_calls(now);
-      relay.ops_log_.note(relay.metrics_, now);
-    }
-    Entry(const Entry&) = delete;
-    Entry& operator=(const Entry&) = delete;
-    Relay& relay;
-    uint64_t now;
-  };
+  // The guard every entry point starts with (durable/relay_parts.h).
+  struct Entry;
   // The operation waiting for `token` if it waits for completion `kind`, taken
   // out of the pending table; otherwise a host error (unknown token, or a
   // completion of the wrong kind: the operation stays pending), counted and
@@ -334,16 +287,6 @@ class Relay {
   void fan_out(const Event& e, bool forwarded = false);
   // Several objects: a smaller interest summary, when Peers says it may go.
   void maybe_shrink_interest(uint64_t now);
-  // What retention asks for becomes store batches and archive writes with tokens.
-  struct RetentionSink final : RetentionRuns::Sink {
-    explicit RetentionSink(Relay& r) : relay(r) {}
-    RetentionRuns::Sink& self() { return *this; }
-    void store(std::variant<RetentionRuns::Select, RetentionRuns::Deleted> ticket,
-               std::vector<SqlStatement> stmts) override;
-    void archive(std::string key, std::string body) override;
-    void log(std::string line) override { relay.log_json(std::move(line)); }
-    Relay& relay;
-  };
   // Answers CLOSED for sub id `sub` of conn and ends the subscription with that
   // id if one is open: after CLOSED nothing more is delivered on it.
   void refuse_req(ConnId conn, std::string sub, const Reject& why);
@@ -362,6 +305,8 @@ class Relay {
   void disconnect(ConnId conn, uint32_t code, const Reject& why);
   size_t sockets() const { return conns_.size() - api_slots_.running(); }
   void attach_state(ConnId conn, Connection& c);
+  // Drops a connection (a closed socket, an ended API call) and what it held.
+  void forget(ConnId conn);
 
   RelayConfig config_;
   Metrics metrics_;

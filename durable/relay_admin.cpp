@@ -8,6 +8,7 @@
 #include "core/text.h"
 #include "durable/relay.h"
 #include "durable/relay_internal.h"
+#include "durable/relay_parts.h"
 
 namespace nostr::durable {
 

@@ -9,6 +9,7 @@
 #include "core/address.h"
 #include "durable/relay.h"
 #include "durable/relay_internal.h"
+#include "durable/relay_parts.h"
 
 namespace nostr::durable {
 namespace {
@@ -100,7 +101,7 @@ void Relay::finish_api_calls(uint64_t now) {
     api_finished_.clear();
     for (auto& [conn, reply] : finished) {
       out_.http_reply(std::move(reply));
-      close(conn);
+      forget(conn);
     }
     while (auto next = api_slots_.next()) start_api_call(next->first, std::move(next->second), now);
   }

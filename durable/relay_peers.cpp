@@ -2,6 +2,7 @@
 // name, events other objects forwarded, and the smaller summary's batch.
 #include "durable/relay.h"
 #include "durable/relay_internal.h"
+#include "durable/relay_parts.h"
 
 namespace nostr::durable {
 

@@ -4,6 +4,7 @@
 // author), the refusal sent, and the connection closed past max_refusals.
 #include "durable/relay.h"
 #include "durable/relay_internal.h"
+#include "durable/relay_parts.h"
 
 namespace nostr::durable {
 

@@ -9,12 +9,14 @@
 #include "core/hex.h"
 #include "core/hll.h"
 #include "core/json_writer.h"
+#include "core/query_plan.h"
 #include "core/sql.h"
 #include "core/text.h"
 #include "core/verify.h"
 #include "durable/local_schema.h"
 #include "durable/relay.h"
 #include "durable/relay_internal.h"
+#include "durable/relay_parts.h"
 
 namespace nostr::durable {
 

@@ -12,6 +12,7 @@
 #include "durable/local_schema.h"
 #include "durable/relay.h"
 #include "durable/relay_internal.h"
+#include "durable/relay_parts.h"
 
 namespace nostr::durable {
 

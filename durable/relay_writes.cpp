@@ -14,6 +14,7 @@
 #include "durable/local_schema.h"
 #include "durable/relay.h"
 #include "durable/relay_internal.h"
+#include "durable/relay_parts.h"
 
 namespace nostr::durable {
 
@@ -35,7 +36,7 @@ void Relay::refuse_unverified(ConnId conn, const EventId& id, const Reject& why,
     count_refusal(conn, c->second, now, /*rate=*/false);
 }
 
-void Relay::apply_verified(ConnId conn, VerifiedEvent&& v, uint64_t now) {
+void Relay::apply_verified(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
   const Entry entry{*this, now};
   auto c = conns_.find(conn);
   if (c == conns_.end()) return;
@@ -47,7 +48,7 @@ void Relay::apply_verified(ConnId conn, VerifiedEvent&& v, uint64_t now) {
   apply_event(conn, std::move(v), now, /*charged_unverified=*/false);
 }
 
-void Relay::refuse_invalid(ConnId conn, const Event& e, const Reject& why, uint64_t now) {
+void Relay::refuse_invalid(uint32_t conn, const Event& e, const Reject& why, uint64_t now) {
   const Entry entry{*this, now};
   auto c = conns_.find(conn);
   if (c == conns_.end()) return;
@@ -62,7 +63,7 @@ void Relay::refuse_invalid(ConnId conn, const Event& e, const Reject& why, uint6
   refuse_unverified(conn, e.id(), why, now);
 }
 
-bool Relay::write_budget_full(ConnId conn) const {
+bool Relay::write_budget_full(uint32_t conn) const {
   auto c = conns_.find(conn);
   if (c == conns_.end()) return false;
   const Limits& l = config_.limits;
