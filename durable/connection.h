@@ -19,6 +19,7 @@
 #include "durable/api_call.h"
 #include "durable/conn_id.h"
 #include "durable/conn_state.h"
+#include "durable/pending_ops.h"
 #include "durable/subscription_index.h"
 
 namespace nostr::durable {
@@ -38,7 +39,11 @@ struct Connection {
   bool subs_in_sql = false;
   size_t filter_bytes = 0;
   uint32_t pending_events = 0;  // verified, waiting for their D1 write
-  uint32_t pending_counts = 0;
+  uint32_t pending_counts = 0;  // COUNTs accepted and not answered (in flight or waiting)
+  // COUNTs behind the one read in flight: a connection reads one COUNT at a
+  // time, so a COUNT flood cannot hold the store ahead of other clients'
+  // reads (at most limits.max_pending_counts - 1 wait here).
+  std::deque<std::pair<PendingCount, SqlStatement>> counts_waiting;
   // Stored-query steps waiting for budget. Pages go before ids queries:
   // pages are what give the answers' (list) budget back, so they never wait
   // behind a query that waits for it.

@@ -298,6 +298,7 @@ void Relay::forget(ConnId conn) {
   negs_.close_all(conn);
   rates_.forget(conn);
   if (it->second.api) api_slots_.ended(conn, &it->second.buckets, now_);
+  pending_counts_ -= it->second.counts_waiting.size();  // never read; the one in flight ends later
   const bool in_sql = it->second.subs_in_sql;
   conns_.erase(conn);
   if (in_sql)

@@ -486,7 +486,12 @@ void Relay::on_count(ConnId conn, CountMessage&& m, uint64_t now) {
   }
   ++c.pending_counts;
   ++pending_counts_;
-  out_.store(add_pending(PendingCount{conn, sub, offset.has_value()}), std::move(st).value());
+  PendingCount p{conn, sub, offset.has_value()};
+  if (c.pending_counts > 1) {  // one COUNT read per connection at a time
+    c.counts_waiting.emplace_back(std::move(p), std::move(st).value());
+    return;
+  }
+  out_.store(add_pending(std::move(p)), std::move(st).value());
 }
 
 void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
@@ -494,6 +499,11 @@ void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
   auto c = conns_.find(p.conn);
   if (c == conns_.end()) return;
   --c->second.pending_counts;
+  if (auto& waiting = c->second.counts_waiting; !waiting.empty()) {
+    auto [next, stmt] = std::move(waiting.front());
+    waiting.pop_front();
+    out_.store(add_pending(std::move(next)), std::move(stmt));
+  }
   std::vector<ResultSet> rs;
   uint64_t n = 0;
   const auto failed = [&] {

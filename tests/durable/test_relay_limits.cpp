@@ -20,7 +20,8 @@ std::string event_frame(const nostr::test::SignedEvent& e) { return "[\"EVENT\",
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
 size_t count_prefix(const std::vector<std::string>& frames, const std::string& p) {
-  return static_cast<size_t>(std::count_if(frames.begin(), frames.end(), [&](const std::string& f) { return starts_with(f, p); }));
+  return static_cast<size_t>(std::count_if(
+      frames.begin(), frames.end(), [&](const std::string& f) { return starts_with(f, p); }));
 }
 
 // Every budget counter within its limit (the fuzzer checks the same).
@@ -31,13 +32,15 @@ void check_usage(SimHost& h) {
   CHECK(u.subscriptions <= l.max_subscriptions_total);
   CHECK(u.filter_bytes <= l.max_filter_bytes_total + u.connections * 1024);
   CHECK(u.pending_event_bytes <= l.max_pending_event_bytes_total);
-  CHECK(u.query_list_bytes + u.query_page_bytes <= l.max_query_bytes_total + l.max_query_page_bytes);
+  CHECK(u.query_list_bytes + u.query_page_bytes <=
+        l.max_query_bytes_total + l.max_query_page_bytes);
   CHECK(u.pending_counts <= l.max_pending_counts_total);
 }
 
 }  // namespace
 
-TEST_CASE("defect 3: live matching evaluates each candidate filter once, however many tags repeat") {
+TEST_CASE(
+    "defect 3: live matching evaluates each candidate filter once, however many tags repeat") {
   // 100 REQs x 10 filters {"#t":[v],"#u":["never"],"limit":0}, then one event
   // carrying 2000 ["t", v] tags: the old index scanned a bucket per tag and each
   // filter rescanned every tag (2000 x 1000 x 2000 steps).
@@ -50,7 +53,8 @@ TEST_CASE("defect 3: live matching evaluates each candidate filter once, however
   h.take(2);
   for (int s = 0; s < 100; ++s) {
     std::string req = "[\"REQ\",\"s" + std::to_string(s) + "\"";
-    for (int f = 0; f < 10; ++f) req += ",{\"#t\":[\"v" + std::to_string(s * 10 + f) + "\"],\"#u\":[\"never\"],\"limit\":0}";
+    for (int f = 0; f < 10; ++f)
+      req += ",{\"#t\":[\"v" + std::to_string(s * 10 + f) + "\"],\"#u\":[\"never\"],\"limit\":0}";
     h.send(1, req + "]");
   }
   h.connect(3);
@@ -69,7 +73,9 @@ TEST_CASE("defect 3: live matching evaluates each candidate filter once, however
   CHECK(h.relay().index().last_evaluations() == 1001);
 }
 
-TEST_CASE("defect 4: a REQ whose answer exceeds the page budget gets every event once, in pages, then EOSE") {
+TEST_CASE(
+    "defect 4: a REQ whose answer exceeds the page budget gets every event once, in pages, then "
+    "EOSE") {
   nostr::RelayConfig cfg;
   cfg.limits.max_query_page_bytes = 300 * 1024;
   cfg.limits.max_query_bytes_total = 1024 * 1024;
@@ -78,7 +84,8 @@ TEST_CASE("defect 4: a REQ whose answer exceeds the page budget gets every event
   h.connect(1);
   std::set<std::string> ids;
   for (int i = 0; i < 20; ++i) {
-    const auto ev = alice.sign(1, h.now - static_cast<uint64_t>(i), {}, std::string(60000, 'a' + static_cast<char>(i)));
+    const auto ev = alice.sign(1, h.now - static_cast<uint64_t>(i), {},
+                               std::string(60000, 'a' + static_cast<char>(i)));
     h.send(1, event_frame(ev));
     ids.insert(ev.id);
   }
@@ -115,14 +122,18 @@ TEST_CASE("defect 4: concurrent large REQs share the query budget round-robin an
   SimHost h(cfg);
   Signer alice(103);
   h.connect(9);
-  for (int i = 0; i < 12; ++i) h.send(9, event_frame(alice.sign(1, h.now - static_cast<uint64_t>(i), {}, std::string(50000, 'x'))));
+  for (int i = 0; i < 12; ++i)
+    h.send(9, event_frame(
+                  alice.sign(1, h.now - static_cast<uint64_t>(i), {}, std::string(50000, 'x'))));
   for (uint32_t c = 1; c <= 4; ++c) {
     h.connect(c);
     h.take(c);
-    for (int r = 0; r < 3; ++r) h.send_async(c, "[\"REQ\",\"r" + std::to_string(r) + "\",{\"kinds\":[1]},{\"kinds\":[1]}]");
+    for (int r = 0; r < 3; ++r)
+      h.send_async(c, "[\"REQ\",\"r" + std::to_string(r) + "\",{\"kinds\":[1]},{\"kinds\":[1]}]");
   }
   check_usage(h);
-  CHECK(h.relay().usage().query_list_bytes + h.relay().usage().query_page_bytes <= cfg.limits.max_query_bytes_total);
+  CHECK(h.relay().usage().query_list_bytes + h.relay().usage().query_page_bytes <=
+        cfg.limits.max_query_bytes_total);
   h.pump();
   for (uint32_t c = 1; c <= 4; ++c) {
     const auto got = h.take(c);
@@ -143,7 +154,9 @@ TEST_CASE("defect 4: live events during a paged query are delivered exactly once
   Signer alice(104);
   h.connect(1);
   h.connect(2);
-  for (int i = 0; i < 6; ++i) h.send(2, event_frame(alice.sign(1, h.now - 10 - static_cast<uint64_t>(i), {}, std::string(60000, 'y'))));
+  for (int i = 0; i < 6; ++i)
+    h.send(2, event_frame(alice.sign(1, h.now - 10 - static_cast<uint64_t>(i), {},
+                                     std::string(60000, 'y'))));
   h.take(2);
   h.send_async(1, "[\"REQ\",\"q\",{\"kinds\":[1]}]");
   const auto live = alice.sign(1, h.now, {}, "live during paging");
@@ -160,7 +173,9 @@ TEST_CASE("defect 5: a REQ refused for an open id ends that subscription") {
   Signer alice(105);
   h.connect(1);
   h.connect(2);
-  for (const std::string bad : {"{\"authors\":[\"ABC\"]}", "{\"search\":\"a b c d e f g h i j k l m n o p q\"}", "{\"kinds\":[1],\"bogus\":1}"}) {
+  for (const std::string bad :
+       {"{\"authors\":[\"ABC\"]}", "{\"search\":\"a b c d e f g h i j k l m n o p q\"}",
+        "{\"kinds\":[1],\"bogus\":1}"}) {
     CAPTURE(bad);
     h.send(1, "[\"REQ\",\"s\",{\"kinds\":[1]}]");
     CHECK(h.take(1).back() == "[\"EOSE\",\"s\"]");
@@ -185,17 +200,19 @@ TEST_CASE("defect 6: COUNT works for every number of filters the limits accept")
   SimHost h;  // its SQLite refuses compound SELECTs of more than 5 terms, like D1
   Signer alice(106);
   h.connect(1);
-  for (int k = 1; k <= 10; ++k) h.send(1, event_frame(alice.sign(static_cast<uint32_t>(k), h.now, {}, "k")));
+  for (int k = 1; k <= 10; ++k)
+    h.send(1, event_frame(alice.sign(static_cast<uint32_t>(k), h.now, {}, "k")));
   h.send(1, event_frame(alice.sign(1, h.now - 1, {}, "second kind 1")));
   h.take(1);
   for (int n = 1; n <= 10; ++n) {
     std::string count = "[\"COUNT\",\"c\"";
     for (int k = 1; k <= n; ++k) count += ",{\"kinds\":[" + std::to_string(k) + "]}";
-    count += ",{\"kinds\":[1]}";  // overlaps: counted once
+    count += ",{\"kinds\":[1]}";                  // overlaps: counted once
     if (n == 10) count.erase(count.rfind(",{"));  // max_filters is 10
     h.send(1, count + "]");
     CAPTURE(n);
-    CHECK(h.take(1) == std::vector<std::string>{"[\"COUNT\",\"c\",{\"count\":" + std::to_string(n + 1) + "}]"});
+    CHECK(h.take(1) ==
+          std::vector<std::string>{"[\"COUNT\",\"c\",{\"count\":" + std::to_string(n + 1) + "}]"});
   }
 }
 
@@ -205,14 +222,18 @@ TEST_CASE("defect 7: filters D1 cannot run are refused as invalid at validation,
   // Debian's SQLite computes that depth differently, so the exact D1 cases are
   // also run end to end (tests/e2e/hostile.test.mjs); here: every size either
   // runs or is refused as invalid, and 48 letters are refused.
-  const std::string letters = "abcdfghijklmnoqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";  // no e/p: any value
+  const std::string letters =
+      "abcdfghijklmnoqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";  // no e/p: any value
   for (size_t n = 30; n <= letters.size(); ++n) {
-    for (const std::string& extra : std::vector<std::string>{"", ",\"kinds\":[1,2],\"since\":1,\"until\":2000000000,\"authors\":[\"" + std::string(64, 'a') + "\"]"}) {
+    for (const std::string& extra : std::vector<std::string>{
+             "", ",\"kinds\":[1,2],\"since\":1,\"until\":2000000000,\"authors\":[\"" +
+                     std::string(64, 'a') + "\"]"}) {
       SimHost h;
       h.connect(1);
       h.take(1);
       std::string f = "{";
-      for (size_t i = 0; i < n; ++i) f += (i ? "," : "") + std::string("\"#") + letters[i] + "\":[\"v\"]";
+      for (size_t i = 0; i < n; ++i)
+        f += (i ? "," : "") + std::string("\"#") + letters[i] + "\":[\"v\"]";
       f += extra + "}";
       for (const std::string type : {"REQ", "COUNT"}) {
         h.send(1, "[\"" + type + "\",\"t\"," + f + "]");
@@ -220,7 +241,8 @@ TEST_CASE("defect 7: filters D1 cannot run are refused as invalid at validation,
         REQUIRE(got.size() == 1);
         CAPTURE(n);
         CAPTURE(got[0]);
-        if (n >= 48) CHECK(starts_with(got[0], "[\"CLOSED\",\"t\",\"invalid: filter is too complex"));
+        if (n >= 48)
+          CHECK(starts_with(got[0], "[\"CLOSED\",\"t\",\"invalid: filter is too complex"));
         CHECK((got[0] == "[\"EOSE\",\"t\"]" || got[0] == "[\"COUNT\",\"t\",{\"count\":0}]" ||
                starts_with(got[0], "[\"CLOSED\",\"t\",\"invalid: ")));
         CHECK(h.last_d1_error.empty());
@@ -241,36 +263,45 @@ TEST_CASE("defect 8: a stored id with other content or a garbage signature never
   std::string forged = ev.json;
   forged.replace(forged.find("original"), 8, "tampered");
   h.send(1, "[\"EVENT\"," + forged + "]");
-  CHECK(h.take(1) == std::vector<std::string>{"[\"OK\",\"" + ev.id + "\",false,\"invalid: id is not the sha256 of the serialized event\"]"});
+  CHECK(h.take(1) == std::vector<std::string>{
+                         "[\"OK\",\"" + ev.id +
+                         "\",false,\"invalid: id is not the sha256 of the serialized event\"]"});
   // Same event, garbage signature.
   std::string bad_sig = ev.json;
   const size_t at = bad_sig.find("\"sig\":\"") + 7;
   bad_sig.replace(at, 128, std::string(128, 'f'));
   h.send(1, "[\"EVENT\"," + bad_sig + "]");
-  CHECK(h.take(1) == std::vector<std::string>{"[\"OK\",\"" + ev.id + "\",false,\"invalid: signature verification failed\"]"});
+  CHECK(h.take(1) ==
+        std::vector<std::string>{"[\"OK\",\"" + ev.id +
+                                 "\",false,\"invalid: signature verification failed\"]"});
   // The genuine event again: a duplicate.
   h.send(1, event_frame(ev));
-  CHECK(h.take(1) == std::vector<std::string>{"[\"OK\",\"" + ev.id + "\",true,\"duplicate: already have this event\"]"});
+  CHECK(h.take(1) == std::vector<std::string>{"[\"OK\",\"" + ev.id +
+                                              "\",true,\"duplicate: already have this event\"]"});
 }
 
-TEST_CASE("defect 9: logins are bounded and the attachment fits 16 KiB with every limit reached at once") {
+TEST_CASE(
+    "defect 9: logins are bounded and the attachment fits 16 KiB with every limit reached at "
+    "once") {
   nostr::RelayConfig cfg;
   cfg.relay_url = "wss://relay.example.com";
-  cfg.limits.max_logins = 128;  // the largest accepted value
+  cfg.limits.max_logins = 128;            // the largest accepted value
   cfg.limits.max_filter_bytes = 1 << 20;  // so that every subscription limit is reached
   SimHost h(cfg);
   h.connect(1);
   h.take(1);
   for (uint32_t i = 0; i < 130; ++i) {
     Signer who(1000 + i);
-    const auto auth = who.sign(22242, h.now, {{"relay", cfg.relay_url}, {"challenge", "challenge-1"}}, "");
+    const auto auth =
+        who.sign(22242, h.now, {{"relay", cfg.relay_url}, {"challenge", "challenge-1"}}, "");
     h.send(1, "[\"AUTH\"," + auth.json + "]");
     const auto got = h.take(1);
     REQUIRE(got.size() == 1);
     if (i < 128) {
       CHECK(got[0] == "[\"OK\",\"" + auth.id + "\",true,\"\"]");
     } else {
-      CHECK(starts_with(got[0], "[\"OK\",\"" + auth.id + "\",false,\"rate-limited: too many pubkeys"));
+      CHECK(starts_with(got[0],
+                        "[\"OK\",\"" + auth.id + "\",false,\"rate-limited: too many pubkeys"));
     }
   }
   // Every subscription with the longest id and the most filters.
@@ -278,7 +309,8 @@ TEST_CASE("defect 9: logins are bounded and the attachment fits 16 KiB with ever
     std::string id = std::to_string(s);
     id += std::string(64 - id.size(), 'x');
     std::string req = "[\"REQ\",\"" + id + "\"";
-    for (uint32_t f = 0; f < cfg.limits.max_filters; ++f) req += ",{\"kinds\":[" + std::to_string(f) + "],\"limit\":0}";
+    for (uint32_t f = 0; f < cfg.limits.max_filters; ++f)
+      req += ",{\"kinds\":[" + std::to_string(f) + "],\"limit\":0}";
     h.send(1, req + "]");
   }
   CHECK(h.relay().subscription_count() == cfg.limits.max_subscriptions);
@@ -293,15 +325,19 @@ TEST_CASE("defect 9: logins are bounded and the attachment fits 16 KiB with ever
   CHECK(h.take(1).front() == "[\"OK\",\"" + mine.id + "\",true,\"\"]");
 }
 
-TEST_CASE("defect 10: integers above 2^64 and 1e400 are answered against the frame's sub id or event id") {
+TEST_CASE(
+    "defect 10: integers above 2^64 and 1e400 are answered against the frame's sub id or event "
+    "id") {
   SimHost h;
   Signer alice(110);
   h.connect(1);
   h.take(1);
   h.send(1, "[\"REQ\",\"big\",{\"limit\":184467440737095516160}]");
-  CHECK(h.take(1) == std::vector<std::string>{"[\"CLOSED\",\"big\",\"invalid: limit must be a non-negative integer\"]"});
+  CHECK(h.take(1) == std::vector<std::string>{
+                         "[\"CLOSED\",\"big\",\"invalid: limit must be a non-negative integer\"]"});
   h.send(1, "[\"COUNT\",\"big\",{\"since\":-99999999999999999999}]");
-  CHECK(h.take(1) == std::vector<std::string>{"[\"CLOSED\",\"big\",\"invalid: since must be a non-negative integer\"]"});
+  CHECK(h.take(1) == std::vector<std::string>{
+                         "[\"CLOSED\",\"big\",\"invalid: since must be a non-negative integer\"]"});
   const auto ev = alice.sign(1, h.now, {}, "x");
   std::string bad = ev.json;
   const size_t k = bad.find("\"kind\":1");
@@ -315,14 +351,16 @@ TEST_CASE("defect 10: integers above 2^64 and 1e400 are answered against the fra
   CHECK(h.take(1) == std::vector<std::string>{"[\"EOSE\",\"all\"]"});
 }
 
-TEST_CASE("budget: filter bytes per connection and relay-wide, with a small reserve per connection") {
+TEST_CASE(
+    "budget: filter bytes per connection and relay-wide, with a small reserve per connection") {
   nostr::RelayConfig cfg;
   cfg.limits.max_filter_bytes = 64 * 1024;
   cfg.limits.max_filter_bytes_total = 160 * 1024;
   SimHost h(cfg);
   auto big_req = [](const std::string& sub, int salt) {
     std::string req = "[\"REQ\",\"" + sub + "\",{\"#t\":[";
-    for (int i = 0; i < 100; ++i) req += (i ? ",\"" : "\"") + std::to_string(salt) + "-value-" + std::to_string(i) + "\"";
+    for (int i = 0; i < 100; ++i)
+      req += (i ? ",\"" : "\"") + std::to_string(salt) + "-value-" + std::to_string(i) + "\"";
     return req + "],\"limit\":0}]";
   };
   for (uint32_t c = 1; c <= 4; ++c) h.connect(c);
@@ -336,7 +374,9 @@ TEST_CASE("budget: filter bytes per connection and relay-wide, with a small rese
       } else if (got.find("this connection's filters") != std::string::npos) {
         ++refused_conn;
       } else {
-        CHECK(got == "[\"CLOSED\",\"s" + std::to_string(s) + "\",\"rate-limited: the relay holds too many subscriptions, try again later\"]");
+        CHECK(got ==
+              "[\"CLOSED\",\"s" + std::to_string(s) +
+                  "\",\"rate-limited: the relay holds too many subscriptions, try again later\"]");
         ++refused_relay;
       }
       check_usage(h);
@@ -368,7 +408,8 @@ TEST_CASE("budget: events waiting for storage, per connection and relay-wide") {
   h.connect(1);
   h.take(1);
   std::vector<nostr::test::SignedEvent> evs;
-  for (int i = 0; i < 12; ++i) evs.push_back(alice.sign(1, h.now, {}, "flood " + std::to_string(i)));
+  for (int i = 0; i < 12; ++i)
+    evs.push_back(alice.sign(1, h.now, {}, "flood " + std::to_string(i)));
   for (const auto& e : evs) h.send_async(1, event_frame(e));  // no waiting for OK
   check_usage(h);
   h.pump();
@@ -392,13 +433,39 @@ TEST_CASE("budget: COUNTs in flight per connection") {
   SimHost h;
   h.connect(1);
   h.take(1);
-  for (int i = 0; i < 6; ++i) h.send_async(1, "[\"COUNT\",\"c" + std::to_string(i) + "\",{\"kinds\":[1]}]");
+  for (int i = 0; i < 6; ++i)
+    h.send_async(1, "[\"COUNT\",\"c" + std::to_string(i) + "\",{\"kinds\":[1]}]");
   const auto refused = h.take(1);
   CHECK(refused.size() == 2);
-  for (const auto& f : refused) CHECK(f.find("rate-limited: too many COUNTs in flight") != std::string::npos);
+  for (const auto& f : refused)
+    CHECK(f.find("rate-limited: too many COUNTs in flight") != std::string::npos);
   h.pump();
   CHECK(count_prefix(h.take(1), "[\"COUNT\",") == 4);
   CHECK(h.relay().usage().pending_counts == 0);
+}
+
+TEST_CASE("budget: a connection reads one COUNT at a time, so a flood cannot hold the store") {
+  SimHost h;
+  h.connect(1);
+  h.connect(2);
+  h.take(1);
+  h.take(2);
+  for (int i = 0; i < 4; ++i)
+    h.send_async(1, "[\"COUNT\",\"c" + std::to_string(i) + "\",{\"kinds\":[1]}]");
+  CHECK(h.take(1).empty());    // all four accepted
+  CHECK(h.pending_d1() == 1);  // one read in flight, three waiting
+  CHECK(h.relay().usage().pending_counts == 4);
+  h.send_async(2, R"(["REQ","r",{"kinds":[1]}])");
+  CHECK(h.pending_d1() == 2);  // the bystander's read is next, not fifth
+  h.execute_first_and_hold();  // the first COUNT completes: the next one starts
+  h.release_held();
+  CHECK(h.pending_d1() == 2);
+  // Closing the flooding socket drops what waits (its budget is given back).
+  h.disconnect(1);
+  h.pump();
+  CHECK(h.relay().usage().pending_counts == 0);
+  CHECK(count_prefix(h.take(1), "[\"COUNT\",") == 1);
+  CHECK(h.take(2) == std::vector<std::string>{R"(["EOSE","r"])"});
 }
 
 TEST_CASE("budget: connections beyond max_connections are refused with a reason") {
@@ -426,13 +493,16 @@ TEST_CASE("budget: the filter cost estimate covers the heap a subscription reall
   // that covers the heap measured here also covers the wasm heap.
   const std::string pk = "\"" + std::string(64, 'a') + "\"";
   std::string authors = "[";
-  for (int i = 0; i < 50; ++i) authors += (i ? ",\"" : "\"") + std::string(63, 'b') + static_cast<char>('a' + i % 6) + "\"";
+  for (int i = 0; i < 50; ++i)
+    authors += (i ? ",\"" : "\"") + std::string(63, 'b') + static_cast<char>('a' + i % 6) + "\"";
   authors += "]";
   std::string tvals = "[";
-  for (int i = 0; i < 100; ++i) tvals += (i ? ",\"" : "\"") + std::string("topic-") + std::to_string(i) + "\"";
+  for (int i = 0; i < 100; ++i)
+    tvals += (i ? ",\"" : "\"") + std::string("topic-") + std::to_string(i) + "\"";
   tvals += "]";
   std::string letters = "{";
-  for (char c : std::string("abcdfghijklmnoqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")) letters += std::string(letters.size() > 1 ? "," : "") + "\"#" + c + "\":[\"value\"]";
+  for (char c : std::string("abcdfghijklmnoqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    letters += std::string(letters.size() > 1 ? "," : "") + "\"#" + c + "\":[\"value\"]";
   letters += ",\"limit\":0}";
   const std::vector<std::string> shapes = {
       "{\"#t\":" + tvals + ",\"limit\":0}",
@@ -469,7 +539,9 @@ TEST_CASE("budget: the filter cost estimate covers the heap a subscription reall
 }
 #endif
 
-TEST_CASE("budget: a REQ larger than a connection may hold is refused before compiling, and ends its id") {
+TEST_CASE(
+    "budget: a REQ larger than a connection may hold is refused before compiling, and ends its "
+    "id") {
   SimHost h;
   h.connect(1);
   h.take(1);
@@ -499,7 +571,9 @@ TEST_CASE("slow readers: stored events go out at max_query_output_rate per conne
   Signer alice(120);
   h.connect(1);
   h.connect(2);
-  for (int i = 0; i < 20; ++i) h.send(2, event_frame(alice.sign(1, h.now - static_cast<uint64_t>(i), {}, std::string(60000, 'p'))));
+  for (int i = 0; i < 20; ++i)
+    h.send(2, event_frame(
+                  alice.sign(1, h.now - static_cast<uint64_t>(i), {}, std::string(60000, 'p'))));
   h.take(1);
   h.send(1, "[\"REQ\",\"q\",{\"kinds\":[1]}]");
   auto got = h.take(1);
@@ -518,7 +592,7 @@ TEST_CASE("slow readers: stored events go out at max_query_output_rate per conne
   CHECK(events == 20);
   CHECK(seconds >= 2);
   h.advance(nostr::durable::Relay::kCounterFlush);  // the counters' save, the last in-memory timer
-  CHECK(h.relay().next_deadline() == 0);  // nothing timed left: the object may hibernate
+  CHECK(h.relay().next_deadline() == 0);            // nothing timed left: the object may hibernate
   // Another connection is not slowed by it.
   h.connect(3);
   h.take(3);
@@ -526,7 +600,9 @@ TEST_CASE("slow readers: stored events go out at max_query_output_rate per conne
   CHECK(count_prefix(h.take(3), "[\"EVENT\",\"r\",") == 3);
 }
 
-TEST_CASE("budget: REQ churn costs no D1 query; one connection keeps at most max_queries_in_flight reads") {
+TEST_CASE(
+    "budget: REQ churn costs no D1 query; one connection keeps at most max_queries_in_flight "
+    "reads") {
   SimHost h;
   Signer alice(121);
   h.connect(1);
@@ -545,11 +621,14 @@ TEST_CASE("budget: REQ churn costs no D1 query; one connection keeps at most max
   h.fire_due_timer();
   CHECK(h.pending_d1() == 1);  // the 49 others were closed before their turn
   // Open REQs: at most max_queries_in_flight reads of this connection at once.
-  for (int i = 0; i < 10; ++i) h.send_async(1, "[\"REQ\",\"open" + std::to_string(i) + "\",{\"kinds\":[1]}]");
+  for (int i = 0; i < 10; ++i)
+    h.send_async(1, "[\"REQ\",\"open" + std::to_string(i) + "\",{\"kinds\":[1]}]");
   h.fire_due_timer();
-  CHECK(h.pending_d1() == h.relay().config().limits.max_queries_in_flight);  // incl. churn0's, still in flight
+  CHECK(h.pending_d1() ==
+        h.relay().config().limits.max_queries_in_flight);  // incl. churn0's, still in flight
   h.send_async(2, "[\"REQ\",\"mine\",{\"kinds\":[1]}]");
-  CHECK(h.pending_d1() == h.relay().config().limits.max_queries_in_flight + 1);  // not queued behind them
+  CHECK(h.pending_d1() ==
+        h.relay().config().limits.max_queries_in_flight + 1);  // not queued behind them
   h.pump();
   const auto got = h.take(2);
   CHECK(got.size() == 2);
@@ -575,13 +654,15 @@ TEST_CASE("review: pages go before waiting ids queries, so the answers' budget n
   h.connect(9);
   const std::vector<uint32_t> kinds = {1, 4, 6, 7, 8, 9, 10, 11, 12, 13};  // regular kinds
   for (const uint32_t k : kinds) {
-    for (int i = 0; i < 50; ++i) h.send(9, event_frame(alice.sign(k, h.now - static_cast<uint64_t>(i), {}, "e")));
+    for (int i = 0; i < 50; ++i)
+      h.send(9, event_frame(alice.sign(k, h.now - static_cast<uint64_t>(i), {}, "e")));
   }
   h.connect(1);
   h.take(1);
   std::string filters;
   for (const uint32_t k : kinds) filters += ",{\"kinds\":[" + std::to_string(k) + "]}";
-  for (int r = 0; r < 4; ++r) h.send_async(1, "[\"REQ\",\"r" + std::to_string(r) + "\"" + filters + "]");
+  for (int r = 0; r < 4; ++r)
+    h.send_async(1, "[\"REQ\",\"r" + std::to_string(r) + "\"" + filters + "]");
   h.pump();
   const auto got = h.take(1);
   for (int r = 0; r < 4; ++r) {
@@ -612,12 +693,14 @@ TEST_CASE("review: subscriptions waiting for their stored query get each live ev
   for (const std::string sub : {"a", "b"}) {
     CAPTURE(sub);
     CHECK(std::count(got.begin(), got.end(), "[\"EVENT\",\"" + sub + "\"," + eph.json + "]") == 1);
-    CHECK(std::count(got.begin(), got.end(), "[\"EVENT\",\"" + sub + "\"," + stored.json + "]") == 1);
+    CHECK(std::count(got.begin(), got.end(), "[\"EVENT\",\"" + sub + "\"," + stored.json + "]") ==
+          1);
     CHECK(std::count(got.begin(), got.end(), "[\"EOSE\",\"" + sub + "\"]") == 1);
   }
 }
 
-TEST_CASE("review: a failed stored query of a connection in SQL mode ends that subscription for good") {
+TEST_CASE(
+    "review: a failed stored query of a connection in SQL mode ends that subscription for good") {
   SimHost h;
   h.connect(1);
   h.take(1);
@@ -631,7 +714,8 @@ TEST_CASE("review: a failed stored query of a connection in SQL mode ends that s
   REQUIRE(h.attachment(1).find("\"sql\":true") != std::string::npos);
   h.fail_d1 = true;
   h.send(1, "[\"REQ\",\"x\",{\"kinds\":[1]}]");
-  CHECK(h.take(1).back() == "[\"CLOSED\",\"x\",\"error: could not query stored events, please try again\"]");
+  CHECK(h.take(1).back() ==
+        "[\"CLOSED\",\"x\",\"error: could not query stored events, please try again\"]");
   h.fail_d1 = false;
   h.hibernate_and_wake();
   CHECK(h.relay().subscription_count() == 1);  // "big" only: "x" was closed
@@ -644,9 +728,10 @@ TEST_CASE("review: replacing a waiting REQ does not pile up queued steps") {
   h.connect(1);
   h.take(1);
   h.send_async(1, "[\"REQ\",\"first\",{\"kinds\":[1]}]");
-  h.fire_due_timer();  // in flight, not completed until pump()
+  h.fire_due_timer();                                  // in flight, not completed until pump()
   h.send_async(1, "[\"REQ\",\"a\",{\"kinds\":[2]}]");  // waits at the front of the queue
-  for (int i = 0; i < 100; ++i) h.send_async(1, "[\"REQ\",\"y\",{\"kinds\":[" + std::to_string(i) + "]}]");
+  for (int i = 0; i < 100; ++i)
+    h.send_async(1, "[\"REQ\",\"y\",{\"kinds\":[" + std::to_string(i) + "]}]");
   h.fire_due_timer();
   const std::string stats = h.relay().stats_json(0);
   CAPTURE(stats);
@@ -654,7 +739,8 @@ TEST_CASE("review: replacing a waiting REQ does not pile up queued steps") {
   h.pump();
 }
 
-TEST_CASE("review: an event whose write completes after a REQ's answer included it is delivered once") {
+TEST_CASE(
+    "review: an event whose write completes after a REQ's answer included it is delivered once") {
   SimHost h;
   Signer alice(132);
   h.connect(1);
@@ -662,8 +748,8 @@ TEST_CASE("review: an event whose write completes after a REQ's answer included 
   h.take(1);
   h.take(2);
   const auto ev = alice.sign(1, h.now, {}, "committed, OK not yet handled");
-  h.send_async(2, event_frame(ev));  // write batch pending
-  h.execute_first_and_hold();          // D1 committed it; the engine does not know yet
+  h.send_async(2, event_frame(ev));              // write batch pending
+  h.execute_first_and_hold();                    // D1 committed it; the engine does not know yet
   h.send(1, "[\"REQ\",\"q\",{\"kinds\":[1]}]");  // ids query + page + EOSE, all before
   auto got = h.take(1);
   CHECK(got == std::vector<std::string>{"[\"EVENT\",\"q\"," + ev.json + "]", "[\"EOSE\",\"q\"]"});
@@ -684,11 +770,13 @@ TEST_CASE("budget: one connection's waiting events are bounded in bytes too") {
   h.connect(1);
   h.take(1);
   std::vector<nostr::test::SignedEvent> evs;
-  for (int i = 0; i < 3; ++i) evs.push_back(alice.sign(1, h.now, {}, std::string(60000, static_cast<char>('a' + i))));
+  for (int i = 0; i < 3; ++i)
+    evs.push_back(alice.sign(1, h.now, {}, std::string(60000, static_cast<char>('a' + i))));
   for (const auto& e : evs) h.send_async(1, event_frame(e));
   const auto refused = h.take(1);
   REQUIRE(refused.size() == 1);
-  CHECK(starts_with(refused[0], "[\"OK\",\"" + evs[2].id + "\",false,\"rate-limited: this connection's events waiting"));
+  CHECK(starts_with(refused[0], "[\"OK\",\"" + evs[2].id +
+                                    "\",false,\"rate-limited: this connection's events waiting"));
   h.pump();
   CHECK(count_prefix(h.take(1), "[\"OK\",") == 2);
 }
@@ -697,17 +785,23 @@ TEST_CASE("a stored answer that fits one page costs one D1 round trip; a larger 
   SimHost h;
   Signer alice(134);
   h.connect(1);
-  for (int i = 0; i < 30; ++i) h.send(1, event_frame(alice.sign(1, h.now - static_cast<uint64_t>(i), {}, "small " + std::to_string(i))));
-  for (int i = 0; i < 8; ++i) h.send(1, event_frame(alice.sign(7, h.now - static_cast<uint64_t>(i), {}, std::string(60000, 'L'))));
+  for (int i = 0; i < 30; ++i)
+    h.send(1, event_frame(alice.sign(1, h.now - static_cast<uint64_t>(i), {},
+                                     "small " + std::to_string(i))));
+  for (int i = 0; i < 8; ++i)
+    h.send(1, event_frame(
+                  alice.sign(7, h.now - static_cast<uint64_t>(i), {}, std::string(60000, 'L'))));
   h.take(1);
   size_t before = h.d1_batches_run;
-  h.send(1, "[\"REQ\",\"small\",{\"kinds\":[1]},{\"authors\":[\"" + alice.pubkey() + "\"],\"kinds\":[1],\"limit\":5}]");
+  h.send(1, "[\"REQ\",\"small\",{\"kinds\":[1]},{\"authors\":[\"" + alice.pubkey() +
+                "\"],\"kinds\":[1],\"limit\":5}]");
   auto got = h.take(1);
   CHECK(count_prefix(got, "[\"EVENT\",\"small\",") == 30);
   CHECK(got.back() == "[\"EOSE\",\"small\"]");
   CHECK(h.d1_batches_run - before == 1);
   before = h.d1_batches_run;
-  h.send(1, "[\"REQ\",\"large\",{\"kinds\":[7]}]");  // 480 KB: one prefetched page, then fetched pages
+  h.send(1,
+         "[\"REQ\",\"large\",{\"kinds\":[7]}]");  // 480 KB: one prefetched page, then fetched pages
   got = h.take(1);
   CHECK(count_prefix(got, "[\"EVENT\",\"large\",") == 8);
   CHECK(got.back() == "[\"EOSE\",\"large\"]");
@@ -728,9 +822,10 @@ TEST_CASE("review: a free D1 read slot goes to the connection with the fewest re
     h.take(c);
   }
   for (int i = 0; i < 4; ++i) {
-    for (uint32_t c : {1u, 2u}) h.send_async(c, "[\"REQ\",\"busy" + std::to_string(i) + "\",{\"kinds\":[1]}]");
+    for (uint32_t c : {1u, 2u})
+      h.send_async(c, "[\"REQ\",\"busy" + std::to_string(i) + "\",{\"kinds\":[1]}]");
   }
-  h.fire_due_timer();  // busy connections' REQs start after the burst
+  h.fire_due_timer();            // busy connections' REQs start after the burst
   REQUIRE(h.pending_d1() == 3);  // the relay-wide cap
   h.send_async(4, "[\"REQ\",\"mine\",{\"kinds\":[1]}]");
   h.fire_due_timer();
