@@ -235,14 +235,19 @@ Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, u
   // raw is looked up by id only for those rows: selected inside the window it
   // would be read (every overflow page) for every row of the answer, while
   // octet_length() alone reads no content.
+  // The innermost SELECT reads only what ordering and the conditions need
+  // (from the covering indexes, migrations/0010: no table row per candidate);
+  // the size and raw JSON of the answer's rows are then read by rowid.
+  const std::string score = ranked ? ", score" : "";
   st.sql =
       "SELECT wid, created_at, size, CASE WHEN acc <= ? THEN (SELECT r.raw FROM events r WHERE "
-      "r.id = wid) END"
-      " FROM (SELECT id AS wid, created_at, size" +
-      std::string(ranked ? ", score" : "") + ", sum(size) OVER (ORDER BY " + order +
-      " ROWS UNBOUNDED PRECEDING) AS acc FROM ("
-      "SELECT e.id AS id, e.created_at AS created_at, octet_length(e.raw) AS size" +
-      (ranked ? ", s.rank AS score" : "") + from + q.where() + inner_order + ")) ORDER BY " +
+      "r.rowid = rid) END"
+      " FROM (SELECT rid, id AS wid, created_at, size" +
+      score + ", sum(size) OVER (ORDER BY " + order +
+      " ROWS UNBOUNDED PRECEDING) AS acc FROM (SELECT rid, id, created_at" + score +
+      ", (SELECT octet_length(z.raw) FROM events z WHERE z.rowid = rid) AS size FROM ("
+      "SELECT e.rowid AS rid, e.id AS id, e.created_at AS created_at" +
+      (ranked ? ", s.rank AS score" : "") + from + q.where() + inner_order + "))) ORDER BY " +
       (ranked ? "score, created_at DESC, wid ASC" : "created_at DESC, wid ASC");
   q.param(SqlParam::of(static_cast<int64_t>(f.effective_limit(limits))));
   if (q.param_count() + 1 > kMaxSqlParams) return too_complex();

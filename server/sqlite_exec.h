@@ -151,7 +151,14 @@ class SqliteDb {
                  size_t fail_at = SIZE_MAX) {
     out.clear();
     u32(out, static_cast<uint32_t>(stmts.size()));
-    if (!exec_script("BEGIN")) {
+    // One read-only statement is atomic on its own: no transaction to open
+    // and commit (a stored query's read, a COUNT), two fewer steps per read.
+    if (stmts.size() == 1 && fail_at != 0) {
+      sqlite3_stmt* s = prepared(stmts[0].sql, error);
+      if (!s) return false;
+      if (sqlite3_stmt_readonly(s)) return run(stmts[0], out, error);
+    }
+    if (!step_kept("BEGIN")) {
       error = std::string("BEGIN failed: ") + sqlite3_errmsg(db_);
       return false;
     }
@@ -170,7 +177,7 @@ class SqliteDb {
     // The statements may all succeed in the page cache and the COMMIT still
     // fail (a full disk, an unwritable WAL): then nothing was stored, and the
     // batch must say so, or its events would be answered OK true.
-    if (!exec_script("COMMIT")) {
+    if (!step_kept("COMMIT")) {
       error = std::string("COMMIT failed: ") + sqlite3_errmsg(db_);
       if (!sqlite3_get_autocommit(db_)) exec_script("ROLLBACK");  // SQLITE_BUSY leaves it open
       return false;
@@ -205,6 +212,16 @@ class SqliteDb {
   size_t prepared_count() const { return prepared_.size(); }
 
  private:
+  // Runs a kept statement without results (BEGIN, COMMIT): prepared once,
+  // not parsed at every batch. Returns whether it succeeded.
+  bool step_kept(const std::string& sql) {
+    std::string error;
+    sqlite3_stmt* s = prepared(sql, error);
+    if (!s) return false;
+    const int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE;
+  }
   // The prepared statement for `sql` (kept), or nullptr with `error` set.
   sqlite3_stmt* prepared(const std::string& sql, std::string& error) {
     if (auto it = prepared_.find(sql); it != prepared_.end()) return it->second;
