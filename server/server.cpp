@@ -17,6 +17,7 @@
 #include "durable/relay.h"
 #include "edge/http.h"
 #include "server/database.h"
+#include "server/perform.h"
 #include "server/proxy.h"
 #include "server/store_worker.h"
 #include "server/verify_pool.h"
@@ -305,48 +306,48 @@ class ServerImpl final : public Server {
     });
   }
 
-  // Performs the engine's actions (as js-glue/engine.js does on Workers).
-  void perform() {
-    for (durable::Action& action : relay_.take_actions()) {
-      if (auto* s = std::get_if<durable::Send>(&action)) {
-        if (auto it = ws_.find(s->conn); it != ws_.end()) it->second->send(std::move(s->text));
-      } else if (auto* f = std::get_if<durable::Fanout>(&action)) {
-        for (auto& t : f->targets) {
-          if (auto it = ws_.find(t.conn); it != ws_.end())
-            it->second->send(t.prefix + f->raw + "]");
-        }
-      } else if (auto* st = std::get_if<durable::Store>(&action)) {
-        ++stores_outstanding_;
-        store_->submit(st->token, std::move(st->stmts));
-      } else if (auto* l = std::get_if<durable::LocalSql>(&action)) {
-        std::string out, err;
-        if (!local_.run_one(l->stmt, out, err))
-          std::fprintf(stderr, "local SQL failed: %s\n", err.c_str());
-        if (l->token != 0) {
-          relay_.local_sql_done(l->token, out, unix_now());
-          perform();
-        }
-      } else if (auto* c = std::get_if<durable::Close>(&action)) {
-        if (auto it = ws_.find(c->conn); it != ws_.end())
-          it->second->close(static_cast<uint16_t>(c->code), c->reason);
-      } else if (auto* h = std::get_if<durable::HttpReply>(&action)) {
-        if (auto it = admin_waiting_.find(h->request); it != admin_waiting_.end()) {
-          // The engine's headers as they are: the Worker sends the same.
-          it->second->reply(static_cast<int>(h->status), std::move(h->headers), std::move(h->body));
-          admin_waiting_.erase(it);
-        }
-      } else if (auto* ar = std::get_if<durable::Archive>(&action)) {
-        // Retention's archive: <database dir>/archive/<key>.jsonl (restore:
-        // scripts/restore-archive --dir, or `import` of the files).
-        const bool ok = write_archive(ar->key, ar->body);
-        relay_.archive_done(ar->token, ok, unix_now());
-        perform();
-      } else if (auto* lg = std::get_if<durable::Log>(&action)) {
-        std::printf("%s\n", lg->line.c_str());
-        std::fflush(stdout);
-      }
-      // SaveConnState: a native restart closes every socket; nothing to keep.
+  // Performs the engine's actions (server/perform.h, as js-glue/engine.js
+  // does on Workers) through these hooks. SaveConnState has none: a native
+  // restart closes every socket, so there is nothing to keep.
+  struct Hooks {
+    ServerImpl& s;
+    void on_send(uint32_t conn, std::string frame) {
+      if (auto it = s.ws_.find(conn); it != s.ws_.end()) it->second->send(std::move(frame));
     }
+    void on_store(uint32_t token, std::vector<SqlStatement> stmts) {
+      ++s.stores_outstanding_;
+      s.store_->submit(token, std::move(stmts));
+    }
+    sqlite::SqliteDb& local_db() { return s.local_; }
+    void on_local_sql_error(const std::string& err) {
+      std::fprintf(stderr, "local SQL failed: %s\n", err.c_str());
+    }
+    void on_close(uint32_t conn, uint32_t code, const std::string& reason) {
+      if (auto it = s.ws_.find(conn); it != s.ws_.end())
+        it->second->close(static_cast<uint16_t>(code), reason);
+    }
+    void on_http_reply(durable::HttpReply h) {
+      if (auto it = s.admin_waiting_.find(h.request); it != s.admin_waiting_.end()) {
+        // The engine's headers as they are: the Worker sends the same.
+        it->second->reply(static_cast<int>(h.status), std::move(h.headers), std::move(h.body));
+        s.admin_waiting_.erase(it);
+      }
+    }
+    void on_archive(uint32_t token, const std::string& key, const std::string& body) {
+      // Retention's archive: <database dir>/archive/<key>.jsonl (restore:
+      // scripts/restore-archive --dir, or `import` of the files).
+      const bool ok = s.write_archive(key, body);
+      s.relay_.archive_done(token, ok, unix_now());
+      perform_actions(s.relay_, *this, unix_now());
+    }
+    void on_log(std::string line) {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    }
+  };
+  void perform() {
+    Hooks hooks{*this};
+    perform_actions(relay_, hooks, unix_now());
     arm_timer();
   }
 

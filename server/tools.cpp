@@ -16,6 +16,7 @@
 #include "core/text.h"
 #include "durable/relay.h"
 #include "server/database.h"
+#include "server/perform.h"
 
 namespace nostr::server {
 namespace {
@@ -137,21 +138,20 @@ class Importer {
     c.limits.created_at_lower_limit = 0;  // archives are old by nature
     return c;
   }
-  void perform() {
-    for (durable::Action& a : relay_.take_actions()) {
-      if (auto* s = std::get_if<durable::Send>(&a)) {
-        on_send(s->text);
-      } else if (auto* st = std::get_if<durable::Store>(&a)) {
-        stores_.emplace_back(st->token, std::move(st->stmts));
-      } else if (auto* l = std::get_if<durable::LocalSql>(&a)) {
-        std::string out, err;
-        (void)local_.run_one(l->stmt, out, err);
-        if (l->token != 0) {
-          relay_.local_sql_done(l->token, out, unix_now());
-          perform();
-        }
-      }
+  // The engine's actions, performed by the server's performer
+  // (server/perform.h) through these hooks; there are no sockets.
+  struct Hooks {
+    Importer& im;
+    void on_send(uint32_t, std::string frame) { im.on_send(frame); }
+    void on_store(uint32_t token, std::vector<SqlStatement> stmts) {
+      im.stores_.emplace_back(token, std::move(stmts));
     }
+    sqlite::SqliteDb& local_db() { return im.local_; }
+    void on_local_sql_error(const std::string&) {}  // the import's own state only
+  };
+  void perform() {
+    Hooks hooks{*this};
+    perform_actions(relay_, hooks, unix_now());
   }
   // ["OK", id, true|false, message]: what happened to one line. NOTICEs
   // answer lines that are not even an event.

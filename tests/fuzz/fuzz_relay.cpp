@@ -181,7 +181,9 @@ class Host {
   nostr::test::SqliteDb& local_db() { return do_sql_; }
   void on_local_sql_error(const std::string& /*err*/) { check(false); }
   void on_conn_state(uint32_t conn, std::string state) { attach_[conn] = std::move(state); }
-  void on_http_reply(uint32_t /*request*/, uint32_t status, std::string body) {
+  void on_http_reply(nostr::durable::HttpReply r) {
+    const uint32_t status = r.status;
+    const std::string& body = r.body;
     check(status == 200 || status == 400 || status == 401 || status == 404 || status == 413 ||
           status == 500 || status == 503);
     simdjson::dom::element el;

@@ -1,6 +1,6 @@
-// Test support: the one C++ host driver. Performs a durable::Relay's actions
-// the way js-glue/engine.js does, for the simulated host (sim_host.h) and the
-// fuzzer (tests/fuzz/fuzz_relay.cpp):
+// Test support: the host driver of the simulated host (sim_host.h) and the
+// fuzzer (tests/fuzz/fuzz_relay.cpp). Actions are performed by the native
+// server's own performer (server/perform.h):
 //   Send / Fanout      -> host.on_send(conn, frame), one frame per target;
 //   Store              -> host.on_store(token, stmts) (the host completes it
 //                         later with Relay::store_done, as D1 does);
@@ -18,6 +18,7 @@
 #include <variant>
 
 #include "durable/relay.h"
+#include "server/perform.h"
 #include "sqlite_exec.h"
 
 namespace nostr::test {
@@ -36,41 +37,7 @@ inline bool timer_due(const durable::Relay& relay, uint64_t now) {
   return (d != 0 && d <= now) || (a != 0 && a <= now);
 }
 
-template <typename Host>
-void perform_actions(durable::Relay& relay, Host& host, uint64_t now) {
-  for (durable::Action& action : relay.take_actions()) {
-    std::visit(
-        Overloaded{
-            [&](durable::Send& s) { host.on_send(s.conn, std::move(s.text)); },
-            [&](durable::Fanout& f) {
-              for (auto& t : f.targets) host.on_send(t.conn, t.prefix + f.raw + "]");
-            },
-            [&](durable::Store& s) { host.on_store(s.token, std::move(s.stmts)); },
-            [&](durable::LocalSql& s) {
-              std::string out, err;
-              if (!host.local_db().run_one(s.stmt, out, err)) host.on_local_sql_error(err);
-              if (s.token != 0) {
-                relay.local_sql_done(s.token, out, now);
-                perform_actions(relay, host, now);
-              }
-            },
-            [&](durable::SaveConnState& c) { host.on_conn_state(c.conn, std::move(c.state)); },
-            [&](durable::Close& c) { host.on_close(c.conn, c.code, c.reason); },
-            [&](durable::HttpReply& h) {
-              host.on_http_reply(h.request, h.status, std::move(h.body));
-            },
-            [&](durable::Log& l) { host.on_log(std::move(l.line)); },
-            [&](durable::Forward& f) {
-              if constexpr (requires { host.on_forward(f.peer, f.events); })
-                host.on_forward(f.peer, f.events);
-            },
-            [&](durable::Archive& a) {
-              if constexpr (requires { host.on_archive(a.token, a.key, a.body); })
-                host.on_archive(a.token, a.key, a.body);
-            },
-        },
-        action);
-  }
-}
+// The one C++ performer (server/perform.h), as the server uses it.
+using server::perform_actions;
 
 }  // namespace nostr::test

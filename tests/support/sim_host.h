@@ -338,9 +338,9 @@ class SimHost {
   }
   void on_local_sql_error(const std::string& err) { FAIL("local SQL failed: " << err); }
   void on_conn_state(uint32_t conn, std::string state) { attachments_[conn] = std::move(state); }
-  void on_http_reply(uint32_t request, uint32_t status, std::string body) {
-    replies_[request] = {status, std::move(body)};
-    reply_order.push_back(request);
+  void on_http_reply(durable::HttpReply r) {
+    replies_[r.request] = {r.status, std::move(r.body)};
+    reply_order.push_back(r.request);
   }
   std::vector<uint32_t> reply_order;  // HTTP requests in the order they were answered
   void on_log(std::string line) { logs.push_back(std::move(line)); }
