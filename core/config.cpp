@@ -415,18 +415,12 @@ Result<RelayConfig> parse_config(std::string_view json) {
 }
 
 std::string relay_info_json(const RelayConfig& c) {
-  std::string out = "{\"name\":";
-  append_json_string(out, c.name);
-  out += ",\"description\":";
-  append_json_string(out, c.description);
-  if (!c.pubkey.empty()) {
-    out += ",\"pubkey\":";
-    append_json_string(out, c.pubkey);
-  }
-  if (!c.contact.empty()) {
-    out += ",\"contact\":";
-    append_json_string(out, c.contact);
-  }
+  JsonWriter w;
+  w.begin_object();
+  w.key("name").string(c.name);
+  w.key("description").string(c.description);
+  if (!c.pubkey.empty()) w.key("pubkey").string(c.pubkey);
+  if (!c.contact.empty()) w.key("contact").string(c.contact);
   const std::pair<const char*, const std::string*> texts[] = {
       {"icon", &c.icon},
       {"banner", &c.banner},
@@ -436,11 +430,7 @@ std::string relay_info_json(const RelayConfig& c) {
       {"privacy_policy", &c.privacy_policy},
   };
   for (const auto& [key, value] : texts) {
-    if (value->empty()) continue;
-    out += ",\"";
-    out += key;
-    out += "\":";
-    append_json_string(out, *value);
+    if (!value->empty()) w.key(key).string(*value);
   }
   const std::pair<const char*, const std::vector<std::string>*> lists[] = {
       {"relay_countries", &c.relay_countries},
@@ -449,43 +439,34 @@ std::string relay_info_json(const RelayConfig& c) {
   };
   for (const auto& [key, values] : lists) {
     if (values->empty()) continue;
-    out += ",\"";
-    out += key;
-    out += "\":[";
-    for (size_t i = 0; i < values->size(); ++i) {
-      if (i) out += ',';
-      append_json_string(out, (*values)[i]);
-    }
-    out += ']';
+    w.key(key).begin_array();
+    for (const std::string& v : *values) w.string(v);
+    w.end_array();
   }
   // Only what this relay really implements, each with end-to-end tests:
   // NIP-50 where search is on, NIP-86 where it answers (administrators set).
-  out += ",\"supported_nips\":[1,9,11,13,17,40,42,45";
-  if (!c.search_kinds.empty()) out += ",50";
-  out += ",59,62,70,77";
-  if (!c.admin_pubkeys.empty()) out += ",86";
-  out += ']';
-  out += ",\"software\":";
-  append_json_string(out, c.software);
-  out += ",\"version\":";
-  append_json_string(out, c.version);
-  out += ",\"limitation\":";
+  w.key("supported_nips").begin_array();
+  for (uint64_t nip : {1u, 9u, 11u, 13u, 17u, 40u, 42u, 45u}) w.uint(nip);
+  if (!c.search_kinds.empty()) w.uint(50);
+  for (uint64_t nip : {59u, 62u, 70u, 77u}) w.uint(nip);
+  if (!c.admin_pubkeys.empty()) w.uint(86);
+  w.end_array();
+  w.key("software").string(c.software);
+  w.key("version").string(c.version);
+  w.key("limitation");
   // Writing needs a condition a user should know beforehand: an allow list
   // of pubkeys, or only some kinds (NIP-11's examples).
-  append_nip11_limitation(out, c.limits, c.auth_required, /*payment_required=*/false,
-                          /*restricted_writes=*/c.write_policy.restricted_writes ||
-                              !c.write_policy.allowed_kinds.empty());
+  write_nip11_limitation(w, c.limits, c.auth_required, /*payment_required=*/false,
+                         /*restricted_writes=*/c.write_policy.restricted_writes ||
+                             !c.write_policy.allowed_kinds.empty());
   // Retention (NIP-11): only what is enforced. Banned kinds are never stored.
   if (!c.write_policy.banned_kinds.empty()) {
-    out += ",\"retention\":[{\"kinds\":[";
-    for (size_t i = 0; i < c.write_policy.banned_kinds.size(); ++i) {
-      if (i) out += ',';
-      append_uint(out, c.write_policy.banned_kinds[i]);
-    }
-    out += "],\"time\":0}]";
+    w.key("retention").begin_array().begin_object().key("kinds").begin_array();
+    for (uint32_t kind : c.write_policy.banned_kinds) w.uint(kind);
+    w.end_array().key("time").uint(0).end_object().end_array();
   }
-  out += '}';
-  return out;
+  w.end_object();
+  return w.take();
 }
 
 }  // namespace nostr

@@ -226,6 +226,7 @@ bool Event::is_protected() const {
   return false;
 }
 
+// Hot path / byte-exact: direct appends (the text hashed for the event id).
 std::string Event::canonical_json() const {
   std::string out;
   out.reserve(raw_.size() + 16);

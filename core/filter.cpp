@@ -268,68 +268,32 @@ bool CompiledFilter::matches_nothing() const {
 }
 
 std::string CompiledFilter::to_json() const {
-  std::string out = "{";
-  auto key = [&out](std::string_view k) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    out += k;
-    out += "\":";
+  JsonWriter w;
+  w.begin_object();
+  auto hex_list = [&w](std::string_view k, const auto& values) {
+    w.key(k).begin_array();
+    for (const auto& v : values) w.string(v.hex());
+    w.end_array();
   };
-  auto hex_list = [&out](const auto& values) {
-    out += '[';
-    for (size_t i = 0; i < values.size(); ++i) {
-      if (i) out += ',';
-      out += '"';
-      out += values[i].hex();
-      out += '"';
-    }
-    out += ']';
-  };
-  if (ids_) {
-    key("ids");
-    hex_list(*ids_);
-  }
-  if (authors_) {
-    key("authors");
-    hex_list(*authors_);
-  }
+  if (ids_) hex_list("ids", *ids_);
+  if (authors_) hex_list("authors", *authors_);
   if (kinds_) {
-    key("kinds");
-    out += '[';
-    for (size_t i = 0; i < kinds_->size(); ++i) {
-      if (i) out += ',';
-      append_uint(out, (*kinds_)[i]);
-    }
-    out += ']';
+    w.key("kinds").begin_array();
+    for (const auto kind : *kinds_) w.uint(kind);
+    w.end_array();
   }
   for (const auto& t : tags_) {
     const char name[2] = {'#', t.letter};
-    key(std::string_view(name, 2));
-    out += '[';
-    for (size_t i = 0; i < t.values.size(); ++i) {
-      if (i) out += ',';
-      append_json_string(out, t.values[i]);
-    }
-    out += ']';
+    w.key(std::string_view(name, 2)).begin_array();
+    for (const auto& v : t.values) w.string(v);
+    w.end_array();
   }
-  if (since_) {
-    key("since");
-    append_uint(out, *since_);
-  }
-  if (until_) {
-    key("until");
-    append_uint(out, *until_);
-  }
-  if (limit_) {
-    key("limit");
-    append_uint(out, *limit_);
-  }
-  if (search_) {
-    key("search");
-    append_json_string(out, *search_);
-  }
-  out += '}';
-  return out;
+  if (since_) w.key("since").uint(*since_);
+  if (until_) w.key("until").uint(*until_);
+  if (limit_) w.key("limit").uint(*limit_);
+  if (search_) w.key("search").string(*search_);
+  w.end_object();
+  return w.take();
 }
 
 }  // namespace nostr

@@ -34,34 +34,24 @@ std::string check_limits(const Limits& l) {
   return {};
 }
 
-void append_nip11_limitation(std::string& out, const Limits& l, bool auth_required,
-                             bool payment_required, bool restricted_writes) {
-  auto field = [&out](const char* name, uint64_t v) {
-    out += '"';
-    out += name;
-    out += "\":";
-    append_uint(out, v);
-    out += ',';
-  };
-  out += '{';
-  field("max_message_length", l.max_message_length);
-  field("max_subscriptions", l.max_subscriptions);
-  field("max_filters", l.max_filters);
-  field("max_limit", l.max_limit);
-  field("default_limit", l.default_limit);
-  field("max_subid_length", l.max_subid_length);
-  field("max_event_tags", l.max_event_tags);
-  field("max_content_length", l.max_content_length);
-  field("min_pow_difficulty", l.min_pow_difficulty);
-  if (l.created_at_lower_limit) field("created_at_lower_limit", l.created_at_lower_limit);
-  if (l.created_at_upper_limit) field("created_at_upper_limit", l.created_at_upper_limit);
-  out += "\"auth_required\":";
-  out += auth_required ? "true" : "false";
-  out += ",\"payment_required\":";
-  out += payment_required ? "true" : "false";
-  out += ",\"restricted_writes\":";
-  out += restricted_writes ? "true" : "false";
-  out += '}';
+void write_nip11_limitation(JsonWriter& w, const Limits& l, bool auth_required,
+                            bool payment_required, bool restricted_writes) {
+  w.begin_object();
+  w.key("max_message_length").uint(l.max_message_length);
+  w.key("max_subscriptions").uint(l.max_subscriptions);
+  w.key("max_filters").uint(l.max_filters);
+  w.key("max_limit").uint(l.max_limit);
+  w.key("default_limit").uint(l.default_limit);
+  w.key("max_subid_length").uint(l.max_subid_length);
+  w.key("max_event_tags").uint(l.max_event_tags);
+  w.key("max_content_length").uint(l.max_content_length);
+  w.key("min_pow_difficulty").uint(l.min_pow_difficulty);
+  if (l.created_at_lower_limit) w.key("created_at_lower_limit").uint(l.created_at_lower_limit);
+  if (l.created_at_upper_limit) w.key("created_at_upper_limit").uint(l.created_at_upper_limit);
+  w.key("auth_required").boolean(auth_required);
+  w.key("payment_required").boolean(payment_required);
+  w.key("restricted_writes").boolean(restricted_writes);
+  w.end_object();
 }
 
 }  // namespace nostr

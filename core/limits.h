@@ -67,8 +67,11 @@ struct Limits {
 // Returns a reason if `l` is inconsistent (e.g. a page smaller than one event).
 [[nodiscard]] std::string check_limits(const Limits& l);
 
-// Appends the NIP-11 `limitation` object for `l` (plus the flags NIP-11 puts there).
-void append_nip11_limitation(std::string& out, const Limits& l, bool auth_required,
-                             bool payment_required, bool restricted_writes);
+class JsonWriter;
+
+// Writes the NIP-11 `limitation` object for `l` (plus the flags NIP-11 puts
+// there) as the next value of `w`.
+void write_nip11_limitation(JsonWriter& w, const Limits& l, bool auth_required,
+                            bool payment_required, bool restricted_writes);
 
 }  // namespace nostr

@@ -118,27 +118,19 @@ void set_entry(Map& m, const Key& k, int state, int only_state, const std::strin
   if (it != m.end() && it->second.allowed == (only_state == 1)) m.erase(it);
 }
 
-void append_entries_of(std::string& out, const char* key_name, bool allowed, const auto& map) {
-  out += '[';
-  bool first = true;
+void write_entries_of(JsonWriter& w, const char* key_name, bool allowed, const auto& map) {
+  w.begin_array();
   for (const auto& [k, e] : map) {
     if (e.allowed != allowed) continue;
-    if (!first) out += ',';
-    first = false;
-    JsonObjectWriter w;
-    w.string(key_name, k.hex()).string("reason", e.reason);
-    out += w.finish();
+    w.begin_object().key(key_name).string(k.hex()).key("reason").string(e.reason).end_object();
   }
-  out += ']';
+  w.end_array();
 }
 
-void append_kinds(std::string& out, const std::vector<uint32_t>& kinds) {
-  out += '[';
-  for (size_t i = 0; i < kinds.size(); ++i) {
-    if (i) out += ',';
-    append_uint(out, kinds[i]);
-  }
-  out += ']';
+void write_kinds(JsonWriter& w, const std::vector<uint32_t>& kinds) {
+  w.begin_array();
+  for (uint32_t kind : kinds) w.uint(kind);
+  w.end_array();
 }
 
 }  // namespace
@@ -529,7 +521,8 @@ std::string moderation_queue_json(const ResultSet& rows, const ManagementState& 
   simdjson::dom::parser parser;
   Limits limits;
   std::set<EventId> seen;
-  std::string out = "[";
+  JsonWriter w;
+  w.begin_array();
   for (uint32_t i = 0; i < rows.rows && rows.cols == 1; ++i) {
     auto e = Event::parse(parser, rows.cell(i, 0), limits);
     if (!e) continue;
@@ -538,29 +531,24 @@ std::string moderation_queue_json(const ResultSet& rows, const ManagementState& 
       if (tag.size() < 2 || tag[0] != "e") continue;
       auto id = EventId::from_hex(tag[1]);
       if (!id || s.events.count(*id) || !seen.insert(*id).second) continue;
-      if (out.size() > 1) out += ',';
-      JsonObjectWriter w;
       // NIP-56: the report type is the e tag's third element.
-      w.string("id", id->hex())
-          .string("reason", tag.size() > 2 ? tag[2] : std::string_view("reported"));
-      out += w.finish();
+      w.begin_object().key("id").string(id->hex());
+      w.key("reason").string(tag.size() > 2 ? tag[2] : std::string_view("reported")).end_object();
     }
   }
-  out += ']';
-  return out;
+  w.end_array();
+  return w.take();
 }
 
 std::string admin_list_result(AdminMethod m, const ManagementState& s, const RelayConfig& c) {
-  std::string out;
+  JsonWriter w;
   switch (m) {
     case AdminMethod::supportedmethods:
-      out = "[";
+      w.begin_array();
       for (const MethodName& x : kMethods) {
-        if (x.method == AdminMethod::supportedmethods) continue;
-        if (out.size() > 1) out += ',';
-        append_json_string(out, x.name);
+        if (x.method != AdminMethod::supportedmethods) w.string(x.name);
       }
-      out += ']';
+      w.end_array();
       break;
     case AdminMethod::listbannedpubkeys:
     case AdminMethod::listallowedpubkeys: {
@@ -570,50 +558,44 @@ std::string admin_list_result(AdminMethod m, const ManagementState& s, const Rel
         all.emplace(pk, ManagementState::Entry{false, "configured"});
       for (const Pubkey& pk : c.write_policy.allowed_pubkeys)
         all.emplace(pk, ManagementState::Entry{true, "configured"});
-      append_entries_of(out, "pubkey", m == AdminMethod::listallowedpubkeys, all);
+      write_entries_of(w, "pubkey", m == AdminMethod::listallowedpubkeys, all);
       break;
     }
     case AdminMethod::listbannedevents:
     case AdminMethod::listallowedevents:
-      append_entries_of(out, "id", m == AdminMethod::listallowedevents, s.events);
+      write_entries_of(w, "id", m == AdminMethod::listallowedevents, s.events);
       break;
     case AdminMethod::listallowedkinds:
-      append_kinds(out, s.allowed_kinds(c.write_policy));
+      write_kinds(w, s.allowed_kinds(c.write_policy));
       break;
     case AdminMethod::listdisallowedkinds:
-      append_kinds(out, s.disallowed_kinds(c.write_policy));
+      write_kinds(w, s.disallowed_kinds(c.write_policy));
       break;
     case AdminMethod::listblockedips: {
       std::map<std::string, std::string> all = s.ips;
       for (const AddressRange& r : c.blocked_ips.ranges()) all.emplace(r.str(), "configured");
-      out = "[";
-      for (const auto& [ip, reason] : all) {
-        if (out.size() > 1) out += ',';
-        JsonObjectWriter w;
-        w.string("ip", ip).string("reason", reason);
-        out += w.finish();
-      }
-      out += ']';
+      w.begin_array();
+      for (const auto& [ip, reason] : all)
+        w.begin_object().key("ip").string(ip).key("reason").string(reason).end_object();
+      w.end_array();
       break;
     }
     default:
-      out = "true";
+      w.boolean(true);
   }
-  return out;
+  return w.take();
 }
 
 std::string admin_result(std::string_view result_json) {
-  std::string out = "{\"result\":";
-  out += result_json;
-  out += '}';
-  return out;
+  JsonWriter w;
+  w.begin_object().key("result").raw(result_json).end_object();
+  return w.take();
 }
 
 std::string admin_error(std::string_view text) {
-  std::string out = "{\"result\":null,\"error\":";
-  append_json_string(out, text);
-  out += '}';
-  return out;
+  JsonWriter w;
+  w.begin_object().key("result").null().key("error").string(text).end_object();
+  return w.take();
 }
 
 }  // namespace nostr

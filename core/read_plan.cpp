@@ -22,17 +22,17 @@ class QueryBuilder {
       return col + " = ?";
     }
     if (json_) {
-      std::string arr = "[";
-      for (size_t i = 0; i < values.size(); ++i) {
-        if (i) arr += ',';
-        if (values[i].is_text()) {
-          append_json_string(arr, values[i].text);
+      JsonWriter arr;
+      arr.begin_array();
+      for (const SqlParam& v : values) {
+        if (v.is_text()) {
+          arr.string(v.text);
         } else {
-          append_uint(arr, static_cast<uint64_t>(values[i].integer));
+          arr.uint(static_cast<uint64_t>(v.integer));
         }
       }
-      arr += ']';
-      params_.push_back(SqlParam::of(std::move(arr)));
+      arr.end_array();
+      params_.push_back(SqlParam::of(arr.take()));
       return col + " IN (SELECT value FROM json_each(?))";
     }
     std::string s = col + " IN (";
@@ -361,14 +361,12 @@ Result<SqlStatement> plan_neg_page(const CompiledFilter& f, uint64_t now,
 }
 
 SqlStatement plan_fetch(const std::vector<EventId>& ids) {
-  std::string list = "[";
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i) list += ',';
-    list += '"' + ids[i].hex() + '"';
-  }
-  list += ']';
+  JsonWriter list;
+  list.begin_array();
+  for (const EventId& id : ids) list.string(id.hex());
+  list.end_array();
   return SqlStatement{"SELECT id, raw FROM events WHERE id IN (SELECT value FROM json_each(?1))",
-                      {SqlParam::of(std::move(list))}};
+                      {SqlParam::of(list.take())}};
 }
 
 }  // namespace nostr

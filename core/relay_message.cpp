@@ -4,6 +4,8 @@
 
 namespace nostr {
 
+// Hot path / byte-exact: direct appends (every frame sent to a client).
+
 std::string ok_message(std::string_view event_id_hex, bool accepted, std::string_view message) {
   std::string out = "[\"OK\",";
   append_json_string(out, event_id_hex);

@@ -4,34 +4,36 @@
 
 namespace nostr {
 
-void append_statement_json(std::string& out, const SqlStatement& st) {
-  out += "{\"sql\":";
-  append_json_string(out, st.sql);
-  out += ",\"params\":[";
-  for (size_t i = 0; i < st.params.size(); ++i) {
-    if (i) out += ',';
-    const SqlParam& p = st.params[i];
+namespace {
+
+void write_statement(JsonWriter& w, const SqlStatement& st) {
+  w.begin_object().key("sql").string(st.sql).key("params").begin_array();
+  for (const SqlParam& p : st.params) {
     if (p.kind == SqlParam::Kind::null) {
-      out += "null";
+      w.null();
     } else if (p.is_text()) {
-      append_json_string(out, p.text);
+      w.string(p.text);
     } else {
-      if (p.integer < 0) out += '-';
-      append_uint(out, p.integer < 0 ? static_cast<uint64_t>(-(p.integer + 1)) + 1
-                                     : static_cast<uint64_t>(p.integer));
+      w.integer(p.integer);
     }
   }
-  out += "]}";
+  w.end_array().end_object();
+}
+
+}  // namespace
+
+void append_statement_json(std::string& out, const SqlStatement& st) {
+  JsonWriter w;
+  write_statement(w, st);
+  out += w.take();
 }
 
 std::string batch_json(const std::vector<SqlStatement>& stmts) {
-  std::string out = "{\"stmts\":[";
-  for (size_t i = 0; i < stmts.size(); ++i) {
-    if (i) out += ',';
-    append_statement_json(out, stmts[i]);
-  }
-  out += "]}";
-  return out;
+  JsonWriter w;
+  w.begin_object().key("stmts").begin_array();
+  for (const SqlStatement& st : stmts) write_statement(w, st);
+  w.end_array().end_object();
+  return w.take();
 }
 
 }  // namespace nostr

@@ -22,12 +22,10 @@ std::vector<SqlStatement> plan_expiry_sweep(uint64_t now, uint32_t batch) {
 }
 
 std::vector<SqlStatement> plan_search_kinds(const std::vector<uint32_t>& kinds) {
-  std::string list = "[";
-  for (const uint32_t k : kinds) {
-    if (list.size() > 1) list += ',';
-    list += std::to_string(k);
-  }
-  list += ']';
+  JsonWriter w;
+  w.begin_array();
+  for (const uint32_t k : kinds) w.uint(k);
+  const std::string list = w.end_array().take();
   return {
       SqlStatement{"DELETE FROM search_kinds WHERE kind NOT IN (SELECT value FROM json_each(?1))",
                    {SqlParam::of(list)}},
@@ -115,6 +113,8 @@ StorePlan plan_store(const Event& e) {
   if (!replaceable && !deletion && !vanish) {
     // Regular events are inserted by their batch's run (plan_store_batch): one
     // row [id,pubkey,created_at,kind,d_tag,raw,expires_at], no statement of their own.
+    // Hot path (every stored event) / byte-exact rows that plan_store_batch
+    // splices into its arrays: direct appends, as for tag_rows and status_row.
     plan.insert_row = "[\"" + id + "\",\"" + pubkey + "\"," + std::to_string(created) + ',' +
                       std::to_string(kind) + ",\"\",";
     append_json_string(plan.insert_row, e.raw());
@@ -156,8 +156,10 @@ StorePlan plan_store(const Event& e) {
     plan.stmts.push_back(std::move(insert));
   }
 
-  std::string deleted_ids = "[";
-  std::string deleted_addresses = "[";
+  JsonWriter deleted_ids, deleted_addresses;  // NIP-09 targets, deletion requests only
+  deleted_ids.begin_array();
+  deleted_addresses.begin_array();
+  bool any_deleted_id = false, any_deleted_address = false;
   bool any_tag = false;
   for (size_t i = 0; i < e.tag_count(); ++i) {
     const TagView t = e.tag(i);
@@ -171,18 +173,18 @@ StorePlan plan_store(const Event& e) {
     plan.tag_rows += ',' + std::to_string(created) + ',' + std::to_string(kind) + ']';
     if (!deletion) continue;
     if (t[0] == "e" && EventId::from_hex(t[1])) {
-      deleted_ids += deleted_ids.size() > 1 ? ",\"" : "\"";
-      deleted_ids += std::string(t[1]) + "\"";
+      deleted_ids.string(t[1]);
+      any_deleted_id = true;
     } else if (t[0] == "a") {
       // Only the author's own addresses can be deleted.
       if (auto a = parse_address(t[1]); a && a->pubkey == pubkey) {
-        if (deleted_addresses.size() > 1) deleted_addresses += ',';
-        append_json_string(deleted_addresses, address_of(a->kind, a->pubkey, a->d));
+        deleted_addresses.string(address_of(a->kind, a->pubkey, a->d));
+        any_deleted_address = true;
       }
     }
   }
-  deleted_ids += ']';
-  deleted_addresses += ']';
+  const std::string deleted_ids_json = deleted_ids.end_array().take();
+  const std::string deleted_addresses_json = deleted_addresses.end_array().take();
   if (replaceable) {
     // Remove the versions this one replaces, only if this one is now stored.
     std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(kind), SqlParam::of(d),
@@ -204,15 +206,15 @@ StorePlan plan_store(const Event& e) {
         " ON CONFLICT (pubkey) DO UPDATE SET until = max(until, excluded.until), pending = 1",
         {SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(id)}});
   }
-  if (deletion && deleted_ids.size() > 2) {
-    plan.stmts.push_back(
-        SqlStatement{"INSERT INTO deletions (pubkey, target, created_at) SELECT ?1, value, ?2 FROM "
-                     "json_each(?3) WHERE 1"
-                     " ON CONFLICT (target, pubkey) DO UPDATE SET created_at = max(created_at, "
-                     "excluded.created_at)",
-                     {SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(deleted_ids)}});
+  if (deletion && any_deleted_id) {
+    plan.stmts.push_back(SqlStatement{
+        "INSERT INTO deletions (pubkey, target, created_at) SELECT ?1, value, ?2 FROM "
+        "json_each(?3) WHERE 1"
+        " ON CONFLICT (target, pubkey) DO UPDATE SET created_at = max(created_at, "
+        "excluded.created_at)",
+        {SqlParam::of(pubkey), SqlParam::of(created), SqlParam::of(deleted_ids_json)}});
     // Never another deletion request: deleting a deletion does nothing.
-    const std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(deleted_ids)};
+    const std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(deleted_ids_json)};
     plan.stmts.push_back(
         SqlStatement{"DELETE FROM tags WHERE event_id IN (SELECT id FROM events WHERE id IN "
                      "(SELECT value FROM json_each(?2))"
@@ -223,9 +225,9 @@ StorePlan plan_store(const Event& e) {
                      "= ?1 AND kind != 5",
                      p});
   }
-  if (deletion && deleted_addresses.size() > 2) {
+  if (deletion && any_deleted_address) {
     const std::vector<SqlParam> p = {SqlParam::of(pubkey), SqlParam::of(created),
-                                     SqlParam::of(deleted_addresses)};
+                                     SqlParam::of(deleted_addresses_json)};
     plan.stmts.push_back(
         SqlStatement{"INSERT INTO deletions (pubkey, target, created_at) SELECT ?1, value, ?2 FROM "
                      "json_each(?3) WHERE 1"
@@ -294,6 +296,8 @@ void append_run(StoreBatch& batch, const std::string& rows) {
 }  // namespace
 
 StoreBatch plan_store_batch(std::vector<StorePlan> plans) {
+  // Hot path (every stored batch) splicing the plans' prebuilt rows (tag_rows
+  // holds several elements): direct appends.
   StoreBatch batch;
   std::string tag_rows = "[";
   std::string status_rows = "[";

@@ -6,43 +6,34 @@
 namespace nostr::durable {
 
 std::string ConnState::to_json() const {
-  std::string authed_json = "[";
-  for (size_t i = 0; i < authed.size(); ++i) {
-    if (i) authed_json += ',';
-    append_json_string(authed_json, authed[i].hex());
-  }
-  authed_json += ']';
-  JsonObjectWriter w;
-  w.raw("meta", meta.to_json()).string("challenge", challenge).raw("authed", authed_json);
+  JsonWriter w;
+  w.begin_object();
+  w.key("meta").raw(meta.to_json());
+  w.key("challenge").string(challenge);
+  w.key("authed").begin_array();
+  for (const Pubkey& pk : authed) w.string(pk.hex());
+  w.end_array();
   const Bucket* bs[] = {&buckets.event, &buckets.req, &buckets.refusals};
   if (buckets.event.used || buckets.req.used || buckets.refusals.used) {
     // [milli, at] per bucket; [] for one never charged.
-    std::string rl = "[";
-    for (size_t i = 0; i < 3; ++i) {
-      if (i) rl += ',';
-      rl += '[';
-      if (bs[i]->used) {
-        append_uint(rl, bs[i]->milli);
-        rl += ',';
-        append_uint(rl, bs[i]->at);
-      }
-      rl += ']';
+    w.key("rl").begin_array();
+    for (const Bucket* b : bs) {
+      w.begin_array();
+      if (b->used) w.uint(b->milli).uint(b->at);
+      w.end_array();
     }
-    w.raw("rl", rl + "]");
+    w.end_array();
   }
   if (subs_in_local_sql) {
-    w.boolean("sql", true);
+    w.key("sql").boolean(true);
   } else {
-    std::string subs_json = "[";
-    for (size_t i = 0; i < subs.size(); ++i) {
-      if (i) subs_json += ',';
-      subs_json += '[';
-      append_json_string(subs_json, subs[i].first);
-      subs_json += ',' + subs[i].second + ']';
-    }
-    w.raw("subs", subs_json + ']');
+    w.key("subs").begin_array();
+    for (const auto& [sub_id, filters_json] : subs)
+      w.begin_array().string(sub_id).raw(filters_json).end_array();
+    w.end_array();
   }
-  return w.finish();
+  w.end_object();
+  return w.take();
 }
 
 ConnState ConnState::from_json(std::string_view json, size_t max_logins) {

@@ -75,24 +75,22 @@ void Relay::on_admin_done(Management::Done done) {
     for (const auto& [conn, c] : conns_)
       if (!c.api) ids.push_back(conn);  // API calls are not connections
     std::sort(ids.begin(), ids.end());
-    result = "[";
+    JsonWriter w;
+    w.begin_array();
     for (const ConnId conn : ids) {
       const Connection& c = conns_.at(conn);
-      std::string pubkeys = "[";
-      for (const Pubkey& pk : c.authed) {
-        if (pubkeys.size() > 1) pubkeys += ',';
-        append_json_string(pubkeys, pk.hex());
-      }
-      if (result.size() > 1) result += ',';
-      result += JsonObjectWriter()
-                    .uint("id", conn)
-                    .string("ip", c.meta.ip)
-                    .string("user_agent", c.meta.user_agent)
-                    .raw("pubkeys", pubkeys + "]")
-                    .uint("subscriptions", c.subs.size())
-                    .finish();
+      w.begin_object();
+      w.key("id").uint(conn);
+      w.key("ip").string(c.meta.ip);
+      w.key("user_agent").string(c.meta.user_agent);
+      w.key("pubkeys").begin_array();
+      for (const Pubkey& pk : c.authed) w.string(pk.hex());
+      w.end_array();
+      w.key("subscriptions").uint(c.subs.size());
+      w.end_object();
     }
-    result += ']';
+    w.end_array();
+    result = w.take();
   } else if (r.method == AdminMethod::disconnect) {
     const Reject why =
         reject(Code::blocked, "disconnected by the relay operator" +

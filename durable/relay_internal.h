@@ -11,6 +11,7 @@
 
 #include "core/event.h"
 #include "core/filter.h"
+#include "core/json_writer.h"
 #include "core/sql.h"
 #include "durable/conn_state.h"
 
@@ -50,12 +51,11 @@ template <class... Fs>
 Overloaded(Fs...) -> Overloaded<Fs...>;
 
 inline std::string subs_filters_json(const std::vector<CompiledFilter>& filters) {
-  std::string out = "[";
-  for (size_t i = 0; i < filters.size(); ++i) {
-    if (i) out += ',';
-    out += filters[i].to_json();
-  }
-  return out + "]";
+  JsonWriter w;
+  w.begin_array();
+  for (const CompiledFilter& f : filters) w.raw(f.to_json());
+  w.end_array();
+  return w.take();
 }
 
 }  // namespace nostr::durable::internal

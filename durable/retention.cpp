@@ -77,15 +77,15 @@ void RetentionRuns::on_selected(bool ok, std::string_view results, uint64_t now,
   std::map<std::string, Day> days;
   batch_ = {};
   batch_.full = rows.rows >= kBatch;
-  batch_.ids_json = "[";
+  JsonWriter ids;
+  ids.begin_array();
   for (uint32_t i = 0; i < rows.rows; ++i) {
     const std::string_view id = rows.cell(i, 0), raw = rows.cell(i, 2);
     uint64_t t = 0;
     auto eid = EventId::from_hex(id);
     if (!eid || !parse_decimal(rows.cell(i, 1), t)) continue;
     batch_.ids.push_back(*eid);
-    if (batch_.ids_json.size() > 1) batch_.ids_json += ',';
-    append_json_string(batch_.ids_json, id);
+    ids.string(id);
     Day& d = days[utc_day(t)];
     if (t < d.first) {
       d.first = t;
@@ -96,20 +96,17 @@ void RetentionRuns::on_selected(bool ok, std::string_view results, uint64_t now,
     d.body.push_back('\n');
     ++d.events;
   }
-  batch_.ids_json += ']';
-  batch_.archives_json = "[";
+  batch_.ids_json = ids.end_array().take();
+  JsonWriter archives_json;
+  archives_json.begin_array();
   std::vector<std::pair<std::string, std::string>> archives;  // key, body
   for (auto& [day, d] : days) {
     if (!config_.archive) break;
     std::string key = "events/" + day + "/" + std::to_string(d.first) + "-" + d.first_id;
-    if (batch_.archives_json.size() > 1) batch_.archives_json += ',';
-    batch_.archives_json += "[";
-    append_json_string(batch_.archives_json, key);
-    batch_.archives_json += "," + std::to_string(d.events) + "," + std::to_string(d.first) + "," +
-                            std::to_string(d.last) + "]";
+    archives_json.begin_array().string(key).uint(d.events).uint(d.first).uint(d.last).end_array();
     archives.emplace_back(std::move(key), std::move(d.body));
   }
-  batch_.archives_json += ']';
+  batch_.archives_json = archives_json.end_array().take();
   if (archives.empty()) {  // archive: false
     sink.store(Deleted{}, plan_retention_delete(batch_.ids_json, batch_.archives_json, now));
     return;

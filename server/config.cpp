@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/json_writer.h"
 #include "simdjson.h"
 
 namespace nostr::server {
@@ -105,21 +106,18 @@ std::optional<Loaded> load_config(const std::string& toml_text, const char* (*ge
       error = "RELAY_CONFIG must be a JSON object";
       return std::nullopt;
     }
-    std::string merged = "{";
+    nostr::JsonWriter merged;
+    merged.begin_object();
     simdjson::dom::parser p2;
     if (p2.parse(config).get(base) == simdjson::SUCCESS &&
         base.get_object().get(base_obj) == simdjson::SUCCESS) {
       for (auto kv : base_obj) {
         if (over_obj[kv.key].error() == simdjson::SUCCESS) continue;
-        if (merged.size() > 1) merged += ',';
-        merged += "\"" + std::string(kv.key) + "\":" + std::string(simdjson::minify(kv.value));
+        merged.key(kv.key).raw(simdjson::minify(kv.value));
       }
     }
-    for (auto kv : over_obj) {
-      if (merged.size() > 1) merged += ',';
-      merged += "\"" + std::string(kv.key) + "\":" + std::string(simdjson::minify(kv.value));
-    }
-    config = merged + "}";
+    for (auto kv : over_obj) merged.key(kv.key).raw(simdjson::minify(kv.value));
+    config = merged.end_object().take();
   }
   if (const char* admins = getenv("ADMIN_PUBKEYS"); admins && *admins) {
     // The Workers secret of the same name: merged like the glue does.

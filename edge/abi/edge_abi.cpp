@@ -109,16 +109,11 @@ NR_EXPORT("nr_edge_request") int32_t nr_edge_request(nr_edge* e, const uint8_t* 
       resp.route == nostr::edge::Route::need_body) {
     return code;
   }
-  e->out = "{\"status\":" + std::to_string(resp.status) + ",\"headers\":{";
-  for (size_t i = 0; i < resp.headers.size(); ++i) {
-    if (i) e->out += ',';
-    nostr::append_json_string(e->out, resp.headers[i].first);
-    e->out += ':';
-    nostr::append_json_string(e->out, resp.headers[i].second);
-  }
-  e->out += "},\"body\":";
-  nostr::append_json_string(e->out, resp.body);
-  e->out += '}';
+  nostr::JsonWriter w;
+  w.begin_object().key("status").integer(resp.status).key("headers").begin_object();
+  for (const auto& [name, value] : resp.headers) w.key(name).string(value);
+  w.end_object().key("body").string(resp.body).end_object();
+  e->out = w.take();
   return code;
 }
 

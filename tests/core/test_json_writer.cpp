@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
 
 #include "core/json_writer.h"
@@ -41,4 +42,74 @@ TEST_CASE("utf8_prefix never splits a character") {
   CHECK(nostr::utf8_prefix(s, 5) == "ab");
   CHECK(nostr::utf8_prefix(s, 6) == "ab\xf0\x9f\x98\x80");
   CHECK(nostr::utf8_prefix("\xc3\xa9\xc3\xa9", 3) == "\xc3\xa9");
+}
+
+TEST_CASE("JsonWriter nests objects and arrays with commas and no whitespace") {
+  nostr::JsonWriter w;
+  w.begin_object()
+      .key("a")
+      .uint(1)
+      .key("b")
+      .begin_array()
+      .string("x")
+      .integer(-5)
+      .boolean(true)
+      .null()
+      .begin_object()
+      .key("c")
+      .boolean(false)
+      .end_object()
+      .end_array()
+      .key("d")
+      .begin_object()
+      .end_object()
+      .key("e")
+      .begin_array()
+      .end_array()
+      .end_object();
+  CHECK(w.take() == R"({"a":1,"b":["x",-5,true,null,{"c":false}],"d":{},"e":[]})");
+}
+
+TEST_CASE("JsonWriter escapes strings and keys, copies raw values verbatim") {
+  nostr::JsonWriter w;
+  w.begin_array()
+      .string("a\"b\n")
+      .raw(R"({"k":[1,2]})")
+      .raw("3")
+      .begin_array()
+      .end_array()
+      .end_array();
+  CHECK(w.take() == R"(["a\"b\n",{"k":[1,2]},3,[]])");
+
+  nostr::JsonWriter k;
+  k.begin_object().key("q\"").string("\x01").end_object();
+  CHECK(k.take() == "{\"q\\\"\":\"\\u0001\"}");
+}
+
+TEST_CASE("JsonWriter integers and scalars at the top level") {
+  nostr::JsonWriter a;
+  CHECK(a.integer(INT64_MIN).take() == "-9223372036854775808");
+  nostr::JsonWriter b;
+  CHECK(b.integer(0).take() == "0");
+  nostr::JsonWriter c;
+  CHECK(c.string("").take() == "\"\"");
+  nostr::JsonWriter d;
+  CHECK(d.begin_array()
+            .begin_array()
+            .end_array()
+            .begin_array()
+            .uint(7)
+            .end_array()
+            .end_array()
+            .take() == "[[],[7]]");
+}
+
+TEST_CASE("JsonObjectWriter is a flat object over JsonWriter") {
+  CHECK(nostr::JsonObjectWriter().finish() == "{}");
+  CHECK(nostr::JsonObjectWriter()
+            .string("s", "v\t")
+            .uint("n", 42)
+            .boolean("b", false)
+            .raw("r", "[1]")
+            .finish() == R"({"s":"v\t","n":42,"b":false,"r":[1]})");
 }
