@@ -122,7 +122,7 @@ enum class ActionType : uint32_t {
   fanout = 2,
   store = 3,
   local_sql = 4,
-  conn_state = 5,
+  save_conn_state = 5,
   close = 6,
   http_reply = 7,
   log = 8,

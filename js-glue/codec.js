@@ -5,7 +5,7 @@
 
 // Action kinds (durable/action.h ActionType): the store is D1 here, local SQL
 // is the Durable Object's SQLite, conn state is the socket's attachment.
-export const ACTION = Object.freeze({ SEND: 1, FANOUT: 2, STORE: 3, LOCAL_SQL: 4, CONN_STATE: 5, CLOSE: 6, HTTP_REPLY: 7, LOG: 8, FORWARD: 9, ARCHIVE: 10 });
+export const ACTION = Object.freeze({ SEND: 1, FANOUT: 2, STORE: 3, LOCAL_SQL: 4, SAVE_CONN_STATE: 5, CLOSE: 6, HTTP_REPLY: 7, LOG: 8, FORWARD: 9, ARCHIVE: 10 });
 export const NULL_CELL = 0xffffffff;
 
 // Arithmetic, not `& ~3`: bitwise operators would turn a length >= 2^31 negative.
@@ -76,7 +76,7 @@ function httpReply(all) {
 // tests/golden/actions.json, whose bytes the C++ codec writes):
 //   { type: 'send', conn, text }         { type: 'fanout', raw, targets: [{ conn, prefix }] }
 //   { type: 'store', token, stmts_json } { type: 'local_sql', token, stmt_json }
-//   { type: 'conn_state', conn, state }  { type: 'close', conn, code, reason }
+//   { type: 'save_conn_state', conn, state }  { type: 'close', conn, code, reason }
 //   { type: 'http_reply', request, status, headers: [[name, value]..], body }  { type: 'log', line }
 //   { type: 'forward', peer, events }    { type: 'archive', token, key, body }
 // Throws on a malformed buffer or an unknown kind: an engine bug, never client input.
@@ -94,8 +94,8 @@ export function decodeActionList(buf) {
         return { type: 'store', token: a, stmts_json: text(bytes) };
       case ACTION.LOCAL_SQL:
         return { type: 'local_sql', token: a, stmt_json: text(bytes) };
-      case ACTION.CONN_STATE:
-        return { type: 'conn_state', conn: a, state: text(bytes) };
+      case ACTION.SAVE_CONN_STATE:
+        return { type: 'save_conn_state', conn: a, state: text(bytes) };
       case ACTION.CLOSE:
         return { type: 'close', conn: a, code: b, reason: text(bytes) };
       case ACTION.HTTP_REPLY:
@@ -174,7 +174,7 @@ function writeCell(w, v) {
   }
 }
 
-// Encodes statement results for nr_relay_d1_done / nr_relay_sql_done:
+// Encodes statement results for nr_relay_store_done / nr_relay_local_sql_done:
 //   u32 nstmts; per statement u32 changes, u32 nrows, u32 ncols, then the
 //   cells row by row (u32 len + UTF-8, or 0xFFFFFFFF for NULL).
 // `stmts`: [{ changes, columns: [name..], rows: [[cell..]..] }] (rows as arrays,

@@ -284,7 +284,7 @@ export class RelayEngine {
         case 'local_sql':
           this.#sql(act.token, act.stmt_json);
           break;
-        case 'conn_state':
+        case 'save_conn_state':
           p.attach(act.conn, act.state);
           break;
         case 'close':
@@ -318,7 +318,7 @@ export class RelayEngine {
     }
     if (token === 0) return;
     const results = encodeResults([stmt]);
-    this.wasm.withInput(results, (p, n) => this.wasm.call('nr_relay_sql_done', this.relay, token, p, n, this.now()));
+    this.wasm.withInput(results, (p, n) => this.wasm.call('nr_relay_local_sql_done', this.relay, token, p, n, this.now()));
     this.#perform(this.#takeActions());
   }
 
@@ -340,7 +340,7 @@ export class RelayEngine {
         results = utf8.encode(String(err?.message ?? err));
       }
       if (this.failure) return;
-      this.#run((r) => this.wasm.withInput(results, (p, n) => this.wasm.call('nr_relay_d1_done', r, token, ok, p, n, this.now())));
+      this.#run((r) => this.wasm.withInput(results, (p, n) => this.wasm.call('nr_relay_store_done', r, token, ok, p, n, this.now())));
     })();
     this.pending.add(work);
     work.finally(() => this.pending.delete(work)).catch(() => {});

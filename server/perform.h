@@ -9,7 +9,7 @@
 //                      back in (Relay::local_sql_done) and the actions that
 //                      input leaves are performed before the rest; a failed
 //                      statement goes to host.on_local_sql_error(error);
-//   SaveConnState   -> host.on_conn_state(conn, state)     } each only if the
+//   SaveConnState   -> host.on_save_conn_state(conn, state)     } each only if the
 //   Close           -> host.on_close(conn, code, reason)   } host has the hook:
 //   HttpReply       -> host.on_http_reply(reply)           } a host without one
 //   Log             -> host.on_log(line)                   } has nothing to do
@@ -44,8 +44,8 @@ void perform_actions(durable::Relay& relay, Host& host, uint64_t now) {
         perform_actions(relay, host, now);
       }
     } else if (auto* c = std::get_if<durable::SaveConnState>(&action)) {
-      if constexpr (requires { host.on_conn_state(c->conn, std::move(c->state)); })
-        host.on_conn_state(c->conn, std::move(c->state));
+      if constexpr (requires { host.on_save_conn_state(c->conn, std::move(c->state)); })
+        host.on_save_conn_state(c->conn, std::move(c->state));
     } else if (auto* cl = std::get_if<durable::Close>(&action)) {
       if constexpr (requires { host.on_close(cl->conn, cl->code, cl->reason); })
         host.on_close(cl->conn, cl->code, cl->reason);

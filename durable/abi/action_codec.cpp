@@ -41,7 +41,9 @@ class RecordWriter {
     append_statement_json(json, s.stmt);
     record(ActionType::local_sql, s.token, 0, json);
   }
-  void operator()(const SaveConnState& s) { record(ActionType::conn_state, s.conn, 0, s.state); }
+  void operator()(const SaveConnState& s) {
+    record(ActionType::save_conn_state, s.conn, 0, s.state);
+  }
   void operator()(const Close& c) { record(ActionType::close, c.conn, c.code, c.reason); }
   // Headers ("Name: value" lines), an empty line, then the body.
   void operator()(const HttpReply& h) {

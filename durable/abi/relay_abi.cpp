@@ -17,7 +17,9 @@ struct nr_relay {
 
 namespace {
 
-std::string_view bytes(const uint8_t* p, uint32_t n) { return {reinterpret_cast<const char*>(p), n}; }
+std::string_view bytes(const uint8_t* p, uint32_t n) {
+  return {reinterpret_cast<const char*>(p), n};
+}
 
 // Runs one engine call and encodes the actions it queued: the host reads them
 // after the call returns (a call leaves only its own actions).
@@ -60,10 +62,14 @@ NR_EXPORT("nr_relay_actions_len") uint32_t nr_relay_actions_len(const nr_relay* 
 
 NR_EXPORT("nr_relay_open")
 int32_t nr_relay_open(nr_relay* r, uint32_t conn, const uint8_t* challenge, uint32_t challenge_len,
-                      const uint8_t* state, uint32_t state_len, const uint8_t* meta, uint32_t meta_len, double now) {
+                      const uint8_t* state, uint32_t state_len, const uint8_t* meta,
+                      uint32_t meta_len, double now) {
   const nostr::ConnMeta m = nostr::ConnMeta::from_json(bytes(meta, meta_len));
   return run(r, [&](auto& relay) {
-    return relay.open(conn, bytes(challenge, challenge_len), bytes(state, state_len), seconds(now), m) ? 0 : -1;
+    return relay.open(conn, bytes(challenge, challenge_len), bytes(state, state_len), seconds(now),
+                      m)
+               ? 0
+               : -1;
   });
 }
 
@@ -101,17 +107,18 @@ NR_EXPORT("nr_relay_close") int32_t nr_relay_close(nr_relay* r, uint32_t conn) {
   });
 }
 
-NR_EXPORT("nr_relay_d1_done")
-int32_t nr_relay_d1_done(nr_relay* r, uint32_t token, int32_t ok, const uint8_t* results, uint32_t len,
-                         double now) {
+NR_EXPORT("nr_relay_store_done")
+int32_t nr_relay_store_done(nr_relay* r, uint32_t token, int32_t ok, const uint8_t* results,
+                            uint32_t len, double now) {
   return run(r, [&](auto& relay) {
     relay.store_done(token, ok != 0, bytes(results, len), seconds(now));
     return 0;
   });
 }
 
-NR_EXPORT("nr_relay_sql_done")
-int32_t nr_relay_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, uint32_t len, double now) {
+NR_EXPORT("nr_relay_local_sql_done")
+int32_t nr_relay_local_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, uint32_t len,
+                                double now) {
   return run(r, [&](auto& relay) {
     relay.local_sql_done(token, bytes(results, len), seconds(now));
     return 0;
@@ -119,15 +126,18 @@ int32_t nr_relay_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, u
 }
 
 NR_EXPORT("nr_relay_http_admin")
-int32_t nr_relay_http_admin(nr_relay* r, uint32_t request, const uint8_t* url, uint32_t url_len, const uint8_t* auth,
-                            uint32_t auth_len, const uint8_t* body, uint32_t body_len, double now) {
+int32_t nr_relay_http_admin(nr_relay* r, uint32_t request, const uint8_t* url, uint32_t url_len,
+                            const uint8_t* auth, uint32_t auth_len, const uint8_t* body,
+                            uint32_t body_len, double now) {
   return run(r, [&](auto& relay) {
-    relay.http_admin(request, bytes(url, url_len), bytes(auth, auth_len), bytes(body, body_len), seconds(now));
+    relay.http_admin(request, bytes(url, url_len), bytes(auth, auth_len), bytes(body, body_len),
+                     seconds(now));
     return 0;
   });
 }
 
-NR_EXPORT("nr_relay_set_name") int32_t nr_relay_set_name(nr_relay* r, const uint8_t* name, uint32_t len) {
+NR_EXPORT("nr_relay_set_name")
+int32_t nr_relay_set_name(nr_relay* r, const uint8_t* name, uint32_t len) {
   return run(r, [&](auto& relay) {
     relay.set_object_name(bytes(name, len));
     return 0;
@@ -142,7 +152,8 @@ int32_t nr_relay_deliver(nr_relay* r, const uint8_t* events, uint32_t len, doubl
   });
 }
 
-NR_EXPORT("nr_relay_archive_done") int32_t nr_relay_archive_done(nr_relay* r, uint32_t token, int32_t ok, double now) {
+NR_EXPORT("nr_relay_archive_done")
+int32_t nr_relay_archive_done(nr_relay* r, uint32_t token, int32_t ok, double now) {
   return run(r, [&](auto& relay) {
     relay.archive_done(token, ok != 0, seconds(now));
     return 0;
@@ -150,9 +161,9 @@ NR_EXPORT("nr_relay_archive_done") int32_t nr_relay_archive_done(nr_relay* r, ui
 }
 
 NR_EXPORT("nr_relay_http_api")
-int32_t nr_relay_http_api(nr_relay* r, uint32_t request, const uint8_t* method, uint32_t method_len, const uint8_t* path,
-                          uint32_t path_len, const uint8_t* body, uint32_t body_len, const uint8_t* meta,
-                          uint32_t meta_len, double now) {
+int32_t nr_relay_http_api(nr_relay* r, uint32_t request, const uint8_t* method, uint32_t method_len,
+                          const uint8_t* path, uint32_t path_len, const uint8_t* body,
+                          uint32_t body_len, const uint8_t* meta, uint32_t meta_len, double now) {
   return run(r, [&](auto& relay) {
     relay.http_api(request, bytes(method, method_len), bytes(path, path_len), bytes(body, body_len),
                    nostr::ConnMeta::from_json(bytes(meta, meta_len)), seconds(now));

@@ -19,22 +19,23 @@
  *   type 2 FANOUT  a=count. bytes: u32 raw_len, raw (UTF-8 event JSON), pad to 4,
  *                  then `count` entries {u32 conn, u32 prefix_len, prefix, pad to 4}.
  *                  Send prefix + raw + "]" as one text frame to each conn.
- * (durable/action.h: Send, Fanout, Store, LocalSql, ConnState, Close,
- * HttpReply, Log, Forward; encoded by
+ * (durable/action.h: Send, Fanout, Store, LocalSql, SaveConnState, Close,
+ * HttpReply, Log, Forward, Archive, one name each in C++, here and in JS
+ * (js-glue/codec.js ACTION); encoded by
  * durable/abi/action_codec.cpp, decoded by js-glue/codec.js.)
- *   type 3 D1      a=token. bytes: JSON {"stmts":[{"sql":..,"params":[..]},..]}.
+ *   type 3 STORE   a=token. bytes: JSON {"stmts":[{"sql":..,"params":[..]},..]}.
  *                  Run env.DB.batch() over them (one transaction) asynchronously,
- *                  then call nr_relay_d1_done(token, ok, results).
- *   type 4 SQL     a=token (0: no result wanted). bytes: JSON {"sql":..,"params":[..]}.
+ *                  then call nr_relay_store_done(token, ok, results).
+ *   type 4 LOCAL_SQL a=token (0: no result wanted). bytes: JSON {"sql":..,"params":[..]}.
  *                  Run ctx.storage.sql.exec(sql, ...params) synchronously, right
  *                  away (before later records); if token != 0 call
- *                  nr_relay_sql_done(token, results) and perform its actions
+ *                  nr_relay_local_sql_done(token, results) and perform its actions
  *                  before continuing.
- *   type 5 ATTACH  a=conn. bytes: opaque connection state (UTF-8 JSON text, small).
+ *   type 5 SAVE_CONN_STATE a=conn. bytes: opaque connection state (UTF-8 JSON text, small).
  *                  Keep it with the socket (serializeAttachment) and hand it back
  *                  to nr_relay_open after hibernation.
  *   type 6 CLOSE   a=conn, b=websocket close code. bytes: reason. Close the socket.
- *   type 7 HTTP    a=request id (nr_relay_http_admin), b=HTTP status. bytes: the
+ *   type 7 HTTP_REPLY a=request id (nr_relay_http_admin), b=HTTP status. bytes: the
  *                  JSON body of the answer to that request.
  *   type 8 LOG     bytes: one structured log line (a JSON object): print it.
  *   type 9 FORWARD bytes: a relay object's name, "\n", then raw event JSON, one
@@ -44,7 +45,7 @@
  *                  line: store them in the archive under that key (R2: key +
  *                  ".jsonl.gz", gzip), then call nr_relay_archive_done(token, ok).
  *
- * Results (nr_relay_d1_done / nr_relay_sql_done), little-endian, no padding:
+ * Results (nr_relay_store_done / nr_relay_local_sql_done), little-endian, no padding:
  *   u32 nstmts; per statement: u32 changes, u32 nrows, u32 ncols, then
  *   nrows*ncols cells in row order, each: u32 len + len bytes of UTF-8 text
  *   (numbers in decimal), or len = 0xFFFFFFFF for NULL (no bytes).
@@ -73,7 +74,7 @@ uint32_t nr_relay_actions_len(const nr_relay* r);
 
 /* A socket is open. For a new connection pass `state` empty and a fresh random
  * `challenge` (NIP-42; >= 16 chars from a CSPRNG). After hibernation pass the last
- * ATTACH state for that socket (the challenge is then ignored).
+ * SAVE_CONN_STATE state for that socket (the challenge is then ignored).
  * `meta`: the connection's metadata as JSON {"ip":..,"origin":..,"user_agent":..}
  * (CF-Connecting-IP, Origin, User-Agent; every field optional, may be empty);
  * policy sees it (core/policy.h). After hibernation it comes from `state`.
@@ -114,15 +115,15 @@ int32_t nr_relay_oversized(nr_relay* r, uint32_t conn, double size, double now);
 /* The socket closed (or errored): forget its subscriptions. */
 int32_t nr_relay_close(nr_relay* r, uint32_t conn);
 
-/* Completion of a D1 action. ok = 1: `results` as described above; ok = 0:
+/* Completion of a STORE action (a D1 batch). ok = 1: `results` as described above; ok = 0:
  * `results` is the error text. Unknown tokens are ignored. */
-int32_t nr_relay_d1_done(nr_relay* r, uint32_t token, int32_t ok, const uint8_t* results, uint32_t len,
+int32_t nr_relay_store_done(nr_relay* r, uint32_t token, int32_t ok, const uint8_t* results, uint32_t len,
                          double now);
 
-/* Completion of a SQL action with a token. DO SQLite statements are local and
+/* Completion of a LOCAL_SQL action with a token. DO SQLite statements are local and
  * are not expected to fail; if one throws, the host must treat the engine as
  * broken (close its sockets with 1011 and rebuild it), not call this. */
-int32_t nr_relay_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, uint32_t len, double now);
+int32_t nr_relay_local_sql_done(nr_relay* r, uint32_t token, const uint8_t* results, uint32_t len, double now);
 
 /* Returns the time (unix seconds) at which nr_relay_timer has short-lived
  * work (paced stored-query pages), or 0 if none. Read it after every call and
@@ -147,7 +148,7 @@ const uint8_t* nr_relay_stats_ptr(const nr_relay* r);
  * application/nostr+json+rpc) with the host's id `request`: the URL the host
  * received, the Authorization header ('' if none) and the body. The answer
  * comes as one HTTP action (type 7) for `request`, from this call or from a
- * later nr_relay_d1_done. */
+ * later nr_relay_store_done. */
 int32_t nr_relay_http_admin(nr_relay* r, uint32_t request, const uint8_t* url, uint32_t url_len,
                             const uint8_t* auth, uint32_t auth_len, const uint8_t* body, uint32_t body_len,
                             double now);

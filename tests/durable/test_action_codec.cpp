@@ -84,7 +84,7 @@ Action from_json(simdjson::dom::element e) {
   if (type == "store") return Store{u32(e, "token"), statements(str(e, "stmts_json"), true)};
   if (type == "local_sql")
     return LocalSql{u32(e, "token"), statements(str(e, "stmt_json"), false).front()};
-  if (type == "conn_state") return SaveConnState{u32(e, "conn"), str(e, "state")};
+  if (type == "save_conn_state") return SaveConnState{u32(e, "conn"), str(e, "state")};
   if (type == "http_reply") {
     HttpReply r{u32(e, "request"), u32(e, "status"), str(e, "body"), {}};
     for (simdjson::dom::element h : arr(e, "headers")) {
@@ -156,7 +156,7 @@ TEST_CASE("action records: type numbers follow the variant (the ABI's wire numbe
   CHECK(type_of(Fanout{}) == ActionType::fanout);
   CHECK(type_of(Store{}) == ActionType::store);
   CHECK(type_of(LocalSql{}) == ActionType::local_sql);
-  CHECK(type_of(SaveConnState{}) == ActionType::conn_state);
+  CHECK(type_of(SaveConnState{}) == ActionType::save_conn_state);
   CHECK(type_of(Close{}) == ActionType::close);
   CHECK(static_cast<uint32_t>(ActionType::close) == 6);
   CHECK(type_of(HttpReply{}) == ActionType::http_reply);

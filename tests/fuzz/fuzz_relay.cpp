@@ -180,7 +180,7 @@ class Host {
   }
   nostr::test::SqliteDb& local_db() { return do_sql_; }
   void on_local_sql_error(const std::string& /*err*/) { check(false); }
-  void on_conn_state(uint32_t conn, std::string state) { attach_[conn] = std::move(state); }
+  void on_save_conn_state(uint32_t conn, std::string state) { attach_[conn] = std::move(state); }
   void on_http_reply(nostr::durable::HttpReply r) {
     const uint32_t status = r.status;
     const std::string& body = r.body;

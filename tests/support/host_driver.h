@@ -7,7 +7,7 @@
 //   LocalSql           -> run now on host.local_db(); with a token, its rows go
 //                         back in as input (Relay::local_sql_done) and the
 //                         actions that input leaves are performed before the rest;
-//   SaveConnState      -> host.on_conn_state(conn, state);
+//   SaveConnState      -> host.on_save_conn_state(conn, state);
 //   Close              -> host.on_close(conn, code, reason);
 //   Forward            -> host.on_forward(peer, events), if the host has it.
 // A LocalSql statement that fails is reported to host.on_local_sql_error(err).

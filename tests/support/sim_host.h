@@ -337,7 +337,7 @@ class SimHost {
     return do_sql_;
   }
   void on_local_sql_error(const std::string& err) { FAIL("local SQL failed: " << err); }
-  void on_conn_state(uint32_t conn, std::string state) { attachments_[conn] = std::move(state); }
+  void on_save_conn_state(uint32_t conn, std::string state) { attachments_[conn] = std::move(state); }
   void on_http_reply(durable::HttpReply r) {
     replies_[r.request] = {r.status, std::move(r.body)};
     reply_order.push_back(r.request);

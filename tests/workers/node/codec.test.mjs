@@ -38,14 +38,14 @@ const padTo4 = (b) => concat(b, new Uint8Array(((b.length + 3) & ~3) - b.length)
 test('decodeActions splits padded records in order', () => {
   const buf = concat(
     record(ACTION.SEND, 7, 0, enc.encode('["NOTICE","hi"]')),
-    record(ACTION.CONN_STATE, 7, 0, enc.encode('{}')),
+    record(ACTION.SAVE_CONN_STATE, 7, 0, enc.encode('{}')),
     record(ACTION.CLOSE, 3, 1008, enc.encode('')),
     record(ACTION.LOCAL_SQL, 0, 0, enc.encode('{"sql":"SELECT 1","params":[]}')),
   );
   const recs = decodeActions(buf);
   assert.deepEqual(recs.map((r) => [r.type, r.a, r.b, dec.decode(r.bytes)]), [
     [ACTION.SEND, 7, 0, '["NOTICE","hi"]'],
-    [ACTION.CONN_STATE, 7, 0, '{}'],
+    [ACTION.SAVE_CONN_STATE, 7, 0, '{}'],
     [ACTION.CLOSE, 3, 1008, ''],
     [ACTION.LOCAL_SQL, 0, 0, '{"sql":"SELECT 1","params":[]}'],
   ]);
