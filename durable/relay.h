@@ -141,9 +141,13 @@ class Relay {
   void observe_store_latency(double seconds) { metrics_.store_latency.observe(seconds); }
   // The Prometheus text exposition of the engine's metrics (docs/operations.md).
   std::string metrics_text(uint64_t memory_bytes) const;
-  // A small JSON object for GET /health: {"connections","subscriptions",
-  //  "events_accepted","management_loaded","maintenance"}.
+  // A small JSON object of the engine's health: {"connections",
+  //  "subscriptions","events_accepted","management_loaded","maintenance"}.
   std::string health_json() const;
+  // The body of GET /health, the same on both hosts: {"ok","d1" (whether the
+  // store answered the host's probe), ...health_json()'s fields[, "error"]}.
+  std::string health_report(bool store_answers, std::string_view error = {}) const;
+  void health_fields(JsonWriter& w) const;
   const ManagementState& management() const { return management_.state(); }
   const Metrics& metrics() const { return metrics_; }
 

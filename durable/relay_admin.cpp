@@ -124,14 +124,31 @@ std::string Relay::metrics_text(uint64_t memory_bytes) const {
       metrics_, Gauges{sockets(), subs_.size(), memory_bytes, out_.frames(), pending_events});
 }
 
+void Relay::health_fields(JsonWriter& w) const {
+  w.key("connections").uint(sockets());
+  w.key("subscriptions").uint(subs_.size());
+  w.key("events_accepted").uint(metrics_.events_accepted);
+  w.key("management_loaded").boolean(management_.loaded());
+  w.key("maintenance").boolean(!management_.state().maintenance.empty());
+}
+
 std::string Relay::health_json() const {
-  return JsonObjectWriter()
-      .uint("connections", sockets())
-      .uint("subscriptions", subs_.size())
-      .uint("events_accepted", metrics_.events_accepted)
-      .boolean("management_loaded", management_.loaded())
-      .boolean("maintenance", !management_.state().maintenance.empty())
-      .finish();
+  JsonWriter w;
+  w.begin_object();
+  health_fields(w);
+  w.end_object();
+  return w.take();
+}
+
+std::string Relay::health_report(bool store_answers, std::string_view error) const {
+  JsonWriter w;
+  w.begin_object();
+  w.key("ok").boolean(store_answers);
+  w.key("d1").boolean(store_answers);
+  health_fields(w);
+  if (!error.empty()) w.key("error").string(error);
+  w.end_object();
+  return w.take();
 }
 
 void Relay::log_json(std::string line) { ops_log_.line(std::move(line), now_, out_); }

@@ -161,12 +161,14 @@ export class RelayEngine {
     });
   }
 
-  // The engine's part of GET /health (nr_relay_health), parsed.
-  health() {
-    return this.#query((r) => {
-      const len = this.wasm.u32('nr_relay_health', r);
-      return JSON.parse(this.wasm.readText(this.wasm.u32('nr_relay_stats_ptr', r), len));
-    });
+  // The body of GET /health (nr_relay_health: the engine builds it on both
+  // hosts), parsed. d1: whether D1 answered the probe; error: why not, or ''.
+  health(d1, error = '') {
+    return this.#query((r) =>
+      this.wasm.withInput(error, (ep, en) => {
+        const len = this.wasm.u32('nr_relay_health', r, d1 ? 1 : 0, ep, en);
+        return JSON.parse(this.wasm.readText(this.wasm.u32('nr_relay_stats_ptr', r), len));
+      }));
   }
 
   connectionCount() {

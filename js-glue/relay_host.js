@@ -172,8 +172,7 @@ export class RelayHost {
     } catch (err) {
       error = `D1: ${err?.message ?? err}`;
     }
-    const engine = this.engine.health();
-    return { ok: d1, d1, ...engine, ...(error ? { error } : {}) };
+    return this.engine.health(d1, error ?? '');
   }
 
   // GET /metrics: the engine's Prometheus text.

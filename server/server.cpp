@@ -728,11 +728,7 @@ void HttpSession::on_request() {
     case edge::Route::health: {
       // As on Workers: {"ok","d1" (the events database answers), ...the engine's}.
       const bool db = srv_.database_answers();
-      const std::string engine = relay.health_json();
-      return reply(db ? 200 : 503, std::move(resp.headers),
-                   std::string("{\"ok\":") + (db ? "true" : "false") +
-                       ",\"d1\":" + (db ? "true" : "false") +
-                       (engine.size() > 2 ? "," + engine.substr(1) : "}"));
+      return reply(db ? 200 : 503, std::move(resp.headers), relay.health_report(db));
     }
     default:
       return reply(resp.status, std::move(resp.headers), std::move(resp.body));

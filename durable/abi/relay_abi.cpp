@@ -180,8 +180,10 @@ NR_EXPORT("nr_relay_metrics") uint32_t nr_relay_metrics(nr_relay* r) {
   return static_cast<uint32_t>(r->stats.size());
 }
 
-NR_EXPORT("nr_relay_health") uint32_t nr_relay_health(nr_relay* r) {
-  r->stats = r->relay.health_json();
+NR_EXPORT("nr_relay_health")
+uint32_t nr_relay_health(nr_relay* r, int32_t d1_ok, const uint8_t* error, uint32_t error_len) {
+  r->stats = r->relay.health_report(
+      d1_ok != 0, std::string_view(reinterpret_cast<const char*>(error), error_len));
   return static_cast<uint32_t>(r->stats.size());
 }
 

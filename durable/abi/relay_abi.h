@@ -160,10 +160,12 @@ int32_t nr_relay_http_api(nr_relay* r, uint32_t request, const uint8_t* method, 
                           uint32_t meta_len, double now);
 /* A D1 batch took `seconds` (host-measured): the store latency histogram. */
 void nr_relay_store_latency(nr_relay* r, double seconds);
-/* The Prometheus text of the engine's metrics / the small JSON of GET /health,
- * written like nr_relay_stats (length returned; nr_relay_stats_ptr). */
+/* The Prometheus text of the engine's metrics / the body of GET /health
+ * (Relay::health_report: `d1_ok` whether D1 answered the host's probe,
+ * `error` the probe's error, may be empty), written like nr_relay_stats
+ * (length returned; nr_relay_stats_ptr). */
 uint32_t nr_relay_metrics(nr_relay* r);
-uint32_t nr_relay_health(nr_relay* r);
+uint32_t nr_relay_health(nr_relay* r, int32_t d1_ok, const uint8_t* error, uint32_t error_len);
 
 /* Diagnostics: open connections and subscriptions. */
 uint32_t nr_relay_connection_count(const nr_relay* r);
