@@ -232,12 +232,11 @@ Result<SqlStatement> plan_query(const CompiledFilter& f, const Limits& limits, u
   // window sums sizes in that order, and raw JSON is returned only while the
   // running total fits `prefetch_bytes`: a small answer costs one round trip,
   // a large one never crosses to the engine at once (the rest is paged).
-  // raw is looked up by id only for those rows: selected inside the window it
-  // would be read (every overflow page) for every row of the answer, while
-  // octet_length() alone reads no content.
   // The innermost SELECT reads only what ordering and the conditions need
   // (from the covering indexes, migrations/0010: no table row per candidate);
-  // the size and raw JSON of the answer's rows are then read by rowid.
+  // each answer row's size (octet_length() reads no content) and then, only
+  // for the rows that fit, its raw JSON are read by rowid: raw selected inside
+  // the window would be read (every overflow page) for every row.
   const std::string score = ranked ? ", score" : "";
   st.sql =
       "SELECT wid, created_at, size, CASE WHEN acc <= ? THEN (SELECT r.raw FROM events r WHERE "

@@ -36,9 +36,6 @@ std::optional<HttpReply> ApiCall::finish(uint32_t status, std::string body) {
 
 std::optional<HttpReply> ApiCall::on(const Reply& r) {
   if (done_) return std::nullopt;
-  auto refused = [&](const Reject& why) {
-    return finish(http_status(why), http_error_json(why.wire_message()));
-  };
   return std::visit(
       Overloaded{
           [&](const OkReply& x) -> std::optional<HttpReply> {
@@ -69,17 +66,21 @@ std::optional<HttpReply> ApiCall::on(const Reply& r) {
             }
             return finish(200, std::move(body_));
           },
-          [&](const ClosedReply& x) -> std::optional<HttpReply> { return refused(x.why); },
-          [&](const NoticeReply& x) -> std::optional<HttpReply> { return refused(x.why); },
+          [&](const ClosedReply& x) -> std::optional<HttpReply> { return refuse(x.why); },
+          [&](const NoticeReply& x) -> std::optional<HttpReply> { return refuse(x.why); },
           [](const CountReply&) -> std::optional<HttpReply> { return std::nullopt; },
           [](const AuthReply&) -> std::optional<HttpReply> { return std::nullopt; },
       },
       r);
 }
 
+std::optional<HttpReply> ApiCall::refuse(const Reject& why) {
+  return finish(http_status(why), http_error_json(why.wire_message()));
+}
+
 std::optional<HttpReply> ApiCall::on_close(const Reject& why) {
   if (done_) return std::nullopt;
-  return finish(http_status(why), http_error_json(why.wire_message()));
+  return refuse(why);
 }
 
 }  // namespace nostr::durable

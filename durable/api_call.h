@@ -42,6 +42,8 @@ class ApiCall {
 
  private:
   std::optional<HttpReply> finish(uint32_t status, std::string body);
+  // Ends the call with `why`'s status and {"error": message}.
+  std::optional<HttpReply> refuse(const Reject& why);
 
   uint32_t request_;
   Kind kind_;

@@ -80,10 +80,7 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
       return true;
     }
   }
-  Connection& c = conns_[conn];
-  c.output_tokens = 2 * uint64_t{config_.limits.max_query_output_rate};  // a full burst to start
-  c.tokens_at = now;
-  c.meta = meta;
+  Connection& c = add_connection(conn, meta, now);
   if (state.empty()) {
     ++metrics_.connections_opened;
     c.challenge.assign(challenge.substr(0, kMaxChallenge));
@@ -97,6 +94,14 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
   if (!c.meta.ip.empty()) ++conns_per_ip_[address_key(c.meta.ip)];
   if (state.empty()) attach_state(conn, c);
   return true;
+}
+
+Connection& Relay::add_connection(ConnId conn, ConnMeta meta, uint64_t now) {
+  Connection& c = conns_[conn];
+  c.output_tokens = 2 * uint64_t{config_.limits.max_query_output_rate};  // a full burst to start
+  c.tokens_at = now;
+  c.meta = std::move(meta);
+  return c;
 }
 
 // Our own ConnState (see attach_state). Should it lack a challenge, the host's

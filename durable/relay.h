@@ -309,6 +309,8 @@ class Relay {
   void disconnect(ConnId conn, uint32_t code, const Reject& why);
   size_t sockets() const { return conns_.size() - api_slots_.running(); }
   void attach_state(ConnId conn, Connection& c);
+  // Registers conn with `meta` and a full output burst; returns it.
+  Connection& add_connection(ConnId conn, ConnMeta meta, uint64_t now);
   // Drops a connection (a closed socket, an ended API call) and what it held.
   void forget(ConnId conn);
 

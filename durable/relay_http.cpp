@@ -84,11 +84,8 @@ void Relay::start_api_call(const std::string& key, ApiSlots::Call call, uint64_t
     return;
   }
   const ConnId conn = next_api_conn_++;
-  Connection& c = conns_[conn];
+  Connection& c = add_connection(conn, std::move(call.meta), now);
   c.api = std::make_unique<ApiCall>(call.request, kind);
-  c.meta = std::move(call.meta);
-  c.output_tokens = 2 * uint64_t{config_.limits.max_query_output_rate};
-  c.tokens_at = now;
   c.buckets = api_slots_.started(key, conn);  // the address's calls share one set of buckets
   dispatch(conn, c, call.frame, /*padded=*/false, now);
 }

@@ -41,9 +41,10 @@ bool Relay::rate_req(ConnId conn, Connection& c, const SubId& sub, uint64_t now,
   const auto why = rates_.charge_req(rate_client(conn, c), c.authed, now);
   if (!why) return true;
   ++metrics_.reqs_refused;
-  log_refusal(conn, neg ? "NEG" : "REQ", why->wire_message());
+  const std::string message = why->wire_message();
+  log_refusal(conn, neg ? "NEG" : "REQ", message);
   if (neg) {
-    negs_.fail(conn, sub.str(), why->wire_message(), out_);
+    negs_.fail(conn, sub.str(), message, out_);
   } else {
     reply(conn, ClosedReply{sub.str(), *why});
   }
