@@ -58,13 +58,16 @@ Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.l
 bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now,
                  const ConnMeta& meta) {
   const Entry entry{*this, now};
-  if (conns_.count(conn)) return false;
-  if (state.empty()) {
+  if (conns_.contains(conn)) return false;
+  if (!state.empty()) {
+    // Survived hibernation: our own ConnState (see attach_state) has its
+    // metadata, logins and subscriptions.
+    ConnState st = ConnState::from_json(state, config_.limits.max_logins);
+    ConnMeta kept = std::move(st.meta);
+    restore_conn_state(conn, add_connection(conn, std::move(kept), now), challenge, std::move(st));
+  } else {
     maybe_check_management(now);
-    const auto same_ip =
-        meta.ip.empty() ? conns_per_ip_.end() : conns_per_ip_.find(address_key(meta.ip));
-    if (auto refused =
-            policy_.admit(meta, sockets(), same_ip == conns_per_ip_.end() ? 0 : same_ip->second)) {
+    if (auto refused = policy_.admit(meta, sockets(), conns_.from_address(meta.ip))) {
       const std::string why = refused->wire_message();
       ++metrics_.connections_refused;
       log_json(JsonObjectWriter()
@@ -79,40 +82,33 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
       out_.close(conn, refused->code == Code::rate_limited ? 1013 : 1008, why);
       return true;
     }
-  }
-  Connection& c = add_connection(conn, meta, now);
-  if (state.empty()) {
+    Connection& c = add_connection(conn, meta, now);
     ++metrics_.connections_opened;
     c.challenge.assign(challenge.substr(0, kMaxChallenge));
     reply(conn, AuthReply{c.challenge});
-  } else {
-    restore_conn_state(conn, c, challenge, state);
   }
+  Connection& c = conns_.at(conn);
   // An unauthenticated connection's AUTH clock starts; after hibernation it
   // restarts at the wake (its start is not kept).
-  if (c.authed.empty()) set_auth_deadline(conn, c, policy_.auth_deadline(now));
-  if (!c.meta.ip.empty()) ++conns_per_ip_[address_key(c.meta.ip)];
+  if (c.authed.empty()) conns_.set_auth_deadline(conn, policy_.auth_deadline(now));
   if (state.empty()) attach_state(conn, c);
   return true;
 }
 
 Connection& Relay::add_connection(ConnId conn, ConnMeta meta, uint64_t now) {
-  Connection& c = conns_[conn];
+  Connection& c = conns_.add(conn, std::move(meta));
   c.output_tokens = 2 * uint64_t{config_.limits.max_query_output_rate};  // a full burst to start
   c.tokens_at = now;
-  c.meta = std::move(meta);
   return c;
 }
 
-// Our own ConnState (see attach_state). Should it lack a challenge, the host's
-// fresh one keeps NIP-42 possible.
+// Should the kept state lack a challenge, the host's fresh one keeps NIP-42
+// possible.
 void Relay::restore_conn_state(ConnId conn, Connection& c, std::string_view challenge,
-                               std::string_view state) {
-  ConnState st = ConnState::from_json(state, config_.limits.max_logins);
+                               ConnState st) {
   c.challenge.assign(st.challenge.empty() ? challenge.substr(0, kMaxChallenge)
                                           : std::string_view(st.challenge));
   c.authed = std::move(st.authed);
-  c.meta = std::move(st.meta);
   c.buckets = st.buckets;
   c.subs_in_sql = st.subs_in_local_sql;
   for (const auto& [id, filters_json] : st.subs) {
@@ -129,17 +125,11 @@ void Relay::restore_conn_state(ConnId conn, Connection& c, std::string_view chal
   }
 }
 
-void Relay::set_auth_deadline(ConnId conn, Connection& c, uint64_t due) {
-  if (c.auth_deadline != 0) auth_deadlines_.erase({c.auth_deadline, conn});
-  c.auth_deadline = due;
-  if (due != 0) auth_deadlines_.emplace(due, conn);
-}
-
 void Relay::frame(uint32_t conn, std::string_view bytes, bool padded, uint64_t now) {
   const Entry entry{*this, now};
-  auto it = conns_.find(conn);
-  if (it == conns_.end()) return;  // host bug: frames for an unknown socket
-  dispatch(conn, it->second, bytes, padded, now);
+  Connection* c = conns_.find(conn);
+  if (!c) return;  // host bug: frames for an unknown socket
+  dispatch(conn, *c, bytes, padded, now);
 }
 
 void Relay::dispatch(ConnId conn, Connection& c, std::string_view bytes, bool padded,
@@ -203,7 +193,7 @@ void Relay::dispatch(ConnId conn, Connection& c, std::string_view bytes, bool pa
 }
 
 void Relay::oversized_frame(uint32_t conn, uint64_t size) {
-  if (!conns_.count(conn)) return;
+  if (!conns_.contains(conn)) return;
   const Reject r = reject(Code::message_too_large,
                           "message is at least " + std::to_string(size) + " bytes, limit is " +
                               std::to_string(config_.limits.max_message_length));
@@ -225,9 +215,9 @@ void Relay::send_ok(ConnId conn, const EventId& id, bool accepted, Reject why) {
 }
 
 void Relay::reply(ConnId conn, const Reply& r) {
-  auto it = conns_.find(conn);
-  if (it == conns_.end()) return;  // closed meanwhile: nobody to answer
-  if (ApiCall* call = it->second.api.get()) {
+  Connection* c = conns_.find(conn);
+  if (!c) return;  // closed meanwhile: nobody to answer
+  if (ApiCall* call = c->api.get()) {
     if (auto done = call->on(r)) api_finished_.emplace_back(conn, std::move(*done));
     return;
   }
@@ -236,9 +226,9 @@ void Relay::reply(ConnId conn, const Reply& r) {
 
 void Relay::disconnect(ConnId conn, uint32_t code, const Reject& why) {
   reply(conn, NoticeReply{why});
-  auto it = conns_.find(conn);
-  if (it == conns_.end()) return;
-  if (ApiCall* call = it->second.api.get()) {
+  Connection* c = conns_.find(conn);
+  if (!c) return;
+  if (ApiCall* call = c->api.get()) {
     if (auto done = call->on_close(why)) api_finished_.emplace_back(conn, std::move(*done));
   } else {
     out_.close(conn, code, why.wire_message());
@@ -276,36 +266,28 @@ void Relay::timer(uint64_t now) {
 uint64_t Relay::next_alarm() const {
   uint64_t due = timers_.earliest(TimerKind::alarm).value_or(0);
   if (const auto t = retention_.next_run(); t && (due == 0 || *t < due)) due = *t;
-  if (!auth_deadlines_.empty() && (due == 0 || auth_deadlines_.begin()->first < due))
-    due = auth_deadlines_.begin()->first;
+  if (const uint64_t a = conns_.next_auth_deadline(); a != 0 && (due == 0 || a < due)) due = a;
   return due;
 }
 
 // NIP-42 required: connections past their AUTH deadline are told why and closed.
 void Relay::expire_auth(uint64_t now) {
-  while (!auth_deadlines_.empty() && auth_deadlines_.begin()->first <= now) {
-    const ConnId conn = auth_deadlines_.begin()->second;
-    disconnect(conn, 1008, policy_.auth_timed_out());  // forgets it, and so its deadline
-  }
+  while (const auto conn = conns_.auth_expired(now))
+    disconnect(*conn, 1008, policy_.auth_timed_out());  // forgets it, and so its deadline
 }
 
 void Relay::forget(ConnId conn) {
-  auto it = conns_.find(conn);
-  if (it == conns_.end()) return;
-  set_auth_deadline(conn, it->second, 0);
-  if (const std::string& ip = it->second.meta.ip; !ip.empty()) {
-    auto n = conns_per_ip_.find(address_key(ip));
-    if (n != conns_per_ip_.end() && --n->second == 0) conns_per_ip_.erase(n);
-  }
+  Connection* c = conns_.find(conn);
+  if (!c) return;
   std::vector<SubHandle> handles;
-  for (const auto& [id, h] : it->second.subs) handles.push_back(h);
+  for (const auto& [id, h] : c->subs) handles.push_back(h);
   for (const SubHandle h : handles) remove_subscription(h);
   negs_.close_all(conn);
   rates_.forget(conn);
-  if (it->second.api) api_slots_.ended(conn, &it->second.buckets, now_);
-  pending_counts_ -= it->second.counts_waiting.size();  // never read; the one in flight ends later
-  const bool in_sql = it->second.subs_in_sql;
-  conns_.erase(conn);
+  if (c->api) api_slots_.ended(conn, &c->buckets, now_);
+  pending_counts_ -= c->counts_waiting.size();  // never read; the one in flight ends later
+  const bool in_sql = c->subs_in_sql;
+  conns_.remove(conn);
   if (in_sql)
     out_.local_sql(0,
                    {"DELETE FROM subs WHERE conn = ?", {SqlParam::of(static_cast<int64_t>(conn))}});
@@ -347,10 +329,9 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
           [&](PendingCount& cnt) { on_count_done(std::move(cnt), ok, results); },
           [&](PendingSweep&) { on_sweep_done(ok, results, now); },
           [&](NegSyncs::Page& page) {
-            auto c = conns_.find(page.conn);
-            read_neg_page(negs_.on_page(
-                page, ok, results, c == conns_.end() ? std::vector<Pubkey>{} : c->second.authed,
-                now, out_));
+            auto* c = conns_.find(page.conn);
+            read_neg_page(negs_.on_page(page, ok, results, !c ? std::vector<Pubkey>{} : c->authed,
+                                        now, out_));
           },
           [&](PendingVanish& v) { on_vanish_done(v, ok, results); },
           [&](Management::Load&) { on_management_loaded(ok, results, now); },
@@ -444,7 +425,7 @@ void Relay::read_neg_page(std::optional<NegSyncs::Read> next) {
 }
 
 void Relay::on_auth(ConnId conn, const Event& e, uint64_t now) {
-  Connection& c = conns_[conn];
+  Connection& c = conns_.at(conn);
   auto refuse = [&](Reject why) { send_ok(conn, e.id(), false, std::move(why)); };
   if (e.kind() != kAuthKind) return refuse(reject(Code::bad_auth, "AUTH event must be kind 22242"));
   if (auto st = verify_event(e); !st) return refuse(st.error());
@@ -457,7 +438,7 @@ void Relay::on_auth(ConnId conn, const Event& e, uint64_t now) {
     }
     c.authed.push_back(e.pubkey());
   }
-  set_auth_deadline(conn, c, 0);
+  conns_.set_auth_deadline(conn, 0);
   send_ok(conn, e.id(), true);
   attach_state(conn, c);
 }

@@ -27,6 +27,7 @@
 #include "durable/action.h"
 #include "durable/api_slots.h"
 #include "durable/connection.h"
+#include "durable/connections.h"
 #include "durable/management.h"
 #include "durable/metrics.h"
 #include "durable/neg_syncs.h"
@@ -174,8 +175,8 @@ class Relay {
   const RelayConfig& config() const { return config_; }
   // The metadata conn was opened with, or nullptr if it is not open.
   const ConnMeta* meta(uint32_t conn) const {
-    auto it = conns_.find(conn);
-    return it == conns_.end() ? nullptr : &it->second.meta;
+    const Connection* c = conns_.find(conn);
+    return c ? &c->meta : nullptr;
   }
 
  private:
@@ -216,11 +217,8 @@ class Relay {
   void expire_auth(uint64_t now);
   // Policy's view of a connection.
   ConnView view(const Connection& c) const { return ConnView{c.meta, c.authed}; }
-  // A woken connection's state (challenge, logins, metadata, subscriptions).
-  void restore_conn_state(ConnId conn, Connection& c, std::string_view challenge,
-                          std::string_view state);
-  // Replaces conn's AUTH deadline (0: none).
-  void set_auth_deadline(ConnId conn, Connection& c, uint64_t due);
+  // A woken connection's state (challenge, logins, subscriptions).
+  void restore_conn_state(ConnId conn, Connection& c, std::string_view challenge, ConnState st);
   // Sets the next expiry sweep time and keeps it in local SQL.
   void schedule_sweep(uint64_t at);
   uint32_t add_pending(PendingOp op) { return pending_.add(std::move(op)); }
@@ -307,7 +305,7 @@ class Relay {
   void reply(ConnId conn, const Reply& r);
   // NOTICE `why`, then closes conn (a socket with `code`; an API call answers).
   void disconnect(ConnId conn, uint32_t code, const Reject& why);
-  size_t sockets() const { return conns_.size() - api_slots_.running(); }
+  size_t sockets() const { return conns_.sockets(); }
   void attach_state(ConnId conn, Connection& c);
   // Registers conn with `meta` and a full output burst; returns it.
   Connection& add_connection(ConnId conn, ConnMeta meta, uint64_t now);
@@ -325,7 +323,7 @@ class Relay {
   Outbox out_;
   SubscriptionIndex index_;
   RecentIds recent_{16384};
-  std::unordered_map<ConnId, Connection> conns_;
+  Connections conns_;  // open sockets and API calls (durable/connections.h)
   NegSyncs negs_{config_.limits};
   // HTTP API calls (relay_http.cpp): each runs on an internal connection
   // (ids from kFirstApiConn) whose sink is its ApiCall.
@@ -334,7 +332,6 @@ class Relay {
   // Sends the replies of calls that ended and starts waiting calls.
   void finish_api_calls(uint64_t now);
   std::vector<std::pair<ConnId, HttpReply>> api_finished_;
-  ConnId next_api_conn_ = kFirstApiConn;
   // One frame of an open connection (a socket's, or an API call's request).
   void dispatch(ConnId conn, Connection& c, std::string_view bytes, bool padded, uint64_t now);
   Subscriptions subs_;  // every open REQ, by handle (durable/subscriptions.h)
@@ -352,11 +349,6 @@ class Relay {
     bool in_flight = false;
     bool again = false;
   } vanish_;
-  std::set<std::pair<uint64_t, ConnId>> auth_deadlines_;  // (deadline, conn)
-  // Open connections per remote address key (address_key: IPv6 by its /64;
-  // known addresses only; at most max_connections entries):
-  // limits.max_connections_per_ip.
-  std::unordered_map<std::string, uint32_t> conns_per_ip_;
   Peers peers_{config_, metrics_};  // several relay objects (durable/peers.h)
   RetentionRuns retention_{config_.retention, metrics_};
 };

@@ -156,8 +156,7 @@ void Relay::log_json(std::string line) { ops_log_.line(std::move(line), now_, ou
 void Relay::log_refusal(ConnId conn, std::string_view what, std::string_view reason) {
   JsonObjectWriter w;
   w.string("level", "info").string("msg", "refused").string("what", what).uint("conn", conn);
-  if (auto c = conns_.find(conn); c != conns_.end() && !c->second.meta.ip.empty())
-    w.string("ip", c->second.meta.ip);
+  if (auto* c = conns_.find(conn); c && !c->meta.ip.empty()) w.string("ip", c->meta.ip);
   w.string("reason", utf8_prefix(reason, 300));
   log_json(w.finish());
 }

@@ -83,7 +83,7 @@ void Relay::start_api_call(const std::string& key, ApiSlots::Call call, uint64_t
     out_.http_reply(call.request, http_status(*refused), http_error_json(refused->wire_message()));
     return;
   }
-  const ConnId conn = next_api_conn_++;
+  const ConnId conn = conns_.next_api_id();
   Connection& c = add_connection(conn, std::move(call.meta), now);
   c.api = std::make_unique<ApiCall>(call.request, kind);
   c.buckets = api_slots_.started(key, conn);  // the address's calls share one set of buckets

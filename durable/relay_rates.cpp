@@ -61,7 +61,7 @@ void Relay::count_refusal(ConnId conn, Connection& c, uint64_t now, bool rate) {
 
 void Relay::flush_rate_state(uint64_t now) {
   for (const ConnId conn : rates_.on_timer(now, out_))
-    if (auto c = conns_.find(conn); c != conns_.end()) attach_state(conn, c->second);
+    if (auto* c = conns_.find(conn); c) attach_state(conn, *c);
 }
 
 }  // namespace nostr::durable

@@ -45,11 +45,11 @@ void Relay::remove_subscription(SubHandle h) {
   peers_.on_subscription_removed(now_);
   queries_.release_list(s.list_bytes);  // in-flight reads release theirs on completion
   queries_.release_page(s.prefetch_bytes);
-  auto c = conns_.find(s.conn);
-  if (c != conns_.end()) {
-    c->second.filter_bytes -= s.cost;
-    c->second.subs.erase(s.id.str());
-    for (auto* steps : {&c->second.page_steps, &c->second.ids_steps}) {
+  auto* c = conns_.find(s.conn);
+  if (c) {
+    c->filter_bytes -= s.cost;
+    c->subs.erase(s.id.str());
+    for (auto* steps : {&c->page_steps, &c->ids_steps}) {
       steps->erase(std::remove(steps->begin(), steps->end(), h), steps->end());
     }
   }
@@ -60,16 +60,16 @@ void Relay::refuse_req(ConnId conn, std::string sub, const Reject& why) {
   ++metrics_.reqs_refused;
   log_refusal(conn, "REQ", why.wire_message());
   reply(conn, ClosedReply{sub, why});
-  auto c = conns_.find(conn);
-  if (c == conns_.end()) return;
-  auto it = c->second.subs.find(sub);
-  if (it == c->second.subs.end()) return;
+  auto* c = conns_.find(conn);
+  if (!c) return;
+  auto it = c->subs.find(sub);
+  if (it == c->subs.end()) return;
   remove_subscription(it->second);
-  save_subscriptions(conn, c->second, nullptr, sub);
+  save_subscriptions(conn, *c, nullptr, sub);
 }
 
 void Relay::on_req(ConnId conn, ReqMessage&& m, uint64_t now) {
-  Connection& c = conns_[conn];
+  Connection& c = conns_.at(conn);
   const std::string sub = m.sub.str();
   const Limits& lim = config_.limits;
   if (auto refused = policy_.filters(view(c), m.filters)) return refuse_req(conn, sub, *refused);
@@ -140,7 +140,7 @@ void Relay::on_req(ConnId conn, ReqMessage&& m, uint64_t now) {
 }
 
 void Relay::on_close(ConnId conn, const CloseMessage& m) {
-  Connection& c = conns_[conn];
+  Connection& c = conns_.at(conn);
   auto it = c.subs.find(m.sub.str());
   if (it == c.subs.end()) return;
   remove_subscription(it->second);
@@ -166,9 +166,9 @@ void Relay::run_query_steps(uint64_t now) {
   if (timers_.due(Timer::query_pacing, now)) timers_.clear(Timer::query_pacing);
   const Limits& lim = config_.limits;
   queries_.run_turns(lim.max_queries_in_flight, [&](ConnId conn, uint32_t level) {
-    auto c = conns_.find(conn);
-    if (c == conns_.end()) return false;
-    Connection& cn = c->second;
+    auto* c = conns_.find(conn);
+    if (!c) return false;
+    Connection& cn = *c;
     // A connection's own reads wait for each other: one client's REQ churn
     // cannot fill D1's queue ahead of everyone else.
     if (cn.queries_in_flight == level && queries_.slot_free()) {
@@ -199,9 +199,9 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
     if (!queries_.list_fits(reserve)) return false;
     std::vector<SqlStatement> stmts;
     // The reader's logins decide which gift wraps (NIP-59) the answer may hold.
-    const auto reader = conns_.find(s.conn);
+    const auto* reader = conns_.find(s.conn);
     const std::vector<Pubkey> anonymous;
-    const std::vector<Pubkey>& readers = reader == conns_.end() ? anonymous : reader->second.authed;
+    const std::vector<Pubkey>& readers = !reader ? anonymous : reader->authed;
     for (const auto& f : s.filters) {
       if (f.matches_nothing() || f.effective_limit(lim) == 0) continue;
       auto st = plan_query(f, lim, now, 0, readers);
@@ -274,8 +274,7 @@ void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view resul
     queries_.release_list(p.reserved);
   }
   queries_.release_page(p.prefetch);
-  if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.queries_in_flight > 0)
-    --c->second.queries_in_flight;
+  if (auto* c = conns_.find(p.conn); c && c->queries_in_flight > 0) --c->queries_in_flight;
   std::vector<ResultSet> rs;
   const bool parsed = ok && parse_results(results, rs);
   if (p.publishes != 0) {
@@ -393,9 +392,8 @@ bool Relay::send_prefetched(Subscription& s) {
 }
 
 void Relay::spend_output(ConnId conn, size_t bytes) {
-  auto c = conns_.find(conn);
-  if (c != conns_.end())
-    c->second.output_tokens -= std::min<uint64_t>(bytes, c->second.output_tokens);
+  auto* c = conns_.find(conn);
+  if (c) c->output_tokens -= std::min<uint64_t>(bytes, c->output_tokens);
 }
 
 void Relay::release_prefetch(Subscription& s) {
@@ -460,7 +458,7 @@ void Relay::finish_stored_query(Subscription& s) {
 
 void Relay::on_count(ConnId conn, CountMessage&& m, uint64_t now) {
   const std::string sub = m.sub.str();
-  Connection& c = conns_[conn];
+  Connection& c = conns_.at(conn);
   if (auto refused = policy_.filters(view(c), m.filters)) {
     return reply(conn, ClosedReply{sub, *refused});
   }
@@ -496,10 +494,10 @@ void Relay::on_count(ConnId conn, CountMessage&& m, uint64_t now) {
 
 void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
   --pending_counts_;
-  auto c = conns_.find(p.conn);
-  if (c == conns_.end()) return;
-  --c->second.pending_counts;
-  if (auto& waiting = c->second.counts_waiting; !waiting.empty()) {
+  auto* c = conns_.find(p.conn);
+  if (!c) return;
+  --c->pending_counts;
+  if (auto& waiting = c->counts_waiting; !waiting.empty()) {
     auto [next, stmt] = std::move(waiting.front());
     waiting.pop_front();
     out_.store(add_pending(std::move(next)), std::move(stmt));

@@ -129,9 +129,9 @@ void Relay::on_restore_rows(std::string_view results) {
   for (uint32_t r = 0; r < rs[0].rows; ++r) {
     uint64_t conn = 0;
     if (!parse_decimal(rs[0].cell(r, 0), conn)) continue;
-    auto c = conns_.find(static_cast<uint32_t>(conn));
+    auto* c = conns_.find(static_cast<uint32_t>(conn));
     auto sub = SubId::make(rs[0].cell(r, 1), config_.limits.max_subid_length);
-    if (c == conns_.end() || !c->second.subs_in_sql) {
+    if (!c || !c->subs_in_sql) {
       dead.push_back(conn);  // a closed socket's, or stale
       continue;
     }
@@ -154,8 +154,9 @@ void Relay::on_restore_rows(std::string_view results) {
       if (cf) filters.push_back(std::move(cf).value());
     }
     if (filters.empty()) continue;
-    if (c->second.subs.count(sub->str())) continue;  // already live (should not happen)
-    add_subscription(c->first, c->second, std::move(*sub), std::move(filters), /*live=*/true);
+    if (c->subs.count(sub->str())) continue;  // already live (should not happen)
+    add_subscription(static_cast<uint32_t>(conn), *c, std::move(*sub), std::move(filters),
+                     /*live=*/true);
   }
   std::sort(dead.begin(), dead.end());
   dead.erase(std::unique(dead.begin(), dead.end()), dead.end());

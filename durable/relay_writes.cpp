@@ -32,31 +32,29 @@ void Relay::refuse_unverified(ConnId conn, const EventId& id, const Reject& why,
   send_ok(conn, id, false, why);
   // A forged event costs a full verification: it counts toward the refusals
   // that close a connection, so one socket cannot keep the relay verifying.
-  if (auto c = conns_.find(conn); c != conns_.end())
-    count_refusal(conn, c->second, now, /*rate=*/false);
+  if (auto* c = conns_.find(conn); c) count_refusal(conn, *c, now, /*rate=*/false);
 }
 
 void Relay::apply_verified(uint32_t conn, VerifiedEvent&& v, uint64_t now) {
   const Entry entry{*this, now};
-  auto c = conns_.find(conn);
-  if (c == conns_.end()) return;
+  auto* c = conns_.find(conn);
+  if (!c) return;
   maybe_check_management(now);
   ++metrics_.messages_in["EVENT"];  // as frame() counts it
-  if (!rate_event(conn, c->second, v.event(), &v.event().pubkey(), now) ||
-      !admit_event(conn, v.event()))
+  if (!rate_event(conn, *c, v.event(), &v.event().pubkey(), now) || !admit_event(conn, v.event()))
     return;
   apply_event(conn, std::move(v), now, /*charged_unverified=*/false);
 }
 
 void Relay::refuse_invalid(uint32_t conn, const Event& e, const Reject& why, uint64_t now) {
   const Entry entry{*this, now};
-  auto c = conns_.find(conn);
-  if (c == conns_.end()) return;
+  auto* c = conns_.find(conn);
+  if (!c) return;
   maybe_check_management(now);
   ++metrics_.messages_in["EVENT"];
-  if (!rate_event(conn, c->second, e, nullptr, now)) return;
+  if (!rate_event(conn, *c, e, nullptr, now)) return;
   // The answer frame() would give: policy before verification comes first.
-  if (auto refused = policy_.event_before_verify(view(c->second), e)) {
+  if (auto refused = policy_.event_before_verify(view(*c), e)) {
     send_ok(conn, e.id(), false, *refused);
     return;
   }
@@ -64,18 +62,17 @@ void Relay::refuse_invalid(uint32_t conn, const Event& e, const Reject& why, uin
 }
 
 bool Relay::write_budget_full(uint32_t conn) const {
-  auto c = conns_.find(conn);
-  if (c == conns_.end()) return false;
+  auto* c = conns_.find(conn);
+  if (!c) return false;
   const Limits& l = config_.limits;
   // Room for one more event of the largest size, per connection and relay-wide.
   const size_t next = l.max_event_size + WriteQueue::kPendingOverhead;
-  return c->second.pending_events >= l.max_pending_events ||
-         c->second.pending_event_bytes + next > l.max_pending_event_bytes ||
-         !writes_.room_for(next);
+  return c->pending_events >= l.max_pending_events ||
+         c->pending_event_bytes + next > l.max_pending_event_bytes || !writes_.room_for(next);
 }
 
 bool Relay::admit_event(ConnId conn, const Event& e) {
-  Connection& c = conns_[conn];
+  Connection& c = conns_.at(conn);
   if (auto refused = policy_.event_before_verify(view(c), e)) {
     send_ok(conn, e.id(), false, *refused);
     return false;
@@ -123,7 +120,7 @@ bool Relay::admit_event(ConnId conn, const Event& e) {
 
 void Relay::apply_event(ConnId conn, VerifiedEvent&& v, uint64_t now, bool charged_unverified) {
   const Event& e = v.event();
-  Connection& c = conns_[conn];
+  Connection& c = conns_.at(conn);
   if (charged_unverified) refund_exempt_author(conn, c, e, now);
   if (auto refused = policy_.event_after_verify(view(c), e, now)) {
     send_ok(conn, e.id(), false, *refused);
@@ -143,7 +140,7 @@ void Relay::apply_event(ConnId conn, VerifiedEvent&& v, uint64_t now, bool charg
 }
 
 void Relay::queue_store(ConnId conn, VerifiedEvent&& v) {
-  Connection& c = conns_[conn];
+  Connection& c = conns_.at(conn);
   const size_t bytes = WriteQueue::cost_of(v.event());
   ++c.pending_events;
   c.pending_event_bytes += bytes;
@@ -223,9 +220,9 @@ void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
 
 void Relay::release_pending(const PendingStore& p) {
   writes_.release(p.cost);
-  if (auto c = conns_.find(p.conn); c != conns_.end() && c->second.pending_events > 0) {
-    --c->second.pending_events;
-    c->second.pending_event_bytes -= std::min(c->second.pending_event_bytes, p.cost);
+  if (auto* c = conns_.find(p.conn); c && c->pending_events > 0) {
+    --c->pending_events;
+    c->pending_event_bytes -= std::min(c->pending_event_bytes, p.cost);
   }
 }
 
@@ -295,9 +292,7 @@ void Relay::fan_out(const Event& e, bool forwarded) {
     if (!found) continue;
     Subscription& s = *found;
     // An API call answers what was stored when it ran: no live events.
-    if (auto c = conns_.find(s.conn);
-        c == conns_.end() || c->second.api || !policy_.may_deliver(view(c->second), e))
-      continue;
+    if (auto* c = conns_.find(s.conn); !c || c->api || !policy_.may_deliver(view(*c), e)) continue;
     if (forwarded && peers_.answered(e.id(), h)) continue;  // its stored answer had it
     if (!s.answered.empty() && std::binary_search(s.answered.begin(), s.answered.end(), e.id())) {
       continue;  // sent with the stored answer while this event's write was in flight

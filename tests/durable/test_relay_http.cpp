@@ -125,3 +125,21 @@ TEST_CASE("HTTP API: calls are not connections and take no socket id from the ho
   CHECK(got[1] == R"(["EOSE","s"])");
   CHECK(h.relay().connection_count() == 2);
 }
+
+TEST_CASE("HTTP API: a call from an address does not free a socket place of that address") {
+  // Regression: an ended API call decremented its address's socket count, so
+  // a client alternating API calls and sockets got past max_connections_per_ip.
+  nostr::RelayConfig cfg;
+  cfg.limits.max_connections_per_ip = 1;
+  SimHost h(cfg);
+  const nostr::ConnMeta a{"198.51.100.7", "", "", ""};
+  h.connect(1, a);
+  REQUIRE(h.api("POST", "/api/v1/query", R"([{"kinds":[1]}])", a).first == 200);
+  REQUIRE(h.api("POST", "/api/v1/query", R"([{"kinds":[1]}])", a).first == 200);
+  h.try_connect(2, a);
+  CHECK(h.relay().meta(2) == nullptr);
+  CHECK(h.close_reason(2).find("too many connections from this address") != std::string::npos);
+  h.disconnect(1);
+  h.connect(3, a);  // the place is free once the socket closed
+  CHECK(h.relay().meta(3) != nullptr);
+}
