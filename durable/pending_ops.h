@@ -13,6 +13,7 @@
 
 #include "durable/completion.h"
 #include "durable/conn_id.h"
+#include "durable/maintenance.h"
 #include "durable/management.h"
 #include "durable/neg_syncs.h"
 #include "durable/ops_log.h"
@@ -42,20 +43,10 @@ struct PendingCount {
   std::string sub;
   bool hll = false;  // plan_count_hll's rows, not plan_count's
 };
-struct PendingSweep {  // the NIP-40 expiry sweep's Store batch
-  static constexpr Completion kCompletion = Completion::store;
-};
-struct PendingVanish {  // Store: one plan_vanish_step (NIP-62)
-  static constexpr Completion kCompletion = Completion::store;
-  size_t result_stmt;
-};
 struct PendingSchema {  // LocalSql: the local schema's version
   static constexpr Completion kCompletion = Completion::local_sql;
 };
 struct PendingRestore {  // LocalSql: the persisted subscriptions
-  static constexpr Completion kCompletion = Completion::local_sql;
-};
-struct PendingTimers {  // LocalSql: the persisted timer times
   static constexpr Completion kCompletion = Completion::local_sql;
 };
 struct PendingWakes {  // LocalSql: the wake counter
@@ -63,8 +54,8 @@ struct PendingWakes {  // LocalSql: the wake counter
 };
 // Everything the engine waits for from its host, by token.
 using PendingOp =
-    std::variant<WriteBatch, PendingQuery, PendingCount, PendingSweep, PendingVanish,
-                 NegSyncs::Page, PendingSchema, PendingRestore, PendingTimers,
+    std::variant<WriteBatch, PendingQuery, PendingCount, Maintenance::Sweep, Maintenance::Vanish,
+                 NegSyncs::Page, PendingSchema, PendingRestore, Maintenance::SavedRead,
                  RateLimiter::SavedRead, PendingWakes, OpsLog::SavedRead, Management::Load,
                  Management::Version, Management::Request, Peers::Publish, Peers::SummariesRead,
                  RetentionRuns::Select, RetentionRuns::Written, RetentionRuns::Deleted>;

@@ -251,20 +251,17 @@ void Relay::timer(uint64_t now) {
   // are tried again on time, not only when a client happens to send a frame.
   if (const auto t = management_.retry_at(writes_.has_waiting()); t && now >= *t)
     maybe_check_management(now);
-  if (timers_.due(Timer::vanish_retry, now) && vanish_.again && !vanish_.in_flight &&
-      management_.loaded())
-    start_vanish();
   flush_rate_state(now);
   ops_log_.on_timer(metrics_, now, out_);
   run_query_steps(now);  // which clears a passed query deadline
   expire_auth(now);
-  if (timers_.due(Timer::expiry_sweep, now)) start_sweep(now);
+  maintenance_.on_timer(now, management_.loaded(), MaintenanceSink(*this).self());
   maybe_shrink_interest(now);
   retention_.on_timer(now, peers_.name_or_default(), RetentionSink(*this).self());
 }
 
 uint64_t Relay::next_alarm() const {
-  uint64_t due = timers_.earliest(TimerKind::alarm).value_or(0);
+  uint64_t due = maintenance_.next_alarm().value_or(0);
   if (const auto t = retention_.next_run(); t && (due == 0 || *t < due)) due = *t;
   if (const uint64_t a = conns_.next_auth_deadline(); a != 0 && (due == 0 || a < due)) due = a;
   return due;
@@ -327,13 +324,19 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
             on_query_done(q, ok, results, now);
           },
           [&](PendingCount& cnt) { on_count_done(std::move(cnt), ok, results); },
-          [&](PendingSweep&) { on_sweep_done(ok, results, now); },
+          [&](Maintenance::Sweep&) {
+            maintenance_.on_sweep_done(ok, results, now, MaintenanceSink(*this).self());
+          },
           [&](NegSyncs::Page& page) {
             auto* c = conns_.find(page.conn);
             read_neg_page(negs_.on_page(page, ok, results, !c ? std::vector<Pubkey>{} : c->authed,
                                         now, out_));
           },
-          [&](PendingVanish& v) { on_vanish_done(v, ok, results); },
+          [&](Maintenance::Vanish& v) {
+            // Deleted ids must not answer "duplicate" from memory.
+            if (maintenance_.on_vanish_done(v, ok, results, now, MaintenanceSink(*this).self()))
+              recent_.clear();
+          },
           [&](Management::Load&) { on_management_loaded(ok, results, now); },
           [&](Management::Version&) {
             management_.on_version(ok, results, now, ManagementSink(*this).self());
@@ -381,7 +384,9 @@ void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t no
   std::visit(Overloaded{
                  [&](PendingSchema&) { on_schema_version(results); },
                  [&](PendingRestore&) { on_restore_rows(results); },
-                 [&](PendingTimers&) { on_timer_rows(results, now); },
+                 [&](Maintenance::SavedRead&) {
+                   maintenance_.on_saved(results, now, MaintenanceSink(*this).self());
+                 },
                  [&](RateLimiter::SavedRead&) { rates_.on_saved(results); },
                  [&](OpsLog::SavedRead&) { ops_log_.on_saved(results, metrics_, parser_.json()); },
                  [&](PendingWakes&) {

@@ -28,6 +28,7 @@
 #include "durable/api_slots.h"
 #include "durable/connection.h"
 #include "durable/connections.h"
+#include "durable/maintenance.h"
 #include "durable/management.h"
 #include "durable/metrics.h"
 #include "durable/neg_syncs.h"
@@ -48,8 +49,6 @@ namespace nostr::durable {
 
 class Relay {
  public:
-  // Events one NIP-62 vanish step deletes at most (and as many gift wraps).
-  static constexpr uint32_t kVanishBatch = 500;
   // Changed counters are saved to local SQL this long after the first change.
   static constexpr uint64_t kCounterFlush = OpsLog::kCounterFlush;
   explicit Relay(RelayConfig config);
@@ -206,21 +205,12 @@ class Relay {
   void on_page_done(Subscription& s, size_t rows, std::vector<ResultSet>& rs);
   void on_count_done(PendingCount p, bool ok, std::string_view results);
   void on_write_done(WriteBatch batch, bool ok, std::string_view results);
-  void on_sweep_done(bool ok, std::string_view results, uint64_t now);
-  // NIP-62: runs plan_vanish_step batches, one at a time, while requests are
-  // pending (after a request is stored, and once per object life).
-  void start_vanish();
-  void on_vanish_done(const PendingVanish& v, bool ok, std::string_view results);
-  void on_timer_rows(std::string_view results, uint64_t now);
   void on_schema_version(std::string_view results);
-  void start_sweep(uint64_t now);
   void expire_auth(uint64_t now);
   // Policy's view of a connection.
   ConnView view(const Connection& c) const { return ConnView{c.meta, c.authed}; }
   // A woken connection's state (challenge, logins, subscriptions).
   void restore_conn_state(ConnId conn, Connection& c, std::string_view challenge, ConnState st);
-  // Sets the next expiry sweep time and keeps it in local SQL.
-  void schedule_sweep(uint64_t at);
   uint32_t add_pending(PendingOp op) { return pending_.add(std::move(op)); }
   void on_restore_rows(std::string_view results);
 
@@ -237,6 +227,7 @@ class Relay {
   // replies, logs, archive writes), made per call: durable/relay_parts.h.
   struct ManagementSink;
   struct RetentionSink;
+  struct MaintenanceSink;
 
   // Rate limits (relay_rates.cpp). Each returns false after answering the
   // refusal (and closing a connection that keeps hammering).
@@ -342,13 +333,8 @@ class Relay {
   QueryBudget queries_{config_.limits};  // stored-query budgets and read turns
   // Budget counters (docs/limits.md).
   size_t pending_counts_ = 0;
-  Timers timers_;  // every timed piece of work (durable/timers.h)
-  // NIP-62 steps: one in flight; `again`: a request arrived while a step
-  // ran, or a step failed.
-  struct {
-    bool in_flight = false;
-    bool again = false;
-  } vanish_;
+  Timers timers_;                   // the engine's own timed work (durable/timers.h)
+  Maintenance maintenance_;         // the NIP-40 expiry sweep, NIP-62 vanish steps
   Peers peers_{config_, metrics_};  // several relay objects (durable/peers.h)
   RetentionRuns retention_{config_.retention, metrics_};
 };

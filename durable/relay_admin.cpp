@@ -22,7 +22,7 @@ void Relay::ManagementSink::store(Management::Ticket ticket, std::vector<SqlStat
 
 void Relay::maybe_check_management(uint64_t now) {
   if (!management_.check_due(now)) return;
-  if (management_.loaded() && vanish_.again && !vanish_.in_flight) start_vanish();
+  if (management_.loaded()) maintenance_.retry_vanish(MaintenanceSink(*this).self());
   management_.check(now, ManagementSink(*this).self());
 }
 
@@ -39,7 +39,8 @@ void Relay::on_management_loaded(bool ok, std::string_view results, uint64_t now
       }
       return;
     case Management::Loaded::first:
-      start_vanish();  // once per object life: requests a restart interrupted
+      // Once per object life: requests a restart interrupted.
+      maintenance_.vanish(MaintenanceSink(*this).self());
       [[fallthrough]];
     case Management::Loaded::reloaded:
       enforce_management();

@@ -33,14 +33,6 @@ inline constexpr size_t kPageRowOverhead = 96;
 // its pages), charged to its reservation; beyond this they are still
 // delivered, at worst twice.
 inline constexpr size_t kMaxSentBeforeEose = 128;
-// NIP-40: expired events are never served (every read plan excludes them);
-// the sweep deletes them from the store, at most kSweepBatch per batch, once
-// per kSweepInterval (at once again while a batch comes back full).
-inline constexpr uint64_t kSweepInterval = 3600;
-// A failed NIP-62 step is retried this many seconds later (an alarm).
-inline constexpr uint64_t kVanishRetry = 60;
-inline constexpr uint32_t kSweepBatch = 500;
-inline constexpr std::string_view kSweepTimer = "expiry_sweep";
 
 // std::visit over a set of lambdas.
 template <class... Fs>

@@ -39,6 +39,21 @@ struct Relay::ManagementSink final : Management::Sink {
   Relay& relay;
 };
 
+struct Relay::MaintenanceSink final : Maintenance::Sink {
+  explicit MaintenanceSink(Relay& r) : relay(r) {}
+  Maintenance::Sink& self() { return *this; }
+  void store(std::variant<Maintenance::Sweep, Maintenance::Vanish> ticket,
+             std::vector<SqlStatement> stmts) override {
+    const uint32_t token = std::visit([&](auto t) { return relay.add_pending(t); }, ticket);
+    relay.out_.store(token, std::move(stmts));
+  }
+  void local_sql(std::optional<Maintenance::SavedRead> ticket, SqlStatement stmt) override {
+    relay.out_.local_sql(ticket ? relay.add_pending(*ticket) : 0, std::move(stmt));
+  }
+  void log(std::string line) override { relay.log_json(std::move(line)); }
+  Relay& relay;
+};
+
 struct Relay::RetentionSink final : RetentionRuns::Sink {
   explicit RetentionSink(Relay& r) : relay(r) {}
   RetentionRuns::Sink& self() { return *this; }

@@ -99,27 +99,7 @@ void Relay::on_schema_version(std::string_view results) {
        " value = value + 1 RETURNING value",
        {}});
   out_.local_sql(add_pending(OpsLog::SavedRead{}), OpsLog::saved_read());
-  out_.local_sql(add_pending(PendingTimers{}), {"SELECT at FROM timers WHERE name = ?",
-                                                {SqlParam::of(std::string(kSweepTimer))}});
-}
-
-// The persisted sweep time, or (first start) one interval from now, persisted.
-void Relay::on_timer_rows(std::string_view results, uint64_t now) {
-  std::vector<ResultSet> rs;
-  uint64_t at = 0;
-  if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 &&
-      parse_decimal(rs[0].cell(0, 0), at) && at != 0) {
-    timers_.set(Timer::expiry_sweep, at);
-    return;
-  }
-  schedule_sweep(now + kSweepInterval);
-}
-
-void Relay::schedule_sweep(uint64_t at) {
-  timers_.set(Timer::expiry_sweep, at);
-  out_.local_sql(
-      0, {"INSERT OR REPLACE INTO timers (name, at) VALUES (?, ?)",
-          {SqlParam::of(std::string(kSweepTimer)), SqlParam::of(static_cast<int64_t>(at))}});
+  maintenance_.read_saved(MaintenanceSink(*this).self());
 }
 
 void Relay::on_restore_rows(std::string_view results) {

@@ -202,13 +202,13 @@ void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
     const bool parsed = ok && parse_results(results, rs);
     if (parsed && batch.reads_peers && !rs.empty()) peers_.on_summaries(rs.back());
     const auto outcomes = batch.plan.outcomes(parsed ? &rs : nullptr);
-    bool vanish = vanish_.again;
+    bool vanish = maintenance_.vanish_owed();
     for (size_t i = 0; i < batch.events.size(); ++i) {
       on_store_done(batch.events[i], outcomes[i]);
       vanish |= outcomes[i] == StoreOutcome::stored &&
                 batch.events[i].event->event().kind() == kVanishKind;
     }
-    if (vanish) start_vanish();
+    if (vanish) maintenance_.vanish(MaintenanceSink(*this).self());
     peers_.flush(out_);
     // Answers that raced this batch have seen its fan-out: forget their ids.
     for (const SubHandle h : answered) {
@@ -322,53 +322,6 @@ void Relay::fan_out(const Event& e, bool forwarded) {
     targets.push_back(Fanout::Target{Outbox::socket(s.conn), event_message_prefix(s.id)});
   }
   if (!targets.empty()) out_.fanout(e.raw(), std::move(targets));
-}
-
-void Relay::start_vanish() {
-  if (vanish_.in_flight) {
-    vanish_.again = true;
-    return;
-  }
-  vanish_.again = false;
-  timers_.clear(Timer::vanish_retry);
-  vanish_.in_flight = true;
-  VanishStep step = plan_vanish_step(kVanishBatch);
-  out_.store(add_pending(PendingVanish{step.result_stmt}), std::move(step.stmts));
-}
-
-void Relay::on_vanish_done(const PendingVanish& v, bool ok, std::string_view results) {
-  vanish_.in_flight = false;
-  std::vector<ResultSet> rs;
-  uint64_t deleted = 0;
-  if (!ok || !parse_results(results, rs) || rs.size() <= v.result_stmt ||
-      rs[v.result_stmt].rows != 1 || rs[v.result_stmt].cols != 2 ||
-      !parse_decimal(rs[v.result_stmt].cell(0, 0), deleted)) {
-    // The request stays pending in D1: the next write, management check or
-    // the vanish_retry alarm retries.
-    vanish_.again = true;
-    timers_.set(Timer::vanish_retry, now_ + kVanishRetry);
-    return log_json(JsonObjectWriter()
-                        .string("level", "error")
-                        .string("msg", "request to vanish (NIP-62) step failed; will retry")
-                        .string("detail", utf8_prefix(results, 300))
-                        .finish());
-  }
-  // Deleted ids must not answer "duplicate" from memory.
-  if (deleted > 0) recent_.clear();
-  if (rs[v.result_stmt].cell(0, 1) == "1" || vanish_.again) start_vanish();
-}
-
-void Relay::start_sweep(uint64_t now) {
-  timers_.clear(Timer::expiry_sweep);  // re-armed when it completes
-  out_.store(add_pending(PendingSweep{}), plan_expiry_sweep(now, kSweepBatch));
-}
-
-void Relay::on_sweep_done(bool ok, std::string_view results, uint64_t now) {
-  std::vector<ResultSet> rs;
-  const bool full =
-      ok && parse_results(results, rs) && !rs.empty() && rs.back().rows >= kSweepBatch;
-  // A full batch: more are expired, go on at once. Otherwise (or on failure) next interval.
-  schedule_sweep(full ? now : now + kSweepInterval);
 }
 
 }  // namespace nostr::durable

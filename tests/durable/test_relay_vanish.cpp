@@ -117,7 +117,7 @@ TEST_CASE("request to vanish: bounded steps, continued after a restart midway") 
   Signer alice(721);
   h.connect(1);
   h.take(1);
-  const size_t n = 2 * nostr::durable::Relay::kVanishBatch + 100;
+  const size_t n = 2 * nostr::durable::Maintenance::kVanishBatch + 100;
   for (size_t i = 0; i < n; ++i) {
     h.send(1, event_frame(alice.sign(1, h.now - 1000 + i % 500, {}, "n" + std::to_string(i))));
     h.take(1);
@@ -131,7 +131,7 @@ TEST_CASE("request to vanish: bounded steps, continued after a restart midway") 
   CHECK(h.take(1) == std::vector<std::string>{ok(vanish, true)});
   REQUIRE(h.pending_d1() == 1);
   h.execute_first_and_hold();  // the first step ran in D1; then the object is evicted
-  CHECK(count(h, "SELECT COUNT(*) FROM events") == n + 1 - nostr::durable::Relay::kVanishBatch);
+  CHECK(count(h, "SELECT COUNT(*) FROM events") == n + 1 - nostr::durable::Maintenance::kVanishBatch);
   CHECK(count(h, "SELECT COUNT(*) FROM vanish WHERE pending = 1") == 1);
   h.hibernate_and_wake();  // a new object: it continues the pending request
   CHECK(count(h, "SELECT COUNT(*) FROM events") == 1);  // the request alone
