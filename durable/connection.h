@@ -20,6 +20,7 @@
 #include "durable/conn_id.h"
 #include "durable/conn_state.h"
 #include "durable/pending_ops.h"
+#include "durable/reply.h"
 #include "durable/subscription_index.h"
 
 namespace nostr::durable {
@@ -29,6 +30,9 @@ struct Connection {
   // socket; it is not counted as a connection, keeps no state for
   // hibernation and gets no live events.
   std::unique_ptr<ApiCall> api;
+  // Set for an in-process client's connection (Relay::open_local): its
+  // replies go there as typed values, not to a socket. Borrowed.
+  ReplySink* local = nullptr;
   ConnMeta meta;
   std::string challenge;
   std::vector<Pubkey> authed;

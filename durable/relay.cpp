@@ -56,7 +56,7 @@ Relay::Relay(RelayConfig config) : config_(std::move(config)), parser_(config_.l
 }
 
 bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view state, uint64_t now,
-                 const ConnMeta& meta) {
+                 const ConnMeta& meta, ReplySink* local) {
   const Entry entry{*this, now};
   if (conns_.contains(conn)) return false;
   if (!state.empty()) {
@@ -83,6 +83,7 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
       return true;
     }
     Connection& c = add_connection(conn, meta, now);
+    c.local = local;
     ++metrics_.connections_opened;
     c.challenge.assign(challenge.substr(0, kMaxChallenge));
     reply(conn, AuthReply{c.challenge});
@@ -93,6 +94,10 @@ bool Relay::open(uint32_t conn, std::string_view challenge, std::string_view sta
   if (c.authed.empty()) conns_.set_auth_deadline(conn, policy_.auth_deadline(now));
   if (state.empty()) attach_state(conn, c);
   return true;
+}
+
+bool Relay::open_local(uint32_t conn, ReplySink& sink, uint64_t now) {
+  return open(conn, "", "", now, {}, &sink) && conns_.contains(conn);
 }
 
 Connection& Relay::add_connection(ConnId conn, ConnMeta meta, uint64_t now) {
@@ -221,6 +226,7 @@ void Relay::reply(ConnId conn, const Reply& r) {
     if (auto done = call->on(r)) api_finished_.emplace_back(conn, std::move(*done));
     return;
   }
+  if (c->local) return c->local->on(r);
   out_.send(conn, wire_text(r));
 }
 

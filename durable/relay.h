@@ -60,8 +60,13 @@ class Relay {
   // Returns false if conn is open. A new socket that policy does not admit
   // (blocked address, beyond limits.max_connections) gets a NOTICE and a Close
   // action and is not registered.
+  // `local`: see open_local.
   [[nodiscard]] bool open(uint32_t conn, std::string_view challenge, std::string_view state,
-                          uint64_t now, const ConnMeta& meta = {});
+                          uint64_t now, const ConnMeta& meta = {}, ReplySink* local = nullptr);
+  // An in-process client (the import tool) on connection `conn`: a socket in
+  // every rule, except that its replies go to `sink` (borrowed until close)
+  // as typed values. Returns false if conn is open or policy refuses it.
+  [[nodiscard]] bool open_local(uint32_t conn, ReplySink& sink, uint64_t now);
   // After waking: reload persisted subscriptions of open sockets.
   void restore(uint64_t now);
   // One text frame. If `padded`, SIMDJSON_PADDING bytes follow frame.data().

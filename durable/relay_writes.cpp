@@ -292,7 +292,8 @@ void Relay::fan_out(const Event& e, bool forwarded) {
     if (!found) continue;
     Subscription& s = *found;
     // An API call answers what was stored when it ran: no live events.
-    if (auto* c = conns_.find(s.conn); !c || c->api || !policy_.may_deliver(view(*c), e)) continue;
+    const Connection* c = conns_.find(s.conn);
+    if (!c || c->api || !policy_.may_deliver(view(*c), e)) continue;
     if (forwarded && peers_.answered(e.id(), h)) continue;  // its stored answer had it
     if (!s.answered.empty() && std::binary_search(s.answered.begin(), s.answered.end(), e.id())) {
       continue;  // sent with the stored answer while this event's write was in flight
@@ -318,6 +319,10 @@ void Relay::fan_out(const Event& e, bool forwarded) {
       } else if (s.sent_before_eose.size() < kMaxSentBeforeEose) {
         s.sent_before_eose.push_back(e.id());
       }
+    }
+    if (c->local) {  // an in-process client: typed, not a frame
+      c->local->on(EventReply{&s.id, e.raw()});
+      continue;
     }
     targets.push_back(Fanout::Target{Outbox::socket(s.conn), event_message_prefix(s.id)});
   }

@@ -2,7 +2,8 @@
 // NOTICE, COUNT, AUTH), typed until the host boundary. The engine hands each
 // one to the connection's sink (Relay::reply): a WebSocket's sink writes it as
 // the NIP-01 frame (wire_text); an HTTP API call's sink is its ApiCall
-// (durable/api_call.h), which derives the HTTP status from the Reject code.
+// (durable/api_call.h), which derives the HTTP status from the Reject code;
+// an in-process client's is its ReplySink.
 // Refusals carry their Reject, so nobody reads a message's prefix back.
 // Views borrow: a Reply lives for the call it is passed to.
 #pragma once
@@ -49,6 +50,16 @@ struct AuthReply {  // NIP-42 challenge
 };
 using Reply =
     std::variant<OkReply, EventReply, EoseReply, ClosedReply, NoticeReply, CountReply, AuthReply>;
+
+// Where the replies of an in-process client go (Relay::open_local: the import
+// tool), as typed values instead of frames. Each Reply borrows for the call.
+class ReplySink {
+ public:
+  virtual void on(const Reply& r) = 0;
+
+ protected:
+  ~ReplySink() = default;
+};
 
 // Returns "prefix: text", or "" for Code::ok (an OK true without a message).
 std::string message_text(const Reject& why);

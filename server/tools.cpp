@@ -109,7 +109,7 @@ class Importer {
   Importer(const Loaded& cfg, sqlite::SqliteDb& db) : relay_(import_config(cfg.relay)), db_(db) {}
 
   void start() {
-    (void)relay_.open(1, "import", "", unix_now());
+    (void)relay_.open_local(1, replies_, unix_now());
     relay_.restore(unix_now());
     perform();
   }
@@ -142,7 +142,7 @@ class Importer {
   // (server/perform.h) through these hooks; there are no sockets.
   struct Hooks {
     Importer& im;
-    void on_send(uint32_t, std::string frame) { im.on_send(frame); }
+    void on_send(uint32_t, std::string) {}  // replies come typed, to replies_
     void on_store(uint32_t token, std::vector<SqlStatement> stmts) {
       im.stores_.emplace_back(token, std::move(stmts));
     }
@@ -153,35 +153,35 @@ class Importer {
     Hooks hooks{*this};
     perform_actions(relay_, hooks, unix_now());
   }
-  // ["OK", id, true|false, message]: what happened to one line. NOTICEs
-  // answer lines that are not even an event.
-  void on_send(const std::string& text) {
-    if (text.rfind("[\"OK\",", 0) == 0) {
-      --in_flight_;
-      const size_t flag = text.find(',', 72);
-      const bool ok = flag != std::string::npos && text.compare(flag + 1, 4, "true") == 0;
-      const size_t msg = text.find('"', flag + 1);
-      const std::string message =
-          msg == std::string::npos ? std::string() : text.substr(msg + 1, text.size() - msg - 3);
-      if (ok) {
-        (message.rfind("duplicate:", 0) == 0 ? duplicate : accepted)++;
-      } else if (message.rfind("error:", 0) == 0) {
-        ++failed;
-      } else {
-        ++refused;
-        last_refusal = message;
+  // What happened to each line: its OK (a refusal's code says which kind), or
+  // a NOTICE for a line that is not even an event.
+  struct Replies final : durable::ReplySink {
+    explicit Replies(Importer& i) : im(i) {}
+    void on(const durable::Reply& r) override {
+      if (const auto* ok = std::get_if<durable::OkReply>(&r)) {
+        --im.in_flight_;
+        if (ok->accepted) {
+          (ok->why.code == Code::duplicate ? im.duplicate : im.accepted)++;
+        } else if (code_prefix(ok->why.code) == Prefix::error) {
+          ++im.failed;
+        } else {
+          ++im.refused;
+          im.last_refusal = durable::message_text(ok->why);
+        }
+      } else if (const auto* notice = std::get_if<durable::NoticeReply>(&r)) {
+        --im.in_flight_;
+        ++im.refused;
+        im.last_refusal = durable::message_text(notice->why);
       }
-    } else if (text.rfind("[\"NOTICE\",", 0) == 0) {
-      --in_flight_;
-      ++refused;
-      last_refusal = text;
     }
-  }
+    Importer& im;
+  };
   durable::Relay relay_;
   sqlite::SqliteDb& db_;
   sqlite::SqliteDb local_;
   std::vector<std::pair<uint32_t, std::vector<SqlStatement>>> stores_;
   int in_flight_ = 0;
+  Replies replies_{*this};
 };
 
 }  // namespace
