@@ -40,4 +40,12 @@ bool parse_results(std::string_view in, std::vector<ResultSet>& out) {
   return in.empty();
 }
 
+BatchResult BatchResult::decode(bool ok, std::string_view bytes) {
+  BatchResult r;
+  if (!ok) return failed(bytes);
+  if (!parse_results(bytes, r.sets)) return failed("malformed results");
+  r.ok = true;
+  return r;
+}
+
 }  // namespace nostr

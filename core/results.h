@@ -24,4 +24,19 @@ struct ResultSet {
 // if it is malformed (a host bug).
 [[nodiscard]] bool parse_results(std::string_view buf, std::vector<ResultSet>& out);
 
+// What one store or local SQL batch came back with, decoded once where the
+// host hands it over: ok with one result set per statement, or not ok with
+// the host's error text. Cells and the error borrow the host's buffer: a
+// BatchResult lives for the completion call it is passed to.
+struct BatchResult {
+  bool ok = false;
+  std::vector<ResultSet> sets;  // ok: one per statement of the batch
+  std::string_view error;       // not ok: why (the host's message)
+  // A host's completion: (ok, results buffer) or (false, error message). A
+  // malformed buffer (a host bug) is a failure, "malformed results".
+  static BatchResult decode(bool ok, std::string_view bytes);
+  // Ok with no result sets: a batch the host ran without reading anything back.
+  static BatchResult failed(std::string_view error) { return BatchResult{false, {}, error}; }
+};
+
 }  // namespace nostr

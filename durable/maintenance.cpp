@@ -16,10 +16,10 @@ void Maintenance::read_saved(Sink& sink) {
                                {SqlParam::of(std::string(kSweepTimer))}});
 }
 
-void Maintenance::on_saved(std::string_view results, uint64_t now, Sink& sink) {
-  std::vector<ResultSet> rs;
+void Maintenance::on_saved(const BatchResult& r, uint64_t now, Sink& sink) {
+  const std::vector<ResultSet>& rs = r.sets;
   uint64_t at = 0;
-  if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 &&
+  if (r.ok && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 &&
       parse_decimal(rs[0].cell(0, 0), at) && at != 0) {
     timers_.set(Timer::expiry_sweep, at);
     return;
@@ -46,14 +46,12 @@ void Maintenance::vanish(Sink& sink) {
   sink.store(Vanish{step.result_stmt}, std::move(step.stmts));
 }
 
-bool Maintenance::on_vanish_done(const Vanish& v, bool ok, std::string_view results, uint64_t now,
-                                 Sink& sink) {
+bool Maintenance::on_vanish_done(const Vanish& v, const BatchResult& r, uint64_t now, Sink& sink) {
   vanish_in_flight_ = false;
-  std::vector<ResultSet> rs;
+  const std::vector<ResultSet>& rs = r.sets;
   uint64_t deleted = 0;
-  if (!ok || !parse_results(results, rs) || rs.size() <= v.result_stmt ||
-      rs[v.result_stmt].rows != 1 || rs[v.result_stmt].cols != 2 ||
-      !parse_decimal(rs[v.result_stmt].cell(0, 0), deleted)) {
+  if (!r.ok || rs.size() <= v.result_stmt || rs[v.result_stmt].rows != 1 ||
+      rs[v.result_stmt].cols != 2 || !parse_decimal(rs[v.result_stmt].cell(0, 0), deleted)) {
     // The request stays pending in the store: the next write, management
     // check or the vanish_retry alarm retries.
     vanish_again_ = true;
@@ -61,7 +59,7 @@ bool Maintenance::on_vanish_done(const Vanish& v, bool ok, std::string_view resu
     sink.log(JsonObjectWriter()
                  .string("level", "error")
                  .string("msg", "request to vanish (NIP-62) step failed; will retry")
-                 .string("detail", utf8_prefix(results, 300))
+                 .string("detail", utf8_prefix(r.error, 300))
                  .finish());
     return false;
   }
@@ -69,10 +67,9 @@ bool Maintenance::on_vanish_done(const Vanish& v, bool ok, std::string_view resu
   return deleted > 0;
 }
 
-void Maintenance::on_sweep_done(bool ok, std::string_view results, uint64_t now, Sink& sink) {
-  std::vector<ResultSet> rs;
-  const bool full =
-      ok && parse_results(results, rs) && !rs.empty() && rs.back().rows >= kSweepBatch;
+void Maintenance::on_sweep_done(const BatchResult& r, uint64_t now, Sink& sink) {
+  const std::vector<ResultSet>& rs = r.sets;
+  const bool full = r.ok && !rs.empty() && rs.back().rows >= kSweepBatch;
   // A full batch: more are expired, go on at once. Otherwise (or on failure) next interval.
   schedule_sweep(full ? now : now + kSweepInterval, sink);
 }

@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/results.h"
 #include "core/sql.h"
 #include "durable/completion.h"
 #include "durable/timers.h"
@@ -60,7 +61,7 @@ class Maintenance {
   // Asks for the saved sweep time (local SQL, table timers).
   void read_saved(Sink& sink);
   // The saved time, or (first start, or unreadable) one interval from now, saved.
-  void on_saved(std::string_view results, uint64_t now, Sink& sink);
+  void on_saved(const BatchResult& r, uint64_t now, Sink& sink);
 
   // A vanish request was stored, or may be waiting (the first management
   // load of an object life): runs a step now, or after the one in flight.
@@ -72,8 +73,8 @@ class Maintenance {
     if (vanish_again_ && !vanish_in_flight_) vanish(sink);
   }
   // Returns whether the step deleted events (the engine forgets stored ids).
-  bool on_vanish_done(const Vanish& v, bool ok, std::string_view results, uint64_t now, Sink& sink);
-  void on_sweep_done(bool ok, std::string_view results, uint64_t now, Sink& sink);
+  bool on_vanish_done(const Vanish& v, const BatchResult& r, uint64_t now, Sink& sink);
+  void on_sweep_done(const BatchResult& r, uint64_t now, Sink& sink);
 
   // Returns when durable work is due (the sweep, a vanish retry), or nullopt.
   std::optional<uint64_t> next_alarm() const { return timers_.earliest(TimerKind::alarm); }

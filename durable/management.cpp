@@ -32,11 +32,11 @@ std::optional<uint64_t> Management::retry_at(bool writes_waiting) const {
   return checked_at_ + kCheck;
 }
 
-void Management::on_version(bool ok, std::string_view results, uint64_t now, Sink& sink) {
+void Management::on_version(const BatchResult& r, uint64_t now, Sink& sink) {
   busy_ = false;
-  std::vector<ResultSet> rs;
+  const std::vector<ResultSet>& rs = r.sets;
   uint64_t version = 0;
-  if (!ok || !parse_results(results, rs) || rs.size() != 1 || rs[0].rows != 1 || rs[0].cols != 1 ||
+  if (!r.ok || rs.size() != 1 || rs[0].rows != 1 || rs[0].cols != 1 ||
       !parse_decimal(rs[0].cell(0, 0), version)) {
     return sink.log(JsonObjectWriter()
                         .string("level", "error")
@@ -46,18 +46,17 @@ void Management::on_version(bool ok, std::string_view results, uint64_t now, Sin
   if (version != state_.version) load(now, sink);
 }
 
-Management::Loaded Management::on_loaded(bool ok, std::string_view results, uint64_t now,
-                                         Sink& sink) {
+Management::Loaded Management::on_loaded(const BatchResult& r, uint64_t now, Sink& sink) {
   busy_ = false;
-  std::vector<ResultSet> rs;
+  const std::vector<ResultSet>& rs = r.sets;
   ManagementState loaded;
-  if (!ok || !parse_results(results, rs) || !parse_management(rs, loaded)) {
+  if (!r.ok || !parse_management(rs, loaded)) {
     sink.log(
         JsonObjectWriter()
             .string("level", "error")
             .string("msg",
                     "management state could not be loaded (are migrations 0005 and 0006 applied?)")
-            .string("detail", utf8_prefix(results, 300))
+            .string("detail", utf8_prefix(r.error, 300))
             .finish());
     if (loaded_) return Loaded::kept;
     // Without it bans cannot be enforced: refuse what waits (transiently).
@@ -147,16 +146,16 @@ void Management::run(uint32_t request, std::string_view url, std::string_view au
   sink.store(Request{request, std::move(req), ev.pubkey()}, std::move(stmts));
 }
 
-std::optional<Management::Done> Management::on_request_done(Request p, bool ok,
-                                                            std::string_view results, Sink& sink) {
+std::optional<Management::Done> Management::on_request_done(Request p, const BatchResult& done,
+                                                            Sink& sink) {
   --in_flight_;
-  std::vector<ResultSet> rs;
-  if (!ok || !parse_results(results, rs)) {
+  const std::vector<ResultSet>& rs = done.sets;
+  if (!done.ok) {
     sink.log(JsonObjectWriter()
                  .string("level", "error")
                  .string("msg", "management request failed in storage")
                  .string("method", admin_method_name(p.req.method))
-                 .string("detail", utf8_prefix(results, 300))
+                 .string("detail", utf8_prefix(done.error, 300))
                  .finish());
     reply(p.request, 500, admin_error("error: storage failed, nothing was changed; try again"),
           sink);

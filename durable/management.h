@@ -22,6 +22,7 @@
 
 #include "core/config.h"
 #include "core/management.h"
+#include "core/results.h"
 #include "core/sql.h"
 #include "durable/completion.h"
 #include "durable/metrics.h"
@@ -84,8 +85,8 @@ class Management {
     kept,      // failed, the state held stays (the next check retries)
     failed,    // failed and none is held: what waits for it must be refused
   };
-  [[nodiscard]] Loaded on_loaded(bool ok, std::string_view results, uint64_t now, Sink& sink);
-  void on_version(bool ok, std::string_view results, uint64_t now, Sink& sink);
+  [[nodiscard]] Loaded on_loaded(const BatchResult& r, uint64_t now, Sink& sink);
+  void on_version(const BatchResult& r, uint64_t now, Sink& sink);
 
   // A NIP-86 request (see Relay::http_admin): answered through the sink, at
   // once or when its batch completes. Borrows its arguments for the call.
@@ -98,8 +99,7 @@ class Management {
     uint32_t request;
     AdminRequest req;
   };
-  [[nodiscard]] std::optional<Done> on_request_done(Request r, bool ok, std::string_view results,
-                                                    Sink& sink);
+  [[nodiscard]] std::optional<Done> on_request_done(Request r, const BatchResult& done, Sink& sink);
   // A reply to a request (counts 401s).
   void reply(uint32_t request, uint32_t status, std::string body, Sink& sink);
 

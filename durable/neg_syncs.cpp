@@ -115,15 +115,15 @@ std::optional<NegSyncs::Read> NegSyncs::open(ConnId conn, NegOpenMessage&& m,
   return Read{Page{conn, sub, s.generation}, std::move(st).value()};
 }
 
-std::optional<NegSyncs::Read> NegSyncs::on_page(const Page& p, bool ok, std::string_view results,
+std::optional<NegSyncs::Read> NegSyncs::on_page(const Page& p, const BatchResult& r,
                                                 const std::vector<Pubkey>& authed, uint64_t now,
                                                 Outbox& out) {
   auto it = syncs_.find({p.conn, p.sub});
   if (it == syncs_.end() || it->second.generation != p.generation)
     return std::nullopt;  // closed or replaced meanwhile
   Sync& s = it->second;
-  std::vector<ResultSet> rs;
-  if (!ok || !parse_results(results, rs) || rs.size() != 1 || (rs[0].rows > 0 && rs[0].cols != 2)) {
+  const std::vector<ResultSet>& rs = r.sets;
+  if (!r.ok || rs.size() != 1 || (rs[0].rows > 0 && rs[0].cols != 2)) {
     fail(p.conn, p.sub, "error: could not read stored events, please try again", out);
     return std::nullopt;
   }

@@ -29,6 +29,7 @@
 #include "core/filter.h"
 #include "core/message.h"
 #include "core/negentropy.h"
+#include "core/results.h"
 #include "core/sql.h"
 #include "durable/action.h"
 #include "durable/completion.h"
@@ -63,7 +64,7 @@ class NegSyncs {
   // A page's results (`ok`: the batch ran). Returns the next page to read,
   // or nullopt: the sync answered (NEG-MSG), failed (NEG-ERR), or was closed
   // or replaced meanwhile (nothing).
-  std::optional<Read> on_page(const Page& p, bool ok, std::string_view results,
+  std::optional<Read> on_page(const Page& p, const BatchResult& r,
                               const std::vector<Pubkey>& authed, uint64_t now, Outbox& out);
   // A NEG-MSG: answered from the sealed records, or NEG-ERR.
   void on_msg(ConnId conn, const NegMsgMessage& m, uint64_t now, Outbox& out);

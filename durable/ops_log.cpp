@@ -57,9 +57,9 @@ void OpsLog::on_timer(const Metrics& m, uint64_t now, Outbox& out) {
                     {SqlParam::of(w.finish())}});
 }
 
-void OpsLog::on_saved(std::string_view results, Metrics& m, simdjson::dom::parser& parser) {
-  std::vector<ResultSet> rs;
-  if (!parse_results(results, rs) || rs.size() != 1 || rs[0].cols != 1 || rs[0].rows != 1) return;
+void OpsLog::on_saved(const BatchResult& r, Metrics& m, simdjson::dom::parser& parser) {
+  const std::vector<ResultSet>& rs = r.sets;
+  if (!r.ok || rs.size() != 1 || rs[0].cols != 1 || rs[0].rows != 1) return;
   const std::string_view json = rs[0].cell(0, 0);
   simdjson::dom::object obj;
   if (parser.parse(json.data(), json.size(), true).get_object().get(obj) != simdjson::SUCCESS)

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/results.h"
 #include "core/sql.h"
 #include "durable/action.h"
 #include "durable/completion.h"
@@ -48,7 +49,7 @@ class OpsLog {
   void on_timer(const Metrics& m, uint64_t now, Outbox& out);
   // The saved row (SavedRead's results): added to `m` (counts made before it
   // came back stay). Borrows `parser` for the call.
-  void on_saved(std::string_view results, Metrics& m, simdjson::dom::parser& parser);
+  void on_saved(const BatchResult& r, Metrics& m, simdjson::dom::parser& parser);
 
  private:
   uint64_t second_ = 0;

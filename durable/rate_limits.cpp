@@ -118,9 +118,9 @@ std::vector<ConnId> RateLimiter::on_timer(uint64_t now, Outbox& out) {
   return conns;
 }
 
-void RateLimiter::on_saved(std::string_view results) {
-  std::vector<ResultSet> rs;
-  if (!parse_results(results, rs) || rs.size() != 1 || rs[0].cols != 3) return;
+void RateLimiter::on_saved(const BatchResult& r) {
+  const std::vector<ResultSet>& rs = r.sets;
+  if (!r.ok || rs.size() != 1 || rs[0].cols != 3) return;
   for (uint32_t r = 0; r < rs[0].rows; ++r) {
     const std::string_view key = rs[0].cell(r, 0);
     uint64_t milli = 0, at = 0;

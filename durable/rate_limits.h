@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/rate_limit.h"
 #include "core/reject.h"
+#include "core/results.h"
 #include "core/sql.h"
 #include "core/types.h"
 #include "durable/action.h"
@@ -82,7 +83,7 @@ class RateLimiter {
   // connections whose buckets changed (the engine saves their ConnState).
   std::vector<ConnId> on_timer(uint64_t now, Outbox& out);
   // The saved rows (SavedRead's results): buckets not known yet are restored.
-  void on_saved(std::string_view results);
+  void on_saved(const BatchResult& r);
 
   // Keys held in all four maps together (for tests).
   size_t keys() const {

@@ -319,41 +319,49 @@ std::optional<PendingOp> Relay::take_pending(uint32_t token, Completion kind,
 }
 
 void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64_t now) {
+  store_done(token, BatchResult::decode(ok, results), now);
+}
+
+void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t now) {
+  local_sql_done(token, BatchResult::decode(true, results), now);
+}
+
+void Relay::store_done(uint32_t token, const BatchResult& r, uint64_t now) {
   const Entry entry{*this, now};
   std::optional<PendingOp> op = take_pending(token, Completion::store, "store_done");
   if (!op) return;
   std::visit(
       Overloaded{
-          [&](WriteBatch& batch) { on_write_done(std::move(batch), ok, results); },
+          [&](WriteBatch& batch) { on_write_done(std::move(batch), r); },
           [&](PendingQuery& q) {
             queries_.read_done();
-            on_query_done(q, ok, results, now);
+            on_query_done(q, r, now);
           },
-          [&](PendingCount& cnt) { on_count_done(std::move(cnt), ok, results); },
+          [&](PendingCount& cnt) { on_count_done(std::move(cnt), r); },
           [&](Maintenance::Sweep&) {
-            maintenance_.on_sweep_done(ok, results, now, MaintenanceSink(*this).self());
+            maintenance_.on_sweep_done(r, now, MaintenanceSink(*this).self());
           },
           [&](NegSyncs::Page& page) {
             auto* c = conns_.find(page.conn);
-            read_neg_page(negs_.on_page(page, ok, results, !c ? std::vector<Pubkey>{} : c->authed,
-                                        now, out_));
+            read_neg_page(
+                negs_.on_page(page, r, !c ? std::vector<Pubkey>{} : c->authed, now, out_));
           },
           [&](Maintenance::Vanish& v) {
             // Deleted ids must not answer "duplicate" from memory.
-            if (maintenance_.on_vanish_done(v, ok, results, now, MaintenanceSink(*this).self()))
+            if (maintenance_.on_vanish_done(v, r, now, MaintenanceSink(*this).self()))
               recent_.clear();
           },
-          [&](Management::Load&) { on_management_loaded(ok, results, now); },
+          [&](Management::Load&) { on_management_loaded(r, now); },
           [&](Management::Version&) {
-            management_.on_version(ok, results, now, ManagementSink(*this).self());
+            management_.on_version(r, now, ManagementSink(*this).self());
           },
-          [&](Management::Request& r) {
-            if (auto done = management_.on_request_done(std::move(r), ok, results,
-                                                        ManagementSink(*this).self()))
+          [&](Management::Request& req) {
+            if (auto done =
+                    management_.on_request_done(std::move(req), r, ManagementSink(*this).self()))
               on_admin_done(std::move(*done));
           },
           [&](Peers::Publish& pub) {
-            peers_.on_published(pub.version, ok);
+            peers_.on_published(pub.version, r.ok);
             if (pub.eose_for != 0) {
               // A live-only REQ: its EOSE waited for the other objects to see it.
               if (const Subscription* s = subs_.find(pub.eose_for))
@@ -361,16 +369,16 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
             }
           },
           [&](RetentionRuns::Select&) {
-            retention_.on_selected(ok, results, now, RetentionSink(*this).self());
+            retention_.on_selected(r, now, RetentionSink(*this).self());
           },
           [&](RetentionRuns::Deleted&) {
             // Ids remembered as stored would answer "duplicate" for a pruned event.
-            for (const EventId& id : retention_.on_deleted(ok, now, RetentionSink(*this).self()))
+            for (const EventId& id : retention_.on_deleted(r.ok, now, RetentionSink(*this).self()))
               recent_.erase(id);
           },
           [&](Peers::SummariesRead&) {
-            std::vector<ResultSet> rs;
-            if (ok && parse_results(results, rs) && rs.size() == 1) peers_.on_summaries(rs[0]);
+            const std::vector<ResultSet>& rs = r.sets;
+            if (r.ok && rs.size() == 1) peers_.on_summaries(rs[0]);
           },
           [&](auto& other) {
             // take_pending let only store operations through; every one has
@@ -383,23 +391,23 @@ void Relay::store_done(uint32_t token, bool ok, std::string_view results, uint64
       *op);
 }
 
-void Relay::local_sql_done(uint32_t token, std::string_view results, uint64_t now) {
+void Relay::local_sql_done(uint32_t token, const BatchResult& r, uint64_t now) {
   const Entry entry{*this, now};
   std::optional<PendingOp> op = take_pending(token, Completion::local_sql, "local_sql_done");
   if (!op) return;
   std::visit(Overloaded{
-                 [&](PendingSchema&) { on_schema_version(results); },
-                 [&](PendingRestore&) { on_restore_rows(results); },
+                 [&](PendingSchema&) { on_schema_version(r); },
+                 [&](PendingRestore&) { on_restore_rows(r); },
                  [&](Maintenance::SavedRead&) {
-                   maintenance_.on_saved(results, now, MaintenanceSink(*this).self());
+                   maintenance_.on_saved(r, now, MaintenanceSink(*this).self());
                  },
-                 [&](RateLimiter::SavedRead&) { rates_.on_saved(results); },
-                 [&](OpsLog::SavedRead&) { ops_log_.on_saved(results, metrics_, parser_.json()); },
+                 [&](RateLimiter::SavedRead&) { rates_.on_saved(r); },
+                 [&](OpsLog::SavedRead&) { ops_log_.on_saved(r, metrics_, parser_.json()); },
                  [&](PendingWakes&) {
-                   std::vector<ResultSet> rs;
+                   const std::vector<ResultSet>& rs = r.sets;
                    uint64_t n = 0;
-                   if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 &&
-                       rs[0].cols == 1 && parse_decimal(rs[0].cell(0, 0), n)) {
+                   if (r.ok && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 &&
+                       parse_decimal(rs[0].cell(0, 0), n)) {
                      metrics_.wakes = n;
                    }
                  },

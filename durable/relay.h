@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -103,9 +104,13 @@ class Relay {
   void oversized_frame(uint32_t conn, uint64_t size);
   // The socket is gone.
   void close(uint32_t conn) { forget(conn); }
-  // Completion of a Store action (results format: durable/abi/relay_abi.h).
-  void store_done(uint32_t token, bool ok, std::string_view results, uint64_t now);
+  // Completion of a Store action: its result sets, or the host's error.
+  void store_done(uint32_t token, const BatchResult& r, uint64_t now);
   // Completion of a LocalSql action that asked for its rows.
+  void local_sql_done(uint32_t token, const BatchResult& r, uint64_t now);
+  // The same from a host that holds the results format (durable/abi/relay_abi.h
+  // "Results"; on failure `results` is the error text), decoded once here.
+  void store_done(uint32_t token, bool ok, std::string_view results, uint64_t now);
   void local_sql_done(uint32_t token, std::string_view results, uint64_t now);
   // Two kinds of timed work; timer(now) runs both (and may be called early).
   // Returns when short-lived work that only matters while the host is awake
@@ -205,24 +210,24 @@ class Relay {
   void on_store_done(const PendingStore& p, std::optional<StoreOutcome> outcome);
   // Gives back the write budgets a pending event held.
   void release_pending(const PendingStore& p);
-  void on_query_done(const PendingQuery& p, bool ok, std::string_view results, uint64_t now);
-  void on_ids_done(Subscription& s, std::vector<ResultSet>& rs);
-  void on_page_done(Subscription& s, size_t rows, std::vector<ResultSet>& rs);
-  void on_count_done(PendingCount p, bool ok, std::string_view results);
-  void on_write_done(WriteBatch batch, bool ok, std::string_view results);
-  void on_schema_version(std::string_view results);
+  void on_query_done(const PendingQuery& p, const BatchResult& r, uint64_t now);
+  void on_ids_done(Subscription& s, std::span<const ResultSet> rs);
+  void on_page_done(Subscription& s, size_t rows, std::span<const ResultSet> rs);
+  void on_count_done(PendingCount p, const BatchResult& r);
+  void on_write_done(WriteBatch batch, const BatchResult& r);
+  void on_schema_version(const BatchResult& r);
   void expire_auth(uint64_t now);
   // Policy's view of a connection.
   ConnView view(const Connection& c) const { return ConnView{c.meta, c.authed}; }
   // A woken connection's state (challenge, logins, subscriptions).
   void restore_conn_state(ConnId conn, Connection& c, std::string_view challenge, ConnState st);
   uint32_t add_pending(PendingOp op) { return pending_.add(std::move(op)); }
-  void on_restore_rows(std::string_view results);
+  void on_restore_rows(const BatchResult& r);
 
   // Management (durable/management.h; the engine's side in relay_admin.cpp):
   // a check of the state's version when due (and a waiting NIP-62 retry).
   void maybe_check_management(uint64_t now);
-  void on_management_loaded(bool ok, std::string_view results, uint64_t now);
+  void on_management_loaded(const BatchResult& r, uint64_t now);
   // A request whose answer acts on connections or the engine's caches.
   void on_admin_done(Management::Done done);
   // Closes connections by id, address or pubkey; returns how many.

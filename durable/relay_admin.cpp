@@ -26,8 +26,8 @@ void Relay::maybe_check_management(uint64_t now) {
   management_.check(now, ManagementSink(*this).self());
 }
 
-void Relay::on_management_loaded(bool ok, std::string_view results, uint64_t now) {
-  switch (management_.on_loaded(ok, results, now, ManagementSink(*this).self())) {
+void Relay::on_management_loaded(const BatchResult& r, uint64_t now) {
+  switch (management_.on_loaded(r, now, ManagementSink(*this).self())) {
     case Management::Loaded::kept:
       return;
     case Management::Loaded::failed:

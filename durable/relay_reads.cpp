@@ -4,6 +4,7 @@
 // budgets, paced per connection.
 #include <algorithm>
 #include <cassert>
+#include <span>
 #include <variant>
 
 #include "core/hex.h"
@@ -267,7 +268,7 @@ bool Relay::start_query_step(Subscription& s, SubHandle h, uint64_t now) {
   return true;
 }
 
-void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view results, uint64_t now) {
+void Relay::on_query_done(const PendingQuery& p, const BatchResult& r, uint64_t now) {
   if (p.page) {
     queries_.release_page(p.reserved);
   } else {
@@ -275,11 +276,11 @@ void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view resul
   }
   queries_.release_page(p.prefetch);
   if (auto* c = conns_.find(p.conn); c && c->queries_in_flight > 0) --c->queries_in_flight;
-  std::vector<ResultSet> rs;
-  const bool parsed = ok && parse_results(results, rs);
+  std::span<const ResultSet> rs = r.sets;
+  const bool parsed = r.ok;
   if (p.publishes != 0) {
     peers_.on_published(p.publishes, parsed);
-    if (parsed && !rs.empty()) rs.pop_back();
+    if (parsed && !rs.empty()) rs = rs.first(rs.size() - 1);  // the publish statement's
   }
   if (Subscription* found = subs_.find(p.handle)) {
     Subscription& s = *found;
@@ -295,7 +296,7 @@ void Relay::on_query_done(const PendingQuery& p, bool ok, std::string_view resul
   run_query_steps(now);  // budget was released
 }
 
-void Relay::on_ids_done(Subscription& s, std::vector<ResultSet>& rs) {
+void Relay::on_ids_done(Subscription& s, std::span<const ResultSet> rs) {
   struct Row {
     StoredRow row;
     std::string_view raw;  // borrowed from the results; empty if not prefetched
@@ -403,7 +404,7 @@ void Relay::release_prefetch(Subscription& s) {
   s.prefetched_next = 0;
 }
 
-void Relay::on_page_done(Subscription& s, size_t n, std::vector<ResultSet>& rs) {
+void Relay::on_page_done(Subscription& s, size_t n, std::span<const ResultSet> rs) {
   // Rows come back in no order: index them by id, send in the answer's order.
   std::vector<std::pair<EventId, std::string_view>> got;
   for (const ResultSet& r : rs) {
@@ -492,7 +493,7 @@ void Relay::on_count(ConnId conn, CountMessage&& m, uint64_t now) {
   out_.store(add_pending(std::move(p)), std::move(st).value());
 }
 
-void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
+void Relay::on_count_done(PendingCount p, const BatchResult& r) {
   --pending_counts_;
   auto* c = conns_.find(p.conn);
   if (!c) return;
@@ -502,13 +503,13 @@ void Relay::on_count_done(PendingCount p, bool ok, std::string_view results) {
     waiting.pop_front();
     out_.store(add_pending(std::move(next)), std::move(stmt));
   }
-  std::vector<ResultSet> rs;
+  const std::vector<ResultSet>& rs = r.sets;
   uint64_t n = 0;
   const auto failed = [&] {
     reply(p.conn, ClosedReply{p.sub, reject(Code::storage_error,
                                             "could not count stored events, please try again")});
   };
-  if (!ok || !parse_results(results, rs) || rs.empty()) return failed();
+  if (!r.ok || rs.empty()) return failed();
   if (!p.hll) {
     if (rs[0].rows != 1 || !parse_decimal(rs[0].cell(0, 0), n)) return failed();
     const SubId sub = *SubId::make(p.sub);

@@ -73,11 +73,10 @@ void Relay::restore(uint64_t now) {
 }
 
 // Brings local SQL to the current schema, then reads what it keeps.
-void Relay::on_schema_version(std::string_view results) {
-  std::vector<ResultSet> rs;
+void Relay::on_schema_version(const BatchResult& r) {
+  const std::vector<ResultSet>& rs = r.sets;
   uint64_t version = 0;
-  if (parse_results(results, rs) && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 &&
-      !rs[0].is_null(0, 0)) {
+  if (r.ok && rs.size() == 1 && rs[0].rows == 1 && rs[0].cols == 1 && !rs[0].is_null(0, 0)) {
     if (!parse_decimal(rs[0].cell(0, 0), version)) version = 0;
   }
   const size_t latest = std::size(kLocalMigrations);
@@ -102,9 +101,9 @@ void Relay::on_schema_version(std::string_view results) {
   maintenance_.read_saved(MaintenanceSink(*this).self());
 }
 
-void Relay::on_restore_rows(std::string_view results) {
-  std::vector<ResultSet> rs;
-  if (!parse_results(results, rs) || rs.size() != 1 || rs[0].cols != 3) return;
+void Relay::on_restore_rows(const BatchResult& r) {
+  const std::vector<ResultSet>& rs = r.sets;
+  if (!r.ok || rs.size() != 1 || rs[0].cols != 3) return;
   std::vector<uint64_t> dead;
   for (uint32_t r = 0; r < rs[0].rows; ++r) {
     uint64_t conn = 0;

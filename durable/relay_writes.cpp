@@ -195,11 +195,11 @@ void Relay::flush_writes() {
   writes_.sent(token);
 }
 
-void Relay::on_write_done(WriteBatch batch, bool ok, std::string_view results) {
+void Relay::on_write_done(WriteBatch batch, const BatchResult& r) {
   {
     const std::vector<SubHandle> answered = writes_.done();
-    std::vector<ResultSet> rs;
-    const bool parsed = ok && parse_results(results, rs);
+    const std::vector<ResultSet>& rs = r.sets;
+    const bool parsed = r.ok;
     if (parsed && batch.reads_peers && !rs.empty()) peers_.on_summaries(rs.back());
     const auto outcomes = batch.plan.outcomes(parsed ? &rs : nullptr);
     bool vanish = maintenance_.vanish_owed();

@@ -60,10 +60,9 @@ void RetentionRuns::end(uint64_t now, std::string_view why, Sink& sink) {
   }
 }
 
-void RetentionRuns::on_selected(bool ok, std::string_view results, uint64_t now, Sink& sink) {
-  std::vector<ResultSet> rs;
-  if (!ok || !parse_results(results, rs) || rs.empty())
-    return end(now, ok ? "malformed results" : results, sink);
+void RetentionRuns::on_selected(const BatchResult& r, uint64_t now, Sink& sink) {
+  const std::vector<ResultSet>& rs = r.sets;
+  if (!r.ok || rs.empty()) return end(now, r.ok ? "malformed results" : r.error, sink);
   const ResultSet& rows = rs.back();
   if (rows.rows == 0 || rows.cols != 3)
     return end(now, "", sink);  // nothing to prune, or the lease is elsewhere

@@ -24,6 +24,7 @@
 
 #include "core/config.h"
 #include "core/event.h"
+#include "core/results.h"
 #include "core/sql.h"
 #include "durable/completion.h"
 #include "durable/metrics.h"
@@ -66,7 +67,7 @@ class RetentionRuns {
   std::optional<uint64_t> next_run() const { return next_run_; }
   // Starts a run if it is due. `holder`: who takes the lease (the object's name).
   void on_timer(uint64_t now, std::string_view holder, Sink& sink);
-  void on_selected(bool ok, std::string_view results, uint64_t now, Sink& sink);
+  void on_selected(const BatchResult& r, uint64_t now, Sink& sink);
   void on_written(bool ok, uint64_t now, Sink& sink);
   // Returns the ids deleted (the engine forgets them as stored).
   std::vector<EventId> on_deleted(bool ok, uint64_t now, Sink& sink);

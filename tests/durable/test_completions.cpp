@@ -7,6 +7,8 @@
 #include <string>
 #include <variant>
 
+#include "../support/results_bytes.h"
+#include "core/results.h"
 #include "durable/relay.h"
 #include "durable/timers.h"
 
@@ -112,4 +114,31 @@ TEST_CASE(
   CHECK(t.due(Timer::vanish_retry, 300));
   t.clear(Timer::vanish_retry);
   CHECK(t.earliest(TimerKind::alarm) == 500u);
+}
+
+TEST_CASE(
+    "BatchResult: a completion is decoded once; a failure carries the host's text, a malformed "
+    "buffer is a failure") {
+  std::string buf;
+  nostr::test::u32(buf, 1);  // one statement: 2 changes, 1 row, 2 cols
+  nostr::test::u32(buf, 2);
+  nostr::test::u32(buf, 1);
+  nostr::test::u32(buf, 2);
+  nostr::test::u32(buf, 3);
+  buf += "abc";
+  nostr::test::u32(buf, 0xFFFFFFFFu);  // NULL
+  const auto ok = nostr::BatchResult::decode(true, buf);
+  REQUIRE(ok.ok);
+  REQUIRE(ok.sets.size() == 1);
+  CHECK(ok.sets[0].changes == 2);
+  CHECK(ok.sets[0].cell(0, 0) == "abc");
+  CHECK(ok.sets[0].is_null(0, 1));
+  const auto failed = nostr::BatchResult::decode(false, "D1_ERROR: busy");
+  CHECK_FALSE(failed.ok);
+  CHECK(failed.error == "D1_ERROR: busy");
+  CHECK(failed.sets.empty());
+  const auto cut =
+      nostr::BatchResult::decode(true, std::string_view(buf).substr(0, buf.size() - 2));
+  CHECK_FALSE(cut.ok);
+  CHECK(cut.error == "malformed results");
 }

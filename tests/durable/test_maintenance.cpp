@@ -11,6 +11,7 @@
 #include "../support/results_bytes.h"
 #include "durable/maintenance.h"
 
+using nostr::BatchResult;
 using nostr::durable::Maintenance;
 using nostr::test::u32;
 
@@ -66,11 +67,12 @@ TEST_CASE("Maintenance: the sweep runs at its saved time, again at once after a 
   m.read_saved(sink);
   CHECK(sink.reads == 1);
   CHECK_FALSE(m.next_alarm());
-  m.on_saved(rows({}), 1000, sink);  // first start: nothing saved
+  m.on_saved(BatchResult::decode(true, rows({})), 1000, sink);  // first start: nothing saved
   CHECK(m.next_alarm() == 1000 + Maintenance::kSweepInterval);
   CHECK(sink.saved == std::vector<int64_t>{4600});
   Maintenance woken;
-  woken.on_saved(rows({{"2500"}}), 2000, sink);  // a saved time is kept as it is
+  woken.on_saved(BatchResult::decode(true, rows({{"2500"}})), 2000,
+                 sink);  // a saved time is kept as it is
   CHECK(woken.next_alarm() == 2500u);
   CHECK(sink.saved.size() == 1);
 
@@ -81,10 +83,11 @@ TEST_CASE("Maintenance: the sweep runs at its saved time, again at once after a 
   CHECK(std::holds_alternative<Maintenance::Sweep>(sink.stores[0]));
   CHECK_FALSE(m.next_alarm());  // re-armed when the batch completes
   std::vector<std::vector<std::string>> full(Maintenance::kSweepBatch, {"x"});
-  m.on_sweep_done(true, rows(full), 4601, sink);
+  m.on_sweep_done(BatchResult::decode(true, rows(full)), 4601, sink);
   CHECK(m.next_alarm() == 4601u);
   m.on_timer(4601, true, sink);
-  m.on_sweep_done(false, "disk I/O error", 4602, sink);  // a failure waits an interval
+  m.on_sweep_done(BatchResult::decode(false, "disk I/O error"), 4602,
+                  sink);  // a failure waits an interval
   CHECK(m.next_alarm() == 4602 + Maintenance::kSweepInterval);
 }
 
@@ -100,11 +103,11 @@ TEST_CASE(
   CHECK(m.vanish_owed());
   // Done (3 deleted, no more waiting), but a request came meanwhile: another step.
   const std::string answer = rows({{"3", "0"}}, static_cast<uint32_t>(step.result_stmt + 1));
-  CHECK(m.on_vanish_done(step, true, answer, 100, sink));
+  CHECK(m.on_vanish_done(step, BatchResult::decode(true, answer), 100, sink));
   CHECK(sink.stores.size() == 2);
   CHECK_FALSE(m.vanish_owed());
   // That step fails: owed, retried on an alarm, once management allows.
-  CHECK_FALSE(m.on_vanish_done(step, false, "D1 down", 200, sink));
+  CHECK_FALSE(m.on_vanish_done(step, BatchResult::decode(false, "D1 down"), 200, sink));
   CHECK(sink.logs.size() == 1);
   CHECK(m.vanish_owed());
   CHECK(m.next_alarm() == 200 + Maintenance::kVanishRetry);
@@ -115,7 +118,9 @@ TEST_CASE(
   CHECK_FALSE(m.next_alarm());
   // A step that deleted nothing and reports none waiting ends the run.
   CHECK_FALSE(m.on_vanish_done(
-      step, true, rows({{"0", "0"}}, static_cast<uint32_t>(step.result_stmt + 1)), 300, sink));
+      step,
+      BatchResult::decode(true, rows({{"0", "0"}}, static_cast<uint32_t>(step.result_stmt + 1))),
+      300, sink));
   CHECK(sink.stores.size() == 3);
   CHECK_FALSE(m.vanish_owed());
 }

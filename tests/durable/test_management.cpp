@@ -11,6 +11,7 @@
 #include "../support/signer.h"
 #include "durable/management.h"
 
+using nostr::BatchResult;
 using nostr::RelayConfig;
 using nostr::durable::Management;
 using nostr::durable::Metrics;
@@ -115,7 +116,7 @@ TEST_CASE(
   REQUIRE(s.replies.size() == 1);
   CHECK(s.replies[0] == std::pair<uint32_t, uint32_t>{Management::kMaxWaiting + 1, 503});
   CHECK(mg.check_due(100) == false);  // the load is in flight
-  CHECK(mg.on_loaded(false, "", 101, s) == Management::Loaded::failed);
+  CHECK(mg.on_loaded(BatchResult::decode(false, ""), 101, s) == Management::Loaded::failed);
   CHECK(s.replies.size() == 1 + Management::kMaxWaiting);
   CHECK(s.replies.back().second == 503);
   CHECK_FALSE(mg.loaded());
@@ -137,12 +138,13 @@ TEST_CASE("Management: a loaded state runs waiting requests; a replayed authoriz
   const std::string auth = nip98_header(admin, kUrl, body, 100);
   mg.request(1, kUrl, auth, body, 100, s);
   CHECK(s.count<Management::Request>() == 0);
-  CHECK(mg.on_loaded(true, state_rows("3"), 100, s) == Management::Loaded::first);
+  CHECK(mg.on_loaded(BatchResult::decode(true, state_rows("3")), 100, s) ==
+        Management::Loaded::first);
   CHECK(mg.state().version == 3);
   REQUIRE(s.count<Management::Request>() == 1);
   // A change is applied to the state when its batch commits, and handed back.
-  auto done =
-      mg.on_request_done(std::get<Management::Request>(s.stores.back()), true, empty_results(8), s);
+  auto done = mg.on_request_done(std::get<Management::Request>(s.stores.back()),
+                                 BatchResult::decode(true, empty_results(8)), s);
   REQUIRE(done);
   CHECK(done->request == 1);
   CHECK(mg.state().pubkeys.count(*nostr::Pubkey::from_hex(stranger.pubkey())) == 1);
@@ -163,18 +165,20 @@ TEST_CASE("Management: a storage failure is 500 and changes nothing; lists are a
   Management mg(c, m);
   Sink s;
   mg.load(100, s);
-  REQUIRE(mg.on_loaded(true, state_rows("1"), 100, s) == Management::Loaded::first);
+  REQUIRE(mg.on_loaded(BatchResult::decode(true, state_rows("1")), 100, s) ==
+          Management::Loaded::first);
   const std::string ban = R"({"method":"banpubkey","params":[")" + stranger.pubkey() + R"("]})";
   mg.request(1, kUrl, nip98_header(admin, kUrl, ban, 100), ban, 100, s);
   REQUIRE(s.count<Management::Request>() == 1);
-  CHECK_FALSE(mg.on_request_done(std::get<Management::Request>(s.stores.back()), false, "", s));
+  CHECK_FALSE(mg.on_request_done(std::get<Management::Request>(s.stores.back()),
+                                 BatchResult::decode(false, ""), s));
   CHECK(s.replies.back() == std::pair<uint32_t, uint32_t>{1, 500});
   CHECK(mg.state().pubkeys.empty());
   const std::string list = R"({"method":"listbannedpubkeys","params":[]})";
   mg.request(2, kUrl, nip98_header(admin, kUrl, list, 100), list, 100, s);
   REQUIRE(s.count<Management::Request>() == 2);
-  CHECK_FALSE(mg.on_request_done(std::get<Management::Request>(s.stores.back()), true,
-                                 empty_results(1), s));
+  CHECK_FALSE(mg.on_request_done(std::get<Management::Request>(s.stores.back()),
+                                 BatchResult::decode(true, empty_results(1)), s));
   CHECK(s.replies.back() == std::pair<uint32_t, uint32_t>{2, 200});
   CHECK(s.bodies.back().find("\"result\":[]") != std::string::npos);
 }
@@ -186,7 +190,8 @@ TEST_CASE("Management: a check reads the version when loaded; a new version relo
   Management mg(c, m);
   Sink s;
   mg.load(100, s);
-  REQUIRE(mg.on_loaded(true, state_rows("1"), 100, s) == Management::Loaded::first);
+  REQUIRE(mg.on_loaded(BatchResult::decode(true, state_rows("1")), 100, s) ==
+          Management::Loaded::first);
   CHECK_FALSE(mg.check_due(104));
   REQUIRE(mg.check_due(100 + Management::kCheck));
   mg.check(105, s);
@@ -198,10 +203,11 @@ TEST_CASE("Management: a check reads the version when loaded; a new version relo
   u32(v, 1);
   u32(v, 1);
   v += "2";
-  mg.on_version(true, v, 105, s);
+  mg.on_version(BatchResult::decode(true, v), 105, s);
   CHECK(s.count<Management::Load>() == 2);
-  CHECK(mg.on_loaded(true, state_rows("2"), 106, s) == Management::Loaded::reloaded);
-  mg.on_version(false, "", 111, s);  // a failed check is logged, nothing else
+  CHECK(mg.on_loaded(BatchResult::decode(true, state_rows("2")), 106, s) ==
+        Management::Loaded::reloaded);
+  mg.on_version(BatchResult::decode(false, ""), 111, s);  // a failed check is logged, nothing else
   CHECK_FALSE(s.logs.empty());
   CHECK(s.count<Management::Load>() == 2);
 }

@@ -12,6 +12,7 @@
 #include "core/negentropy.h"
 #include "durable/neg_syncs.h"
 
+using nostr::BatchResult;
 using nostr::Limits;
 using nostr::durable::Action;
 using nostr::durable::NegSyncs;
@@ -94,7 +95,8 @@ TEST_CASE("neg syncs: open asks for a page, the page answers NEG-MSG, the budget
   CHECK(frames(out).empty());
 
   // The relay has 5 records, the client 3 others: one page (short), sealed, answered.
-  auto next = syncs.on_page(read->page, true, page_results(items(5, 2)), {}, 1700000001, out);
+  auto next = syncs.on_page(read->page, BatchResult::decode(true, page_results(items(5, 2))), {},
+                            1700000001, out);
   CHECK_FALSE(next.has_value());
   const auto sent = frames(out);
   REQUIRE(sent.size() == 1);
@@ -107,7 +109,9 @@ TEST_CASE("neg syncs: open asks for a page, the page answers NEG-MSG, the budget
   syncs.close(7, "s");
   CHECK(syncs.count() == 0);
   CHECK(syncs.bytes() == 0);
-  CHECK_FALSE(syncs.on_page(read->page, true, page_results({}), {}, 1700000002, out).has_value());
+  CHECK_FALSE(
+      syncs.on_page(read->page, BatchResult::decode(true, page_results({})), {}, 1700000002, out)
+          .has_value());
   CHECK(frames(out).empty());
 }
 
@@ -131,12 +135,13 @@ TEST_CASE(
   REQUIRE(sent.size() == 1);
   CHECK(starts_with(sent[0], R"(["NEG-ERR","c","rate-limited: too many negentropy syncs)"));
   // More records than one sync may hold.
-  CHECK_FALSE(syncs.on_page(a->page, true, page_results(items(5, 3)), {}, now, out));
+  CHECK_FALSE(
+      syncs.on_page(a->page, BatchResult::decode(true, page_results(items(5, 3))), {}, now, out));
   sent = frames(out);
   REQUIRE(sent.size() == 1);
   CHECK(starts_with(sent[0], R"(["NEG-ERR","a","blocked: this filter matches more than 4)"));
   // A failed read is transient.
-  CHECK_FALSE(syncs.on_page(b->page, false, "", {}, now, out));
+  CHECK_FALSE(syncs.on_page(b->page, BatchResult::decode(false, ""), {}, now, out));
   sent = frames(out);
   REQUIRE(sent.size() == 1);
   CHECK(starts_with(sent[0], R"(["NEG-ERR","b","error:)"));
@@ -154,7 +159,8 @@ TEST_CASE(
   sent = frames(out);
   REQUIRE(sent.size() == 1);
   CHECK(starts_with(sent[0], R"(["NEG-ERR","y","rate-limited: the relay is busy)"));
-  CHECK_FALSE(tight.on_page(first->page, true, page_results(items(2, 4)), {}, now, out));
+  CHECK_FALSE(tight.on_page(first->page, BatchResult::decode(true, page_results(items(2, 4))), {},
+                            now, out));
   frames(out);  // x's NEG-MSG
   auto later = tight.open(2, client.open("y", "{}", {}), {}, now + 31, out);
   CHECK(later.has_value());

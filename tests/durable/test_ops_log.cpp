@@ -9,6 +9,7 @@
 #include "../support/results_bytes.h"
 #include "durable/ops_log.h"
 
+using nostr::BatchResult;
 using nostr::durable::Action;
 using nostr::durable::LocalSql;
 using nostr::durable::Log;
@@ -91,10 +92,12 @@ TEST_CASE(
   Metrics m;
   m.events_accepted = 2;
   simdjson::dom::parser parser;
-  log.on_saved(saved_row(R"({"events_accepted":5,"refused:blocked":1,"unknown":9})"), m, parser);
+  log.on_saved(BatchResult::decode(
+                   true, saved_row(R"({"events_accepted":5,"refused:blocked":1,"unknown":9})")),
+               m, parser);
   CHECK(m.events_accepted == 7);
   CHECK(m.events_refused["blocked"] == 1);
-  log.on_saved(saved_row("not json"), m, parser);
-  log.on_saved("garbage", m, parser);
+  log.on_saved(BatchResult::decode(true, saved_row("not json")), m, parser);
+  log.on_saved(BatchResult::decode(true, "garbage"), m, parser);
   CHECK(m.events_accepted == 7);
 }

@@ -9,6 +9,7 @@
 #include "../support/results_bytes.h"
 #include "durable/rate_limits.h"
 
+using nostr::BatchResult;
 using nostr::Pubkey;
 using nostr::RateLimits;
 using nostr::durable::ConnBuckets;
@@ -143,12 +144,13 @@ TEST_CASE("RateLimiter: changes are saved kFlushDelay later; saved rows come bac
   }
   // A new object life: the address's empty bucket comes back from its row.
   RateLimiter r(l, m);
-  r.on_saved(
-      bucket_rows({{"ei:10.0.0.9", "0", "1000"}, {"zz:junk", "1", "1"}, {"ei:x", "NaN", "1"}}));
+  r.on_saved(BatchResult::decode(
+      true,
+      bucket_rows({{"ei:10.0.0.9", "0", "1000"}, {"zz:junk", "1", "1"}, {"ei:x", "NaN", "1"}})));
   CHECK(r.keys() == 1);
   ConnBuckets fresh;
   CHECK(r.charge_event({8, fresh, "10.0.0.9"}, 1001));
-  r.on_saved("not results");  // ignored
+  r.on_saved(BatchResult::decode(true, "not results"));  // ignored
   CHECK(r.keys() == 1);
 }
 

@@ -11,6 +11,7 @@
 #include "durable/metrics.h"
 #include "durable/retention.h"
 
+using nostr::BatchResult;
 using nostr::durable::Metrics;
 using nostr::durable::RetentionRuns;
 
@@ -86,7 +87,8 @@ TEST_CASE("retention runs: due time, select, one archive per UTC day, delete aft
   // Three events over two UTC days: two archives, then the delete.
   const uint64_t day = 86400 * 19000;
   runs.on_selected(
-      true, selected({{id_of(1), day + 5}, {id_of(2), day + 86400 + 1}, {id_of(3), day + 7}}),
+      BatchResult::decode(
+          true, selected({{id_of(1), day + 5}, {id_of(2), day + 86400 + 1}, {id_of(3), day + 7}})),
       now + 61, sink);
   REQUIRE(sink.archive_keys.size() == 2);
   CHECK(sink.archive_keys[0].rfind("events/2022-01-08/", 0) == 0);
@@ -112,7 +114,7 @@ TEST_CASE(
   const uint64_t now = 1700000000;
   runs.start(now);
   runs.on_timer(now + 60, "relay", sink);
-  runs.on_selected(true, selected({{id_of(1), now - 90000}}), now + 61, sink);
+  runs.on_selected(BatchResult::decode(true, selected({{id_of(1), now - 90000}})), now + 61, sink);
   REQUIRE(sink.archive_keys.size() == 1);
   runs.on_written(false, now + 62, sink);
   CHECK(sink.stores == std::vector<std::string>{"select"});  // no delete
@@ -122,13 +124,13 @@ TEST_CASE(
   CHECK(runs.next_run() == now + 62 + 600);
 
   runs.on_timer(now + 662, "relay", sink);
-  runs.on_selected(false, "D1 timeout", now + 663, sink);
+  runs.on_selected(BatchResult::decode(false, "D1 timeout"), now + 663, sink);
   CHECK(m.retention_failures == 2);
   CHECK(runs.next_run() == now + 663 + 600);
 
   // Nothing to prune (or the lease is elsewhere): no failure.
   runs.on_timer(now + 1263, "relay", sink);
-  runs.on_selected(true, selected({}), now + 1264, sink);
+  runs.on_selected(BatchResult::decode(true, selected({})), now + 1264, sink);
   CHECK(m.retention_failures == 2);
   CHECK(runs.next_run() == now + 1264 + 600);
 }
@@ -145,7 +147,7 @@ TEST_CASE("retention runs: a full batch goes on at once; archive off deletes wit
   std::vector<std::pair<std::string, uint64_t>> rows;
   for (uint32_t i = 0; i < RetentionRuns::kBatch; ++i)
     rows.emplace_back(id_of(static_cast<int>(i) + 1), now - 90000);
-  runs.on_selected(true, selected(rows), now + 61, sink);
+  runs.on_selected(BatchResult::decode(true, selected(rows)), now + 61, sink);
   CHECK(sink.archive_keys.empty());
   CHECK(sink.stores == std::vector<std::string>{"select", "delete"});
   CHECK(runs.on_deleted(true, now + 62, sink).size() == RetentionRuns::kBatch);
