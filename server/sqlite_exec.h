@@ -217,6 +217,14 @@ class SqliteDb {
   // Distinct statement texts kept prepared at most (then all are finalized).
   static constexpr size_t kMaxPrepared = 512;
   size_t prepared_count() const { return prepared_.size(); }
+  // Times the kept statements were re-prepared by SQLite (a schema change,
+  // or a plan that depended on a bound value): for tests.
+  uint64_t reprepares() const {
+    uint64_t n = 0;
+    for (const auto& [sql, s] : prepared_)
+      n += static_cast<uint64_t>(sqlite3_stmt_status(s, SQLITE_STMTSTATUS_REPREPARE, 0));
+    return n;
+  }
 
  private:
   // Runs a kept statement without results (BEGIN, COMMIT): prepared once,

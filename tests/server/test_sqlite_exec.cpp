@@ -5,8 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "core/filter.h"
+#include "core/read_plan.h"
 #include "core/results.h"
 #include "server/sqlite_exec.h"
+#include "simdjson.h"
 
 using nostr::ResultSet;
 using nostr::SqlParam;
@@ -70,6 +73,29 @@ TEST_CASE("sqlite exec: a statement's text is prepared once and reused, also aft
   REQUIRE(db.run_one({probe, {}}, out, err));
   CHECK(parsed(out)[0].cell(0, 0) == "1");
   CHECK(db.prepared_count() == 3);
+}
+
+TEST_CASE("sqlite exec: a kept read is not re-prepared when its bound values change") {
+  // Regression: SQLite re-prepared a kept statement on every bind once its
+  // planner had compared a parameter with a literal; each stored query (here
+  // the #e shape on the real schema) was parsed and planned again.
+  SqliteDb db(std::string(NOSTR_SOURCE_DIR) + "/schema.sql");
+  simdjson::dom::parser p;
+  simdjson::dom::element el;
+  REQUIRE(
+      p.parse(std::string(
+                  R"({"#e":["026d5061a006b32a89ae7e4f905b4589e71dc701246af13dccff5e7d6ff66920"]})"))
+          .get(el) == simdjson::SUCCESS);
+  auto f = nostr::CompiledFilter::compile(el, nostr::Limits{});
+  REQUIRE(f);
+  std::string out, err;
+  for (uint64_t now = 1700000000; now < 1700000020; ++now) {
+    auto st = nostr::plan_query(f.value(), nostr::Limits{}, now, 262144, {});
+    REQUIRE(st);
+    REQUIRE(db.run_one(st.value(), out, err));
+  }
+  CHECK(db.prepared_count() == 1);
+  CHECK(db.reprepares() == 0);
 }
 
 TEST_CASE("sqlite exec: kept statements follow schema changes, and their number is bounded") {
