@@ -35,7 +35,7 @@ struct BatchResult {
   // A host's completion: (ok, results buffer) or (false, error message). A
   // malformed buffer (a host bug) is a failure, "malformed results".
   static BatchResult decode(bool ok, std::string_view bytes);
-  // Ok with no result sets: a batch the host ran without reading anything back.
+  // A failure with `error` (borrowed).
   static BatchResult failed(std::string_view error) { return BatchResult{false, {}, error}; }
 };
 

@@ -320,8 +320,8 @@ void Relay::fan_out(const Event& e, bool forwarded) {
         s.sent_before_eose.push_back(e.id());
       }
     }
-    if (c->local) {  // an in-process client: typed, not a frame
-      c->local->on(EventReply{&s.id, e.raw()});
+    if (c->local) {  // an in-process client: its sink, through reply()
+      reply(s.conn, EventReply{&s.id, e.raw()});
       continue;
     }
     targets.push_back(Fanout::Target{Outbox::socket(s.conn), event_message_prefix(s.id)});
